@@ -1,5 +1,225 @@
 // SPDX-License-Identifier: MIT
-int main(void)
+/*
+ * tapird: argv and environment, device and socket creation, daemonizing, thread start.
+ * The process contract is wireguard-go's (wireguard-protocol.md 9.5): `tapird [-f] IFNAME`,
+ * WG_PROCESS_FOREGROUND, WG_TUN_FD, WG_UAPI_FD, LOG_LEVEL; the parent returns only once the
+ * TUN device and the UAPI socket exist.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "daemon.h"
+#include "device.h"
+#include "log.h"
+#include "tun.h"
+#include "uapi.h"
+
+struct options {
+	bool is_foreground;
+	unsigned int nworkers;
+	const char *ifname;
+};
+
+static void usage(FILE *out)
 {
+	fprintf(out,
+		"Usage: tapird [-f|--foreground] [--workers N] INTERFACE\n"
+		"\n"
+		"Creates the TUN interface INTERFACE and serves the WireGuard userspace API on\n"
+		"/var/run/wireguard/INTERFACE.sock; configure it with wg(8) or tapir(8).\n"
+		"\n"
+		"  -f, --foreground   do not daemonize (also WG_PROCESS_FOREGROUND=1)\n"
+		"  -w, --workers N    data-plane worker threads, one TUN queue each\n"
+		"                     (default: online CPUs, at most 16; also TAPIR_WORKERS)\n"
+		"  -h, --help         show this help\n"
+		"      --version      show the version\n"
+		"\n"
+		"Environment: LOG_LEVEL=silent|error|info|verbose, WG_TUN_FD, WG_UAPI_FD.\n"
+		"It exits on SIGINT/SIGTERM, when INTERFACE is deleted, or when its socket is.\n");
+}
+
+static int parse_workers(const char *s, unsigned int *out)
+{
+	char *end;
+	long v = strtol(s, &end, 10);
+
+	if (*s < '0' || *s > '9' || *end || v < 1 || v > TAPIR_MAX_THREADS - 1)
+		return -EINVAL;
+	*out = (unsigned int)v;
 	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{"foreground", no_argument, NULL, 'f'},
+		{"workers", required_argument, NULL, 'w'},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{NULL, 0, NULL, 0},
+	};
+	const char *env;
+	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+	int c;
+
+	o->nworkers = ncpu > 0 ? (unsigned int)(ncpu < 16 ? ncpu : 16) : 1;
+	env = getenv("TAPIR_WORKERS");
+	if (env && parse_workers(env, &o->nworkers) < 0) {
+		fprintf(stderr, "tapird: invalid TAPIR_WORKERS: %s\n", env);
+		return 2;
+	}
+	env = getenv("WG_PROCESS_FOREGROUND");
+	o->is_foreground = env && !strcmp(env, "1");
+	while ((c = getopt_long(argc, argv, "fw:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f':
+			o->is_foreground = true;
+			break;
+		case 'w':
+			if (parse_workers(optarg, &o->nworkers) < 0) {
+				fprintf(stderr, "tapird: invalid worker count: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case 'V':
+			printf("tapird 0.1.0\n");
+			exit(0);
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind != argc - 1) {
+		usage(stderr);
+		return 2;
+	}
+	o->ifname = argv[optind];
+	if (!*o->ifname || strlen(o->ifname) >= IFNAMSIZ || strchr(o->ifname, '/')) {
+		fprintf(stderr, "tapird: invalid interface name: %s\n", o->ifname);
+		return 2;
+	}
+	return 0;
+}
+
+static int inherited_fd(const char *var)
+{
+	const char *s = getenv(var);
+	char *end;
+	long v;
+
+	if (!s)
+		return -1;
+	v = strtol(s, &end, 10);
+	return (*end || v < 0 || v > 65535) ? -2 : (int)v;
+}
+
+/* Opens the TUN queues (or adopts WG_TUN_FD). Returns 0 or -errno; fills @fds and @name. */
+static int open_tun(struct options *o, int *fds, char name[IFNAMSIZ])
+{
+	int fd = inherited_fd("WG_TUN_FD");
+
+	if (fd == -2)
+		return -EINVAL;
+	if (fd >= 0) {
+		o->nworkers = 1; /* an inherited fd is a single queue */
+		fds[0] = fd;
+		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		return tapir_tun_get_name(fd, name);
+	}
+	for (unsigned int i = 0; i < o->nworkers; i++) {
+		fd = tapir_tun_open(i ? name : o->ifname, o->nworkers > 1, name);
+		if (fd < 0) {
+			while (i-- > 0)
+				close(fds[i]);
+			return fd;
+		}
+		fds[i] = fd;
+	}
+	return 0;
+}
+
+static void daemonize(void)
+{
+	pid_t pid = fork();
+	int null;
+
+	if (pid < 0)
+		fatal("fork: %s", strerror(errno));
+	if (pid > 0)
+		_exit(0); /* the device and the socket exist: the caller may configure them now */
+	setsid();
+	null = open("/dev/null", O_RDWR);
+	if (null >= 0) {
+		dup2(null, STDIN_FILENO);
+		if (tapir_log_get_level() == TAPIR_LOG_SILENT) {
+			dup2(null, STDOUT_FILENO);
+			dup2(null, STDERR_FILENO);
+		}
+		if (null > STDERR_FILENO)
+			close(null);
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static struct tapir_device dev;
+	struct options o = {0};
+	char name[IFNAMSIZ], sock_path[108];
+	int tun_fds[TAPIR_MAX_THREADS];
+	int uapi_fd, ret;
+	const char *level = getenv("LOG_LEVEL");
+	enum tapir_log_level lvl;
+
+	ret = parse_args(argc, argv, &o);
+	if (ret)
+		return ret;
+	if (level && tapir_log_parse_level(level, &lvl) == 0)
+		tapir_log_set_level(lvl);
+	signal(SIGPIPE, SIG_IGN);
+	if (tapir_crypto_init() < 0)
+		fatal("cannot initialise the crypto libraries");
+	ret = open_tun(&o, tun_fds, name);
+	if (ret < 0)
+		fatal("cannot create TUN device %s: %s", o.ifname, strerror(-ret));
+	uapi_fd = inherited_fd("WG_UAPI_FD");
+	if (uapi_fd == -2)
+		fatal("invalid WG_UAPI_FD");
+	if (uapi_fd < 0)
+		uapi_fd = tapir_uapi_listen(name, sock_path, sizeof(sock_path));
+	else
+		snprintf(sock_path, sizeof(sock_path), "/var/run/wireguard/%s.sock", name);
+	if (uapi_fd < 0)
+		fatal("cannot create uapi socket for %s: %s", name,
+		      uapi_fd == -EADDRINUSE ? "another process is serving it" : strerror(-uapi_fd));
+	if (!o.is_foreground)
+		daemonize();
+	ret = tapir_device_init(&dev, name, tun_fds, o.nworkers);
+	if (ret < 0)
+		fatal("cannot initialise device %s: %s", name, strerror(-ret));
+	dev.ifindex = tapir_tun_ifindex(name);
+	tapir_tun_set_mtu(name, TAPIR_DEFAULT_MTU);
+	ret = tapir_device_bind(&dev, 0);
+	if (ret < 0)
+		fatal("cannot open UDP sockets: %s", strerror(-ret));
+	ret = tapir_device_start(&dev);
+	if (ret < 0)
+		fatal("cannot start workers: %s", strerror(-ret));
+	log_info("%s: tapird started with %u worker(s)", name, o.nworkers);
+	ret = tapir_daemon_run(&dev, uapi_fd, sock_path);
+	unlink(sock_path);
+	close(uapi_fd);
+	tapir_device_destroy(&dev);
+	return ret < 0 ? 1 : 0;
 }

@@ -12,6 +12,8 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "sockaddr.h"
+
 struct tapir_conf_allowed_ip {
 	int family; /* AF_INET or AF_INET6 */
 	uint8_t addr[16];
@@ -19,11 +21,6 @@ struct tapir_conf_allowed_ip {
 	bool is_removal; /* "allowed_ip=-addr/cidr" */
 };
 
-union tapir_sockaddr {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-};
 
 struct tapir_conf_peer {
 	uint8_t public_key[32];

@@ -1,2 +1,392 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
+/*
+ * UAPI server: frames requests (operation line, key=value lines, blank line), answers get=1
+ * from the live device and applies set=1 through the shared parser, validated whole before
+ * anything changes and applied under one write-lock section. A client that connects and
+ * closes (wg's probe) is simply closed. Never logs key values.
+ */
+#include "uapi.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "device.h"
+#include "encoding.h"
+#include "log.h"
+#include "udp.h"
+
+enum {
+	UAPI_MAX_REQUEST_BYTES = 64 << 20,
+	UAPI_SEND_TIMEOUT_S = 5,
+};
+
+#define UAPI_DIR "/var/run/wireguard"
+
+int tapir_uapi_listen(const char *ifname, char *path_out, size_t path_len)
+{
+	struct sockaddr_un addr = {.sun_family = AF_UNIX};
+	mode_t old_umask;
+	int fd, ret;
+
+	if (mkdir(UAPI_DIR, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	ret = snprintf(addr.sun_path, sizeof(addr.sun_path), UAPI_DIR "/%s.sock", ifname);
+	if (ret < 0 || (size_t)ret >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(path_out, path_len, "%s", addr.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* an existing socket that answers belongs to a running daemon: refuse */
+	if (connect(fd, (struct sockaddr *)&addr, sizeof(addr)) == 0) {
+		close(fd);
+		return -EADDRINUSE;
+	}
+	close(fd);
+	unlink(addr.sun_path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	old_umask = umask(0077);
+	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
+	umask(old_umask);
+	if (ret < 0 || listen(fd, 16) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	return fd;
+}
+
+/* A growable output string; out of memory turns it into NULL for good. */
+struct strbuf {
+	char *s;
+	size_t len, cap;
+	bool is_failed;
+};
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void sb_printf(struct strbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (sb->is_failed)
+		return;
+	for (;;) {
+		size_t room = sb->cap - sb->len;
+		va_start(ap, fmt);
+		n = vsnprintf(sb->s ? sb->s + sb->len : NULL, room, fmt, ap);
+		va_end(ap);
+		if (n < 0) {
+			sb->is_failed = true;
+			return;
+		}
+		if ((size_t)n < room) {
+			sb->len += (size_t)n;
+			return;
+		}
+		size_t cap = sb->cap ? sb->cap * 2 : 4096;
+		while (cap - sb->len <= (size_t)n)
+			cap *= 2;
+		char *s = realloc(sb->s, cap);
+		if (!s) {
+			sb->is_failed = true;
+			return;
+		}
+		sb->s = s;
+		sb->cap = cap;
+	}
+}
+
+static void sb_key(struct strbuf *sb, const char *name, const uint8_t key[32])
+{
+	char hex[TAPIR_KEY_HEX_LEN + 1];
+
+	tapir_key_to_hex(hex, key);
+	sb_printf(sb, "%s=%s\n", name, hex);
+	tapir_wipe(hex, sizeof(hex));
+}
+
+static int print_allowed_ip(void *ctx, int family, const uint8_t *addr, uint8_t cidr)
+{
+	char text[INET6_ADDRSTRLEN];
+
+	if (!inet_ntop(family, addr, text, sizeof(text)))
+		return -EINVAL;
+	sb_printf(ctx, "allowed_ip=%s/%u\n", text, cidr);
+	return 0;
+}
+
+static void format_peer(struct strbuf *sb, struct tapir_peer *p)
+{
+	union tapir_sockaddr ep;
+	char text[INET6_ADDRSTRLEN + 16];
+
+	sb_key(sb, "public_key", p->public_key);
+	sb_key(sb, "preshared_key", p->hs.preshared_key);
+	sb_printf(sb, "protocol_version=1\n");
+	tapir_peer_get_endpoint(p, &ep);
+	if (ep.sa.sa_family && tapir_sockaddr_format(text, sizeof(text), &ep) > 0)
+		sb_printf(sb, "endpoint=%s\n", text);
+	sb_printf(sb, "last_handshake_time_sec=%" PRId64 "\nlast_handshake_time_nsec=%" PRId64 "\n",
+		  atomic_load(&p->last_handshake_sec), atomic_load(&p->last_handshake_nsec));
+	sb_printf(sb, "tx_bytes=%" PRIu64 "\nrx_bytes=%" PRIu64 "\n", atomic_load(&p->tx_bytes),
+		  atomic_load(&p->rx_bytes));
+	sb_printf(sb, "persistent_keepalive_interval=%u\n",
+		  atomic_load(&p->timers.persistent_keepalive_interval_s));
+	tapir_allowedips_walk_owner(&p->allowed, print_allowed_ip, sb);
+}
+
+char *tapir_uapi_format_get(struct tapir_device *dev, size_t *len_out)
+{
+	struct strbuf sb = {0};
+
+	if (dev->local.has_identity)
+		sb_key(&sb, "private_key", dev->local.private_key);
+	if (dev->listen_port)
+		sb_printf(&sb, "listen_port=%u\n", dev->listen_port);
+	if (dev->fwmark)
+		sb_printf(&sb, "fwmark=%u\n", dev->fwmark);
+	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
+		format_peer(&sb, p);
+	sb_printf(&sb, "errno=0\n\n");
+	if (sb.is_failed) {
+		if (sb.s)
+			tapir_wipe(sb.s, sb.cap);
+		free(sb.s);
+		return NULL;
+	}
+	*len_out = sb.len;
+	return sb.s;
+}
+
+static bool is_own_key(struct tapir_device *dev, const uint8_t key[32])
+{
+	return dev->local.has_identity && tapir_memeq_ct(dev->local.public_key, key, 32);
+}
+
+static int apply_allowed_ips(struct tapir_device *dev, struct tapir_peer *peer,
+			     const struct tapir_conf_peer *cp)
+{
+	if (cp->replace_allowed_ips)
+		tapir_allowedips_remove_owner(dev->allowedips, &peer->allowed);
+	for (size_t i = 0; i < cp->n_allowed_ips; i++) {
+		const struct tapir_conf_allowed_ip *a = &cp->allowed_ips[i];
+		int ret;
+
+		if (a->is_removal) {
+			tapir_allowedips_remove(dev->allowedips, a->family, a->addr, a->cidr,
+						&peer->allowed);
+			continue;
+		}
+		ret = tapir_allowedips_insert(dev->allowedips, a->family, a->addr, a->cidr,
+					      &peer->allowed);
+		if (ret < 0)
+			return ret;
+	}
+	return 0;
+}
+
+/* Applies one [Peer] change; write lock held. Sets *@needs_keepalive when PKA went 0 -> n. */
+static int apply_peer(struct tapir_device *dev, const struct tapir_conf_peer *cp,
+		      struct tapir_peer **keepalive_peer)
+{
+	struct tapir_peer *peer = tapir_peer_table_find_key(&dev->peers, cp->public_key);
+
+	if (cp->remove) {
+		if (peer)
+			tapir_device_remove_peer(dev, peer);
+		return 0;
+	}
+	if (is_own_key(dev, cp->public_key) || (!peer && cp->update_only))
+		return 0;
+	if (!peer) {
+		peer = tapir_device_add_peer(dev, cp->public_key);
+		if (!peer)
+			return -ENOMEM;
+	}
+	if (cp->has_preshared_key)
+		tapir_device_set_psk(dev, peer, cp->preshared_key);
+	if (cp->has_endpoint)
+		tapir_peer_set_endpoint(peer, &cp->endpoint);
+	if (cp->has_persistent_keepalive) {
+		uint32_t old = atomic_exchange(&peer->timers.persistent_keepalive_interval_s,
+					       cp->persistent_keepalive_interval);
+		if (!old && cp->persistent_keepalive_interval)
+			*keepalive_peer = peer;
+	}
+	return apply_allowed_ips(dev, peer, cp);
+}
+
+int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
+{
+	struct tapir_conf conf = {0};
+	char err[256];
+	int ret;
+
+	ret = tapir_uapi_parse_set(body, len, &conf, err, sizeof(err));
+	if (ret < 0) {
+		log_info("%s: uapi: %s", dev->ifname, err);
+		return ret;
+	}
+	/* things that can fail for reasons other than the request go first */
+	if (conf.has_listen_port && (conf.listen_port != dev->listen_port || !dev->is_up)) {
+		ret = tapir_device_bind(dev, conf.listen_port);
+		if (ret < 0) {
+			log_info("%s: uapi: cannot bind port %u: %s", dev->ifname, conf.listen_port,
+				 strerror(-ret));
+			ret = -EADDRINUSE;
+			goto out;
+		}
+	}
+	if (conf.has_fwmark && tapir_device_set_fwmark(dev, conf.fwmark) < 0) {
+		ret = -EADDRINUSE;
+		goto out;
+	}
+	ret = 0;
+	struct tapir_peer *keepalive_peers[1] = {NULL};
+	uint64_t keepalive_ids[64];
+	size_t n_keepalive = 0;
+
+	pthread_rwlock_wrlock(&dev->lock);
+	if (conf.has_private_key)
+		tapir_device_set_private_key(dev, conf.private_key);
+	if (conf.replace_peers)
+		tapir_device_remove_all_peers(dev);
+	for (size_t i = 0; i < conf.n_peers && ret == 0; i++) {
+		keepalive_peers[0] = NULL;
+		ret = apply_peer(dev, &conf.peers[i], &keepalive_peers[0]);
+		if (keepalive_peers[0] && n_keepalive < 64)
+			keepalive_ids[n_keepalive++] = keepalive_peers[0]->id;
+	}
+	pthread_rwlock_unlock(&dev->lock);
+	/* turning persistent keepalive on sends one at once (7.4) */
+	for (size_t i = 0; i < n_keepalive; i++) {
+		struct tapir_peer *p = tapir_peer_table_find_id(&dev->peers, keepalive_ids[i]);
+		if (p && dev->is_up)
+			tapir_send_keepalive(dev, p, dev->nworkers, dev->udp_fds[0]);
+	}
+out:
+	tapir_conf_free(&conf);
+	return ret;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, buf, len, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int reply_errno(int fd, int err)
+{
+	char line[32];
+	int n = snprintf(line, sizeof(line), "errno=%d\n\n", err);
+	return write_all(fd, line, (size_t)n);
+}
+
+/* Serves one complete request of @len bytes (ending in the blank line). */
+static int serve(struct tapir_device *dev, int fd, const char *req, size_t len)
+{
+	if (len >= 7 && !memcmp(req, "get=1\n\n", 7) && len == 7) {
+		size_t out_len;
+		char *out = tapir_uapi_format_get(dev, &out_len);
+		int ret;
+
+		if (!out)
+			return reply_errno(fd, -ENOMEM);
+		ret = write_all(fd, out, out_len);
+		tapir_wipe(out, out_len);
+		free(out);
+		return ret;
+	}
+	if (len >= 6 && !memcmp(req, "set=1\n", 6))
+		return reply_errno(fd, tapir_uapi_apply_set(dev, req + 6, len - 7));
+	return reply_errno(fd, -EINVAL);
+}
+
+static const char *find_request_end(const char *buf, size_t len)
+{
+	/* a request ends at the first empty line; "\n\n", or "\n" at the very start */
+	if (len >= 1 && buf[0] == '\n')
+		return buf;
+	for (size_t i = 1; i < len; i++)
+		if (buf[i] == '\n' && buf[i - 1] == '\n')
+			return buf + i;
+	return NULL;
+}
+
+int tapir_uapi_client_handle(struct tapir_device *dev, struct tapir_uapi_client *c)
+{
+	for (;;) {
+		ssize_t n;
+		const char *end;
+
+		if (c->cap - c->len < 4096) {
+			size_t cap = c->cap ? c->cap * 2 : 8192;
+			char *b;
+			if (cap > UAPI_MAX_REQUEST_BYTES)
+				return -E2BIG;
+			b = realloc(c->buf, cap);
+			if (!b)
+				return -ENOMEM;
+			c->buf = b;
+			c->cap = cap;
+		}
+		n = recv(c->fd, c->buf + c->len, c->cap - c->len, MSG_DONTWAIT);
+		if (n == 0)
+			return -ECONNRESET;
+		if (n < 0)
+			return errno == EAGAIN || errno == EINTR ? 0 : -errno;
+		c->len += (size_t)n;
+		while ((end = find_request_end(c->buf, c->len))) {
+			size_t req_len = (size_t)(end - c->buf) + 1;
+			int ret;
+
+			if (req_len == 1) { /* stray empty line: not a request */
+				ret = reply_errno(c->fd, -EINVAL);
+			} else {
+				ret = serve(dev, c->fd, c->buf, req_len);
+			}
+			tapir_wipe(c->buf, req_len);
+			memmove(c->buf, c->buf + req_len, c->len - req_len);
+			c->len -= req_len;
+			if (ret < 0)
+				return ret;
+		}
+	}
+}
+
+void tapir_uapi_client_free(struct tapir_uapi_client *c)
+{
+	if (!c)
+		return;
+	if (c->buf) {
+		tapir_wipe(c->buf, c->cap);
+		free(c->buf);
+	}
+	if (c->fd >= 0)
+		close(c->fd);
+	free(c);
+}

@@ -1,2 +1,353 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
+/*
+ * Device lifetime, sockets, identity and peer management. Everything that changes a table
+ * runs on the control thread with the device lock held as a writer, so workers (readers for
+ * one batch at a time) never see a half-made change or a freed peer.
+ */
+#include "device.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "log.h"
+#include "udp.h"
+
+const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
+{
+	static const char *const names[TAPIR_DROP_MAX] = {
+		[TAPIR_DROP_MALFORMED] = "malformed",
+		[TAPIR_DROP_UNKNOWN_INDEX] = "unknown_index",
+		[TAPIR_DROP_DECRYPT] = "decrypt_failed",
+		[TAPIR_DROP_REPLAY] = "replay",
+		[TAPIR_DROP_KEY_EXPIRED] = "key_expired",
+		[TAPIR_DROP_INNER_INVALID] = "inner_invalid",
+		[TAPIR_DROP_SOURCE_NOT_ALLOWED] = "source_not_allowed",
+		[TAPIR_DROP_NO_ROUTE] = "no_route",
+		[TAPIR_DROP_NO_ENDPOINT] = "no_endpoint",
+		[TAPIR_DROP_STAGED_FULL] = "staged_full",
+		[TAPIR_DROP_HANDSHAKE_INVALID] = "handshake_invalid",
+		[TAPIR_DROP_HANDSHAKE_QUEUE_FULL] = "handshake_queue_full",
+		[TAPIR_DROP_RATELIMITED] = "ratelimited",
+		[TAPIR_DROP_EXTENSION] = "extension_unhandled",
+		[TAPIR_DROP_SEND_ERROR] = "send_error",
+		[TAPIR_DROP_TOO_BIG] = "too_big",
+	};
+	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
+}
+
+static int init_pool(struct tapir_device *dev)
+{
+	dev->pool_mem = calloc(TAPIR_STAGED_POOL_LEN, sizeof(struct tapir_pkt));
+	if (!dev->pool_mem)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < TAPIR_STAGED_POOL_LEN; i++) {
+		dev->pool_mem[i].next = dev->pool_free;
+		dev->pool_free = &dev->pool_mem[i];
+	}
+	return 0;
+}
+
+static int init_workers(struct tapir_device *dev, const int *tun_fds)
+{
+	dev->workers = calloc(dev->nworkers, sizeof(*dev->workers));
+	dev->udp_fds = calloc(dev->nworkers, sizeof(*dev->udp_fds));
+	if (!dev->workers || !dev->udp_fds)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < dev->nworkers; i++) {
+		struct tapir_worker *w = &dev->workers[i];
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
+
+		dev->udp_fds[i] = -1;
+		w->dev = dev;
+		w->slot = i;
+		w->tun_fd = tun_fds[i];
+		w->udp_fd = -1;
+		w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
+		if (w->epoll_fd < 0)
+			return -errno;
+		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->tun_fd, &ev) < 0)
+			return -errno;
+		ev.data.u32 = 2;
+		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, dev->stop_event_fd, &ev) < 0)
+			return -errno;
+		for (unsigned int j = 0; j < TAPIR_BATCH; j++) {
+			w->pkts[j] = malloc(sizeof(struct tapir_pkt));
+			if (!w->pkts[j])
+				return -ENOMEM;
+		}
+	}
+	return 0;
+}
+
+int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *tun_fds,
+		      unsigned int nworkers)
+{
+	int ret;
+
+	memset(dev, 0, sizeof(*dev));
+	snprintf(dev->ifname, sizeof(dev->ifname), "%s", ifname);
+	dev->nworkers = nworkers;
+	dev->mtu = TAPIR_DEFAULT_MTU;
+	dev->control_event_fd = -1;
+	pthread_rwlock_init(&dev->lock, NULL);
+	pthread_mutex_init(&dev->hsq_lock, NULL);
+	pthread_mutex_init(&dev->req_lock, NULL);
+	pthread_mutex_init(&dev->grave_lock, NULL);
+	pthread_mutex_init(&dev->pool_lock, NULL);
+	dev->stop_event_fd = -1;
+	dev->control_event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dev->control_event_fd < 0)
+		return -errno;
+	dev->stop_event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (dev->stop_event_fd < 0)
+		return -errno;
+	atomic_store(&dev->mtu_cached, TAPIR_DEFAULT_MTU);
+	dev->hsq = calloc(TAPIR_HANDSHAKE_QUEUE_LEN, sizeof(*dev->hsq));
+	dev->allowedips = tapir_allowedips_new();
+	dev->ratelimiter = tapir_ratelimiter_new(1 << 16);
+	if (!dev->hsq || !dev->allowedips || !dev->ratelimiter)
+		return -ENOMEM;
+	ret = tapir_peer_table_init(&dev->peers);
+	if (ret < 0)
+		return ret;
+	ret = tapir_index_table_init(&dev->indices);
+	if (ret < 0)
+		return ret;
+	ret = init_pool(dev);
+	if (ret < 0)
+		return ret;
+	return init_workers(dev, tun_fds);
+}
+
+int tapir_device_start(struct tapir_device *dev)
+{
+	for (unsigned int i = 0; i < dev->nworkers; i++) {
+		int ret = pthread_create(&dev->workers[i].thread, NULL, tapir_worker_main,
+					 &dev->workers[i]);
+		if (ret)
+			return -ret;
+		dev->workers[i].is_started = true;
+	}
+	return 0;
+}
+
+void tapir_device_request_stop(struct tapir_device *dev, int reason)
+{
+	uint64_t one = 1;
+	int expected = 0;
+
+	atomic_compare_exchange_strong(&dev->stop_reason, &expected, reason);
+	atomic_store_explicit(&dev->is_stopping, true, memory_order_release);
+	/* a failed write means the counter is saturated: a wakeup is already pending */
+	if (write(dev->control_event_fd, &one, sizeof(one)) < 0 ||
+	    write(dev->stop_event_fd, &one, sizeof(one)) < 0)
+		return;
+}
+
+void tapir_device_destroy(struct tapir_device *dev)
+{
+	tapir_device_request_stop(dev, 0);
+	for (unsigned int i = 0; dev->workers && i < dev->nworkers; i++) {
+		if (dev->workers[i].is_started)
+			pthread_join(dev->workers[i].thread, NULL);
+	}
+	pthread_rwlock_wrlock(&dev->lock);
+	tapir_device_remove_all_peers(dev);
+	tapir_device_reap(dev);
+	pthread_rwlock_unlock(&dev->lock);
+	for (unsigned int i = 0; dev->workers && i < dev->nworkers; i++) {
+		struct tapir_worker *w = &dev->workers[i];
+		for (unsigned int j = 0; j < TAPIR_BATCH; j++)
+			free(w->pkts[j]);
+		if (w->epoll_fd >= 0)
+			close(w->epoll_fd);
+		if (w->tun_fd >= 0)
+			close(w->tun_fd);
+		if (dev->udp_fds[i] >= 0)
+			close(dev->udp_fds[i]);
+	}
+	free(dev->workers);
+	free(dev->udp_fds);
+	free(dev->pool_mem);
+	free(dev->hsq);
+	tapir_allowedips_free(dev->allowedips);
+	tapir_ratelimiter_free(dev->ratelimiter);
+	tapir_peer_table_destroy(&dev->peers);
+	tapir_index_table_destroy(&dev->indices);
+	tapir_cookie_checker_wipe(&dev->cookie_checker);
+	tapir_wipe(&dev->local, sizeof(dev->local));
+	if (dev->control_event_fd >= 0)
+		close(dev->control_event_fd);
+	if (dev->stop_event_fd >= 0)
+		close(dev->stop_event_fd);
+}
+
+int tapir_device_bind(struct tapir_device *dev, uint16_t port)
+{
+	int fds[TAPIR_MAX_THREADS];
+	int ret;
+
+	ret = tapir_udp_open(fds, dev->nworkers, port, dev->fwmark);
+	if (ret < 0)
+		return ret;
+	pthread_rwlock_wrlock(&dev->lock);
+	for (unsigned int i = 0; i < dev->nworkers; i++) {
+		struct tapir_worker *w = &dev->workers[i];
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
+
+		if (dev->udp_fds[i] >= 0)
+			close(dev->udp_fds[i]); /* also leaves the worker's epoll set */
+		dev->udp_fds[i] = fds[i];
+		w->udp_fd = fds[i];
+		epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fds[i], &ev);
+	}
+	dev->udp_family = tapir_udp_family(fds[0]);
+	dev->listen_port = (uint16_t)ret;
+	dev->is_up = true;
+	pthread_rwlock_unlock(&dev->lock);
+	return 0;
+}
+
+int tapir_device_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
+{
+	for (unsigned int i = 0; dev->is_up && i < dev->nworkers; i++) {
+		int ret = tapir_udp_set_fwmark(dev->udp_fds[i], fwmark);
+		if (ret < 0)
+			return ret;
+	}
+	dev->fwmark = fwmark;
+	return 0;
+}
+
+void tapir_device_set_private_key(struct tapir_device *dev, const uint8_t key[32])
+{
+	struct tapir_peer *p, *next;
+
+	tapir_noise_local_set_private_key(&dev->local, key);
+	for (p = dev->peers.first; p; p = next) {
+		next = p->list_next;
+		/* a peer with our own public key can never handshake: remove it (wireguard-go) */
+		if (dev->local.has_identity && !memcmp(p->public_key, dev->local.public_key, 32)) {
+			tapir_device_remove_peer(dev, p);
+			continue;
+		}
+		tapir_noise_handshake_rekey_static(&p->hs, &dev->local);
+		tapir_index_table_remove(&dev->indices, &p->hs_entry);
+		tapir_peer_zero_keys(dev, p);
+	}
+}
+
+struct tapir_peer *tapir_device_add_peer(struct tapir_device *dev, const uint8_t public_key[32])
+{
+	struct tapir_peer *peer = tapir_peer_new(public_key);
+
+	if (!peer)
+		return NULL;
+	tapir_noise_handshake_init(&peer->hs, &dev->local, public_key, NULL);
+	if (tapir_peer_table_add(&dev->peers, peer) < 0) {
+		tapir_peer_free(peer);
+		return NULL;
+	}
+	return peer;
+}
+
+void tapir_device_set_psk(struct tapir_device *dev, struct tapir_peer *peer, const uint8_t psk[32])
+{
+	memcpy(peer->hs.preshared_key, psk, 32);
+}
+
+void tapir_device_remove_peer(struct tapir_device *dev, struct tapir_peer *peer)
+{
+	peer->is_dead = true;
+	tapir_timers_stop(&peer->timers);
+	tapir_allowedips_remove_owner(dev->allowedips, &peer->allowed);
+	tapir_index_table_remove(&dev->indices, &peer->hs_entry);
+	tapir_peer_zero_keys(dev, peer);
+	tapir_send_drop_staged(dev, peer);
+	tapir_peer_table_remove(&dev->peers, peer);
+	/* the write lock is held: no worker can still see it */
+	tapir_device_reap(dev);
+	tapir_peer_free(peer);
+}
+
+void tapir_device_remove_all_peers(struct tapir_device *dev)
+{
+	while (dev->peers.first)
+		tapir_device_remove_peer(dev, dev->peers.first);
+}
+
+void tapir_device_reap(struct tapir_device *dev)
+{
+	struct tapir_keypair *kp, *next;
+
+	pthread_mutex_lock(&dev->grave_lock);
+	kp = dev->graveyard;
+	dev->graveyard = NULL;
+	pthread_mutex_unlock(&dev->grave_lock);
+	for (; kp; kp = next) {
+		next = kp->grave_next;
+		tapir_index_table_remove(&dev->indices, &kp->entry);
+		tapir_keypair_free(kp);
+	}
+}
+
+struct tapir_pkt *tapir_device_pool_get(struct tapir_device *dev)
+{
+	struct tapir_pkt *pkt;
+
+	pthread_mutex_lock(&dev->pool_lock);
+	pkt = dev->pool_free;
+	if (pkt)
+		dev->pool_free = pkt->next;
+	pthread_mutex_unlock(&dev->pool_lock);
+	return pkt;
+}
+
+void tapir_device_pool_put(struct tapir_device *dev, struct tapir_pkt *pkt)
+{
+	pthread_mutex_lock(&dev->pool_lock);
+	pkt->next = dev->pool_free;
+	dev->pool_free = pkt;
+	pthread_mutex_unlock(&dev->pool_lock);
+}
+
+void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	*out = peer->endpoint;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	peer->endpoint = *addr;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_device_retire_keypair(struct tapir_device *dev, struct tapir_keypair *kp)
+{
+	if (!kp)
+		return;
+	atomic_store_explicit(&kp->is_retired, true, memory_order_relaxed);
+	pthread_mutex_lock(&dev->grave_lock);
+	kp->grave_next = dev->graveyard;
+	dev->graveyard = kp;
+	pthread_mutex_unlock(&dev->grave_lock);
+}
+
+void tapir_peer_record_handshake_time(struct tapir_peer *peer)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	atomic_store_explicit(&peer->last_handshake_sec, ts.tv_sec, memory_order_relaxed);
+	atomic_store_explicit(&peer->last_handshake_nsec, ts.tv_nsec, memory_order_relaxed);
+}

@@ -1,2 +1,225 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
+/*
+ * Incoming path (wireguard-protocol.md 3.6, 3.7, 7.2, 7.3): handshake messages go to the
+ * control thread's queue; transport data is authenticated with this thread's cipher context,
+ * replay-checked only after the tag verified, confirms a pending keypair, updates the endpoint
+ * (roaming), and its inner packet is source-checked against the peer's allowed IPs before it
+ * is written to the TUN. A first byte below 0x40 is a tapir extension frame for the hook.
+ */
+#include "device.h"
+
+#include <errno.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "log.h"
+
+static struct tapir_log_ratelimit drop_log_rl;
+
+static void drop(struct tapir_device *dev, enum tapir_drop_reason reason,
+		 const union tapir_sockaddr *src)
+{
+	tapir_device_count_drop(dev, reason);
+	if (tapir_log_get_level() >= TAPIR_LOG_DEBUG && tapir_log_ratelimit_ok(&drop_log_rl, 10))
+		log_debug("%s: dropped packet: %s", dev->ifname, tapir_drop_reason_name(reason));
+	(void)src;
+}
+
+/* Validates the inner IP header; returns the family and sets the true length and source. */
+static int inner_source(const uint8_t *p, size_t len, size_t *ip_len, const uint8_t **saddr)
+{
+	size_t total;
+
+	if (len >= 20 && (p[0] >> 4) == 4) {
+		total = (size_t)p[2] << 8 | p[3];
+		if (total < 20 || total > len)
+			return 0;
+		*ip_len = total;
+		*saddr = p + 12;
+		return AF_INET;
+	}
+	if (len >= 40 && (p[0] >> 4) == 6) {
+		total = 40 + ((size_t)p[4] << 8 | p[5]);
+		if (total > len)
+			return 0;
+		*ip_len = total;
+		*saddr = p + 8;
+		return AF_INET6;
+	}
+	return 0;
+}
+
+static bool same_endpoint(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
+}
+
+/* Roaming: the endpoint follows the source of every authenticated packet. */
+static void update_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *src)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	if (!same_endpoint(&peer->endpoint, src))
+		peer->endpoint = *src;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+/*
+ * Key confirmation (3.6): the first authenticated packet on the responder's next keypair
+ * makes it current. Returns true if this call rotated.
+ */
+static bool confirm_keypair(struct tapir_device *dev, struct tapir_peer *peer,
+			    struct tapir_keypair *kp)
+{
+	struct tapir_keypair *old_previous = NULL;
+	bool did_rotate = false;
+
+	pthread_mutex_lock(&peer->keypair_lock);
+	if (peer->kp_next == kp) {
+		old_previous = peer->kp_previous;
+		peer->kp_previous = peer->kp_current;
+		peer->kp_current = kp;
+		peer->kp_next = NULL;
+		did_rotate = true;
+	}
+	pthread_mutex_unlock(&peer->keypair_lock);
+	tapir_device_retire_keypair(dev, old_previous);
+	return did_rotate;
+}
+
+/* 5.4 item 3: a mostly-receiving initiator rekeys before its session expires. */
+static void maybe_lastminute_rekey(struct tapir_device *dev, struct tapir_peer *peer,
+				   struct tapir_keypair *kp, uint64_t now)
+{
+	if (!kp->is_initiator ||
+	    now - kp->birth_ns < tapir_ms_to_ns(REJECT_AFTER_TIME_MS - KEEPALIVE_TIMEOUT_MS -
+						REKEY_TIMEOUT_MS) ||
+	    atomic_load_explicit(&peer->timers.sent_lastminute_handshake, memory_order_relaxed))
+		return;
+	pthread_mutex_lock(&peer->keypair_lock);
+	if (peer->kp_current == kp) {
+		atomic_store_explicit(&peer->timers.sent_lastminute_handshake, true,
+				      memory_order_relaxed);
+		tapir_handshake_request(dev, peer);
+	}
+	pthread_mutex_unlock(&peer->keypair_lock);
+}
+
+static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
+		    uint8_t *p, size_t len, const union tapir_sockaddr *src)
+{
+	struct tapir_allowedips_owner *owner;
+	const uint8_t *saddr;
+	size_t ip_len;
+	int family;
+
+	if (p[0] < 0x40) {
+		if (!dev->extension_handler ||
+		    dev->extension_handler(dev->extension_ctx, dev, peer, p, len, w->slot) != 0)
+			drop(dev, TAPIR_DROP_EXTENSION, src);
+		return;
+	}
+	family = inner_source(p, len, &ip_len, &saddr);
+	if (!family) {
+		drop(dev, TAPIR_DROP_INNER_INVALID, src);
+		return;
+	}
+	owner = tapir_allowedips_lookup(dev->allowedips, family, saddr);
+	if (owner != &peer->allowed) {
+		drop(dev, TAPIR_DROP_SOURCE_NOT_ALLOWED, src);
+		return;
+	}
+	if (write(w->tun_fd, p, ip_len) < 0) {
+		if (errno == EBADFD || errno == EIO)
+			tapir_device_request_stop(dev, -errno);
+		drop(dev, TAPIR_DROP_SEND_ERROR, src);
+	}
+}
+
+static void receive_data(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt *pkt,
+			 const union tapir_sockaddr *src, uint64_t now)
+{
+	uint8_t *msg = tapir_pkt_data(pkt);
+	const struct tapir_msg_data *hdr = (const struct tapir_msg_data *)msg;
+	struct tapir_index_entry *entry;
+	struct tapir_keypair *kp;
+	struct tapir_peer *peer;
+	uint64_t counter;
+	size_t plen = pkt->len - TAPIR_MSG_DATA_MIN_LEN;
+	bool is_fresh;
+
+	entry = tapir_index_table_find(&dev->indices, tapir_le32_get(hdr->receiver_index));
+	if (!entry || !entry->keypair ||
+	    atomic_load_explicit(&entry->keypair->is_retired, memory_order_relaxed)) {
+		drop(dev, TAPIR_DROP_UNKNOWN_INDEX, src);
+		return;
+	}
+	kp = entry->keypair;
+	peer = kp->peer;
+	counter = tapir_le64_get(hdr->counter);
+	if (now - kp->birth_ns >= tapir_ms_to_ns(REJECT_AFTER_TIME_MS) ||
+	    counter >= REJECT_AFTER_MESSAGES) {
+		drop(dev, TAPIR_DROP_KEY_EXPIRED, src);
+		return;
+	}
+	if (!tapir_aead_ctx_open(kp->recv_ctx[w->slot], counter, msg + TAPIR_MSG_DATA_HEADER_LEN,
+				 pkt->len - TAPIR_MSG_DATA_HEADER_LEN)) {
+		drop(dev, TAPIR_DROP_DECRYPT, src);
+		return;
+	}
+	pthread_spin_lock(&kp->replay_lock);
+	is_fresh = tapir_replay_check(&kp->replay, counter);
+	pthread_spin_unlock(&kp->replay_lock);
+	if (!is_fresh) {
+		drop(dev, TAPIR_DROP_REPLAY, src);
+		return;
+	}
+	update_endpoint(peer, src);
+	atomic_fetch_add_explicit(&peer->rx_bytes, pkt->len, memory_order_relaxed);
+	if (confirm_keypair(dev, peer, kp)) {
+		tapir_timers_handshake_complete(&peer->timers);
+		tapir_peer_record_handshake_time(peer);
+		tapir_send_staged(dev, peer, w->slot, w->udp_fd);
+	}
+	maybe_lastminute_rekey(dev, peer, kp, now);
+	tapir_timers_any_authenticated_packet_received(&peer->timers);
+	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now);
+	if (plen == 0)
+		return; /* keepalive */
+	tapir_timers_data_received(&peer->timers, now);
+	deliver(dev, w, peer, msg + TAPIR_MSG_DATA_HEADER_LEN, plen, src);
+}
+
+void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w,
+			 struct tapir_pkt **pkts, const union tapir_sockaddr *srcs,
+			 unsigned int n)
+{
+	uint64_t now = tapir_now_ns();
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct tapir_pkt *pkt = pkts[i];
+
+		switch (tapir_msg_classify(tapir_pkt_data(pkt), pkt->len)) {
+		case TAPIR_MSG_INITIATION:
+		case TAPIR_MSG_RESPONSE:
+		case TAPIR_MSG_COOKIE:
+			tapir_handshake_enqueue(dev, tapir_pkt_data(pkt), pkt->len, &srcs[i]);
+			break;
+		case TAPIR_MSG_DATA:
+			receive_data(dev, w, pkt, &srcs[i], now);
+			break;
+		default:
+			drop(dev, TAPIR_DROP_MALFORMED, &srcs[i]);
+			break;
+		}
+	}
+}

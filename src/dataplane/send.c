@@ -1,2 +1,332 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
+/*
+ * Outgoing path (wireguard-protocol.md 3.7, 5.4, 7.1, 8): route an inner packet to a peer by
+ * destination, stage it when no usable keypair exists, otherwise pad, encrypt in place in the
+ * buffer's headroom/tailroom with this thread's cipher context and send the batch with one
+ * sendmmsg. No allocation, no cipher setup per packet.
+ */
+#include "device.h"
+
+#include <errno.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include "clock.h"
+#include "crypto.h"
+#include "log.h"
+#include "udp.h"
+
+static __thread uint64_t jitter_state;
+
+/* Timer jitter in [0, REKEY_TIMEOUT_JITTER_MAX_MS): not secret, a per-thread xorshift. */
+static uint32_t jitter_ms(void)
+{
+	if (!jitter_state)
+		jitter_state = ((uint64_t)tapir_random_u32() << 32) | tapir_random_u32() | 1;
+	jitter_state ^= jitter_state << 13;
+	jitter_state ^= jitter_state >> 7;
+	jitter_state ^= jitter_state << 17;
+	return (uint32_t)(jitter_state % REKEY_TIMEOUT_JITTER_MAX_MS);
+}
+
+static size_t padded_len(size_t len, size_t mtu)
+{
+	size_t last = len, padded;
+
+	if (mtu == 0)
+		return (len + 15) & ~(size_t)15;
+	if (last > mtu)
+		last %= mtu;
+	padded = (last + 15) & ~(size_t)15;
+	if (padded > mtu)
+		padded = mtu;
+	return len + (padded - last);
+}
+
+static bool is_keypair_usable(const struct tapir_keypair *kp, uint64_t now_ns)
+{
+	return kp && !atomic_load_explicit(&kp->is_retired, memory_order_relaxed) &&
+	       now_ns - kp->birth_ns < tapir_ms_to_ns(REJECT_AFTER_TIME_MS) &&
+	       atomic_load_explicit(&kp->send_counter, memory_order_relaxed) <
+		       REJECT_AFTER_MESSAGES;
+}
+
+/* Returns the current keypair if it may send. Device lock held (read or write). */
+static struct tapir_keypair *sending_keypair(struct tapir_peer *peer, uint64_t now_ns)
+{
+	struct tapir_keypair *kp;
+
+	pthread_mutex_lock(&peer->keypair_lock);
+	kp = peer->kp_current;
+	if (!is_keypair_usable(kp, now_ns))
+		kp = NULL;
+	pthread_mutex_unlock(&peer->keypair_lock);
+	return kp;
+}
+
+/*
+ * Encrypts the payload of @pkt in place and prepends the data header. Returns false when the
+ * keypair's counter is exhausted (the packet is left untouched).
+ */
+static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsigned int slot,
+			struct tapir_pkt *pkt)
+{
+	size_t mtu = (size_t)atomic_load_explicit(&dev->mtu_cached, memory_order_relaxed);
+	size_t plen = pkt->len ? padded_len(pkt->len, mtu) : 0;
+	uint8_t *data = tapir_pkt_data(pkt);
+	uint64_t counter;
+	struct tapir_msg_data *hdr;
+
+	counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
+	if (counter >= REJECT_AFTER_MESSAGES)
+		return false;
+	memset(data + pkt->len, 0, plen - pkt->len);
+	if (tapir_aead_ctx_seal(kp->send_ctx[slot], counter, data, plen) < 0)
+		return false;
+	hdr = (struct tapir_msg_data *)(data - sizeof(*hdr));
+	tapir_msg_put_header(&hdr->type, TAPIR_MSG_DATA);
+	tapir_le32_put(hdr->receiver_index, kp->remote_index);
+	tapir_le64_put(hdr->counter, counter);
+	pkt->off -= sizeof(*hdr);
+	pkt->len = (uint32_t)(sizeof(*hdr) + plen + TAPIR_AUTHTAG_LEN);
+	return true;
+}
+
+/* After sending on @kp: timer hooks and the rekey rules of 5.4 item 2. */
+static void after_send(struct tapir_device *dev, struct tapir_peer *peer,
+		       struct tapir_keypair *kp, bool is_data, uint64_t bytes, uint64_t now_ns)
+{
+	atomic_fetch_add_explicit(&peer->tx_bytes, bytes, memory_order_relaxed);
+	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now_ns);
+	tapir_timers_any_authenticated_packet_sent(&peer->timers);
+	if (is_data)
+		tapir_timers_data_sent(&peer->timers, now_ns, jitter_ms());
+	if (atomic_load_explicit(&kp->send_counter, memory_order_relaxed) > REKEY_AFTER_MESSAGES ||
+	    (kp->is_initiator && now_ns - kp->birth_ns > tapir_ms_to_ns(REKEY_AFTER_TIME_MS)))
+		tapir_handshake_request(dev, peer);
+}
+
+static int send_one(struct tapir_device *dev, int fd, const void *buf, size_t len,
+		    const union tapir_sockaddr *to)
+{
+	union tapir_sockaddr dst;
+	socklen_t dlen = tapir_udp_sockaddr_for(dev->udp_family, to, &dst);
+
+	if (sendto(fd, buf, len, MSG_DONTWAIT, &dst.sa, dlen) < 0) {
+		tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
+		return -errno;
+	}
+	return 0;
+}
+
+int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
+		   const union tapir_sockaddr *to)
+{
+	if (!dev->is_up || to->sa.sa_family == 0)
+		return -ENOTCONN;
+	return send_one(dev, dev->udp_fds[0], msg, len, to);
+}
+
+/* Copies @pkt into the peer's staged ring (dropping the oldest when full). */
+static void stage_pkt(struct tapir_device *dev, struct tapir_peer *peer,
+		      const struct tapir_pkt *pkt)
+{
+	struct tapir_pkt *copy = tapir_device_pool_get(dev), *old = NULL;
+
+	if (!copy) {
+		tapir_device_count_drop(dev, TAPIR_DROP_STAGED_FULL);
+		return;
+	}
+	copy->off = TAPIR_PKT_HEADROOM;
+	copy->len = pkt->len;
+	memcpy(tapir_pkt_data(copy), pkt->buf + pkt->off, pkt->len);
+	pthread_mutex_lock(&peer->staged_lock);
+	if (peer->staged_count == MAX_STAGED_PACKETS) {
+		old = peer->staged[peer->staged_head];
+		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
+		peer->staged_count--;
+	}
+	peer->staged[(peer->staged_head + peer->staged_count) % MAX_STAGED_PACKETS] = copy;
+	peer->staged_count++;
+	pthread_mutex_unlock(&peer->staged_lock);
+	if (old) {
+		tapir_device_count_drop(dev, TAPIR_DROP_STAGED_FULL);
+		tapir_device_pool_put(dev, old);
+	}
+}
+
+void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer)
+{
+	pthread_mutex_lock(&peer->staged_lock);
+	while (peer->staged_count) {
+		tapir_device_pool_put(dev, peer->staged[peer->staged_head]);
+		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
+		peer->staged_count--;
+	}
+	pthread_mutex_unlock(&peer->staged_lock);
+}
+
+void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
+		       int fd)
+{
+	uint64_t now = tapir_now_ns();
+	struct tapir_keypair *kp = sending_keypair(peer, now);
+	union tapir_sockaddr to;
+
+	if (!kp) {
+		tapir_handshake_request(dev, peer);
+		return;
+	}
+	tapir_peer_get_endpoint(peer, &to);
+	for (;;) {
+		struct tapir_pkt *pkt = NULL;
+		uint32_t inner_len;
+
+		pthread_mutex_lock(&peer->staged_lock);
+		if (peer->staged_count) {
+			pkt = peer->staged[peer->staged_head];
+			peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
+			peer->staged_count--;
+		}
+		pthread_mutex_unlock(&peer->staged_lock);
+		if (!pkt)
+			break;
+		inner_len = pkt->len;
+		if (to.sa.sa_family && encrypt_pkt(dev, kp, slot, pkt) &&
+		    send_one(dev, fd, tapir_pkt_data(pkt), pkt->len, &to) == 0)
+			after_send(dev, peer, kp, inner_len > 0, pkt->len, now);
+		else
+			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
+		tapir_device_pool_put(dev, pkt);
+	}
+}
+
+void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
+			  int fd)
+{
+	uint8_t ka[TAPIR_MSG_DATA_MIN_LEN]; /* header + tag of an empty payload */
+	uint64_t now = tapir_now_ns(), counter;
+	struct tapir_keypair *kp;
+	union tapir_sockaddr to;
+	struct tapir_msg_data *hdr = (struct tapir_msg_data *)ka;
+	bool has_staged;
+
+	pthread_mutex_lock(&peer->staged_lock);
+	has_staged = peer->staged_count > 0;
+	pthread_mutex_unlock(&peer->staged_lock);
+	if (has_staged) {
+		tapir_send_staged(dev, peer, slot, fd);
+		return;
+	}
+	kp = sending_keypair(peer, now);
+	if (!kp) {
+		tapir_handshake_request(dev, peer);
+		return;
+	}
+	tapir_peer_get_endpoint(peer, &to);
+	if (!to.sa.sa_family)
+		return;
+	counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
+	if (counter >= REJECT_AFTER_MESSAGES)
+		return;
+	if (tapir_aead_ctx_seal(kp->send_ctx[slot], counter, ka + TAPIR_MSG_DATA_HEADER_LEN, 0) < 0)
+		return;
+	tapir_msg_put_header(&hdr->type, TAPIR_MSG_DATA);
+	tapir_le32_put(hdr->receiver_index, kp->remote_index);
+	tapir_le64_put(hdr->counter, counter);
+	if (send_one(dev, fd, ka, sizeof(ka), &to) == 0)
+		after_send(dev, peer, kp, false, sizeof(ka), now);
+}
+
+/* Destination address of an outgoing inner packet; returns the family or 0 if malformed. */
+static int inner_destination(const uint8_t *p, size_t len, const uint8_t **addr)
+{
+	if (len >= 20 && (p[0] >> 4) == 4) {
+		*addr = p + 16;
+		return AF_INET;
+	}
+	if (len >= 40 && (p[0] >> 4) == 6) {
+		*addr = p + 24;
+		return AF_INET6;
+	}
+	return 0;
+}
+
+void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
+		      unsigned int n)
+{
+	struct mmsghdr *msgs = w->msgs;
+	struct iovec *iovs = w->iovs;
+	struct tapir_worker_slot *slots = w->slots;
+	union tapir_sockaddr *dsts = w->addrs;
+	struct tapir_peer *last_peer = NULL;
+	struct tapir_keypair *last_kp = NULL;
+	union tapir_sockaddr last_to;
+	unsigned int out = 0, sent = 0;
+	uint64_t now = tapir_now_ns();
+
+	memset(&last_to, 0, sizeof(last_to));
+	for (unsigned int i = 0; i < n; i++) {
+		struct tapir_pkt *pkt = pkts[i];
+		const uint8_t *daddr;
+		int family = inner_destination(tapir_pkt_data(pkt), pkt->len, &daddr);
+		struct tapir_allowedips_owner *owner;
+		struct tapir_peer *peer;
+
+		if (!family) {
+			tapir_device_count_drop(dev, TAPIR_DROP_MALFORMED);
+			continue;
+		}
+		owner = tapir_allowedips_lookup(dev->allowedips, family, daddr);
+		if (!owner) {
+			tapir_device_count_drop(dev, TAPIR_DROP_NO_ROUTE);
+			continue;
+		}
+		peer = (struct tapir_peer *)((uint8_t *)owner - offsetof(struct tapir_peer, allowed));
+		if (peer != last_peer) {
+			/* consecutive packets usually go to one peer: look it up once */
+			last_peer = peer;
+			last_kp = sending_keypair(peer, now);
+			tapir_peer_get_endpoint(peer, &last_to);
+		}
+		if (!last_to.sa.sa_family) {
+			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
+			continue;
+		}
+		slots[out].inner_len = pkt->len;
+		if (!last_kp || !encrypt_pkt(dev, last_kp, w->slot, pkt)) {
+			stage_pkt(dev, peer, pkt);
+			tapir_handshake_request(dev, peer);
+			last_kp = NULL;
+			continue;
+		}
+		slots[out].peer = peer;
+		slots[out].kp = last_kp;
+		iovs[out].iov_base = tapir_pkt_data(pkt);
+		iovs[out].iov_len = pkt->len;
+		memset(&msgs[out], 0, sizeof(msgs[out]));
+		msgs[out].msg_hdr.msg_iov = &iovs[out];
+		msgs[out].msg_hdr.msg_iovlen = 1;
+		msgs[out].msg_hdr.msg_name = &dsts[out];
+		msgs[out].msg_hdr.msg_namelen =
+			tapir_udp_sockaddr_for(dev->udp_family, &last_to, &dsts[out]);
+		out++;
+	}
+	while (sent < out) {
+		int ret = sendmmsg(w->udp_fd, msgs + sent, out - sent, MSG_DONTWAIT);
+		if (ret < 0) {
+			if (errno == EINTR)
+				continue;
+			/* skip the packet the kernel refused and go on with the rest */
+			tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
+			sent++;
+			continue;
+		}
+		for (int i = 0; i < ret; i++) {
+			struct tapir_worker_slot *s = &slots[sent + (unsigned int)i];
+			after_send(dev, s->peer, s->kp, s->inner_len > 0, iovs[sent + i].iov_len,
+				   now);
+		}
+		sent += (unsigned int)ret;
+	}
+}

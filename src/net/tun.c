@@ -1,2 +1,90 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
+/*
+ * TUN device plumbing through /dev/net/tun and SIOC* ioctls (the seeds' first program, made
+ * robust): every failure comes back as -errno; nothing here reads or writes packets.
+ */
+#include "tun.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/if_tun.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+int tapir_tun_open(const char *name, bool is_multi_queue, char name_out[IFNAMSIZ])
+{
+	struct ifreq ifr;
+	int fd, ret;
+
+	if (strlen(name) >= IFNAMSIZ)
+		return -ENAMETOOLONG;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	if (is_multi_queue)
+		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	memcpy(ifr.ifr_name, name, strlen(name));
+	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	memcpy(name_out, ifr.ifr_name, IFNAMSIZ);
+	name_out[IFNAMSIZ - 1] = '\0';
+	return fd;
+}
+
+int tapir_tun_get_name(int fd, char name_out[IFNAMSIZ])
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	if (ioctl(fd, TUNGETIFF, &ifr) < 0)
+		return -errno;
+	memcpy(name_out, ifr.ifr_name, IFNAMSIZ);
+	name_out[IFNAMSIZ - 1] = '\0';
+	return 0;
+}
+
+static int ifreq_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
+{
+	int s, ret = 0;
+
+	s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return -errno;
+	strncpy(ifr->ifr_name, name, IFNAMSIZ - 1);
+	if (ioctl(s, req, ifr) < 0)
+		ret = -errno;
+	close(s);
+	return ret;
+}
+
+int tapir_tun_set_mtu(const char *name, int mtu)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_mtu = mtu;
+	return ifreq_ioctl(name, SIOCSIFMTU, &ifr);
+}
+
+int tapir_tun_get_mtu(const char *name)
+{
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ret = ifreq_ioctl(name, SIOCGIFMTU, &ifr);
+	return ret < 0 ? ret : ifr.ifr_mtu;
+}
+
+int tapir_tun_ifindex(const char *name)
+{
+	unsigned int idx = if_nametoindex(name);
+	return idx ? (int)idx : -ENODEV;
+}

@@ -123,6 +123,13 @@ static inline void tapir_le64_put(uint8_t b[8], uint64_t v)
 	tapir_le32_put(b + 4, (uint32_t)(v >> 32));
 }
 
+/* Writes the 4-byte header: type, then three zero bytes. */
+static inline void tapir_msg_put_header(uint8_t *msg, enum tapir_message_type type)
+{
+	msg[0] = (uint8_t)type;
+	msg[1] = msg[2] = msg[3] = 0;
+}
+
 /*
  * Reads the 4-byte header of a datagram: returns the message type (1-4) when the length is
  * right for that type and the reserved bytes are zero, 0 otherwise (section 2.5).

@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Control loop. One epoll set; every handler is short and non-blocking except UAPI replies,
+ * which are bounded by a send timeout. Timers run on a 50 ms tick that scans all peers, which
+ * keeps the data path free of timer bookkeeping (workers only store atomic deadlines).
+ */
+#include "daemon.h"
+
+#include <errno.h>
+#include <libmnl/libmnl.h>
+#include <linux/rtnetlink.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/inotify.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "device.h"
+#include "log.h"
+#include "tun.h"
+#include "uapi.h"
+
+enum {
+	TICK_MS = 50,
+	MAX_CLIENTS = 64,
+	UAPI_SEND_TIMEOUT_S = 5,
+};
+
+enum event_kind {
+	EV_SIGNAL,
+	EV_UAPI_LISTEN,
+	EV_TICK,
+	EV_CONTROL,
+	EV_NETLINK,
+	EV_INOTIFY,
+	EV_CLIENT,
+};
+
+struct loop {
+	struct tapir_device *dev;
+	int epfd, sigfd, timerfd, inofd, uapi_fd;
+	struct mnl_socket *nl;
+	const char *sock_path;
+	const char *sock_name;
+	struct tapir_uapi_client *clients[MAX_CLIENTS];
+	bool is_done;
+	int result;
+};
+
+static int add_fd(struct loop *l, int fd, uint64_t tag)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
+	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void accept_client(struct loop *l)
+{
+	struct timeval tv = {.tv_sec = UAPI_SEND_TIMEOUT_S};
+	struct tapir_uapi_client *c;
+	int fd = accept4(l->uapi_fd, NULL, NULL, SOCK_CLOEXEC);
+	unsigned int slot;
+
+	if (fd < 0)
+		return;
+	for (slot = 0; slot < MAX_CLIENTS && l->clients[slot]; slot++)
+		;
+	c = slot < MAX_CLIENTS ? calloc(1, sizeof(*c)) : NULL;
+	if (!c) {
+		close(fd);
+		return;
+	}
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	c->fd = fd;
+	l->clients[slot] = c;
+	if (add_fd(l, fd, EV_CLIENT | (uint64_t)slot << 8) < 0) {
+		tapir_uapi_client_free(c);
+		l->clients[slot] = NULL;
+	}
+}
+
+static void handle_client(struct loop *l, unsigned int slot)
+{
+	struct tapir_uapi_client *c = slot < MAX_CLIENTS ? l->clients[slot] : NULL;
+
+	if (!c)
+		return;
+	if (tapir_uapi_client_handle(l->dev, c) < 0) {
+		epoll_ctl(l->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+		tapir_uapi_client_free(c);
+		l->clients[slot] = NULL;
+	}
+}
+
+static void stop(struct loop *l, int result, const char *why)
+{
+	log_info("%s: %s, shutting down", l->dev->ifname, why);
+	l->is_done = true;
+	l->result = result;
+}
+
+static int netlink_cb(const struct nlmsghdr *nlh, void *data)
+{
+	struct loop *l = data;
+	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
+
+	if (nlh->nlmsg_type == RTM_DELLINK && ifi->ifi_index == l->dev->ifindex)
+		stop(l, 0, "interface removed");
+	return MNL_CB_OK;
+}
+
+static void handle_netlink(struct loop *l)
+{
+	static char buf[16384]; /* control thread only */
+	ssize_t n = mnl_socket_recvfrom(l->nl, buf, sizeof(buf));
+
+	if (n > 0)
+		mnl_cb_run(buf, (size_t)n, 0, 0, netlink_cb, l);
+}
+
+static void handle_inotify(struct loop *l)
+{
+	static char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	ssize_t n = read(l->inofd, buf, sizeof(buf));
+
+	for (ssize_t off = 0; n > 0 && off < n;) {
+		const struct inotify_event *ev = (const void *)(buf + off);
+		if (ev->len && !strcmp(ev->name, l->sock_name))
+			stop(l, 0, "uapi socket deleted");
+		off += (ssize_t)(sizeof(*ev) + ev->len);
+	}
+}
+
+static void handle_tick(struct loop *l)
+{
+	uint64_t expirations;
+	int mtu;
+
+	if (read(l->timerfd, &expirations, sizeof(expirations)) < 0)
+		return;
+	mtu = tapir_tun_get_mtu(l->dev->ifname);
+	if (mtu > 0)
+		atomic_store_explicit(&l->dev->mtu_cached, mtu, memory_order_relaxed);
+	tapir_handshake_tick(l->dev, tapir_now_ns());
+}
+
+static void handle_control(struct loop *l)
+{
+	uint64_t v;
+
+	if (read(l->dev->control_event_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	if (atomic_load(&l->dev->is_stopping)) {
+		int reason = atomic_load(&l->dev->stop_reason);
+		stop(l, reason == -EBADFD ? 0 : reason, "data path stopped");
+		return;
+	}
+	tapir_handshake_process_queues(l->dev);
+}
+
+static void dispatch(struct loop *l, uint64_t tag)
+{
+	struct signalfd_siginfo si;
+
+	switch ((enum event_kind)(tag & 0xff)) {
+	case EV_SIGNAL:
+		if (read(l->sigfd, &si, sizeof(si)) == sizeof(si))
+			stop(l, 0, si.ssi_signo == SIGINT ? "interrupted" : "terminated");
+		break;
+	case EV_UAPI_LISTEN:
+		accept_client(l);
+		break;
+	case EV_TICK:
+		handle_tick(l);
+		break;
+	case EV_CONTROL:
+		handle_control(l);
+		break;
+	case EV_NETLINK:
+		handle_netlink(l);
+		break;
+	case EV_INOTIFY:
+		handle_inotify(l);
+		break;
+	case EV_CLIENT:
+		handle_client(l, (unsigned int)(tag >> 8));
+		break;
+	}
+}
+
+static int setup(struct loop *l)
+{
+	struct itimerspec its = {
+		.it_interval = {.tv_nsec = TICK_MS * NSEC_PER_MSEC},
+		.it_value = {.tv_nsec = TICK_MS * NSEC_PER_MSEC},
+	};
+	sigset_t mask;
+	char dir[256];
+	const char *slash = strrchr(l->sock_path, '/');
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	if (pthread_sigmask(SIG_BLOCK, &mask, NULL) != 0)
+		return -EINVAL;
+	l->epfd = epoll_create1(EPOLL_CLOEXEC);
+	l->sigfd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
+	l->timerfd = timerfd_create(CLOCK_BOOTTIME, TFD_CLOEXEC | TFD_NONBLOCK);
+	l->inofd = inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+	if (l->epfd < 0 || l->sigfd < 0 || l->timerfd < 0 || l->inofd < 0)
+		return -errno;
+	if (timerfd_settime(l->timerfd, 0, &its, NULL) < 0)
+		return -errno;
+	l->sock_name = slash ? slash + 1 : l->sock_path;
+	snprintf(dir, sizeof(dir), "%.*s", slash ? (int)(slash - l->sock_path) : 1,
+		 slash ? l->sock_path : ".");
+	if (inotify_add_watch(l->inofd, dir, IN_DELETE | IN_MOVED_FROM) < 0)
+		return -errno;
+	l->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
+	if (!l->nl || mnl_socket_bind(l->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
+		return -errno;
+	if (add_fd(l, l->sigfd, EV_SIGNAL) || add_fd(l, l->uapi_fd, EV_UAPI_LISTEN) ||
+	    add_fd(l, l->timerfd, EV_TICK) || add_fd(l, l->dev->control_event_fd, EV_CONTROL) ||
+	    add_fd(l, mnl_socket_get_fd(l->nl), EV_NETLINK) || add_fd(l, l->inofd, EV_INOTIFY))
+		return -errno;
+	return 0;
+}
+
+static void teardown(struct loop *l)
+{
+	for (unsigned int i = 0; i < MAX_CLIENTS; i++)
+		tapir_uapi_client_free(l->clients[i]);
+	if (l->nl)
+		mnl_socket_close(l->nl);
+	if (l->inofd >= 0)
+		close(l->inofd);
+	if (l->timerfd >= 0)
+		close(l->timerfd);
+	if (l->sigfd >= 0)
+		close(l->sigfd);
+	if (l->epfd >= 0)
+		close(l->epfd);
+}
+
+int tapir_daemon_run(struct tapir_device *dev, int uapi_fd, const char *sock_path)
+{
+	struct loop l = {
+		.dev = dev, .uapi_fd = uapi_fd, .sock_path = sock_path,
+		.epfd = -1, .sigfd = -1, .timerfd = -1, .inofd = -1,
+	};
+	int ret = setup(&l);
+
+	if (ret < 0) {
+		log_err("%s: cannot set up the control loop: %s", dev->ifname, strerror(-ret));
+		teardown(&l);
+		return ret;
+	}
+	/* the interface may have vanished between its creation and the netlink subscription */
+	if (tapir_tun_ifindex(dev->ifname) != dev->ifindex)
+		stop(&l, 0, "interface removed");
+	while (!l.is_done) {
+		struct epoll_event evs[16];
+		int n = epoll_wait(l.epfd, evs, 16, -1);
+
+		if (n < 0 && errno != EINTR) {
+			ret = -errno;
+			break;
+		}
+		for (int i = 0; i < n && !l.is_done; i++)
+			dispatch(&l, evs[i].data.u64);
+	}
+	teardown(&l);
+	return l.is_done ? l.result : ret;
+}

@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One tapird interface: its identity, peers, tables, sockets, workers and queues. All daemon
+ * state lives here and is passed explicitly, so tests could create several devices.
+ *
+ * Threads: the control thread (UAPI, timers, handshakes, netlink) and N workers. Each worker
+ * owns one TUN queue and one UDP socket (SO_REUSEPORT) and moves packets in batches without
+ * handing them to other threads; handshake messages go to the control thread through a
+ * bounded queue whose fill level defines "under load". See peer/peer.h for the locking rules.
+ */
+#ifndef TAPIR_DEVICE_H
+#define TAPIR_DEVICE_H
+
+#include <net/if.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "allowedips.h"
+#include "cookie.h"
+#include "noise.h"
+#include "peer.h"
+#include "ratelimiter.h"
+#include "sockaddr.h"
+
+enum tapir_pkt_sizes {
+	TAPIR_PKT_HEADROOM = 64, /* WireGuard header, TCP framing, extension header */
+	TAPIR_PKT_DATA_MAX = 65536,
+	TAPIR_PKT_TAILROOM = 64, /* padding and the AEAD tag */
+	TAPIR_PKT_BUF_LEN = TAPIR_PKT_HEADROOM + TAPIR_PKT_DATA_MAX + TAPIR_PKT_TAILROOM,
+	TAPIR_BATCH = 64,
+	TAPIR_HANDSHAKE_QUEUE_LEN = 1024,
+	TAPIR_UNDER_LOAD_QUEUE_LEN = TAPIR_HANDSHAKE_QUEUE_LEN / 8,
+	TAPIR_REQUEST_RING_LEN = 4096,
+	TAPIR_STAGED_POOL_LEN = 1024,
+	TAPIR_DEFAULT_MTU = 1420,
+};
+
+/* A packet buffer: payload at buf + off, @len bytes, with headroom before and tailroom after. */
+struct tapir_pkt {
+	struct tapir_pkt *next; /* free list link */
+	uint32_t off;
+	uint32_t len;
+	uint8_t buf[TAPIR_PKT_BUF_LEN];
+};
+
+static inline uint8_t *tapir_pkt_data(struct tapir_pkt *pkt)
+{
+	return pkt->buf + pkt->off;
+}
+
+/* Reasons a packet was dropped; counted per device and shown by `get` and in verbose logs. */
+enum tapir_drop_reason {
+	TAPIR_DROP_MALFORMED,	     /* bad length or header for its type */
+	TAPIR_DROP_UNKNOWN_INDEX,    /* data for no live keypair */
+	TAPIR_DROP_DECRYPT,	     /* AEAD authentication failed */
+	TAPIR_DROP_REPLAY,	     /* counter seen or too old */
+	TAPIR_DROP_KEY_EXPIRED,	     /* keypair older than REJECT_AFTER_TIME */
+	TAPIR_DROP_INNER_INVALID,    /* decrypted payload is not a valid IP packet */
+	TAPIR_DROP_SOURCE_NOT_ALLOWED, /* inner source not in the peer's allowed IPs */
+	TAPIR_DROP_NO_ROUTE,	     /* outgoing destination matches no peer */
+	TAPIR_DROP_NO_ENDPOINT,	     /* peer has no endpoint */
+	TAPIR_DROP_STAGED_FULL,	     /* staged queue or pool full */
+	TAPIR_DROP_HANDSHAKE_INVALID, /* bad mac1 or failed handshake processing */
+	TAPIR_DROP_HANDSHAKE_QUEUE_FULL,
+	TAPIR_DROP_RATELIMITED,
+	TAPIR_DROP_EXTENSION,	     /* extension frame nobody handles */
+	TAPIR_DROP_SEND_ERROR,
+	TAPIR_DROP_TOO_BIG,
+	TAPIR_DROP_MAX,
+};
+
+const char *tapir_drop_reason_name(enum tapir_drop_reason reason);
+
+struct tapir_device;
+
+/*
+ * Extension-frame hook: called by a worker (device read lock held) for an authenticated,
+ * decrypted payload from @peer whose first byte is below 0x40. Returns 0 if consumed;
+ * anything else counts a TAPIR_DROP_EXTENSION.
+ */
+typedef int (*tapir_extension_fn)(void *ctx, struct tapir_device *dev, struct tapir_peer *peer,
+				  const uint8_t *frame, size_t len, unsigned int slot);
+
+struct tapir_handshake_item {
+	union tapir_sockaddr src;
+	uint32_t len;
+	uint8_t msg[TAPIR_MSG_INITIATION_LEN];
+};
+
+/* Per-packet bookkeeping of a send batch. */
+struct tapir_worker_slot {
+	struct tapir_peer *peer;
+	struct tapir_keypair *kp;
+	uint32_t inner_len;
+};
+
+struct tapir_worker {
+	struct tapir_device *dev;
+	unsigned int slot;
+	pthread_t thread;
+	bool is_started;
+	int tun_fd;
+	int epoll_fd;
+	int udp_fd; /* device lock (swapped by the control thread as writer) */
+	struct tapir_pkt *pkts[TAPIR_BATCH];
+	/* scratch for one batch (too big for the stack) */
+	struct mmsghdr msgs[TAPIR_BATCH];
+	struct iovec iovs[TAPIR_BATCH];
+	union tapir_sockaddr addrs[TAPIR_BATCH];
+	struct tapir_worker_slot slots[TAPIR_BATCH];
+};
+
+struct tapir_device {
+	char ifname[IFNAMSIZ];
+	int ifindex;
+	int mtu;
+	pthread_rwlock_t lock;
+
+	struct tapir_noise_local local;	/* writes under lock (writer) */
+	struct tapir_cookie_checker cookie_checker; /* control thread */
+	struct tapir_ratelimiter *ratelimiter; /* control thread */
+	struct tapir_peer_table peers;	/* control thread; writes under lock */
+	struct tapir_index_table indices; /* writes under lock */
+	struct tapir_allowedips *allowedips; /* writes under lock */
+	uint16_t listen_port;		/* control thread */
+	uint32_t fwmark;		/* control thread */
+	bool is_up;			/* sockets open */
+	int udp_family;
+
+	unsigned int nworkers;
+	struct tapir_worker *workers;
+	int *udp_fds; /* nworkers sockets; udp_fds[0] also used by the control thread */
+
+	pthread_mutex_t hsq_lock;
+	struct tapir_handshake_item *hsq; /* hsq_lock; ring */
+	unsigned int hsq_head, hsq_count; /* hsq_lock */
+	uint64_t under_load_until_ns;	  /* control thread */
+
+	pthread_mutex_t req_lock;
+	uint64_t req_ids[TAPIR_REQUEST_RING_LEN]; /* req_lock: peers needing a handshake */
+	unsigned int req_head, req_count;	 /* req_lock */
+	int control_event_fd; /* eventfd: handshake or request queued */
+	int stop_event_fd;    /* eventfd: wakes workers to stop */
+	_Atomic int mtu_cached; /* the TUN MTU, refreshed by the control thread */
+
+	pthread_mutex_t grave_lock;
+	struct tapir_keypair *graveyard; /* grave_lock */
+
+	pthread_mutex_t pool_lock;
+	struct tapir_pkt *pool_free; /* pool_lock: buffers for staged packets */
+	struct tapir_pkt *pool_mem;
+
+	tapir_extension_fn extension_handler;
+	void *extension_ctx;
+
+	_Atomic uint64_t drops[TAPIR_DROP_MAX];
+	_Atomic bool is_stopping;
+	_Atomic int stop_reason; /* 0 = signal, else -errno from a worker */
+};
+
+/* Creates the device around already-open TUN queue fds (one per worker). Returns 0 or -errno. */
+int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *tun_fds,
+		      unsigned int nworkers);
+/* Stops workers and frees everything. */
+void tapir_device_destroy(struct tapir_device *dev);
+/* Starts the worker threads. */
+int tapir_device_start(struct tapir_device *dev);
+/* Asks workers and the control loop to stop (any thread, async-signal-unsafe). */
+void tapir_device_request_stop(struct tapir_device *dev, int reason);
+
+/* (Re)opens the UDP sockets on @port; control thread, takes the write lock. 0 or -errno. */
+int tapir_device_bind(struct tapir_device *dev, uint16_t port);
+int tapir_device_set_fwmark(struct tapir_device *dev, uint32_t fwmark);
+/* Sets the private key (all zero clears it) and re-derives every peer; write lock held. */
+void tapir_device_set_private_key(struct tapir_device *dev, const uint8_t key[32]);
+
+/* Peer management; control thread with the write lock held. */
+struct tapir_peer *tapir_device_add_peer(struct tapir_device *dev, const uint8_t public_key[32]);
+void tapir_device_remove_peer(struct tapir_device *dev, struct tapir_peer *peer);
+void tapir_device_remove_all_peers(struct tapir_device *dev);
+void tapir_device_set_psk(struct tapir_device *dev, struct tapir_peer *peer, const uint8_t psk[32]);
+/*
+ * Marks @kp retired and queues it for freeing (any thread; the caller has already unlinked it
+ * from every peer slot). Accepts NULL.
+ */
+void tapir_device_retire_keypair(struct tapir_device *dev, struct tapir_keypair *kp);
+/* Records "now" (CLOCK_REALTIME) as the peer's last handshake time. */
+void tapir_peer_record_handshake_time(struct tapir_peer *peer);
+/* Frees retired keypairs; call with the write lock held. */
+void tapir_device_reap(struct tapir_device *dev);
+
+static inline void tapir_device_count_drop(struct tapir_device *dev, enum tapir_drop_reason r)
+{
+	atomic_fetch_add_explicit(&dev->drops[r], 1, memory_order_relaxed);
+}
+
+/* Staged-packet pool (any thread). */
+struct tapir_pkt *tapir_device_pool_get(struct tapir_device *dev);
+void tapir_device_pool_put(struct tapir_device *dev, struct tapir_pkt *pkt);
+
+/* Endpoint access (endpoint_lock). */
+void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out);
+void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr);
+
+/* --- handshake.c: control thread --- */
+
+/* Queues a handshake message received by a worker (copies it). Any thread. */
+void tapir_handshake_enqueue(struct tapir_device *dev, const uint8_t *msg, size_t len,
+			     const union tapir_sockaddr *src);
+/* Asks the control thread to initiate a handshake with @peer (deduplicated). Any thread. */
+void tapir_handshake_request(struct tapir_device *dev, struct tapir_peer *peer);
+/* Processes queued handshake messages and requests. Control thread. */
+void tapir_handshake_process_queues(struct tapir_device *dev);
+/*
+ * Sends an initiation to @peer if allowed by the 5 s limit; @is_retry keeps the attempt count.
+ * Control thread.
+ */
+void tapir_handshake_send_initiation(struct tapir_device *dev, struct tapir_peer *peer,
+				     bool is_retry);
+/* Runs expired timers of every peer. Control thread. */
+void tapir_handshake_tick(struct tapir_device *dev, uint64_t now_ns);
+/* Erases the handshake and all keypairs of @peer (write lock held). */
+void tapir_peer_zero_keys(struct tapir_device *dev, struct tapir_peer *peer);
+
+/* --- send.c --- */
+
+/*
+ * Encrypts and sends a keepalive (or staged packets, if any) on @peer's current keypair
+ * using thread @slot's cipher contexts and socket @fd. Device read (or write) lock held.
+ */
+void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
+			  int fd);
+/* Sends @peer's staged packets if a usable keypair exists; otherwise requests a handshake. */
+void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
+		       int fd);
+/* Drops every staged packet of @peer. */
+void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer);
+/*
+ * Worker: encrypts and sends a batch of inner packets read from the TUN. Consumes nothing:
+ * packets that must wait for a handshake are copied into the staged pool.
+ */
+void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
+		      unsigned int n);
+/* Sends a raw handshake/cookie message to @to on the control socket. 0 or -errno. */
+int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
+		   const union tapir_sockaddr *to);
+
+/* --- receive.c --- */
+
+/* Worker: handles a batch of datagrams (pkts[i] holds the message, srcs[i] its source). */
+void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w,
+			 struct tapir_pkt **pkts, const union tapir_sockaddr *srcs,
+			 unsigned int n);
+
+/* --- worker.c --- */
+void *tapir_worker_main(void *arg);
+
+#endif

@@ -1,0 +1,29 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * UDP sockets: one dual-stack IPv6 socket per worker bound to the listen port with
+ * SO_REUSEPORT (the kernel spreads peers over workers by 4-tuple hash, which keeps each peer's
+ * packets in order on one worker), optional SO_MARK. Falls back to IPv4-only when the host
+ * has no IPv6.
+ */
+#ifndef TAPIR_UDP_H
+#define TAPIR_UDP_H
+
+#include <stdint.h>
+
+#include "sockaddr.h"
+
+/*
+ * Opens @count sockets bound to @port (0 = pick one; all share the chosen port) into @fds.
+ * Returns the bound port (> 0) or -errno (all sockets closed on failure).
+ */
+int tapir_udp_open(int *fds, unsigned int count, uint16_t port, uint32_t fwmark);
+int tapir_udp_set_fwmark(int fd, uint32_t fwmark);
+/* Converts an endpoint for use with a socket of family @sock_family (v4 -> v4-mapped v6). */
+socklen_t tapir_udp_sockaddr_for(int sock_family, const union tapir_sockaddr *in,
+				 union tapir_sockaddr *out);
+/* Normalises a received address: v4-mapped IPv6 becomes AF_INET. */
+void tapir_udp_sockaddr_normalise(union tapir_sockaddr *addr);
+/* Family of a socket fd (AF_INET or AF_INET6). */
+int tapir_udp_family(int fd);
+
+#endif

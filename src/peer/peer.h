@@ -1,0 +1,150 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Peers, keypairs and the lookup tables that find them: by public key and id (control thread
+ * only) and by receiver index (data path). No I/O.
+ *
+ * Concurrency (one scheme for the whole daemon): the control thread is the only writer of
+ * every table and of peer/keypair lifetimes, and it writes only while holding the device
+ * lock (tapir_device.lock) as a writer. Workers hold that lock as readers for the duration of
+ * one batch, so any peer or keypair a worker can reach stays allocated until the batch ends.
+ * Retired keypairs wait in the device graveyard until the control thread holds the write lock.
+ *
+ * Lock order: device lock -> peer keypair_lock -> peer endpoint_lock -> peer staged_lock ->
+ * keypair replay_lock. No lock is held across a blocking call.
+ */
+#ifndef TAPIR_PEER_H
+#define TAPIR_PEER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "allowedips.h"
+#include "sockaddr.h"
+#include "cookie.h"
+#include "noise.h"
+#include "replay.h"
+#include "timers.h"
+
+enum {
+	TAPIR_MAX_THREADS = 64, /* workers + the control thread */
+};
+
+struct tapir_peer;
+struct tapir_keypair;
+struct tapir_aead_ctx;
+
+/* One slot of the receiver-index table: a pending handshake or a live keypair. */
+struct tapir_index_entry {
+	uint32_t index;
+	bool is_linked;
+	struct tapir_peer *peer;
+	struct tapir_keypair *keypair; /* NULL: the peer's handshake */
+	struct tapir_index_entry *next;
+};
+
+struct tapir_keypair {
+	struct tapir_index_entry entry; /* entry.index = local index */
+	struct tapir_peer *peer;
+	uint32_t remote_index;
+	bool is_initiator;
+	uint64_t birth_ns;
+	_Atomic uint64_t send_counter;
+	_Atomic bool is_retired; /* moved out of every slot; packets on it are dropped */
+	pthread_spinlock_t replay_lock;
+	struct tapir_replay replay; /* replay_lock */
+	unsigned int nctx;
+	struct tapir_aead_ctx *send_ctx[TAPIR_MAX_THREADS]; /* one per thread slot */
+	struct tapir_aead_ctx *recv_ctx[TAPIR_MAX_THREADS];
+	struct tapir_keypair *grave_next; /* device graveyard_lock */
+};
+
+/* A staged packet buffer (from the device pool). */
+struct tapir_pkt;
+
+struct tapir_peer {
+	uint64_t id;
+	uint8_t public_key[32];
+	bool is_dead; /* unlinked; control thread */
+
+	/* control thread */
+	struct tapir_noise_handshake hs;
+	struct tapir_cookie_maker cookie;
+	struct tapir_index_entry hs_entry;
+	struct tapir_allowedips_owner allowed;
+	struct tapir_peer *pub_next, *id_next, *list_prev, *list_next;
+
+	pthread_mutex_t keypair_lock;
+	struct tapir_keypair *kp_current; /* keypair_lock */
+	struct tapir_keypair *kp_previous; /* keypair_lock */
+	struct tapir_keypair *kp_next; /* keypair_lock */
+
+	pthread_mutex_t endpoint_lock;
+	union tapir_sockaddr endpoint; /* endpoint_lock; sa_family 0 = none */
+
+	pthread_mutex_t staged_lock;
+	struct tapir_pkt *staged[MAX_STAGED_PACKETS]; /* staged_lock; ring */
+	unsigned int staged_head, staged_count;       /* staged_lock */
+
+	struct tapir_timers timers;
+	_Atomic uint64_t rx_bytes, tx_bytes;
+	_Atomic int64_t last_handshake_sec; /* CLOCK_REALTIME */
+	_Atomic int64_t last_handshake_nsec;
+	_Atomic uint64_t last_sent_handshake_ns; /* for the 5 s initiation limit */
+	_Atomic bool is_handshake_requested;     /* queued on the device request ring */
+};
+
+/* Peer tables: by public key and by id; insertion-ordered list. Control thread only. */
+struct tapir_peer_table {
+	struct tapir_peer **by_key;
+	struct tapir_peer **by_id;
+	size_t nbuckets;
+	size_t count;
+	struct tapir_peer *first, *last;
+	uint64_t next_id;
+};
+
+int tapir_peer_table_init(struct tapir_peer_table *t);
+void tapir_peer_table_destroy(struct tapir_peer_table *t);
+struct tapir_peer *tapir_peer_table_find_key(const struct tapir_peer_table *t,
+					     const uint8_t key[32]);
+struct tapir_peer *tapir_peer_table_find_id(const struct tapir_peer_table *t, uint64_t id);
+/* Links @peer (assigns its id). Returns 0 or -ENOMEM. */
+int tapir_peer_table_add(struct tapir_peer_table *t, struct tapir_peer *peer);
+void tapir_peer_table_remove(struct tapir_peer_table *t, struct tapir_peer *peer);
+
+/* Receiver-index table (read by workers under the device read lock). */
+struct tapir_index_table {
+	struct tapir_index_entry **buckets;
+	size_t nbuckets;
+	size_t count;
+};
+
+int tapir_index_table_init(struct tapir_index_table *t);
+void tapir_index_table_destroy(struct tapir_index_table *t);
+struct tapir_index_entry *tapir_index_table_find(const struct tapir_index_table *t,
+						 uint32_t index);
+/* Links @entry under a fresh random index (drawn with @rand_fn) not yet in use. */
+int tapir_index_table_insert_new(struct tapir_index_table *t, struct tapir_index_entry *entry,
+				 uint32_t (*rand_fn)(void));
+/* Links @entry under its current index (it must be free). */
+int tapir_index_table_insert(struct tapir_index_table *t, struct tapir_index_entry *entry);
+void tapir_index_table_remove(struct tapir_index_table *t, struct tapir_index_entry *entry);
+
+/* Allocates a zeroed peer with initialised locks. Returns NULL on failure. */
+struct tapir_peer *tapir_peer_new(const uint8_t public_key[32]);
+/* Frees the peer (its keypairs and staged packets must already be gone). Accepts NULL. */
+void tapir_peer_free(struct tapir_peer *peer);
+
+/*
+ * Creates a keypair from session keys with @nthreads contexts per direction. Returns NULL on
+ * allocation failure. The keys in @keys are copied into cipher contexts (caller wipes @keys).
+ */
+struct tapir_keypair *tapir_keypair_new(const struct tapir_noise_session_keys *keys,
+					struct tapir_peer *peer, unsigned int nthreads,
+					uint64_t now_ns);
+void tapir_keypair_free(struct tapir_keypair *kp);
+
+#endif
