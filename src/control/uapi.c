@@ -150,7 +150,7 @@ static void format_peer(struct strbuf *sb, struct tapir_peer *p)
 	tapir_allowedips_walk_owner(&p->allowed, print_allowed_ip, sb);
 }
 
-char *tapir_uapi_format_get(struct tapir_device *dev, size_t *len_out)
+char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_t *len_out)
 {
 	struct strbuf sb = {0};
 
@@ -160,6 +160,14 @@ char *tapir_uapi_format_get(struct tapir_device *dev, size_t *len_out)
 		sb_printf(&sb, "listen_port=%u\n", dev->listen_port);
 	if (dev->fwmark)
 		sb_printf(&sb, "fwmark=%u\n", dev->fwmark);
+	/* tapir extension keys: only for clients that ask with get=tapir (stock parsers
+	 * such as wgctrl may reject unknown keys) */
+	for (int r = 0; has_extensions && r < TAPIR_DROP_MAX; r++)
+		sb_printf(&sb, "tapir_drop_%s=%" PRIu64 "\n",
+			  tapir_drop_reason_name((enum tapir_drop_reason)r),
+			  atomic_load_explicit(&dev->drops[r], memory_order_relaxed));
+	if (has_extensions)
+		sb_printf(&sb, "tapir_workers=%u\n", dev->nworkers);
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
 		format_peer(&sb, p);
 	sb_printf(&sb, "errno=0\n\n");
@@ -231,6 +239,29 @@ static int apply_peer(struct tapir_device *dev, const struct tapir_conf_peer *cp
 	return apply_allowed_ips(dev, peer, cp);
 }
 
+/* Applies a validated request under one write-lock section. */
+static int apply_locked(struct tapir_device *dev, const struct tapir_conf *conf)
+{
+	int ret = 0;
+
+	pthread_rwlock_wrlock(&dev->lock);
+	if (conf->has_private_key)
+		tapir_device_set_private_key(dev, conf->private_key);
+	if (conf->replace_peers)
+		tapir_device_remove_all_peers(dev);
+	for (size_t i = 0; i < conf->n_peers && ret == 0; i++) {
+		struct tapir_peer *ka = NULL;
+
+		ret = apply_peer(dev, &conf->peers[i], &ka);
+		/* turning persistent keepalive on sends one at once (7.4); the control
+		 * thread may send while holding the lock as writer */
+		if (ka && dev->is_up)
+			tapir_send_keepalive(dev, ka, dev->nworkers, dev->udp_fds[0]);
+	}
+	pthread_rwlock_unlock(&dev->lock);
+	return ret;
+}
+
 int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
 {
 	struct tapir_conf conf = {0};
@@ -256,29 +287,7 @@ int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
 		ret = -EADDRINUSE;
 		goto out;
 	}
-	ret = 0;
-	struct tapir_peer *keepalive_peers[1] = {NULL};
-	uint64_t keepalive_ids[64];
-	size_t n_keepalive = 0;
-
-	pthread_rwlock_wrlock(&dev->lock);
-	if (conf.has_private_key)
-		tapir_device_set_private_key(dev, conf.private_key);
-	if (conf.replace_peers)
-		tapir_device_remove_all_peers(dev);
-	for (size_t i = 0; i < conf.n_peers && ret == 0; i++) {
-		keepalive_peers[0] = NULL;
-		ret = apply_peer(dev, &conf.peers[i], &keepalive_peers[0]);
-		if (keepalive_peers[0] && n_keepalive < 64)
-			keepalive_ids[n_keepalive++] = keepalive_peers[0]->id;
-	}
-	pthread_rwlock_unlock(&dev->lock);
-	/* turning persistent keepalive on sends one at once (7.4) */
-	for (size_t i = 0; i < n_keepalive; i++) {
-		struct tapir_peer *p = tapir_peer_table_find_id(&dev->peers, keepalive_ids[i]);
-		if (p && dev->is_up)
-			tapir_send_keepalive(dev, p, dev->nworkers, dev->udp_fds[0]);
-	}
+	ret = apply_locked(dev, &conf);
 out:
 	tapir_conf_free(&conf);
 	return ret;
@@ -309,9 +318,12 @@ static int reply_errno(int fd, int err)
 /* Serves one complete request of @len bytes (ending in the blank line). */
 static int serve(struct tapir_device *dev, int fd, const char *req, size_t len)
 {
-	if (len >= 7 && !memcmp(req, "get=1\n\n", 7) && len == 7) {
+	bool is_get = len == 7 && !memcmp(req, "get=1\n\n", 7);
+	bool is_get_ext = len == 11 && !memcmp(req, "get=tapir\n\n", 11);
+
+	if (is_get || is_get_ext) {
 		size_t out_len;
-		char *out = tapir_uapi_format_get(dev, &out_len);
+		char *out = tapir_uapi_format_get(dev, is_get_ext, &out_len);
 		int ret;
 
 		if (!out)

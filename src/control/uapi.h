@@ -7,6 +7,7 @@
 #ifndef TAPIR_UAPI_H
 #define TAPIR_UAPI_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct tapir_device;
@@ -29,7 +30,11 @@ void tapir_uapi_client_free(struct tapir_uapi_client *client);
 
 /* Serves one request body; exposed for tests. Returns the errno value to reply (0 or < 0). */
 int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len);
-/* Formats the get reply (without the errno line) into a malloc'd string. NULL on ENOMEM. */
-char *tapir_uapi_format_get(struct tapir_device *dev, size_t *len_out);
+/*
+ * Formats the whole get reply (ending "errno=0\n\n") into a malloc'd string; NULL on ENOMEM.
+ * @has_extensions adds tapir's extension keys (drop counters by reason), which a client asks
+ * for with the operation line "get=tapir" instead of "get=1".
+ */
+char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_t *len_out);
 
 #endif
