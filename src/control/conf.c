@@ -1,2 +1,571 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
+/*
+ * Parser for the body of a UAPI "set=1" request (wireguard-protocol.md section 9.3) into a
+ * struct tapir_conf, plus the text form of endpoints shared with "get" (section 9.2).
+ *
+ * The parser validates the whole request and only describes the change; it must not touch the
+ * device, log, or keep pointers into the request. Lines are recorded in order (a public_key
+ * seen twice gives two entries) so the applier keeps wireguard-go's streaming semantics.
+ * Secrets (private_key, preshared_key) are never echoed into error messages, and every copy
+ * of them is wiped before its memory is freed.
+ */
+#include "conf.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "encoding.h"
+
+enum {
+	LINE_MAX_BYTES = 4096,	  /* longest accepted line, excluding its '\n' */
+	ERR_VALUE_MAX_BYTES = 64, /* how much of a bad value an error message quotes */
+	QUOTE_BUF_BYTES = ERR_VALUE_MAX_BYTES * 4 + 4,
+	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric IPv4/IPv6 address */
+	INITIAL_PEERS = 8,
+	INITIAL_ALLOWED_IPS = 4,
+};
+
+enum key_scope {
+	SCOPE_DEVICE,	  /* only before the first public_key */
+	SCOPE_PEER_START, /* public_key: valid anywhere, starts a new peer entry */
+	SCOPE_PEER,	  /* only after a public_key */
+};
+
+struct parser {
+	struct tapir_conf *conf;
+	char *err;
+	size_t errlen;
+	size_t line_no;
+};
+
+/* A handler returns 0, -EINVAL (the caller reports the key and value) or -ENOMEM. */
+typedef int (*key_parse_fn)(struct parser *p, const char *val, size_t len);
+
+struct key_handler {
+	const char *name;
+	enum key_scope scope;
+	bool is_secret; /* the value must never appear in an error message */
+	key_parse_fn parse;
+};
+
+__attribute__((format(printf, 2, 3))) static void set_err(struct parser *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!p->err || !p->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err, p->errlen, fmt, ap);
+	va_end(ap);
+}
+
+/* Renders untrusted bytes for an error message: non-printables escaped, long input cut. */
+static void quote(char out[QUOTE_BUF_BYTES], const char *s, size_t len)
+{
+	size_t o = 0;
+
+	for (size_t i = 0; i < len && i < ERR_VALUE_MAX_BYTES; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c >= 0x20 && c < 0x7f && c != '"' && c != '\\')
+			out[o++] = (char)c;
+		else
+			o += (size_t)snprintf(out + o, QUOTE_BUF_BYTES - o, "\\x%02x", c);
+	}
+	if (len > ERR_VALUE_MAX_BYTES) {
+		memcpy(out + o, "...", 3);
+		o += 3;
+	}
+	out[o] = '\0';
+}
+
+static bool is_literal(const char *s, size_t len, const char *lit)
+{
+	return len == strlen(lit) && !memcmp(s, lit, len);
+}
+
+/* Plain decimal as wg(8) sends it: digits only (no sign, no space), at most @max. */
+static int parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!len)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		uint64_t d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		d = (uint64_t)(s[i] - '0');
+		if (d > max || v > (max - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Copies @len bytes into a NUL-terminated buffer for inet_pton(); rejects empty or long. */
+static int copy_text(char *out, size_t outlen, const char *s, size_t len)
+{
+	if (!len || len >= outlen)
+		return -EINVAL;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+static int parse_scope_id(const char *s, size_t len, uint32_t *scope_id)
+{
+	char name[IF_NAMESIZE];
+	uint64_t v;
+
+	if (!parse_decimal(s, len, UINT32_MAX, &v)) {
+		*scope_id = (uint32_t)v;
+		return 0;
+	}
+	if (copy_text(name, sizeof(name), s, len))
+		return -EINVAL;
+	*scope_id = if_nametoindex(name);
+	return *scope_id ? 0 : -EINVAL;
+}
+
+/* @host is "addr[%scope]]" (the part after '[' up to the port's ':'). */
+static int parse_in6(struct sockaddr_in6 *in6, const char *host, size_t len)
+{
+	char text[ADDR_TEXT_MAX_BYTES];
+	const char *pct;
+	size_t addr_len;
+
+	if (!len || host[len - 1] != ']')
+		return -EINVAL;
+	len--;
+	pct = memchr(host, '%', len);
+	addr_len = pct ? (size_t)(pct - host) : len;
+	if (copy_text(text, sizeof(text), host, addr_len) ||
+	    inet_pton(AF_INET6, text, &in6->sin6_addr) != 1)
+		return -EINVAL;
+	if (pct && parse_scope_id(pct + 1, len - addr_len - 1, &in6->sin6_scope_id))
+		return -EINVAL;
+	in6->sin6_family = AF_INET6;
+	return 0;
+}
+
+static int parse_in4(struct sockaddr_in *in, const char *host, size_t len)
+{
+	char text[ADDR_TEXT_MAX_BYTES];
+
+	if (copy_text(text, sizeof(text), host, len) ||
+	    inet_pton(AF_INET, text, &in->sin_addr) != 1)
+		return -EINVAL;
+	in->sin_family = AF_INET;
+	return 0;
+}
+
+int tapir_sockaddr_parse(union tapir_sockaddr *out, const char *s, size_t len)
+{
+	const char *colon = len ? memrchr(s, ':', len) : NULL;
+	size_t host_len;
+	uint64_t port;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (!colon)
+		return -EINVAL;
+	host_len = (size_t)(colon - s);
+	/* Port 0 cannot be sent to, so it is no endpoint. */
+	if (parse_decimal(colon + 1, len - host_len - 1, UINT16_MAX, &port) || !port)
+		return -EINVAL;
+	if (host_len && s[0] == '[')
+		r = parse_in6(&out->in6, s + 1, host_len - 1);
+	else
+		r = parse_in4(&out->in, s, host_len);
+	if (r) {
+		memset(out, 0, sizeof(*out));
+		return r;
+	}
+	/* sin_port and sin6_port share their offset. */
+	if (out->sa.sa_family == AF_INET)
+		out->in.sin_port = htons((uint16_t)port);
+	else
+		out->in6.sin6_port = htons((uint16_t)port);
+	return 0;
+}
+
+static int format_checked(int n, size_t outlen)
+{
+	return n < 0 || (size_t)n >= outlen ? -EINVAL : n;
+}
+
+int tapir_sockaddr_format(char *out, size_t outlen, const union tapir_sockaddr *addr)
+{
+	const struct in6_addr *a6 = &addr->in6.sin6_addr;
+	char host[INET6_ADDRSTRLEN];
+	unsigned port;
+
+	if (addr->sa.sa_family == AF_INET) {
+		inet_ntop(AF_INET, &addr->in.sin_addr, host, sizeof(host));
+		port = ntohs(addr->in.sin_port);
+		return format_checked(snprintf(out, outlen, "%s:%u", host, port), outlen);
+	}
+	if (addr->sa.sa_family != AF_INET6)
+		return -EINVAL;
+	port = ntohs(addr->in6.sin6_port);
+	if (IN6_IS_ADDR_V4MAPPED(a6)) {
+		inet_ntop(AF_INET, &a6->s6_addr[12], host, sizeof(host));
+		return format_checked(snprintf(out, outlen, "%s:%u", host, port), outlen);
+	}
+	inet_ntop(AF_INET6, a6, host, sizeof(host));
+	if (addr->in6.sin6_scope_id)
+		return format_checked(snprintf(out, outlen, "[%s%%%u]:%u", host,
+					       (unsigned)addr->in6.sin6_scope_id, port),
+				      outlen);
+	return format_checked(snprintf(out, outlen, "[%s]:%u", host, port), outlen);
+}
+
+/* "[-]addr/cidr"; the address is kept as given, the allowed-IPs trie masks it. */
+static int parse_prefix(struct tapir_conf_allowed_ip *aip, const char *s, size_t len)
+{
+	char text[ADDR_TEXT_MAX_BYTES];
+	const char *slash;
+	size_t addr_len, bits_len;
+	uint64_t bits;
+
+	memset(aip, 0, sizeof(*aip));
+	if (len && s[0] == '-') {
+		aip->is_removal = true;
+		s++;
+		len--;
+	}
+	slash = len ? memrchr(s, '/', len) : NULL;
+	if (!slash)
+		return -EINVAL;
+	addr_len = (size_t)(slash - s);
+	bits_len = len - addr_len - 1;
+	/* Like Go's netip.ParsePrefix: no leading zeros in the prefix length. */
+	if (bits_len > 1 && slash[1] == '0')
+		return -EINVAL;
+	aip->family = memchr(s, ':', addr_len) ? AF_INET6 : AF_INET;
+	if (parse_decimal(slash + 1, bits_len, aip->family == AF_INET ? 32 : 128, &bits) ||
+	    copy_text(text, sizeof(text), s, addr_len) ||
+	    inet_pton(aip->family, text, aip->addr) != 1)
+		return -EINVAL;
+	aip->cidr = (uint8_t)bits;
+	return 0;
+}
+
+static int parse_true(const char *val, size_t len, bool *out)
+{
+	if (!is_literal(val, len, "true"))
+		return -EINVAL;
+	*out = true;
+	return 0;
+}
+
+/* Only valid once a public_key has been seen (the dispatcher checks). */
+static struct tapir_conf_peer *cur_peer(struct parser *p)
+{
+	return &p->conf->peers[p->conf->n_peers - 1];
+}
+
+static int key_private_key(struct parser *p, const char *val, size_t len)
+{
+	/* All zeros is valid: it asks to remove the key. */
+	if (len != TAPIR_KEY_HEX_LEN || tapir_key_from_hex(p->conf->private_key, val, len))
+		return -EINVAL;
+	p->conf->has_private_key = true;
+	return 0;
+}
+
+static int key_listen_port(struct parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (parse_decimal(val, len, UINT16_MAX, &v))
+		return -EINVAL;
+	p->conf->listen_port = (uint16_t)v;
+	p->conf->has_listen_port = true;
+	return 0;
+}
+
+static int key_fwmark(struct parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (parse_decimal(val, len, UINT32_MAX, &v))
+		return -EINVAL;
+	p->conf->fwmark = (uint32_t)v;
+	p->conf->has_fwmark = true;
+	return 0;
+}
+
+static int key_replace_peers(struct parser *p, const char *val, size_t len)
+{
+	return parse_true(val, len, &p->conf->replace_peers);
+}
+
+/*
+ * Not realloc(): the old array holds preshared keys, which must be wiped before the memory
+ * goes back to the allocator. Doubling keeps the total copying linear.
+ */
+static int grow_peers(struct tapir_conf *conf)
+{
+	struct tapir_conf_peer *peers;
+	size_t cap;
+
+	if (conf->n_peers < conf->cap_peers)
+		return 0;
+	cap = conf->cap_peers ? conf->cap_peers * 2 : INITIAL_PEERS;
+	peers = calloc(cap, sizeof(*peers));
+	if (!peers)
+		return -ENOMEM;
+	if (conf->peers) {
+		memcpy(peers, conf->peers, conf->n_peers * sizeof(*peers));
+		explicit_bzero(conf->peers, conf->cap_peers * sizeof(*peers));
+		free(conf->peers);
+	}
+	conf->peers = peers;
+	conf->cap_peers = cap;
+	return 0;
+}
+
+static int key_public_key(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf *conf = p->conf;
+	struct tapir_conf_peer *peer;
+	int r = grow_peers(conf);
+
+	if (r)
+		return r;
+	peer = &conf->peers[conf->n_peers];
+	memset(peer, 0, sizeof(*peer));
+	if (len != TAPIR_KEY_HEX_LEN || tapir_key_from_hex(peer->public_key, val, len))
+		return -EINVAL;
+	conf->n_peers++;
+	return 0;
+}
+
+static int key_remove(struct parser *p, const char *val, size_t len)
+{
+	return parse_true(val, len, &cur_peer(p)->remove);
+}
+
+static int key_update_only(struct parser *p, const char *val, size_t len)
+{
+	return parse_true(val, len, &cur_peer(p)->update_only);
+}
+
+static int key_preshared_key(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	/* All zeros is valid: it means "no PSK". */
+	if (len != TAPIR_KEY_HEX_LEN || tapir_key_from_hex(peer->preshared_key, val, len))
+		return -EINVAL;
+	peer->has_preshared_key = true;
+	return 0;
+}
+
+static int key_endpoint(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (tapir_sockaddr_parse(&peer->endpoint, val, len))
+		return -EINVAL;
+	peer->has_endpoint = true;
+	return 0;
+}
+
+static int key_persistent_keepalive(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+	uint64_t v;
+
+	if (parse_decimal(val, len, UINT16_MAX, &v))
+		return -EINVAL;
+	peer->persistent_keepalive_interval = (uint16_t)v;
+	peer->has_persistent_keepalive = true;
+	return 0;
+}
+
+static int key_replace_allowed_ips(struct parser *p, const char *val, size_t len)
+{
+	return parse_true(val, len, &cur_peer(p)->replace_allowed_ips);
+}
+
+static int key_allowed_ip(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+	struct tapir_conf_allowed_ip aip;
+
+	if (parse_prefix(&aip, val, len))
+		return -EINVAL;
+	if (peer->n_allowed_ips == peer->cap_allowed_ips) {
+		size_t cap =
+		    peer->cap_allowed_ips ? peer->cap_allowed_ips * 2 : INITIAL_ALLOWED_IPS;
+		struct tapir_conf_allowed_ip *a =
+		    reallocarray(peer->allowed_ips, cap, sizeof(*peer->allowed_ips));
+
+		if (!a)
+			return -ENOMEM;
+		peer->allowed_ips = a;
+		peer->cap_allowed_ips = cap;
+	}
+	peer->allowed_ips[peer->n_allowed_ips++] = aip;
+	return 0;
+}
+
+static int key_protocol_version(struct parser *p, const char *val, size_t len)
+{
+	(void)p;
+	return is_literal(val, len, "1") ? 0 : -EINVAL;
+}
+
+static const struct key_handler key_handlers[] = {
+    {"private_key", SCOPE_DEVICE, true, key_private_key},
+    {"listen_port", SCOPE_DEVICE, false, key_listen_port},
+    {"fwmark", SCOPE_DEVICE, false, key_fwmark},
+    {"replace_peers", SCOPE_DEVICE, false, key_replace_peers},
+    {"public_key", SCOPE_PEER_START, false, key_public_key},
+    {"remove", SCOPE_PEER, false, key_remove},
+    {"update_only", SCOPE_PEER, false, key_update_only},
+    {"preshared_key", SCOPE_PEER, true, key_preshared_key},
+    {"endpoint", SCOPE_PEER, false, key_endpoint},
+    {"persistent_keepalive_interval", SCOPE_PEER, false, key_persistent_keepalive},
+    {"replace_allowed_ips", SCOPE_PEER, false, key_replace_allowed_ips},
+    {"allowed_ip", SCOPE_PEER, false, key_allowed_ip},
+    {"protocol_version", SCOPE_PEER, false, key_protocol_version},
+};
+
+static const struct key_handler *find_key(const char *key, size_t len)
+{
+	for (size_t i = 0; i < sizeof(key_handlers) / sizeof(key_handlers[0]); i++) {
+		if (is_literal(key, len, key_handlers[i].name))
+			return &key_handlers[i];
+	}
+	return NULL;
+}
+
+/*
+ * Once a peer is selected, device keys are errors (as in wireguard-go, which reads them as
+ * unknown peer keys); peer keys before any public_key have no peer to apply to.
+ */
+static int check_scope(struct parser *p, const struct key_handler *k)
+{
+	bool has_peer = p->conf->n_peers > 0;
+
+	switch (k->scope) {
+	case SCOPE_DEVICE:
+		if (has_peer) {
+			set_err(p, "device key \"%s\" after public_key", k->name);
+			return -EINVAL;
+		}
+		return 0;
+	case SCOPE_PEER:
+		if (!has_peer) {
+			set_err(p, "peer key \"%s\" before any public_key", k->name);
+			return -EINVAL;
+		}
+		return 0;
+	case SCOPE_PEER_START:
+		return 0;
+	}
+	return -EINVAL;
+}
+
+static int parse_line(struct parser *p, const char *line, size_t len)
+{
+	const char *eq = memchr(line, '=', len);
+	const struct key_handler *k;
+	char q[QUOTE_BUF_BYTES];
+	size_t key_len, val_len;
+	int r;
+
+	if (!eq) {
+		/* The line is not quoted: it may be a key that lost its '='. */
+		set_err(p, "line %zu: missing '='", p->line_no);
+		return -EPROTO;
+	}
+	key_len = (size_t)(eq - line);
+	val_len = len - key_len - 1;
+	k = find_key(line, key_len);
+	if (!k) {
+		quote(q, line, key_len);
+		set_err(p, "unknown key \"%s\"", q);
+		return -EINVAL;
+	}
+	r = check_scope(p, k);
+	if (r)
+		return r;
+	/* A NUL cannot be part of any valid value; the length check keeps it out of inet_pton. */
+	r = val_len && !memchr(eq + 1, '\0', val_len) ? k->parse(p, eq + 1, val_len) : -EINVAL;
+	if (r == -ENOMEM)
+		set_err(p, "out of memory");
+	else if (r && k->is_secret)
+		set_err(p, "invalid value for key \"%s\"", k->name);
+	else if (r) {
+		quote(q, eq + 1, val_len);
+		set_err(p, "invalid value for key \"%s\": \"%s\"", k->name, q);
+	}
+	return r;
+}
+
+static int parse_lines(struct parser *p, const char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		size_t rest = len - pos;
+		size_t scan = rest < LINE_MAX_BYTES + 1 ? rest : LINE_MAX_BYTES + 1;
+		const char *nl = memchr(buf + pos, '\n', scan);
+		int r;
+
+		p->line_no++;
+		if (!nl && scan == rest) {
+			set_err(p, "line %zu: missing final newline", p->line_no);
+			return -EPROTO;
+		}
+		if (!nl) {
+			set_err(p, "line %zu: longer than %d bytes", p->line_no, LINE_MAX_BYTES);
+			return -EPROTO;
+		}
+		r = parse_line(p, buf + pos, (size_t)(nl - (buf + pos)));
+		if (r)
+			return r;
+		pos = (size_t)(nl - buf) + 1;
+	}
+	return 0;
+}
+
+int tapir_uapi_parse_set(const char *buf, size_t len, struct tapir_conf *out, char *err,
+			 size_t errlen)
+{
+	struct parser p = {.conf = out, .err = err, .errlen = errlen};
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	r = parse_lines(&p, buf, len);
+	if (r)
+		tapir_conf_free(out);
+	return r;
+}
+
+void tapir_conf_free(struct tapir_conf *conf)
+{
+	if (!conf)
+		return;
+	for (size_t i = 0; i < conf->n_peers; i++)
+		free(conf->peers[i].allowed_ips);
+	if (conf->peers) {
+		explicit_bzero(conf->peers, conf->cap_peers * sizeof(*conf->peers));
+		free(conf->peers);
+	}
+	explicit_bzero(conf, sizeof(*conf));
+}

@@ -58,7 +58,7 @@ int main(int argc, char **argv)
 		if (!d)
 			return 1;
 		while ((e = readdir(d))) {
-			char path[4096];
+			static char path[4096];
 			if (e->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);
