@@ -150,6 +150,17 @@ static int open_tun(struct options *o, int *fds, char name[IFNAMSIZ])
 	return 0;
 }
 
+static void block_signals(void)
+{
+	sigset_t mask;
+
+	sigemptyset(&mask);
+	sigaddset(&mask, SIGINT);
+	sigaddset(&mask, SIGTERM);
+	sigaddset(&mask, SIGHUP);
+	sigprocmask(SIG_BLOCK, &mask, NULL);
+}
+
 static void daemonize(void)
 {
 	pid_t pid = fork();
@@ -188,6 +199,7 @@ int main(int argc, char **argv)
 	if (level && tapir_log_parse_level(level, &lvl) == 0)
 		tapir_log_set_level(lvl);
 	signal(SIGPIPE, SIG_IGN);
+	block_signals(); /* before any thread starts, so only the control loop's signalfd sees them */
 	if (tapir_crypto_init() < 0)
 		fatal("cannot initialise the crypto libraries");
 	ret = open_tun(&o, tun_fds, name);
