@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "encoding.h"
 #include "log.h"
 #include "udp.h"
 
@@ -229,7 +230,16 @@ int tapir_device_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
 void tapir_device_set_private_key(struct tapir_device *dev, const uint8_t key[32])
 {
 	struct tapir_peer *p, *next;
+	uint8_t clamped[32];
+	bool is_same;
 
+	/* setconf/syncconf resend the same key: that must not tear down live sessions */
+	memcpy(clamped, key, 32);
+	tapir_x25519_clamp(clamped);
+	is_same = dev->local.has_identity && tapir_memeq_ct(clamped, dev->local.private_key, 32);
+	tapir_wipe(clamped, sizeof(clamped));
+	if (is_same)
+		return;
 	tapir_noise_local_set_private_key(&dev->local, key);
 	for (p = dev->peers.first; p; p = next) {
 		next = p->list_next;
