@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tapir(8) subcommands. Each takes the arguments after its own name (argv[0] is the
+ * subcommand name) and returns the process exit code: 0 ok, 1 error, 2 usage. Each handles
+ * --help itself. The CLI talks to tapird only through the UAPI socket and to the kernel only
+ * through rtnetlink (libmnl) and ioctls; it never runs ip(8).
+ */
+#ifndef TAPIR_CLI_H
+#define TAPIR_CLI_H
+
+/* keys.c */
+int tapir_cmd_genkey(int argc, char **argv);
+int tapir_cmd_pubkey(int argc, char **argv);
+int tapir_cmd_genpsk(int argc, char **argv);
+/* show.c: show [IFNAME|all|interfaces] [--json] [dump|FIELD], showconf IFNAME */
+int tapir_cmd_show(int argc, char **argv);
+int tapir_cmd_showconf(int argc, char **argv);
+/* setconf.c: set IFNAME ..., setconf/addconf/syncconf IFNAME FILE */
+int tapir_cmd_set(int argc, char **argv);
+int tapir_cmd_setconf(int argc, char **argv);
+int tapir_cmd_addconf(int argc, char **argv);
+int tapir_cmd_syncconf(int argc, char **argv);
+/* tuntap.c: tuntap add|del|show|list|watch */
+int tapir_cmd_tuntap(int argc, char **argv);
+/* up.c: up/down CONFIG|IFNAME (wg-quick semantics over netlink) */
+int tapir_cmd_up(int argc, char **argv);
+int tapir_cmd_down(int argc, char **argv);
+/* demo.c */
+int tapir_cmd_demo(int argc, char **argv);
+
+#endif

@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * wg-quick's INI configuration format ([Interface] / [Peer]), unchanged, plus tapir's
+ * extension keys. The WireGuard part lands in a struct tapir_conf (the same struct the UAPI
+ * parser fills); the wg-quick part (Address, DNS, MTU, Table, hooks, SaveConfig) in
+ * struct tapir_quick_conf. Pure parsing: no I/O besides what the caller reads, no DNS (host
+ * names in Endpoint are kept as text for the caller to resolve).
+ */
+#ifndef TAPIR_CONFIG_H
+#define TAPIR_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "conf.h"
+
+struct tapir_config_address {
+	int family;
+	uint8_t addr[16];
+	uint8_t cidr; /* as written; default 32 / 128 */
+};
+
+struct tapir_config_endpoint {
+	char *host; /* owned: host name or numeric address, without brackets; NULL = none */
+	uint16_t port;
+};
+
+enum tapir_config_table {
+	TAPIR_TABLE_AUTO = 0, /* default */
+	TAPIR_TABLE_OFF,
+	TAPIR_TABLE_NUMBER,
+};
+
+/* Everything of a config file. Arrays are owned; free with tapir_quick_conf_free(). */
+struct tapir_quick_conf {
+	struct tapir_conf wg;	/* PrivateKey, ListenPort, FwMark, peers (endpoints numeric only) */
+	struct tapir_config_endpoint *endpoints; /* one per wg.peers[i]; host names unresolved */
+	struct tapir_config_address *addresses;
+	size_t n_addresses;
+	char **dns;	/* DNS = entries (servers and search domains), as written */
+	size_t n_dns;
+	int mtu;	/* 0 = not set */
+	enum tapir_config_table table;
+	uint32_t table_number;
+	char **pre_up, **post_up, **pre_down, **post_down; /* hooks in file order */
+	size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
+	bool save_config;
+};
+
+/*
+ * Parses a whole file's text. @filename is used only in messages. On error returns -EINVAL
+ * and writes "FILE:LINE: <problem> (key KEY)" into @err, never including a key's value; @out
+ * is left empty. With @is_wg_only (wg setconf semantics), wg-quick keys such as Address are
+ * errors, like wg(8).
+ */
+int tapir_config_parse(const char *text, size_t len, const char *filename, bool is_wg_only,
+		       struct tapir_quick_conf *out, char *err, size_t errlen);
+void tapir_quick_conf_free(struct tapir_quick_conf *conf);
+
+/*
+ * Serialises the WireGuard part as a UAPI set request body ("set=1\n" ... "\n"), with
+ * replace_peers / replace_allowed_ips as wg setconf sends them when @is_replace. Returns a
+ * malloc'd string (caller wipes and frees) or NULL.
+ */
+char *tapir_conf_to_uapi_set(const struct tapir_conf *conf, bool is_replace, size_t *len_out);
+
+#endif
