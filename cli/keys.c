@@ -1,0 +1,26 @@
+// SPDX-License-Identifier: MIT
+/* placeholder: not written yet */
+#include <stdio.h>
+
+#include "cli.h"
+
+int tapir_cmd_genkey(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
+	return 1;
+}
+
+int tapir_cmd_pubkey(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
+	return 1;
+}
+
+int tapir_cmd_genpsk(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
+	return 1;
+}

@@ -1,0 +1,33 @@
+// SPDX-License-Identifier: MIT
+/* placeholder: not written yet */
+#include <stdio.h>
+
+#include "cli.h"
+
+int tapir_cmd_set(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
+	return 1;
+}
+
+int tapir_cmd_setconf(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
+	return 1;
+}
+
+int tapir_cmd_addconf(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
+	return 1;
+}
+
+int tapir_cmd_syncconf(int argc, char **argv)
+{
+	(void)argc;
+	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
+	return 1;
+}
