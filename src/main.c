@@ -60,11 +60,11 @@ static int parse_workers(const char *s, unsigned int *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-		{"foreground", no_argument, NULL, 'f'},
-		{"workers", required_argument, NULL, 'w'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{NULL, 0, NULL, 0},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -199,7 +199,8 @@ int main(int argc, char **argv)
 	if (level && tapir_log_parse_level(level, &lvl) == 0)
 		tapir_log_set_level(lvl);
 	signal(SIGPIPE, SIG_IGN);
-	block_signals(); /* before any thread starts, so only the control loop's signalfd sees them */
+	block_signals(); /* before any thread starts, so only the control loop's signalfd sees them
+			  */
 	if (tapir_crypto_init() < 0)
 		fatal("cannot initialise the crypto libraries");
 	ret = open_tun(&o, tun_fds, name);
@@ -214,7 +215,8 @@ int main(int argc, char **argv)
 		snprintf(sock_path, sizeof(sock_path), "/var/run/wireguard/%s.sock", name);
 	if (uapi_fd < 0)
 		fatal("cannot create uapi socket for %s: %s", name,
-		      uapi_fd == -EADDRINUSE ? "another process is serving it" : strerror(-uapi_fd));
+		      uapi_fd == -EADDRINUSE ? "another process is serving it"
+					     : strerror(-uapi_fd));
 	if (!o.is_foreground)
 		daemonize();
 	ret = tapir_device_init(&dev, name, tun_fds, o.nworkers);

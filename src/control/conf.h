@@ -21,7 +21,6 @@ struct tapir_conf_allowed_ip {
 	bool is_removal; /* "allowed_ip=-addr/cidr" */
 };
 
-
 struct tapir_conf_peer {
 	uint8_t public_key[32];
 	bool remove;

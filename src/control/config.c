@@ -1,2 +1,815 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
+/*
+ * Parser for wg-quick's INI configuration files ([Interface] / [Peer], wg(8)'s setconf format
+ * plus wg-quick's own keys), and the serialiser that turns the WireGuard part back into a UAPI
+ * set request.
+ *
+ * Pure text processing: no file, socket or DNS access (host names in Endpoint are kept for the
+ * caller to resolve). A file is accepted whole or not at all; an error message names the file,
+ * the line and the key but never a value, since values may be private or preshared keys.
+ * Every copy of a secret is wiped before its memory is freed.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "encoding.h"
+
+enum {
+	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric address with a scope */
+	KEY_NAME_MAX_BYTES = 24,  /* longer unknown key names are not quoted */
+	HOST_NAME_MAX_BYTES = 253,
+	MTU_MIN_BYTES = 68,
+	MTU_MAX_BYTES = 65535,
+	TABLE_MAIN = 254,
+	INITIAL_PEERS = 4,
+};
+
+enum section {
+	SECTION_NONE,
+	SECTION_INTERFACE,
+	SECTION_PEER,
+};
+
+struct cfg_parser {
+	struct tapir_quick_conf *q;
+	const char *filename;
+	size_t line_no;
+	bool is_wg_only;
+	enum section section;
+	size_t peer_line;    /* line of the current [Peer] header */
+	bool has_public_key; /* the current [Peer] has its PublicKey */
+	const char *problem; /* set by a key handler that fails with -EINVAL */
+	char *err;
+	size_t errlen;
+};
+
+/* A handler returns 0, -EINVAL (after setting p->problem if it knows better) or -ENOMEM. */
+typedef int (*cfg_key_fn)(struct cfg_parser *p, const char *val, size_t len);
+
+struct cfg_key {
+	const char *name;
+	enum section section;
+	bool is_quick;	  /* wg-quick only: an error for setconf-style files */
+	bool is_list;	  /* comma-separated, the handler gets one item at a time */
+	cfg_key_fn parse; /* called once per value, or once per item of a list */
+};
+
+__attribute__((format(printf, 3, 4))) static void set_err(struct cfg_parser *p, size_t line,
+							  const char *fmt, ...)
+{
+	size_t n;
+	va_list ap;
+	int r;
+
+	if (!p->err || !p->errlen)
+		return;
+	r = snprintf(p->err, p->errlen, "%s:%zu: ", p->filename ? p->filename : "(config)", line);
+	n = r < 0 ? 0 : (size_t)r;
+	if (n >= p->errlen)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err + n, p->errlen - n, fmt, ap);
+	va_end(ap);
+}
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static void trim(const char **s, size_t *len)
+{
+	while (*len && is_blank(**s)) {
+		(*s)++;
+		(*len)--;
+	}
+	while (*len && is_blank((*s)[*len - 1]))
+		(*len)--;
+}
+
+static bool is_word(const char *s, size_t len, const char *word)
+{
+	return len == strlen(word) && !strncasecmp(s, word, len);
+}
+
+/* Plain decimal, digits only, at most @max. */
+static int parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!len)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		uint64_t d;
+
+		if (s[i] < '0' || s[i] > '9')
+			return -EINVAL;
+		d = (uint64_t)(s[i] - '0');
+		if (v > (max - d) / 10)
+			return -EINVAL;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Decimal, or hex with a 0x prefix (as wg(8) reads FwMark). */
+static int parse_number(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (len < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
+		return parse_decimal(s, len, max, out);
+	for (size_t i = 2; i < len; i++) {
+		int d = hex_digit(s[i]);
+
+		if (d < 0 || v > (max - (uint64_t)d) / 16)
+			return -EINVAL;
+		v = v * 16 + (uint64_t)d;
+	}
+	*out = v;
+	return 0;
+}
+
+static int copy_text(char *out, size_t outlen, const char *s, size_t len)
+{
+	if (!len || len >= outlen)
+		return -EINVAL;
+	memcpy(out, s, len);
+	out[len] = '\0';
+	return 0;
+}
+
+/* "addr" or "addr/cidr"; without a prefix length, the whole address (32 or 128). */
+static int parse_prefix(const char *s, size_t len, int *family, uint8_t addr[16], uint8_t *cidr)
+{
+	const char *slash = memchr(s, '/', len);
+	size_t addr_len = slash ? (size_t)(slash - s) : len;
+	char text[ADDR_TEXT_MAX_BYTES];
+	uint64_t bits;
+
+	*family = memchr(s, ':', addr_len) ? AF_INET6 : AF_INET;
+	memset(addr, 0, 16);
+	if (copy_text(text, sizeof(text), s, addr_len) || inet_pton(*family, text, addr) != 1)
+		return -EINVAL;
+	bits = *family == AF_INET ? 32 : 128;
+	if (slash && parse_decimal(slash + 1, len - addr_len - 1, bits, &bits))
+		return -EINVAL;
+	*cidr = (uint8_t)bits;
+	return 0;
+}
+
+static struct tapir_conf_peer *cur_peer(struct cfg_parser *p)
+{
+	return &p->q->wg.peers[p->q->wg.n_peers - 1];
+}
+
+static int append_string(char ***arr, size_t *n, const char *s, size_t len)
+{
+	char **a = reallocarray(*arr, *n + 1, sizeof(**arr));
+
+	if (!a)
+		return -ENOMEM;
+	*arr = a;
+	a[*n] = strndup(s, len);
+	if (!a[*n])
+		return -ENOMEM;
+	(*n)++;
+	return 0;
+}
+
+/* ---------------------------------------------------------------- [Interface] */
+
+static int key_private_key(struct cfg_parser *p, const char *val, size_t len)
+{
+	if (tapir_key_from_base64(p->q->wg.private_key, val, len)) {
+		p->problem = "invalid key (want 44 base64 characters)";
+		return -EINVAL;
+	}
+	p->q->wg.has_private_key = true;
+	return 0;
+}
+
+static int key_listen_port(struct cfg_parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (parse_decimal(val, len, UINT16_MAX, &v)) {
+		p->problem = "invalid port (want 0-65535)";
+		return -EINVAL;
+	}
+	p->q->wg.listen_port = (uint16_t)v;
+	p->q->wg.has_listen_port = true;
+	return 0;
+}
+
+static int key_fwmark(struct cfg_parser *p, const char *val, size_t len)
+{
+	uint64_t v = 0;
+
+	if (!is_word(val, len, "off") && parse_number(val, len, UINT32_MAX, &v)) {
+		p->problem = "invalid fwmark (want a 32-bit number, 0x hex, or off)";
+		return -EINVAL;
+	}
+	p->q->wg.fwmark = (uint32_t)v;
+	p->q->wg.has_fwmark = true;
+	return 0;
+}
+
+static int key_address(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_quick_conf *q = p->q;
+	struct tapir_config_address a = {0}, *arr;
+
+	if (parse_prefix(val, len, &a.family, a.addr, &a.cidr)) {
+		p->problem = "invalid address (want addr[/cidr])";
+		return -EINVAL;
+	}
+	arr = reallocarray(q->addresses, q->n_addresses + 1, sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	q->addresses = arr;
+	arr[q->n_addresses++] = a;
+	return 0;
+}
+
+static int key_dns(struct cfg_parser *p, const char *val, size_t len)
+{
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)val[i];
+
+		/* resolvconf reads them as words: no blanks, nothing unprintable. */
+		if (c <= 0x20 || c >= 0x7f) {
+			p->problem = "invalid DNS entry";
+			return -EINVAL;
+		}
+	}
+	return append_string(&p->q->dns, &p->q->n_dns, val, len);
+}
+
+static int key_mtu(struct cfg_parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (parse_decimal(val, len, MTU_MAX_BYTES, &v) || v < MTU_MIN_BYTES) {
+		p->problem = "invalid MTU (want 68-65535)";
+		return -EINVAL;
+	}
+	p->q->mtu = (int)v;
+	return 0;
+}
+
+static int key_table(struct cfg_parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (is_word(val, len, "off")) {
+		p->q->table = TAPIR_TABLE_OFF;
+		return 0;
+	}
+	if (is_word(val, len, "auto")) {
+		p->q->table = TAPIR_TABLE_AUTO;
+		return 0;
+	}
+	if (is_word(val, len, "main"))
+		v = TABLE_MAIN;
+	else if (parse_decimal(val, len, UINT32_MAX, &v) || !v) {
+		p->problem = "invalid table (want off, auto, main or a number from 1)";
+		return -EINVAL;
+	}
+	p->q->table = TAPIR_TABLE_NUMBER;
+	p->q->table_number = (uint32_t)v;
+	return 0;
+}
+
+static int key_pre_up(struct cfg_parser *p, const char *val, size_t len)
+{
+	return append_string(&p->q->pre_up, &p->q->n_pre_up, val, len);
+}
+
+static int key_post_up(struct cfg_parser *p, const char *val, size_t len)
+{
+	return append_string(&p->q->post_up, &p->q->n_post_up, val, len);
+}
+
+static int key_pre_down(struct cfg_parser *p, const char *val, size_t len)
+{
+	return append_string(&p->q->pre_down, &p->q->n_pre_down, val, len);
+}
+
+static int key_post_down(struct cfg_parser *p, const char *val, size_t len)
+{
+	return append_string(&p->q->post_down, &p->q->n_post_down, val, len);
+}
+
+static int key_save_config(struct cfg_parser *p, const char *val, size_t len)
+{
+	if (is_word(val, len, "true"))
+		p->q->save_config = true;
+	else if (is_word(val, len, "false"))
+		p->q->save_config = false;
+	else {
+		p->problem = "invalid boolean (want true or false)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- [Peer] */
+
+static int key_public_key(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf *wg = &p->q->wg;
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (p->has_public_key) {
+		p->problem = "PublicKey given twice in one [Peer]";
+		return -EINVAL;
+	}
+	if (tapir_key_from_base64(peer->public_key, val, len)) {
+		p->problem = "invalid key (want 44 base64 characters)";
+		return -EINVAL;
+	}
+	for (size_t i = 0; i + 1 < wg->n_peers; i++) {
+		if (tapir_memeq_ct(wg->peers[i].public_key, peer->public_key, 32)) {
+			p->problem = "duplicate peer (same PublicKey as an earlier [Peer])";
+			return -EINVAL;
+		}
+	}
+	p->has_public_key = true;
+	return 0;
+}
+
+static int key_preshared_key(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (tapir_key_from_base64(peer->preshared_key, val, len)) {
+		p->problem = "invalid key (want 44 base64 characters)";
+		return -EINVAL;
+	}
+	peer->has_preshared_key = true;
+	return 0;
+}
+
+static int key_allowed_ips(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+	struct tapir_conf_allowed_ip aip = {0}, *arr;
+
+	if (parse_prefix(val, len, &aip.family, aip.addr, &aip.cidr)) {
+		p->problem = "invalid prefix (want addr[/cidr])";
+		return -EINVAL;
+	}
+	if (peer->n_allowed_ips == peer->cap_allowed_ips) {
+		size_t cap = peer->cap_allowed_ips ? peer->cap_allowed_ips * 2 : 4;
+
+		arr = reallocarray(peer->allowed_ips, cap, sizeof(*arr));
+		if (!arr)
+			return -ENOMEM;
+		peer->allowed_ips = arr;
+		peer->cap_allowed_ips = cap;
+	}
+	peer->allowed_ips[peer->n_allowed_ips++] = aip;
+	return 0;
+}
+
+static bool is_host_name(const char *s, size_t len)
+{
+	if (!len || len > HOST_NAME_MAX_BYTES || s[0] == '-' || s[0] == '.')
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!(c >= 'a' && c <= 'z') && !(c >= 'A' && c <= 'Z') && !(c >= '0' && c <= '9') &&
+		    c != '-' && c != '.' && c != '_')
+			return false;
+	}
+	return true;
+}
+
+/*
+ * "a.b.c.d:port", "[v6]:port" or "name:port". Numeric ones also fill the UAPI endpoint;
+ * names stay text (for the caller's getaddrinfo), and a bare IPv6 address is ambiguous.
+ */
+static int key_endpoint(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+	struct tapir_config_endpoint *ep = &p->q->endpoints[p->q->wg.n_peers - 1];
+	const char *colon = memrchr(val, ':', len);
+	const char *host = val;
+	size_t host_len = colon ? (size_t)(colon - val) : 0;
+	uint64_t port;
+
+	p->problem = "invalid endpoint (want host:port or [ipv6]:port)";
+	if (!colon || parse_decimal(colon + 1, len - host_len - 1, UINT16_MAX, &port) || !port)
+		return -EINVAL;
+	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
+		if (tapir_sockaddr_parse(&peer->endpoint, val, len))
+			return -EINVAL;
+		host++;
+		host_len -= 2;
+	} else if (!tapir_sockaddr_parse(&peer->endpoint, val, len)) {
+		/* numeric IPv4 */
+	} else if (!is_host_name(host, host_len)) {
+		return -EINVAL;
+	}
+	peer->has_endpoint = peer->endpoint.sa.sa_family != AF_UNSPEC;
+	free(ep->host);
+	ep->host = strndup(host, host_len);
+	if (!ep->host)
+		return -ENOMEM;
+	ep->port = (uint16_t)port;
+	p->problem = NULL;
+	return 0;
+}
+
+static int key_keepalive(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+	uint64_t v = 0;
+
+	if (!is_word(val, len, "off") && parse_decimal(val, len, UINT16_MAX, &v)) {
+		p->problem = "invalid interval (want 0-65535 seconds or off)";
+		return -EINVAL;
+	}
+	peer->persistent_keepalive_interval = (uint16_t)v;
+	peer->has_persistent_keepalive = true;
+	return 0;
+}
+
+static const struct cfg_key cfg_keys[] = {
+    {"PrivateKey", SECTION_INTERFACE, false, false, key_private_key},
+    {"ListenPort", SECTION_INTERFACE, false, false, key_listen_port},
+    {"FwMark", SECTION_INTERFACE, false, false, key_fwmark},
+    {"Address", SECTION_INTERFACE, true, true, key_address},
+    {"DNS", SECTION_INTERFACE, true, true, key_dns},
+    {"MTU", SECTION_INTERFACE, true, false, key_mtu},
+    {"Table", SECTION_INTERFACE, true, false, key_table},
+    {"PreUp", SECTION_INTERFACE, true, false, key_pre_up},
+    {"PostUp", SECTION_INTERFACE, true, false, key_post_up},
+    {"PreDown", SECTION_INTERFACE, true, false, key_pre_down},
+    {"PostDown", SECTION_INTERFACE, true, false, key_post_down},
+    {"SaveConfig", SECTION_INTERFACE, true, false, key_save_config},
+    {"PublicKey", SECTION_PEER, false, false, key_public_key},
+    {"PresharedKey", SECTION_PEER, false, false, key_preshared_key},
+    {"AllowedIPs", SECTION_PEER, false, true, key_allowed_ips},
+    {"Endpoint", SECTION_PEER, false, false, key_endpoint},
+    {"PersistentKeepalive", SECTION_PEER, false, false, key_keepalive},
+};
+
+static const struct cfg_key *find_key(enum section section, const char *name, size_t len)
+{
+	for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+		if (cfg_keys[i].section == section && is_word(name, len, cfg_keys[i].name))
+			return &cfg_keys[i];
+	}
+	return NULL;
+}
+
+/* ---------------------------------------------------------------- lines and sections */
+
+/* Not realloc(): the old arrays hold preshared keys, wiped before they are freed. */
+static int grow_peers(struct tapir_quick_conf *q)
+{
+	size_t cap = q->wg.cap_peers ? q->wg.cap_peers * 2 : INITIAL_PEERS;
+	struct tapir_conf_peer *peers;
+	struct tapir_config_endpoint *eps;
+
+	peers = calloc(cap, sizeof(*peers));
+	eps = calloc(cap, sizeof(*eps));
+	if (!peers || !eps) {
+		free(peers);
+		free(eps);
+		return -ENOMEM;
+	}
+	if (q->wg.n_peers) {
+		memcpy(peers, q->wg.peers, q->wg.n_peers * sizeof(*peers));
+		memcpy(eps, q->endpoints, q->wg.n_peers * sizeof(*eps));
+	}
+	if (q->wg.peers)
+		explicit_bzero(q->wg.peers, q->wg.cap_peers * sizeof(*peers));
+	free(q->wg.peers);
+	free(q->endpoints);
+	q->wg.peers = peers;
+	q->endpoints = eps;
+	q->wg.cap_peers = cap;
+	return 0;
+}
+
+static int end_section(struct cfg_parser *p)
+{
+	if (p->section == SECTION_PEER && !p->has_public_key) {
+		set_err(p, p->peer_line, "[Peer] section without a PublicKey (key PublicKey)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int parse_section(struct cfg_parser *p, const char *s, size_t len)
+{
+	int r;
+
+	if (len < 2 || s[len - 1] != ']') {
+		set_err(p, p->line_no, "malformed section header");
+		return -EINVAL;
+	}
+	s++;
+	len -= 2;
+	trim(&s, &len);
+	r = end_section(p);
+	if (r)
+		return r;
+	if (is_word(s, len, "Interface")) {
+		p->section = SECTION_INTERFACE;
+		return 0;
+	}
+	if (!is_word(s, len, "Peer")) {
+		set_err(p, p->line_no, "unknown section (want [Interface] or [Peer])");
+		return -EINVAL;
+	}
+	if (p->q->wg.n_peers == p->q->wg.cap_peers && grow_peers(p->q)) {
+		set_err(p, p->line_no, "out of memory");
+		return -ENOMEM;
+	}
+	p->q->wg.n_peers++;
+	p->section = SECTION_PEER;
+	p->peer_line = p->line_no;
+	p->has_public_key = false;
+	return 0;
+}
+
+/* Calls the handler once, or once per comma-separated item of a list key. */
+static int apply_value(struct cfg_parser *p, const struct cfg_key *k, const char *val, size_t len)
+{
+	const char *item;
+	size_t item_len;
+	int r;
+
+	if (!k->is_list)
+		return len ? k->parse(p, val, len) : -EINVAL;
+	/* An empty list is allowed (wg: "AllowedIPs =" means none); empty items are not. */
+	while (len) {
+		const char *comma = memchr(val, ',', len);
+
+		item = val;
+		item_len = comma ? (size_t)(comma - val) : len;
+		val += comma ? item_len + 1 : item_len;
+		len -= comma ? item_len + 1 : item_len;
+		trim(&item, &item_len);
+		if (!item_len || (comma && !len)) {
+			p->problem = "empty list item";
+			return -EINVAL;
+		}
+		r = k->parse(p, item, item_len);
+		if (r)
+			return r;
+	}
+	return 0;
+}
+
+/*
+ * Writes a key name as written in the file for a message, but only when it looks like a key
+ * name: a line that lost its "PrivateKey =" would otherwise put the key itself into the message.
+ */
+static void quote_name(char out[KEY_NAME_MAX_BYTES + 1], const char *s, size_t len)
+{
+	bool is_plausible = len && len <= KEY_NAME_MAX_BYTES;
+
+	for (size_t i = 0; is_plausible && i < len; i++) {
+		char c = s[i];
+
+		is_plausible = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+			       (c >= '0' && c <= '9') || c == '_' || c == '-';
+	}
+	if (!is_plausible)
+		len = 1;
+	memcpy(out, is_plausible ? s : "?", len);
+	out[len] = '\0';
+}
+
+static int parse_key_line(struct cfg_parser *p, const char *s, size_t len)
+{
+	const char *eq = memchr(s, '=', len);
+	const char *key = s, *val;
+	size_t key_len, val_len;
+	char name[KEY_NAME_MAX_BYTES + 1];
+	const struct cfg_key *k;
+	int r;
+
+	if (!eq) {
+		set_err(p, p->line_no, "not a section header or key = value line");
+		return -EINVAL;
+	}
+	key_len = (size_t)(eq - s);
+	val = eq + 1;
+	val_len = len - key_len - 1;
+	trim(&key, &key_len);
+	trim(&val, &val_len);
+	quote_name(name, key, key_len);
+	if (p->section == SECTION_NONE) {
+		set_err(p, p->line_no, "key outside of [Interface] or [Peer] (key %s)", name);
+		return -EINVAL;
+	}
+	k = find_key(p->section, key, key_len);
+	if (!k) {
+		set_err(p, p->line_no, "unknown key in [%s] (key %s)",
+			p->section == SECTION_PEER ? "Peer" : "Interface", name);
+		return -EINVAL;
+	}
+	if (k->is_quick && p->is_wg_only) {
+		set_err(p, p->line_no, "wg-quick key not valid in a wg config (key %s)", k->name);
+		return -EINVAL;
+	}
+	p->problem = NULL;
+	r = apply_value(p, k, val, val_len);
+	if (r == -ENOMEM)
+		set_err(p, p->line_no, "out of memory (key %s)", k->name);
+	else if (r)
+		set_err(p, p->line_no, "%s (key %s)",
+			val_len ? (p->problem ? p->problem : "invalid value") : "empty value",
+			k->name);
+	return r;
+}
+
+static int parse_line(struct cfg_parser *p, const char *s, size_t len)
+{
+	const char *hash = memchr(s, '#', len);
+
+	if (memchr(s, '\0', len)) {
+		set_err(p, p->line_no, "NUL byte in line");
+		return -EINVAL;
+	}
+	if (hash)
+		len = (size_t)(hash - s);
+	trim(&s, &len);
+	if (!len)
+		return 0;
+	if (s[0] == '[')
+		return parse_section(p, s, len);
+	return parse_key_line(p, s, len);
+}
+
+int tapir_config_parse(const char *text, size_t len, const char *filename, bool is_wg_only,
+		       struct tapir_quick_conf *out, char *err, size_t errlen)
+{
+	struct cfg_parser p = {
+	    .q = out,
+	    .filename = filename,
+	    .is_wg_only = is_wg_only,
+	    .err = err,
+	    .errlen = errlen,
+	};
+	size_t pos = 0;
+	int r = 0;
+
+	memset(out, 0, sizeof(*out));
+	if (err && errlen)
+		err[0] = '\0';
+	while (!r && pos < len) {
+		const char *nl = memchr(text + pos, '\n', len - pos);
+		size_t line_len = nl ? (size_t)(nl - (text + pos)) : len - pos;
+
+		p.line_no++;
+		r = parse_line(&p, text + pos, line_len);
+		pos += line_len + 1;
+	}
+	if (!r)
+		r = end_section(&p);
+	if (r)
+		tapir_quick_conf_free(out);
+	return r;
+}
+
+static void free_strings(char **arr, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(arr[i]);
+	free(arr);
+}
+
+void tapir_quick_conf_free(struct tapir_quick_conf *conf)
+{
+	if (!conf)
+		return;
+	for (size_t i = 0; conf->endpoints && i < conf->wg.n_peers; i++)
+		free(conf->endpoints[i].host);
+	free(conf->endpoints);
+	tapir_conf_free(&conf->wg);
+	free(conf->addresses);
+	free_strings(conf->dns, conf->n_dns);
+	free_strings(conf->pre_up, conf->n_pre_up);
+	free_strings(conf->post_up, conf->n_post_up);
+	free_strings(conf->pre_down, conf->n_pre_down);
+	free_strings(conf->post_down, conf->n_post_down);
+	memset(conf, 0, sizeof(*conf));
+}
+
+/* ---------------------------------------------------------------- UAPI serialisation */
+
+/* Two passes: with buf == NULL it only counts, so the result is allocated once, exactly. */
+struct writer {
+	char *buf;
+	size_t len;
+	size_t cap;
+};
+
+__attribute__((format(printf, 2, 3))) static void put(struct writer *w, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(w->buf ? w->buf + w->len : NULL, w->buf ? w->cap - w->len : 0, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		w->len += (size_t)n;
+}
+
+static void put_key(struct writer *w, const char *name, const uint8_t key[32])
+{
+	char hex[TAPIR_KEY_HEX_LEN + 1];
+
+	tapir_key_to_hex(hex, key);
+	put(w, "%s=%s\n", name, hex);
+	explicit_bzero(hex, sizeof(hex));
+}
+
+static void put_peer(struct writer *w, const struct tapir_conf_peer *peer, bool is_replace)
+{
+	char text[INET6_ADDRSTRLEN + 16];
+
+	put_key(w, "public_key", peer->public_key);
+	if (peer->remove) {
+		put(w, "remove=true\n");
+		return;
+	}
+	if (peer->update_only)
+		put(w, "update_only=true\n");
+	if (peer->has_preshared_key)
+		put_key(w, "preshared_key", peer->preshared_key);
+	if (peer->has_endpoint && tapir_sockaddr_format(text, sizeof(text), &peer->endpoint) > 0)
+		put(w, "endpoint=%s\n", text);
+	if (peer->has_persistent_keepalive)
+		put(w, "persistent_keepalive_interval=%u\n",
+		    (unsigned)peer->persistent_keepalive_interval);
+	if (is_replace || peer->replace_allowed_ips)
+		put(w, "replace_allowed_ips=true\n");
+	for (size_t i = 0; i < peer->n_allowed_ips; i++) {
+		const struct tapir_conf_allowed_ip *a = &peer->allowed_ips[i];
+
+		if (!inet_ntop(a->family, a->addr, text, sizeof(text)))
+			continue;
+		put(w, "allowed_ip=%s%s/%u\n", a->is_removal ? "-" : "", text, (unsigned)a->cidr);
+	}
+}
+
+static void put_conf(struct writer *w, const struct tapir_conf *conf, bool is_replace)
+{
+	put(w, "set=1\n");
+	if (conf->has_private_key)
+		put_key(w, "private_key", conf->private_key);
+	if (conf->has_listen_port)
+		put(w, "listen_port=%u\n", (unsigned)conf->listen_port);
+	if (conf->has_fwmark)
+		put(w, "fwmark=%u\n", (unsigned)conf->fwmark);
+	if (is_replace || conf->replace_peers)
+		put(w, "replace_peers=true\n");
+	for (size_t i = 0; i < conf->n_peers; i++)
+		put_peer(w, &conf->peers[i], is_replace);
+	put(w, "\n");
+}
+
+char *tapir_conf_to_uapi_set(const struct tapir_conf *conf, bool is_replace, size_t *len_out)
+{
+	struct writer w = {0};
+
+	put_conf(&w, conf, is_replace);
+	w.cap = w.len + 1;
+	w.buf = malloc(w.cap);
+	if (!w.buf)
+		return NULL;
+	w.len = 0;
+	put_conf(&w, conf, is_replace);
+	if (len_out)
+		*len_out = w.len;
+	return w.buf;
+}

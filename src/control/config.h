@@ -34,13 +34,13 @@ enum tapir_config_table {
 
 /* Everything of a config file. Arrays are owned; free with tapir_quick_conf_free(). */
 struct tapir_quick_conf {
-	struct tapir_conf wg;	/* PrivateKey, ListenPort, FwMark, peers (endpoints numeric only) */
+	struct tapir_conf wg; /* PrivateKey, ListenPort, FwMark, peers (endpoints numeric only) */
 	struct tapir_config_endpoint *endpoints; /* one per wg.peers[i]; host names unresolved */
 	struct tapir_config_address *addresses;
 	size_t n_addresses;
-	char **dns;	/* DNS = entries (servers and search domains), as written */
+	char **dns; /* DNS = entries (servers and search domains), as written */
 	size_t n_dns;
-	int mtu;	/* 0 = not set */
+	int mtu; /* 0 = not set */
 	enum tapir_config_table table;
 	uint32_t table_number;
 	char **pre_up, **post_up, **pre_down, **post_down; /* hooks in file order */

@@ -195,8 +195,8 @@ static void dispatch(struct loop *l, uint64_t tag)
 static int setup(struct loop *l)
 {
 	struct itimerspec its = {
-		.it_interval = {.tv_nsec = TICK_MS * NSEC_PER_MSEC},
-		.it_value = {.tv_nsec = TICK_MS * NSEC_PER_MSEC},
+	    .it_interval = {.tv_nsec = TICK_MS * NSEC_PER_MSEC},
+	    .it_value = {.tv_nsec = TICK_MS * NSEC_PER_MSEC},
 	};
 	sigset_t mask;
 	char dir[256];
@@ -250,8 +250,13 @@ static void teardown(struct loop *l)
 int tapir_daemon_run(struct tapir_device *dev, int uapi_fd, const char *sock_path)
 {
 	struct loop l = {
-		.dev = dev, .uapi_fd = uapi_fd, .sock_path = sock_path,
-		.epfd = -1, .sigfd = -1, .timerfd = -1, .inofd = -1,
+	    .dev = dev,
+	    .uapi_fd = uapi_fd,
+	    .sock_path = sock_path,
+	    .epfd = -1,
+	    .sigfd = -1,
+	    .timerfd = -1,
+	    .inofd = -1,
 	};
 	int ret = setup(&l);
 

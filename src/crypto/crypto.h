@@ -40,13 +40,13 @@ void tapir_kdf(uint8_t t1[32], uint8_t *t2, uint8_t *t3, const uint8_t key[32], 
 void tapir_aead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		     uint64_t counter, const uint8_t key[32]);
 /* Opens @len bytes of ciphertext+tag (len >= 16) into @dst (len - 16 bytes). False if forged. */
-bool tapir_aead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
-		     size_t adlen, uint64_t counter, const uint8_t key[32]);
+bool tapir_aead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		     uint64_t counter, const uint8_t key[32]);
 /* XAEAD with a 24-byte nonce (cookie replies). Same conventions as above. */
-void tapir_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
-		      size_t adlen, const uint8_t nonce[24], const uint8_t key[32]);
-bool tapir_xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad,
-		      size_t adlen, const uint8_t nonce[24], const uint8_t key[32]);
+void tapir_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		      const uint8_t nonce[24], const uint8_t key[32]);
+bool tapir_xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
+		      const uint8_t nonce[24], const uint8_t key[32]);
 
 /*
  * Data-plane AEAD context: the key is set once when the keypair is derived; each packet costs

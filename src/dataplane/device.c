@@ -23,22 +23,22 @@
 const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
 {
 	static const char *const names[TAPIR_DROP_MAX] = {
-		[TAPIR_DROP_MALFORMED] = "malformed",
-		[TAPIR_DROP_UNKNOWN_INDEX] = "unknown_index",
-		[TAPIR_DROP_DECRYPT] = "decrypt_failed",
-		[TAPIR_DROP_REPLAY] = "replay",
-		[TAPIR_DROP_KEY_EXPIRED] = "key_expired",
-		[TAPIR_DROP_INNER_INVALID] = "inner_invalid",
-		[TAPIR_DROP_SOURCE_NOT_ALLOWED] = "source_not_allowed",
-		[TAPIR_DROP_NO_ROUTE] = "no_route",
-		[TAPIR_DROP_NO_ENDPOINT] = "no_endpoint",
-		[TAPIR_DROP_STAGED_FULL] = "staged_full",
-		[TAPIR_DROP_HANDSHAKE_INVALID] = "handshake_invalid",
-		[TAPIR_DROP_HANDSHAKE_QUEUE_FULL] = "handshake_queue_full",
-		[TAPIR_DROP_RATELIMITED] = "ratelimited",
-		[TAPIR_DROP_EXTENSION] = "extension_unhandled",
-		[TAPIR_DROP_SEND_ERROR] = "send_error",
-		[TAPIR_DROP_TOO_BIG] = "too_big",
+	    [TAPIR_DROP_MALFORMED] = "malformed",
+	    [TAPIR_DROP_UNKNOWN_INDEX] = "unknown_index",
+	    [TAPIR_DROP_DECRYPT] = "decrypt_failed",
+	    [TAPIR_DROP_REPLAY] = "replay",
+	    [TAPIR_DROP_KEY_EXPIRED] = "key_expired",
+	    [TAPIR_DROP_INNER_INVALID] = "inner_invalid",
+	    [TAPIR_DROP_SOURCE_NOT_ALLOWED] = "source_not_allowed",
+	    [TAPIR_DROP_NO_ROUTE] = "no_route",
+	    [TAPIR_DROP_NO_ENDPOINT] = "no_endpoint",
+	    [TAPIR_DROP_STAGED_FULL] = "staged_full",
+	    [TAPIR_DROP_HANDSHAKE_INVALID] = "handshake_invalid",
+	    [TAPIR_DROP_HANDSHAKE_QUEUE_FULL] = "handshake_queue_full",
+	    [TAPIR_DROP_RATELIMITED] = "ratelimited",
+	    [TAPIR_DROP_EXTENSION] = "extension_unhandled",
+	    [TAPIR_DROP_SEND_ERROR] = "send_error",
+	    [TAPIR_DROP_TOO_BIG] = "too_big",
 	};
 	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
 }

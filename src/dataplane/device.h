@@ -54,20 +54,20 @@ static inline uint8_t *tapir_pkt_data(struct tapir_pkt *pkt)
 
 /* Reasons a packet was dropped; counted per device and shown by `get` and in verbose logs. */
 enum tapir_drop_reason {
-	TAPIR_DROP_MALFORMED,	     /* bad length or header for its type */
-	TAPIR_DROP_UNKNOWN_INDEX,    /* data for no live keypair */
-	TAPIR_DROP_DECRYPT,	     /* AEAD authentication failed */
-	TAPIR_DROP_REPLAY,	     /* counter seen or too old */
-	TAPIR_DROP_KEY_EXPIRED,	     /* keypair older than REJECT_AFTER_TIME */
-	TAPIR_DROP_INNER_INVALID,    /* decrypted payload is not a valid IP packet */
+	TAPIR_DROP_MALFORMED,	       /* bad length or header for its type */
+	TAPIR_DROP_UNKNOWN_INDEX,      /* data for no live keypair */
+	TAPIR_DROP_DECRYPT,	       /* AEAD authentication failed */
+	TAPIR_DROP_REPLAY,	       /* counter seen or too old */
+	TAPIR_DROP_KEY_EXPIRED,	       /* keypair older than REJECT_AFTER_TIME */
+	TAPIR_DROP_INNER_INVALID,      /* decrypted payload is not a valid IP packet */
 	TAPIR_DROP_SOURCE_NOT_ALLOWED, /* inner source not in the peer's allowed IPs */
-	TAPIR_DROP_NO_ROUTE,	     /* outgoing destination matches no peer */
-	TAPIR_DROP_NO_ENDPOINT,	     /* peer has no endpoint */
-	TAPIR_DROP_STAGED_FULL,	     /* staged queue or pool full */
-	TAPIR_DROP_HANDSHAKE_INVALID, /* bad mac1 or failed handshake processing */
+	TAPIR_DROP_NO_ROUTE,	       /* outgoing destination matches no peer */
+	TAPIR_DROP_NO_ENDPOINT,	       /* peer has no endpoint */
+	TAPIR_DROP_STAGED_FULL,	       /* staged queue or pool full */
+	TAPIR_DROP_HANDSHAKE_INVALID,  /* bad mac1 or failed handshake processing */
 	TAPIR_DROP_HANDSHAKE_QUEUE_FULL,
 	TAPIR_DROP_RATELIMITED,
-	TAPIR_DROP_EXTENSION,	     /* extension frame nobody handles */
+	TAPIR_DROP_EXTENSION, /* extension frame nobody handles */
 	TAPIR_DROP_SEND_ERROR,
 	TAPIR_DROP_TOO_BIG,
 	TAPIR_DROP_MAX,
@@ -120,15 +120,15 @@ struct tapir_device {
 	int mtu;
 	pthread_rwlock_t lock;
 
-	struct tapir_noise_local local;	/* writes under lock (writer) */
+	struct tapir_noise_local local;		    /* writes under lock (writer) */
 	struct tapir_cookie_checker cookie_checker; /* control thread */
-	struct tapir_ratelimiter *ratelimiter; /* control thread */
-	struct tapir_peer_table peers;	/* control thread; writes under lock */
-	struct tapir_index_table indices; /* writes under lock */
-	struct tapir_allowedips *allowedips; /* writes under lock */
-	uint16_t listen_port;		/* control thread */
-	uint32_t fwmark;		/* control thread */
-	bool is_up;			/* sockets open */
+	struct tapir_ratelimiter *ratelimiter;	    /* control thread */
+	struct tapir_peer_table peers;		    /* control thread; writes under lock */
+	struct tapir_index_table indices;	    /* writes under lock */
+	struct tapir_allowedips *allowedips;	    /* writes under lock */
+	uint16_t listen_port;			    /* control thread */
+	uint32_t fwmark;			    /* control thread */
+	bool is_up;				    /* sockets open */
 	int udp_family;
 
 	unsigned int nworkers;
@@ -142,10 +142,10 @@ struct tapir_device {
 
 	pthread_mutex_t req_lock;
 	uint64_t req_ids[TAPIR_REQUEST_RING_LEN]; /* req_lock: peers needing a handshake */
-	unsigned int req_head, req_count;	 /* req_lock */
-	int control_event_fd; /* eventfd: handshake or request queued */
-	int stop_event_fd;    /* eventfd: wakes workers to stop */
-	_Atomic int mtu_cached; /* the TUN MTU, refreshed by the control thread */
+	unsigned int req_head, req_count;	  /* req_lock */
+	int control_event_fd;			  /* eventfd: handshake or request queued */
+	int stop_event_fd;			  /* eventfd: wakes workers to stop */
+	_Atomic int mtu_cached;			  /* the TUN MTU, refreshed by the control thread */
 
 	pthread_mutex_t grave_lock;
 	struct tapir_keypair *graveyard; /* grave_lock */
@@ -252,9 +252,8 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 /* --- receive.c --- */
 
 /* Worker: handles a batch of datagrams (pkts[i] holds the message, srcs[i] its source). */
-void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w,
-			 struct tapir_pkt **pkts, const union tapir_sockaddr *srcs,
-			 unsigned int n);
+void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
+			 const union tapir_sockaddr *srcs, unsigned int n);
 
 /* --- worker.c --- */
 void *tapir_worker_main(void *arg);

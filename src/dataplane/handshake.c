@@ -142,8 +142,8 @@ void tapir_handshake_send_initiation(struct tapir_device *dev, struct tapir_peer
 			  (unsigned long long)peer->id);
 		goto out;
 	}
-	tapir_cookie_add_macs(&peer->cookie, peer->hs.remote_mac1_key, (uint8_t *)&msg,
-			      sizeof(msg), now);
+	tapir_cookie_add_macs(&peer->cookie, peer->hs.remote_mac1_key, (uint8_t *)&msg, sizeof(msg),
+			      now);
 	log_debug("%s: peer %llu: sending handshake initiation", dev->ifname,
 		  (unsigned long long)peer->id);
 	if (tapir_send_raw(dev, &msg, sizeof(msg), &to) == 0)
@@ -224,8 +224,8 @@ static bool check_macs(struct tapir_device *dev, const struct tapir_handshake_it
 	size_t src_len = source_bytes(&item->src, src);
 	enum tapir_mac_result r;
 	const uint8_t *addr = item->src.sa.sa_family == AF_INET
-				      ? (const uint8_t *)&item->src.in.sin_addr
-				      : (const uint8_t *)&item->src.in6.sin6_addr;
+				  ? (const uint8_t *)&item->src.in.sin_addr
+				  : (const uint8_t *)&item->src.in6.sin6_addr;
 
 	tapir_random_bytes(secret, sizeof(secret));
 	r = tapir_cookie_validate(&dev->cookie_checker, &dev->local, item->msg, item->len, src,

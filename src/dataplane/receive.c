@@ -101,8 +101,8 @@ static void maybe_lastminute_rekey(struct tapir_device *dev, struct tapir_peer *
 				   struct tapir_keypair *kp, uint64_t now)
 {
 	if (!kp->is_initiator ||
-	    now - kp->birth_ns < tapir_ms_to_ns(REJECT_AFTER_TIME_MS - KEEPALIVE_TIMEOUT_MS -
-						REKEY_TIMEOUT_MS) ||
+	    now - kp->birth_ns <
+		tapir_ms_to_ns(REJECT_AFTER_TIME_MS - KEEPALIVE_TIMEOUT_MS - REKEY_TIMEOUT_MS) ||
 	    atomic_load_explicit(&peer->timers.sent_lastminute_handshake, memory_order_relaxed))
 		return;
 	pthread_mutex_lock(&peer->keypair_lock);
@@ -199,9 +199,8 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, struc
 	deliver(dev, w, peer, msg + TAPIR_MSG_DATA_HEADER_LEN, plen, src);
 }
 
-void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w,
-			 struct tapir_pkt **pkts, const union tapir_sockaddr *srcs,
-			 unsigned int n)
+void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
+			 const union tapir_sockaddr *srcs, unsigned int n)
 {
 	uint64_t now = tapir_now_ns();
 

@@ -48,7 +48,7 @@ static bool is_keypair_usable(const struct tapir_keypair *kp, uint64_t now_ns)
 	return kp && !atomic_load_explicit(&kp->is_retired, memory_order_relaxed) &&
 	       now_ns - kp->birth_ns < tapir_ms_to_ns(REJECT_AFTER_TIME_MS) &&
 	       atomic_load_explicit(&kp->send_counter, memory_order_relaxed) <
-		       REJECT_AFTER_MESSAGES;
+		   REJECT_AFTER_MESSAGES;
 }
 
 /* Returns the current keypair if it may send. Device lock held (read or write). */
@@ -93,8 +93,8 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 }
 
 /* After sending on @kp: timer hooks and the rekey rules of 5.4 item 2. */
-static void after_send(struct tapir_device *dev, struct tapir_peer *peer,
-		       struct tapir_keypair *kp, bool is_data, uint64_t bytes, uint64_t now_ns)
+static void after_send(struct tapir_device *dev, struct tapir_peer *peer, struct tapir_keypair *kp,
+		       bool is_data, uint64_t bytes, uint64_t now_ns)
 {
 	atomic_fetch_add_explicit(&peer->tx_bytes, bytes, memory_order_relaxed);
 	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now_ns);
@@ -166,8 +166,7 @@ void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer)
 	pthread_mutex_unlock(&peer->staged_lock);
 }
 
-void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
-		       int fd)
+void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd)
 {
 	uint64_t now = tapir_now_ns();
 	struct tapir_keypair *kp = sending_keypair(peer, now);
@@ -282,7 +281,8 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 			tapir_device_count_drop(dev, TAPIR_DROP_NO_ROUTE);
 			continue;
 		}
-		peer = (struct tapir_peer *)((uint8_t *)owner - offsetof(struct tapir_peer, allowed));
+		peer =
+		    (struct tapir_peer *)((uint8_t *)owner - offsetof(struct tapir_peer, allowed));
 		if (peer != last_peer) {
 			/* consecutive packets usually go to one peer: look it up once */
 			last_peer = peer;
@@ -309,7 +309,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 		msgs[out].msg_hdr.msg_iovlen = 1;
 		msgs[out].msg_hdr.msg_name = &dsts[out];
 		msgs[out].msg_hdr.msg_namelen =
-			tapir_udp_sockaddr_for(dev->udp_family, &last_to, &dsts[out]);
+		    tapir_udp_sockaddr_for(dev->udp_family, &last_to, &dsts[out]);
 		out++;
 	}
 	while (sent < out) {

@@ -31,8 +31,8 @@ int tapir_log_parse_level(const char *s, enum tapir_log_level *out)
 		const char *name;
 		enum tapir_log_level level;
 	} names[] = {
-		{"silent", TAPIR_LOG_SILENT}, {"error", TAPIR_LOG_ERROR}, {"info", TAPIR_LOG_INFO},
-		{"verbose", TAPIR_LOG_DEBUG}, {"debug", TAPIR_LOG_DEBUG},
+	    {"silent", TAPIR_LOG_SILENT}, {"error", TAPIR_LOG_ERROR}, {"info", TAPIR_LOG_INFO},
+	    {"verbose", TAPIR_LOG_DEBUG}, {"debug", TAPIR_LOG_DEBUG},
 	};
 	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
 		if (!strcmp(s, names[i].name)) {
@@ -43,8 +43,7 @@ int tapir_log_parse_level(const char *s, enum tapir_log_level *out)
 	return -EINVAL;
 }
 
-static void vlog(const char *prefix, bool with_errno, int saved_errno, const char *fmt,
-		 va_list ap)
+static void vlog(const char *prefix, bool with_errno, int saved_errno, const char *fmt, va_list ap)
 {
 	char msg[1024];
 	vsnprintf(msg, sizeof(msg), fmt, ap);

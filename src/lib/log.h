@@ -21,7 +21,7 @@ enum tapir_log_level tapir_log_get_level(void);
 /* Parses "silent", "error", "info", "verbose" or "debug"; returns -EINVAL otherwise. */
 int tapir_log_parse_level(const char *s, enum tapir_log_level *out);
 void tapir_log(enum tapir_log_level level, bool with_errno, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 
 /* Rate limiting for data-path logs: allows @burst messages per second per limiter. */

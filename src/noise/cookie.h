@@ -30,9 +30,9 @@ struct tapir_cookie_maker {
 };
 
 enum tapir_mac_result {
-	TAPIR_MAC_INVALID,		/* mac1 wrong: drop silently */
-	TAPIR_MAC_VALID_MAC1,		/* mac1 right, mac2 absent or wrong */
-	TAPIR_MAC_VALID_MAC1_AND_MAC2,	/* both right */
+	TAPIR_MAC_INVALID,	       /* mac1 wrong: drop silently */
+	TAPIR_MAC_VALID_MAC1,	       /* mac1 right, mac2 absent or wrong */
+	TAPIR_MAC_VALID_MAC1_AND_MAC2, /* both right */
 };
 
 /*
@@ -53,7 +53,8 @@ enum tapir_mac_result tapir_cookie_validate(struct tapir_cookie_checker *checker
 void tapir_cookie_create_reply(struct tapir_cookie_checker *checker,
 			       const struct tapir_noise_local *local, struct tapir_msg_cookie *out,
 			       const uint8_t *msg, size_t len, const uint8_t *src, size_t src_len,
-			       uint64_t now_ns, const uint8_t nonce[24], const uint8_t new_secret[32]);
+			       uint64_t now_ns, const uint8_t nonce[24],
+			       const uint8_t new_secret[32]);
 
 /*
  * Fills mac1 (keyed with @remote_mac1_key) and mac2 (cookie younger than 120 s - 5 s, else

@@ -20,7 +20,7 @@ struct tapir_noise_local {
 	bool has_identity;
 	uint8_t private_key[32];
 	uint8_t public_key[32];
-	uint8_t mac1_key[32];   /* HASH(LABEL_MAC1 || public_key): checks mac1 of messages to us */
+	uint8_t mac1_key[32];	/* HASH(LABEL_MAC1 || public_key): checks mac1 of messages to us */
 	uint8_t cookie_key[32]; /* HASH(LABEL_COOKIE || public_key): seals our cookie replies */
 };
 
@@ -38,7 +38,7 @@ struct tapir_noise_handshake {
 	uint8_t remote_static[32];
 	uint8_t preshared_key[32]; /* all zero = no PSK */
 	uint8_t precomputed_static_static[32];
-	bool is_static_static_valid; /* false when DH(local, remote) was all zero */
+	bool is_static_static_valid;   /* false when DH(local, remote) was all zero */
 	uint8_t remote_mac1_key[32];   /* HASH(LABEL_MAC1 || remote_static) */
 	uint8_t remote_cookie_key[32]; /* HASH(LABEL_COOKIE || remote_static) */
 	uint8_t hash[32];
@@ -65,7 +65,7 @@ struct tapir_noise_session_keys {
  * such peer exists. Called by tapir_noise_consume_initiation().
  */
 typedef struct tapir_noise_handshake *(*tapir_noise_lookup_static_fn)(
-	void *ctx, const uint8_t remote_static[32]);
+    void *ctx, const uint8_t remote_static[32]);
 /* Finds the handshake whose local_index is @local_index, or NULL. */
 typedef struct tapir_noise_handshake *(*tapir_noise_lookup_index_fn)(void *ctx,
 								     uint32_t local_index);
@@ -139,8 +139,7 @@ int tapir_noise_consume_response(const struct tapir_noise_local *local,
  * CONSUMED_RESPONSE (initiator) handshake, then clears the handshake (ZEROED). The keypair's
  * local index is hs->local_index. Returns 0 or -EINVAL for any other state.
  */
-int tapir_noise_derive_keys(struct tapir_noise_handshake *hs,
-			    struct tapir_noise_session_keys *out);
+int tapir_noise_derive_keys(struct tapir_noise_handshake *hs, struct tapir_noise_session_keys *out);
 
 /* TAI64N of section 1.6 for a CLOCK_REALTIME value, nanoseconds rounded down to 2^24. */
 void tapir_noise_tai64n(uint8_t out[12], uint64_t unix_sec, uint32_t nsec);

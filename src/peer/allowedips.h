@@ -39,8 +39,8 @@ int tapir_allowedips_remove(struct tapir_allowedips *t, int family, const uint8_
 void tapir_allowedips_remove_owner(struct tapir_allowedips *t,
 				   struct tapir_allowedips_owner *owner);
 /* Longest-prefix match; NULL when nothing covers @addr. */
-struct tapir_allowedips_owner *tapir_allowedips_lookup(const struct tapir_allowedips *t,
-						       int family, const uint8_t *addr);
+struct tapir_allowedips_owner *tapir_allowedips_lookup(const struct tapir_allowedips *t, int family,
+						       const uint8_t *addr);
 
 /* Called once per prefix of an owner; a non-zero return stops the walk and is returned. */
 typedef int (*tapir_allowedips_walk_fn)(void *ctx, int family, const uint8_t *addr, uint8_t cidr);

@@ -167,8 +167,7 @@ static size_t index_hash(uint32_t index, size_t nbuckets)
 	return (size_t)(index * 0x9E3779B1u) & (nbuckets - 1);
 }
 
-struct tapir_index_entry *tapir_index_table_find(const struct tapir_index_table *t,
-						 uint32_t index)
+struct tapir_index_entry *tapir_index_table_find(const struct tapir_index_table *t, uint32_t index)
 {
 	struct tapir_index_entry *e = t->buckets[index_hash(index, t->nbuckets)];
 

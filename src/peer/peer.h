@@ -77,23 +77,23 @@ struct tapir_peer {
 	struct tapir_peer *pub_next, *id_next, *list_prev, *list_next;
 
 	pthread_mutex_t keypair_lock;
-	struct tapir_keypair *kp_current; /* keypair_lock */
+	struct tapir_keypair *kp_current;  /* keypair_lock */
 	struct tapir_keypair *kp_previous; /* keypair_lock */
-	struct tapir_keypair *kp_next; /* keypair_lock */
+	struct tapir_keypair *kp_next;	   /* keypair_lock */
 
 	pthread_mutex_t endpoint_lock;
 	union tapir_sockaddr endpoint; /* endpoint_lock; sa_family 0 = none */
 
 	pthread_mutex_t staged_lock;
 	struct tapir_pkt *staged[MAX_STAGED_PACKETS]; /* staged_lock; ring */
-	unsigned int staged_head, staged_count;       /* staged_lock */
+	unsigned int staged_head, staged_count;	      /* staged_lock */
 
 	struct tapir_timers timers;
 	_Atomic uint64_t rx_bytes, tx_bytes;
 	_Atomic int64_t last_handshake_sec; /* CLOCK_REALTIME */
 	_Atomic int64_t last_handshake_nsec;
 	_Atomic uint64_t last_sent_handshake_ns; /* for the 5 s initiation limit */
-	_Atomic bool is_handshake_requested;     /* queued on the device request ring */
+	_Atomic bool is_handshake_requested;	 /* queued on the device request ring */
 };
 
 /* Peer tables: by public key and by id; insertion-ordered list. Control thread only. */
@@ -124,8 +124,7 @@ struct tapir_index_table {
 
 int tapir_index_table_init(struct tapir_index_table *t);
 void tapir_index_table_destroy(struct tapir_index_table *t);
-struct tapir_index_entry *tapir_index_table_find(const struct tapir_index_table *t,
-						 uint32_t index);
+struct tapir_index_entry *tapir_index_table_find(const struct tapir_index_table *t, uint32_t index);
 /* Links @entry under a fresh random index (drawn with @rand_fn) not yet in use. */
 int tapir_index_table_insert_new(struct tapir_index_table *t, struct tapir_index_entry *entry,
 				 uint32_t (*rand_fn)(void));

@@ -64,8 +64,8 @@ void tapir_timers_session_derived(struct tapir_timers *t, uint64_t now_ns)
 void tapir_timers_data_sent(struct tapir_timers *t, uint64_t now_ns, uint32_t jitter_ms)
 {
 	arm_if_not_pending(&t->new_handshake,
-			   now_ns + tapir_ms_to_ns(KEEPALIVE_TIMEOUT_MS + REKEY_TIMEOUT_MS +
-						   jitter_ms));
+			   now_ns +
+			       tapir_ms_to_ns(KEEPALIVE_TIMEOUT_MS + REKEY_TIMEOUT_MS + jitter_ms));
 }
 
 void tapir_timers_data_received(struct tapir_timers *t, uint64_t now_ns)
@@ -88,8 +88,8 @@ void tapir_timers_any_authenticated_packet_received(struct tapir_timers *t)
 
 void tapir_timers_any_authenticated_packet_traversal(struct tapir_timers *t, uint64_t now_ns)
 {
-	uint32_t interval = atomic_load_explicit(&t->persistent_keepalive_interval_s,
-						 memory_order_relaxed);
+	uint32_t interval =
+	    atomic_load_explicit(&t->persistent_keepalive_interval_s, memory_order_relaxed);
 	if (interval)
 		arm(&t->persistent_keepalive, now_ns + (uint64_t)interval * NSEC_PER_SEC);
 }

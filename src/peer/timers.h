@@ -26,16 +26,15 @@ struct tapir_timers {
 
 enum tapir_timer_action {
 	TAPIR_TIMER_SEND_KEEPALIVE = 1 << 0,
-	TAPIR_TIMER_RETRY_HANDSHAKE = 1 << 1,	  /* retransmission: keep the attempt count */
-	TAPIR_TIMER_NEW_HANDSHAKE = 1 << 2,	  /* fresh attempt, after clearing endpoint src */
-	TAPIR_TIMER_GIVE_UP = 1 << 3,		  /* drop staged packets */
+	TAPIR_TIMER_RETRY_HANDSHAKE = 1 << 1, /* retransmission: keep the attempt count */
+	TAPIR_TIMER_NEW_HANDSHAKE = 1 << 2,   /* fresh attempt, after clearing endpoint src */
+	TAPIR_TIMER_GIVE_UP = 1 << 3,	      /* drop staged packets */
 	TAPIR_TIMER_ZERO_KEY_MATERIAL = 1 << 4,
 	TAPIR_TIMER_PASSIVE_KEEPALIVE = 1 << 5, /* call ..._passive_keepalive_sent() after */
 };
 
 /* @jitter_ms is drawn by the caller in [0, REKEY_TIMEOUT_JITTER_MAX_MS). */
-void tapir_timers_handshake_initiated(struct tapir_timers *t, uint64_t now_ns,
-				      uint32_t jitter_ms);
+void tapir_timers_handshake_initiated(struct tapir_timers *t, uint64_t now_ns, uint32_t jitter_ms);
 void tapir_timers_handshake_complete(struct tapir_timers *t);
 void tapir_timers_session_derived(struct tapir_timers *t, uint64_t now_ns);
 void tapir_timers_data_sent(struct tapir_timers *t, uint64_t now_ns, uint32_t jitter_ms);

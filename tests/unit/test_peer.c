@@ -95,8 +95,8 @@ static void test_index_table(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_peer_table),
-		cmocka_unit_test(test_index_table),
+	    cmocka_unit_test(test_peer_table),
+	    cmocka_unit_test(test_index_table),
 	};
 	if (tapir_crypto_init() < 0)
 		return 1;

@@ -124,13 +124,13 @@ static void test_zero_key_material(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_retransmit_then_give_up),
-		cmocka_unit_test(test_complete_cancels_retransmit),
-		cmocka_unit_test(test_passive_keepalive),
-		cmocka_unit_test(test_sent_cancels_keepalive),
-		cmocka_unit_test(test_new_handshake_after_unanswered_data),
-		cmocka_unit_test(test_persistent_keepalive),
-		cmocka_unit_test(test_zero_key_material),
+	    cmocka_unit_test(test_retransmit_then_give_up),
+	    cmocka_unit_test(test_complete_cancels_retransmit),
+	    cmocka_unit_test(test_passive_keepalive),
+	    cmocka_unit_test(test_sent_cancels_keepalive),
+	    cmocka_unit_test(test_new_handshake_after_unanswered_data),
+	    cmocka_unit_test(test_persistent_keepalive),
+	    cmocka_unit_test(test_zero_key_material),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
