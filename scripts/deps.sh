@@ -1,0 +1,43 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Install every Debian package tapir needs to build, test and demo (Debian 12 bookworm).
+# Does nothing but a dpkg-query when everything is already installed, so it is cheap to run
+# before every build. Run as root.
+set -euo pipefail
+
+packages=(
+	# build
+	meson ninja-build pkg-config gcc clang libclang-rt-dev libc6-dev
+	libssl-dev libsodium-dev libmnl-dev libcmocka-dev
+	# tests and demo: the reference implementation and tools, namespaces, traffic
+	wireguard-go wireguard-tools iproute2 iputils-ping socat iperf3 netcat-openbsd
+	procps kmod ca-certificates coreutils util-linux
+)
+
+installed=" $(dpkg-query -W -f='${Package}:${db:Status-Status} ' "${packages[@]}" 2>/dev/null || true) "
+missing=()
+for p in "${packages[@]}"; do
+	case $installed in
+	*" $p:installed "*) ;;
+	*) missing+=("$p") ;;
+	esac
+done
+
+if [ "${#missing[@]}" -eq 0 ]; then
+	echo "deps: all ${#packages[@]} packages are installed"
+	exit 0
+fi
+
+echo "deps: missing: ${missing[*]}"
+if ! command -v apt-get >/dev/null 2>&1; then
+	echo "deps: apt-get not found; install the packages above by hand" >&2
+	exit 1
+fi
+if [ "$(id -u)" -ne 0 ]; then
+	echo "deps: run as root to install them" >&2
+	exit 1
+fi
+echo "[#] apt-get update"
+apt-get update
+echo "[#] apt-get install -y --no-install-recommends ${missing[*]}"
+DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}"

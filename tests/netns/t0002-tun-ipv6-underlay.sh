@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# TUN: two daemons under test over the IPv6 underlay, no PSK; IPv4 and IPv6 inside.
+#
+#   tapir-$$-1                                            tapir-$$-2
+#   +-------------------------------+                     +-------------------------------+
+#   | tw$$a  10.77.0.1/24 fd77::1   |                     | tw$$b  10.77.0.2/24 fd77::2   |
+#   |   IMPL, port 51801, no PSK    |                     |   IMPL, port 51802, no PSK    |
+#   |   peer b: endpoint            |                     |   peer a: no endpoint         |
+#   |     [2001:db8:1::2]:51802     |                     |   (learned by roaming)        |
+#   | veth1  2001:db8:1::1/64       |=====================| veth2  2001:db8:1::2/64       |
+#   +-------------------------------+                     +-------------------------------+
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+plan 11
+
+IFA="tw$$a"
+IFB="tw$$b"
+setup_underlay
+keygen a
+keygen b
+start_daemon "$NS1" "$IMPL" "$IFA"
+start_daemon "$NS2" "$IMPL" "$IFB"
+
+n1 wg set "$IFA" private-key "$(key_of a)" listen-port 51801 \
+	peer "$(pub_of b)" endpoint "[2001:db8:1::2]:51802" allowed-ips 10.77.0.2/32,fd77::2/128
+n2 wg set "$IFB" private-key "$(key_of b)" listen-port 51802 \
+	peer "$(pub_of a)" allowed-ips 10.77.0.1/32,fd77::1/128
+addr_up "$NS1" "$IFA" 10.77.0.1/24 fd77::1/64
+addr_up "$NS2" "$IFB" 10.77.0.2/24 fd77::2/64
+
+check "ping 10.77.0.2 from a (a initiates)" ping_ok "$NS1" 10.77.0.2
+check "ping 10.77.0.1 from b" ping_ok "$NS2" 10.77.0.1
+check "ping fd77::2 from a" ping_ok "$NS1" fd77::2
+check "ping fd77::1 from b" ping_ok "$NS2" fd77::1
+
+check "a: latest handshake with b is set" handshake_done "$NS1" "$IFA" "$(pub_of b)"
+check "b: latest handshake with a is set" handshake_done "$NS2" "$IFB" "$(pub_of a)"
+check "a: rx and tx counters for b are non-zero" transfer_nonzero "$NS1" "$IFA" "$(pub_of b)"
+check "b: rx and tx counters for a are non-zero" transfer_nonzero "$NS2" "$IFB" "$(pub_of a)"
+check_eq "b: learned a's IPv6 endpoint by roaming" "[2001:db8:1::1]:51801" \
+	peer_field "$NS2" "$IFB" "$(pub_of a)" endpoint
+check_eq "a: dump shows no PSK" "(none)" peer_field "$NS1" "$IFA" "$(pub_of b)" psk
+check_eq "b: dump shows no PSK" "(none)" peer_field "$NS2" "$IFB" "$(pub_of a)" psk
