@@ -1,4 +1,5 @@
 # SPDX-License-Identifier: MIT
+# shellcheck shell=bash
 # Shared helpers for the netns end-to-end tests (tests/netns/tNNNN-*.sh). Sourced, never run.
 #
 # The implementation under test is $TAPIRD (meson passes build/tapird); every test also works
@@ -550,7 +551,7 @@ cleanup()
 		our_child "$pid" && pids+=("$pid")
 	done
 	for ns in "${CREATED_NS[@]}"; do
-		pids+=($(ip netns pids "$ns" 2>/dev/null))
+		mapfile -t -O "${#pids[@]}" pids < <(ip netns pids "$ns" 2>/dev/null)
 	done
 	for pid in "${pids[@]}"; do
 		kill -TERM "$pid" 2>/dev/null

@@ -30,6 +30,7 @@ A=$(pub_of a)
 B=$(pub_of b)
 C=$(pub_of c)
 D=$(pub_of d)
+# shellcheck disable=SC2034 # used inside eval
 E=$(pub_of e)
 PSK=$(cat "$(psk_of ab)")
 start_daemon "$NS1" "$IMPL" "$IFA"
@@ -226,8 +227,7 @@ check "set=1 with protocol_version=2: errno=-22" \
 	eval 'printf "set=1\npublic_key=%s\nprotocol_version=2\n\n" "$(b64_to_hex "$B")" | reply_is "errno=-22\n\n"'
 probes()
 {
-	local i
-	for i in 1 2 3 4 5; do
+	for _ in 1 2 3 4 5; do
 		timeout 5 socat -u /dev/null "UNIX-CONNECT:$(sock_of "$IFA")" || return 1
 	done
 	printf 'get=' | timeout 5 socat -t 1 - "UNIX-CONNECT:$(sock_of "$IFA")"
