@@ -65,9 +65,10 @@ static int print_key(const char *cmd, uint8_t key[32])
 int tapir_cmd_genkey(int argc, char **argv)
 {
 	uint8_t key[32];
-	int r = check_no_args(argc, argv,
-			      "Prints a new random Curve25519 private key (clamped), in base64.\n"
-			      "Save it with a restrictive umask: umask 077; tapir genkey > private.key");
+	int r = check_no_args(
+	    argc, argv,
+	    "Prints a new random Curve25519 private key (clamped), in base64.\n"
+	    "Save it with a restrictive umask: umask 077; tapir genkey > private.key");
 
 	if (r >= 0)
 		return r;
@@ -79,8 +80,7 @@ int tapir_cmd_genkey(int argc, char **argv)
 int tapir_cmd_genpsk(int argc, char **argv)
 {
 	uint8_t key[32];
-	int r = check_no_args(argc, argv,
-			      "Prints a new random 256-bit preshared key, in base64.");
+	int r = check_no_args(argc, argv, "Prints a new random 256-bit preshared key, in base64.");
 
 	if (r >= 0)
 		return r;
@@ -124,9 +124,10 @@ static int read_private_key(uint8_t key[32])
 int tapir_cmd_pubkey(int argc, char **argv)
 {
 	uint8_t priv[32], pub[32];
-	int r = check_no_args(argc, argv,
-			      "Reads a base64 private key from standard input and prints its public\n"
-			      "key, in base64: tapir pubkey < private.key > public.key");
+	int r =
+	    check_no_args(argc, argv,
+			  "Reads a base64 private key from standard input and prints its public\n"
+			  "key, in base64: tapir pubkey < private.key > public.key");
 
 	if (r >= 0)
 		return r;

@@ -4,6 +4,7 @@
  * subcommands (cli.h); with no arguments it runs "show", like wg(8). Each subcommand parses
  * its own arguments and handles --help; this file only picks one and initialises crypto.
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -35,7 +36,8 @@ static const struct subcommand subcommands[] = {
     {"up", tapir_cmd_up, "Starts tapird and brings an interface up from a config file"},
     {"down", tapir_cmd_down, "Takes down an interface brought up with tapir up"},
     {"tuntap", tapir_cmd_tuntap, "Manages persistent TUN/TAP devices and watches them"},
-    {"demo", tapir_cmd_demo, "Builds a tunnel between namespaces on this machine and tears it down"},
+    {"demo", tapir_cmd_demo,
+     "Builds a tunnel between namespaces on this machine and tears it down"},
 };
 
 static void print_usage(FILE *f)

@@ -1,19 +1,987 @@
 // SPDX-License-Identifier: MIT
-/* placeholder: not written yet */
-#include <stdio.h>
-
+/*
+ * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
+ * exactly as wg(8) renders it (the human-readable form, every single field, the
+ * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
+ * additions: the "drops" field and --json. Private and preshared keys are shown only where
+ * wg(8) shows them (dump, private-key, preshared-keys, showconf); the human-readable form
+ * says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
+ *
+ * JSON schema (stable: keys keep their meaning; new keys may be added):
+ *
+ *   {
+ *     "interfaces": [                 one object per interface shown, sorted by name
+ *       {
+ *         "name": "wg0",
+ *         "public_key": "<base64>",     null when the interface has no private key
+ *         "listen_port": 51820,         0 when not listening
+ *         "fwmark": 0,                  0 = off
+ *         "workers": 4,                 tapird only: data-plane worker threads
+ *         "drops": {                    tapird only: packets dropped so far, by reason
+ *           "<reason>": 0, ...          e.g. "decrypt_failed", "replay", "no_route"
+ *         },
+ *         "peers": [                    in the daemon's order
+ *           {
+ *             "public_key": "<base64>",
+ *             "preshared_key": false,   whether a preshared key is set (never the key)
+ *             "endpoint": "192.0.2.1:51820",  or "[2001:db8::1]:51820", or null
+ *             "allowed_ips": ["10.0.0.2/32", "fd00::2/128"],
+ *             "latest_handshake": 1700000000, Unix time in seconds, 0 = never
+ *             "rx_bytes": 1234,
+ *             "tx_bytes": 5678,
+ *             "persistent_keepalive": 25      seconds, 0 = off
+ *           }
+ *         ]
+ *       }
+ *     ]
+ *   }
+ *
+ * Integers are plain JSON numbers (byte counters are 64-bit: parsers that read numbers as
+ * doubles lose precision past 2^53 bytes). The layout is the one above: two-space indent,
+ * one key per line, allowed_ips on one line, so grep and sed work without a JSON parser.
+ * This file only reads from the daemon.
+ */
 #include "cli.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <inttypes.h>
+#include <net/if.h>
+#include <netdb.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "conf.h"
+#include "crypto.h"
+#include "encoding.h"
+#include "uapi_client.h"
+
+enum {
+	ENDPOINT_TEXT_BYTES = 1100, /* host (NI_MAXHOST) + service + brackets */
+	ADDR_TEXT_BYTES = 64,
+	DROP_NAME_MAX_BYTES = 64,
+	INITIAL_PEERS = 8,
+	SECONDS_PER_MINUTE = 60,
+	SECONDS_PER_HOUR = 60 * 60,
+	SECONDS_PER_DAY = 24 * 60 * 60,
+	SECONDS_PER_YEAR = 365 * 24 * 60 * 60,
+};
+
+struct allowed_ip {
+	int family;
+	uint8_t addr[16];
+	uint8_t cidr;
+};
+
+struct peer_info {
+	uint8_t public_key[32];
+	bool has_preshared_key;
+	uint8_t preshared_key[32];
+	union tapir_sockaddr endpoint; /* sa_family 0: none */
+	uint64_t handshake_sec;
+	uint64_t handshake_nsec;
+	uint64_t rx_bytes;
+	uint64_t tx_bytes;
+	uint16_t keepalive_s;
+	struct allowed_ip *aips; /* owned */
+	size_t n_aips;
+};
+
+struct drop_count {
+	char reason[DROP_NAME_MAX_BYTES];
+	uint64_t count;
+};
+
+/* One interface as a get reply describes it. Owns its arrays; free with device_free(). */
+struct device_info {
+	const char *name; /* borrowed */
+	bool has_private_key;
+	uint8_t private_key[32];
+	uint8_t public_key[32];
+	uint16_t listen_port;
+	uint32_t fwmark;
+	bool is_tapird; /* the reply carried tapir_* extension keys */
+	uint64_t workers;
+	struct drop_count *drops;
+	size_t n_drops;
+	struct peer_info *peers;
+	size_t n_peers;
+	size_t cap_peers;
+};
+
+/* Terminal colours as wg(8) uses them; empty strings when colour is off. */
+struct style {
+	const char *reset, *bold, *green, *yellow, *cyan, *red;
+};
+
+static void device_free(struct device_info *dev)
+{
+	for (size_t i = 0; i < dev->n_peers; i++)
+		free(dev->peers[i].aips);
+	if (dev->peers)
+		tapir_wipe(dev->peers, dev->cap_peers * sizeof(*dev->peers));
+	free(dev->peers);
+	free(dev->drops);
+	tapir_wipe(dev, sizeof(*dev));
+}
+
+/* ---------------------------------------------------------------- parsing the get reply */
+
+static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
+{
+	uint64_t v = 0;
+
+	if (!len)
+		return -EPROTO;
+	for (size_t i = 0; i < len; i++) {
+		uint64_t d = (uint64_t)(s[i] - '0');
+
+		if (s[i] < '0' || s[i] > '9' || v > (max - d) / 10)
+			return -EPROTO;
+		v = v * 10 + d;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Not realloc(): the old array holds preshared keys, wiped before it is freed. */
+static int add_peer(struct device_info *dev)
+{
+	if (dev->n_peers == dev->cap_peers) {
+		size_t cap = dev->cap_peers ? dev->cap_peers * 2 : INITIAL_PEERS;
+		struct peer_info *peers = calloc(cap, sizeof(*peers));
+
+		if (!peers)
+			return -ENOMEM;
+		if (dev->peers) {
+			memcpy(peers, dev->peers, dev->n_peers * sizeof(*peers));
+			tapir_wipe(dev->peers, dev->cap_peers * sizeof(*peers));
+			free(dev->peers);
+		}
+		dev->peers = peers;
+		dev->cap_peers = cap;
+	}
+	memset(&dev->peers[dev->n_peers++], 0, sizeof(*dev->peers));
+	return 0;
+}
+
+static int add_allowed_ip(struct peer_info *peer, const char *val, size_t len)
+{
+	const char *slash = memchr(val, '/', len);
+	char text[ADDR_TEXT_BYTES];
+	struct allowed_ip aip = {0}, *arr;
+	size_t addr_len = slash ? (size_t)(slash - val) : 0;
+	uint64_t cidr;
+
+	if (!slash || !addr_len || addr_len >= sizeof(text))
+		return -EPROTO;
+	memcpy(text, val, addr_len);
+	text[addr_len] = '\0';
+	aip.family = strchr(text, ':') ? AF_INET6 : AF_INET;
+	if (inet_pton(aip.family, text, aip.addr) != 1 ||
+	    parse_u64(slash + 1, len - addr_len - 1, aip.family == AF_INET ? 32 : 128, &cidr))
+		return -EPROTO;
+	aip.cidr = (uint8_t)cidr;
+	arr = reallocarray(peer->aips, peer->n_aips + 1, sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	peer->aips = arr;
+	arr[peer->n_aips++] = aip;
+	return 0;
+}
+
+static int add_drop(struct device_info *dev, const char *reason, size_t len, const char *val,
+		    size_t val_len)
+{
+	struct drop_count *arr;
+	uint64_t n;
+
+	if (!len || len >= DROP_NAME_MAX_BYTES || parse_u64(val, val_len, UINT64_MAX, &n))
+		return -EPROTO;
+	arr = reallocarray(dev->drops, dev->n_drops + 1, sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	dev->drops = arr;
+	memcpy(arr[dev->n_drops].reason, reason, len);
+	arr[dev->n_drops].reason[len] = '\0';
+	arr[dev->n_drops++].count = n;
+	return 0;
+}
+
+static bool is_key(const char *key, size_t len, const char *name)
+{
+	return len == strlen(name) && !memcmp(key, name, len);
+}
+
+static int parse_device_line(struct device_info *dev, const char *key, size_t klen, const char *val,
+			     size_t vlen)
+{
+	static const char drop_prefix[] = "tapir_drop_";
+	size_t plen = sizeof(drop_prefix) - 1;
+	uint64_t v;
+
+	if (is_key(key, klen, "private_key")) {
+		if (tapir_key_from_hex(dev->private_key, val, vlen))
+			return -EPROTO;
+		/* An all-zero key is "no key", as wg(8) reads it. */
+		dev->has_private_key = !tapir_is_zero_ct(dev->private_key, 32);
+		if (dev->has_private_key)
+			tapir_x25519_public(dev->public_key, dev->private_key);
+	} else if (is_key(key, klen, "listen_port")) {
+		if (parse_u64(val, vlen, UINT16_MAX, &v))
+			return -EPROTO;
+		dev->listen_port = (uint16_t)v;
+	} else if (is_key(key, klen, "fwmark")) {
+		if (parse_u64(val, vlen, UINT32_MAX, &v))
+			return -EPROTO;
+		dev->fwmark = (uint32_t)v;
+	} else if (is_key(key, klen, "tapir_workers")) {
+		if (parse_u64(val, vlen, UINT64_MAX, &dev->workers))
+			return -EPROTO;
+		dev->is_tapird = true;
+	} else if (klen > plen && !memcmp(key, drop_prefix, plen)) {
+		dev->is_tapird = true;
+		return add_drop(dev, key + plen, klen - plen, val, vlen);
+	}
+	/* Unknown device keys are extensions of some other daemon: ignored, as wg(8) does. */
+	return 0;
+}
+
+static int parse_peer_line(struct peer_info *peer, const char *key, size_t klen, const char *val,
+			   size_t vlen)
+{
+	uint64_t v;
+
+	if (is_key(key, klen, "preshared_key")) {
+		if (tapir_key_from_hex(peer->preshared_key, val, vlen))
+			return -EPROTO;
+		peer->has_preshared_key = !tapir_is_zero_ct(peer->preshared_key, 32);
+	} else if (is_key(key, klen, "endpoint")) {
+		if (tapir_sockaddr_parse(&peer->endpoint, val, vlen))
+			return -EPROTO;
+	} else if (is_key(key, klen, "last_handshake_time_sec")) {
+		return parse_u64(val, vlen, UINT64_MAX, &peer->handshake_sec);
+	} else if (is_key(key, klen, "last_handshake_time_nsec")) {
+		return parse_u64(val, vlen, UINT64_MAX, &peer->handshake_nsec);
+	} else if (is_key(key, klen, "rx_bytes")) {
+		return parse_u64(val, vlen, UINT64_MAX, &peer->rx_bytes);
+	} else if (is_key(key, klen, "tx_bytes")) {
+		return parse_u64(val, vlen, UINT64_MAX, &peer->tx_bytes);
+	} else if (is_key(key, klen, "persistent_keepalive_interval")) {
+		if (parse_u64(val, vlen, UINT16_MAX, &v))
+			return -EPROTO;
+		peer->keepalive_s = (uint16_t)v;
+	} else if (is_key(key, klen, "allowed_ip")) {
+		return add_allowed_ip(peer, val, vlen);
+	}
+	return 0;
+}
+
+static int parse_line(struct device_info *dev, const char *line, size_t len)
+{
+	const char *eq = memchr(line, '=', len);
+	size_t klen, vlen;
+	int r;
+
+	if (!eq)
+		return -EPROTO;
+	klen = (size_t)(eq - line);
+	vlen = len - klen - 1;
+	if (is_key(line, klen, "public_key")) {
+		r = add_peer(dev);
+		if (r)
+			return r;
+		return tapir_key_from_hex(dev->peers[dev->n_peers - 1].public_key, eq + 1, vlen)
+			   ? -EPROTO
+			   : 0;
+	}
+	if (!dev->n_peers)
+		return parse_device_line(dev, line, klen, eq + 1, vlen);
+	return parse_peer_line(&dev->peers[dev->n_peers - 1], line, klen, eq + 1, vlen);
+}
+
+static int parse_get(struct device_info *dev, const char *buf, size_t len)
+{
+	size_t pos = 0;
+
+	while (pos < len) {
+		const char *nl = memchr(buf + pos, '\n', len - pos);
+		size_t line_len;
+		int r;
+
+		if (!nl)
+			return -EPROTO;
+		line_len = (size_t)(nl - (buf + pos));
+		r = parse_line(dev, buf + pos, line_len);
+		if (r)
+			return r;
+		pos += line_len + 1;
+	}
+	return 0;
+}
+
+/*
+ * Fills @dev (zeroed first; free it with device_free() even on failure) from a get on
+ * @name. @has_extensions asks tapird for its extension keys. Prints wg's message on error.
+ */
+static int fetch_device(struct device_info *dev, const char *name, bool has_extensions)
+{
+	char *reply = NULL;
+	size_t len = 0;
+	int r;
+
+	memset(dev, 0, sizeof(*dev));
+	dev->name = name;
+	r = tapir_uapi_get(name, has_extensions, &reply, &len);
+	if (!r) {
+		r = parse_get(dev, reply, len);
+		tapir_wipe(reply, len);
+	}
+	free(reply);
+	if (r == -ENOENT)
+		fprintf(stderr, "Unable to access interface %s: No such device\n", name);
+	else if (r)
+		fprintf(stderr, "Unable to access interface %s: %s\n", name, strerror(-r));
+	return r;
+}
+
+/* ---------------------------------------------------------------- formatting helpers */
+
+static void key_text(char out[TAPIR_KEY_BASE64_LEN + 1], const uint8_t key[32])
+{
+	tapir_key_to_base64(out, key);
+}
+
+/* The base64 of @key, or "(none)" when @has_key is false (wg's maybe_key). */
+static const char *maybe_key(char buf[TAPIR_KEY_BASE64_LEN + 1], const uint8_t key[32],
+			     bool has_key)
+{
+	if (!has_key)
+		return "(none)";
+	key_text(buf, key);
+	return buf;
+}
+
+/* The human-readable form hides secrets unless WG_HIDE_KEYS=never, like wg(8). */
+static const char *masked_key(char buf[TAPIR_KEY_BASE64_LEN + 1], const uint8_t key[32])
+{
+	const char *var = getenv("WG_HIDE_KEYS");
+
+	if (var && !strcmp(var, "never")) {
+		key_text(buf, key);
+		return buf;
+	}
+	return "(hidden)";
+}
+
+/* "ip:port" or "[ipv6]:port" as wg(8) prints it (getnameinfo, so scopes show as names). */
+static const char *endpoint_text(char out[ENDPOINT_TEXT_BYTES], const union tapir_sockaddr *ep)
+{
+	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	socklen_t len = ep->sa.sa_family == AF_INET ? sizeof(ep->in) : sizeof(ep->in6);
+
+	if (getnameinfo(&ep->sa, len, host, sizeof(host), serv, sizeof(serv),
+			NI_DGRAM | NI_NUMERICSERV | NI_NUMERICHOST)) {
+		/* Cannot happen for numeric addresses; fall back to tapir's own format. */
+		if (tapir_sockaddr_format(out, ENDPOINT_TEXT_BYTES, ep) < 0)
+			snprintf(out, ENDPOINT_TEXT_BYTES, "(invalid)");
+		return out;
+	}
+	if (ep->sa.sa_family == AF_INET6 && strchr(host, ':'))
+		snprintf(out, ENDPOINT_TEXT_BYTES, "[%s]:%s", host, serv);
+	else
+		snprintf(out, ENDPOINT_TEXT_BYTES, "%s:%s", host, serv);
+	return out;
+}
+
+static bool has_endpoint(const struct peer_info *peer)
+{
+	return peer->endpoint.sa.sa_family == AF_INET || peer->endpoint.sa.sa_family == AF_INET6;
+}
+
+static const char *aip_text(char out[ADDR_TEXT_BYTES], const struct allowed_ip *aip)
+{
+	if (!inet_ntop(aip->family, aip->addr, out, ADDR_TEXT_BYTES))
+		snprintf(out, ADDR_TEXT_BYTES, "(invalid)");
+	return out;
+}
+
+/* "1 year, 2 days, 3 hours, 1 minute, 5 seconds" (parts that are zero are left out). */
+static void pretty_time(const struct style *st, uint64_t left)
+{
+	static const struct {
+		uint64_t seconds;
+		const char *unit;
+	} units[] = {
+	    {SECONDS_PER_YEAR, "year"},
+	    {SECONDS_PER_DAY, "day"},
+	    {SECONDS_PER_HOUR, "hour"},
+	    {SECONDS_PER_MINUTE, "minute"},
+	    {1, "second"},
+	};
+	bool is_first = true;
+
+	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+		uint64_t n = left / units[i].seconds;
+
+		left %= units[i].seconds;
+		if (!n)
+			continue;
+		printf("%s%" PRIu64 " %s%s%s%s", is_first ? "" : ", ", n, st->cyan, units[i].unit,
+		       n == 1 ? "" : "s", st->reset);
+		is_first = false;
+	}
+}
+
+static void print_ago(const struct style *st, uint64_t then)
+{
+	uint64_t now = (uint64_t)time(NULL);
+
+	if (now == then)
+		printf("Now");
+	else if (now < then)
+		printf("(%sSystem clock wound backward; connection problems may ensue.%s)", st->red,
+		       st->reset);
+	else {
+		pretty_time(st, now - then);
+		printf(" ago");
+	}
+}
+
+static void print_bytes(const struct style *st, uint64_t b)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB"};
+	double v = (double)b;
+	size_t i = 0;
+
+	if (b < 1024) {
+		printf("%u %sB%s", (unsigned)b, st->cyan, st->reset);
+		return;
+	}
+	v /= 1024;
+	while (i + 1 < sizeof(units) / sizeof(units[0]) && v >= 1024) {
+		v /= 1024;
+		i++;
+	}
+	printf("%.2f %s%s%s", v, st->cyan, units[i], st->reset);
+}
+
+static void style_init(struct style *st)
+{
+	const char *mode = getenv("WG_COLOR_MODE");
+	bool is_color = mode && !strcmp(mode, "always");
+
+	if (!mode || (strcmp(mode, "always") && strcmp(mode, "never")))
+		is_color = isatty(STDOUT_FILENO);
+	if (is_color)
+		*st = (struct style){"\x1b[0m",	 "\x1b[1m",  "\x1b[32m",
+				     "\x1b[33m", "\x1b[36m", "\x1b[31m"};
+	else
+		*st = (struct style){"", "", "", "", "", ""};
+}
+
+/* ---------------------------------------------------------------- human-readable form */
+
+/* Most recent handshake first, peers that never had one last (wg's order); stable. */
+static int cmp_handshake(const struct peer_info *a, const struct peer_info *b)
+{
+	bool a_never = !a->handshake_sec && !a->handshake_nsec;
+	bool b_never = !b->handshake_sec && !b->handshake_nsec;
+
+	if (a_never != b_never)
+		return a_never ? 1 : -1;
+	if (a->handshake_sec != b->handshake_sec)
+		return a->handshake_sec > b->handshake_sec ? -1 : 1;
+	if (a->handshake_nsec != b->handshake_nsec)
+		return a->handshake_nsec > b->handshake_nsec ? -1 : 1;
+	return 0;
+}
+
+/* Insertion sort of indices: stable, and peer tables are small enough. */
+static size_t *sorted_peers(const struct device_info *dev)
+{
+	size_t *order = calloc(dev->n_peers ? dev->n_peers : 1, sizeof(*order));
+
+	if (!order)
+		return NULL;
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		size_t j = i;
+
+		while (j && cmp_handshake(&dev->peers[order[j - 1]], &dev->peers[i]) > 0) {
+			order[j] = order[j - 1];
+			j--;
+		}
+		order[j] = i;
+	}
+	return order;
+}
+
+static void pretty_peer(const struct style *st, const struct peer_info *peer)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES], ip[ADDR_TEXT_BYTES];
+
+	key_text(b64, peer->public_key);
+	printf("%s%speer%s: %s%s%s\n", st->yellow, st->bold, st->reset, st->yellow, b64, st->reset);
+	if (peer->has_preshared_key)
+		printf("  %spreshared key%s: %s\n", st->bold, st->reset,
+		       masked_key(b64, peer->preshared_key));
+	if (has_endpoint(peer))
+		printf("  %sendpoint%s: %s\n", st->bold, st->reset,
+		       endpoint_text(ep, &peer->endpoint));
+	printf("  %sallowed ips%s: ", st->bold, st->reset);
+	for (size_t i = 0; i < peer->n_aips; i++)
+		printf("%s%s/%s%u%s", aip_text(ip, &peer->aips[i]), st->cyan, st->reset,
+		       peer->aips[i].cidr, i + 1 < peer->n_aips ? ", " : "\n");
+	if (!peer->n_aips)
+		printf("(none)\n");
+	if (peer->handshake_sec) {
+		printf("  %slatest handshake%s: ", st->bold, st->reset);
+		print_ago(st, peer->handshake_sec);
+		printf("\n");
+	}
+	if (peer->rx_bytes || peer->tx_bytes) {
+		printf("  %stransfer%s: ", st->bold, st->reset);
+		print_bytes(st, peer->rx_bytes);
+		printf(" received, ");
+		print_bytes(st, peer->tx_bytes);
+		printf(" sent\n");
+	}
+	if (peer->keepalive_s) {
+		printf("  %spersistent keepalive%s: every ", st->bold, st->reset);
+		pretty_time(st, peer->keepalive_s);
+		printf("\n");
+	}
+	tapir_wipe(b64, sizeof(b64));
+}
+
+static int pretty_print(const struct device_info *dev)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1];
+	struct style st;
+	size_t *order;
+
+	style_init(&st);
+	order = sorted_peers(dev);
+	if (!order)
+		return -ENOMEM;
+	printf("%s", st.reset);
+	printf("%s%sinterface%s: %s%s%s\n", st.green, st.bold, st.reset, st.green, dev->name,
+	       st.reset);
+	if (dev->has_private_key) {
+		key_text(b64, dev->public_key);
+		printf("  %spublic key%s: %s\n", st.bold, st.reset, b64);
+		printf("  %sprivate key%s: %s\n", st.bold, st.reset,
+		       masked_key(b64, dev->private_key));
+	}
+	if (dev->listen_port)
+		printf("  %slistening port%s: %u\n", st.bold, st.reset, dev->listen_port);
+	if (dev->fwmark)
+		printf("  %sfwmark%s: 0x%x\n", st.bold, st.reset, dev->fwmark);
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		printf("\n");
+		pretty_peer(&st, &dev->peers[order[i]]);
+	}
+	tapir_wipe(b64, sizeof(b64));
+	free(order);
+	return 0;
+}
+
+/* ---------------------------------------------------------------- single fields and dump */
+
+static void print_aips(const struct peer_info *peer, char sep, char end)
+{
+	char ip[ADDR_TEXT_BYTES];
+
+	for (size_t i = 0; i < peer->n_aips; i++)
+		printf("%s/%u%c", aip_text(ip, &peer->aips[i]), peer->aips[i].cidr,
+		       i + 1 < peer->n_aips ? sep : end);
+	if (!peer->n_aips)
+		printf("(none)%c", end);
+}
+
+static void dump_print(const struct device_info *dev, const char *prefix)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES];
+
+	printf("%s%s\t", prefix, maybe_key(b64, dev->private_key, dev->has_private_key));
+	printf("%s\t%u\t", maybe_key(b64, dev->public_key, dev->has_private_key), dev->listen_port);
+	if (dev->fwmark)
+		printf("0x%x\n", dev->fwmark);
+	else
+		printf("off\n");
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		const struct peer_info *peer = &dev->peers[i];
+
+		key_text(b64, peer->public_key);
+		printf("%s%s\t", prefix, b64);
+		printf("%s\t", maybe_key(b64, peer->preshared_key, peer->has_preshared_key));
+		printf("%s\t", has_endpoint(peer) ? endpoint_text(ep, &peer->endpoint) : "(none)");
+		print_aips(peer, ',', '\t');
+		printf("%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t", peer->handshake_sec,
+		       peer->rx_bytes, peer->tx_bytes);
+		if (peer->keepalive_s)
+			printf("%u\n", peer->keepalive_s);
+		else
+			printf("off\n");
+	}
+	tapir_wipe(b64, sizeof(b64));
+}
+
+/* The part of a per-peer line after "[IFNAME\t]PUBKEY\t", for each per-peer field. */
+static void peer_field(const char *field, const struct peer_info *peer)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES];
+
+	if (!strcmp(field, "endpoints"))
+		printf("%s\n", has_endpoint(peer) ? endpoint_text(ep, &peer->endpoint) : "(none)");
+	else if (!strcmp(field, "allowed-ips"))
+		print_aips(peer, ' ', '\n');
+	else if (!strcmp(field, "latest-handshakes"))
+		printf("%" PRIu64 "\n", peer->handshake_sec);
+	else if (!strcmp(field, "transfer"))
+		printf("%" PRIu64 "\t%" PRIu64 "\n", peer->rx_bytes, peer->tx_bytes);
+	else if (!strcmp(field, "persistent-keepalive") && peer->keepalive_s)
+		printf("%u\n", peer->keepalive_s);
+	else if (!strcmp(field, "persistent-keepalive"))
+		printf("off\n");
+	else if (!strcmp(field, "preshared-keys"))
+		printf("%s\n", maybe_key(b64, peer->preshared_key, peer->has_preshared_key));
+	tapir_wipe(b64, sizeof(b64));
+}
+
+static const char *const device_fields[] = {"private-key", "public-key", "listen-port",
+					    "fwmark",	   "dump",	 "drops"};
+static const char *const peer_fields[] = {
+    "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
+    "transfer", "persistent-keepalive"};
+
+static bool is_in(const char *s, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!strcmp(s, list[i]))
+			return true;
+	}
+	return false;
+}
+
+static bool is_field(const char *s)
+{
+	return is_in(s, device_fields, sizeof(device_fields) / sizeof(device_fields[0])) ||
+	       is_in(s, peer_fields, sizeof(peer_fields) / sizeof(peer_fields[0]));
+}
+
+/* One field of @dev; each line starts with "IFNAME\t" when @prefix is (show all FIELD). */
+static void field_print(const struct device_info *dev, const char *field, const char *prefix)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1];
+
+	if (!strcmp(field, "dump"))
+		dump_print(dev, prefix);
+	else if (!strcmp(field, "private-key"))
+		printf("%s%s\n", prefix, maybe_key(b64, dev->private_key, dev->has_private_key));
+	else if (!strcmp(field, "public-key"))
+		printf("%s%s\n", prefix, maybe_key(b64, dev->public_key, dev->has_private_key));
+	else if (!strcmp(field, "listen-port"))
+		printf("%s%u\n", prefix, dev->listen_port);
+	else if (!strcmp(field, "fwmark") && dev->fwmark)
+		printf("%s0x%x\n", prefix, dev->fwmark);
+	else if (!strcmp(field, "fwmark"))
+		printf("%soff\n", prefix);
+	else if (!strcmp(field, "drops")) {
+		for (size_t i = 0; i < dev->n_drops; i++)
+			printf("%s%s\t%" PRIu64 "\n", prefix, dev->drops[i].reason,
+			       dev->drops[i].count);
+	} else {
+		for (size_t i = 0; i < dev->n_peers; i++) {
+			key_text(b64, dev->peers[i].public_key);
+			printf("%s%s%s", prefix, b64, strcmp(field, "peers") ? "\t" : "\n");
+			peer_field(field, &dev->peers[i]);
+		}
+	}
+	tapir_wipe(b64, sizeof(b64));
+}
+
+/* ---------------------------------------------------------------- JSON */
+
+static void json_string(const char *s)
+{
+	putchar('"');
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if (c == '"' || c == '\\')
+			printf("\\%c", c);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			putchar(c);
+	}
+	putchar('"');
+}
+
+static void json_peer(const struct peer_info *peer, bool is_first)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES], ip[ADDR_TEXT_BYTES];
+
+	key_text(b64, peer->public_key);
+	printf("%s        {\n          \"public_key\": \"%s\",\n", is_first ? "\n" : ",\n", b64);
+	printf("          \"preshared_key\": %s,\n", peer->has_preshared_key ? "true" : "false");
+	printf("          \"endpoint\": ");
+	if (has_endpoint(peer))
+		json_string(endpoint_text(ep, &peer->endpoint));
+	else
+		printf("null");
+	printf(",\n          \"allowed_ips\": [");
+	for (size_t i = 0; i < peer->n_aips; i++)
+		printf("%s\"%s/%u\"", i ? ", " : "", aip_text(ip, &peer->aips[i]),
+		       peer->aips[i].cidr);
+	printf("],\n          \"latest_handshake\": %" PRIu64 ",\n", peer->handshake_sec);
+	printf("          \"rx_bytes\": %" PRIu64 ",\n", peer->rx_bytes);
+	printf("          \"tx_bytes\": %" PRIu64 ",\n", peer->tx_bytes);
+	printf("          \"persistent_keepalive\": %u\n        }", peer->keepalive_s);
+}
+
+/* One element of "interfaces", preceded by its separator. */
+static void json_device(const struct device_info *dev, bool is_first)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1];
+
+	printf("%s    {\n      \"name\": ", is_first ? "\n" : ",\n");
+	json_string(dev->name);
+	printf(",\n      \"public_key\": ");
+	if (dev->has_private_key) {
+		key_text(b64, dev->public_key);
+		printf("\"%s\"", b64);
+	} else {
+		printf("null");
+	}
+	printf(",\n      \"listen_port\": %u,\n      \"fwmark\": %u,\n", dev->listen_port,
+	       dev->fwmark);
+	if (dev->is_tapird) {
+		printf("      \"workers\": %" PRIu64 ",\n      \"drops\": {", dev->workers);
+		for (size_t i = 0; i < dev->n_drops; i++) {
+			printf("%s\n        ", i ? "," : "");
+			json_string(dev->drops[i].reason);
+			printf(": %" PRIu64, dev->drops[i].count);
+		}
+		printf("%s},\n", dev->n_drops ? "\n      " : "");
+	}
+	printf("      \"peers\": [");
+	for (size_t i = 0; i < dev->n_peers; i++)
+		json_peer(&dev->peers[i], i == 0);
+	printf("%s]\n    }", dev->n_peers ? "\n      " : "");
+}
+
+/* ---------------------------------------------------------------- tapir show */
+
+static const char SHOW_USAGE[] =
+    "Usage: tapir show [--json] { <interface> | all | interfaces } [public-key | private-key |\n"
+    "       listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips |\n"
+    "       latest-handshakes | transfer | persistent-keepalive | drops | dump]\n";
+
+static const char SHOW_HELP[] =
+    "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
+    "Private and preshared keys print as (hidden) unless WG_HIDE_KEYS=never; the dump and\n"
+    "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
+    "packets dropped so far by reason. --json prints every interface asked for as one JSON\n"
+    "object without any private or preshared key (schema: README, JSON output).\n";
+
+enum show_mode {
+	SHOW_PRETTY,
+	SHOW_FIELD,
+	SHOW_JSON,
+};
+
+struct show_args {
+	enum show_mode mode;
+	const char *target; /* NULL: all interfaces */
+	const char *field;
+};
+
+/* Returns -1 to go on, or an exit code (0 after --help, 2 for a usage error). */
+static int parse_show_args(int argc, char **argv, struct show_args *a, bool *is_list)
+{
+	const char *pos[2] = {NULL, NULL};
+	bool is_json = false;
+	size_t n = 0;
+
+	memset(a, 0, sizeof(*a));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("%s%s", SHOW_USAGE, SHOW_HELP);
+			return 0;
+		}
+		if (!strcmp(argv[i], "--json"))
+			is_json = true;
+		else if (n < 2)
+			pos[n++] = argv[i];
+		else
+			goto usage;
+	}
+	*is_list = n && !strcmp(pos[0], "interfaces");
+	if (n == 2 && !is_field(pos[1])) {
+		fprintf(stderr, "Invalid parameter: `%s'\n", pos[1]);
+		goto usage;
+	}
+	/* --json describes whole interfaces: no single fields, no bare name list. */
+	if ((n == 2 && (is_json || *is_list)) || (*is_list && is_json))
+		goto usage;
+	a->target = n && strcmp(pos[0], "all") ? pos[0] : NULL;
+	a->field = pos[1];
+	a->mode = is_json ? SHOW_JSON : a->field ? SHOW_FIELD : SHOW_PRETTY;
+	return -1;
+usage:
+	fputs(SHOW_USAGE, stderr);
+	return 2;
+}
+
+static int list_interfaces(void)
+{
+	char **names;
+	size_t n;
+	int r = tapir_uapi_list(&names, &n);
+
+	if (r) {
+		fprintf(stderr, "Unable to list interfaces: %s\n", strerror(-r));
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		printf("%s%c", names[i], i + 1 < n ? ' ' : '\n');
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+/* Shows one interface; *has_printed places the separators between several. */
+static int show_one(const struct show_args *a, const char *name, bool *has_printed)
+{
+	bool has_ext = a->mode == SHOW_JSON || (a->field && !strcmp(a->field, "drops"));
+	char prefix[IF_NAMESIZE + 2] = "";
+	struct device_info dev;
+	int r = fetch_device(&dev, name, has_ext);
+
+	if (!r && a->mode == SHOW_JSON) {
+		json_device(&dev, !*has_printed);
+	} else if (!r && a->mode == SHOW_FIELD) {
+		if (!a->target)
+			snprintf(prefix, sizeof(prefix), "%s\t", name);
+		field_print(&dev, a->field, prefix);
+	} else if (!r) {
+		if (*has_printed)
+			printf("\n");
+		r = pretty_print(&dev);
+	}
+	*has_printed |= !r;
+	device_free(&dev);
+	return r ? 1 : 0;
+}
 
 int tapir_cmd_show(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
-	return 1;
+	bool is_list, has_printed = false;
+	struct show_args a;
+	char **names = NULL;
+	size_t n = 1;
+	int r = parse_show_args(argc, argv, &a, &is_list), ret = 0;
+
+	if (r >= 0)
+		return r;
+	if (is_list)
+		return list_interfaces();
+	if (!a.target && (r = tapir_uapi_list(&names, &n))) {
+		fprintf(stderr, "Unable to list interfaces: %s\n", strerror(-r));
+		return 1;
+	}
+	if (a.mode == SHOW_JSON)
+		printf("{\n  \"interfaces\": [");
+	for (size_t i = 0; i < n; i++)
+		ret |= show_one(&a, a.target ? a.target : names[i], &has_printed);
+	if (a.mode == SHOW_JSON)
+		printf("%s]\n}\n", has_printed ? "\n  " : "");
+	for (size_t i = 0; names && i < n; i++)
+		free(names[i]);
+	free(names);
+	if (fflush(stdout)) {
+		perror("tapir show");
+		return 1;
+	}
+	return ret;
+}
+
+/* ---------------------------------------------------------------- tapir showconf */
+
+static void showconf_peer(const struct peer_info *peer)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES], ip[ADDR_TEXT_BYTES];
+
+	key_text(b64, peer->public_key);
+	printf("[Peer]\nPublicKey = %s\n", b64);
+	if (peer->has_preshared_key) {
+		key_text(b64, peer->preshared_key);
+		printf("PresharedKey = %s\n", b64);
+	}
+	for (size_t i = 0; i < peer->n_aips; i++)
+		printf("%s%s/%u%s", i ? "" : "AllowedIPs = ", aip_text(ip, &peer->aips[i]),
+		       peer->aips[i].cidr, i + 1 < peer->n_aips ? ", " : "\n");
+	if (has_endpoint(peer))
+		printf("Endpoint = %s\n", endpoint_text(ep, &peer->endpoint));
+	if (peer->keepalive_s)
+		printf("PersistentKeepalive = %u\n", peer->keepalive_s);
+	tapir_wipe(b64, sizeof(b64));
+}
+
+static void showconf_print(const struct device_info *dev)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1];
+
+	printf("[Interface]\n");
+	if (dev->listen_port)
+		printf("ListenPort = %u\n", dev->listen_port);
+	if (dev->fwmark)
+		printf("FwMark = 0x%x\n", dev->fwmark);
+	if (dev->has_private_key) {
+		key_text(b64, dev->private_key);
+		printf("PrivateKey = %s\n", b64);
+		tapir_wipe(b64, sizeof(b64));
+	}
+	/* A blank line after [Interface] even without peers, then one between peers. */
+	for (size_t i = 0; i < dev->n_peers || !i; i++) {
+		printf("\n");
+		if (i < dev->n_peers)
+			showconf_peer(&dev->peers[i]);
+	}
 }
 
 int tapir_cmd_showconf(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "%s: not implemented yet\n", argv[0]);
-	return 1;
+	struct device_info dev;
+	int r;
+
+	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
+		printf(
+		    "Usage: tapir showconf <interface>\n\n"
+		    "Prints the interface's configuration (private and preshared keys included)\n"
+		    "in the format of setconf, like wg showconf.\n");
+		return 0;
+	}
+	if (argc != 2) {
+		fprintf(stderr, "Usage: tapir showconf <interface>\n");
+		return 2;
+	}
+	r = fetch_device(&dev, argv[1], false);
+	if (!r)
+		showconf_print(&dev);
+	device_free(&dev);
+	if (!r && fflush(stdout)) {
+		perror("tapir showconf");
+		return 1;
+	}
+	return r ? 1 : 0;
 }

@@ -30,8 +30,8 @@ static const char UAPI_DIR[] = "/var/run/wireguard";
 static const char SOCK_SUFFIX[] = ".sock";
 
 enum {
-	IO_TIMEOUT_S = 15,		       /* per send/recv: a live daemon answers at once */
-	REPLY_MAX_BYTES = 64 * 1024 * 1024,    /* bigger than any sane peer table */
+	IO_TIMEOUT_S = 15,		    /* per send/recv: a live daemon answers at once */
+	REPLY_MAX_BYTES = 64 * 1024 * 1024, /* bigger than any sane peer table */
 	REPLY_CHUNK_BYTES = 16 * 1024,
 	WAIT_STEP_MS = 50,
 };
@@ -116,7 +116,7 @@ static int read_reply(int fd, char **out, size_t *len_out)
 		ssize_t n;
 
 		if (cap - len < REPLY_CHUNK_BYTES + 1) {
-			size_t new_cap = cap ? cap * 2 : REPLY_CHUNK_BYTES * 2;
+			size_t new_cap = cap ? cap * 2 : (size_t)REPLY_CHUNK_BYTES * 2;
 			char *b = new_cap <= REPLY_MAX_BYTES ? realloc(buf, new_cap) : NULL;
 
 			if (!b) {
@@ -211,7 +211,7 @@ static int exchange(const char *ifname, const char *req, size_t req_len, char **
 int tapir_uapi_set(const char *ifname, const char *body, size_t len)
 {
 	static const char head[] = "set=1\n";
-	size_t req_len = sizeof(head) - 1 + len + 1, reply_len, body_len;
+	size_t req_len = sizeof(head) - 1 + len + 1, reply_len = 0, body_len;
 	char *req, *reply = NULL;
 	bool is_connected;
 	int r;
@@ -238,13 +238,13 @@ int tapir_uapi_set(const char *ifname, const char *body, size_t len)
 static int get_once(const char *ifname, const char *req, char **out, size_t *len_out,
 		    bool *is_connected)
 {
-	size_t reply_len, body_len;
+	size_t reply_len = 0, body_len;
 	char *reply = NULL;
 	int r;
 
 	r = exchange(ifname, req, strlen(req), &reply, &reply_len, is_connected);
-	if (r)
-		return r;
+	if (r || !reply)
+		return r ? r : -EPROTO;
 	r = split_reply(reply, reply_len, &body_len);
 	if (r) {
 		tapir_wipe(reply, reply_len);
