@@ -24,6 +24,7 @@
 
 struct options {
 	bool is_foreground;
+	bool is_tap;
 	unsigned int nworkers;
 	const char *ifname;
 };
@@ -31,12 +32,14 @@ struct options {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: tapird [-f|--foreground] [--workers N] INTERFACE\n"
+		"Usage: tapird [-f|--foreground] [--mode tun|tap] [--workers N] INTERFACE\n"
 		"\n"
 		"Creates the TUN interface INTERFACE and serves the WireGuard userspace API on\n"
 		"/var/run/wireguard/INTERFACE.sock; configure it with wg(8) or tapir(8).\n"
 		"\n"
 		"  -f, --foreground   do not daemonize (also WG_PROCESS_FOREGROUND=1)\n"
+		"  -m, --mode MODE    tun (default): WireGuard, IP packets; tap: Ethernet\n"
+		"                     frames switched between tapir peers (L2 mode)\n"
 		"  -w, --workers N    data-plane worker threads, one TUN queue each\n"
 		"                     (default: online CPUs, at most 16; also TAPIR_WORKERS)\n"
 		"  -h, --help         show this help\n"
@@ -60,11 +63,9 @@ static int parse_workers(const char *s, unsigned int *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"workers", required_argument, NULL, 'w'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	    {"foreground", no_argument, NULL, 'f'}, {"workers", required_argument, NULL, 'w'},
+	    {"mode", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
 	};
 	const char *env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -78,7 +79,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	env = getenv("WG_PROCESS_FOREGROUND");
 	o->is_foreground = env && !strcmp(env, "1");
-	while ((c = getopt_long(argc, argv, "fw:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "fw:m:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->is_foreground = true;
@@ -88,6 +89,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 				fprintf(stderr, "tapird: invalid worker count: %s\n", optarg);
 				return 2;
 			}
+			break;
+		case 'm':
+			if (strcmp(optarg, "tun") && strcmp(optarg, "tap")) {
+				fprintf(stderr, "tapird: mode must be tun or tap: %s\n", optarg);
+				return 2;
+			}
+			o->is_tap = !strcmp(optarg, "tap");
 			break;
 		case 'h':
 			usage(stdout);
@@ -139,7 +147,7 @@ static int open_tun(struct options *o, int *fds, char name[IFNAMSIZ])
 		return tapir_tun_get_name(fd, name);
 	}
 	for (unsigned int i = 0; i < o->nworkers; i++) {
-		fd = tapir_tun_open(i ? name : o->ifname, o->nworkers > 1, name);
+		fd = tapir_tun_open(i ? name : o->ifname, o->is_tap, o->nworkers > 1, name);
 		if (fd < 0) {
 			while (i-- > 0)
 				close(fds[i]);
@@ -223,14 +231,18 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		fatal("cannot initialise device %s: %s", name, strerror(-ret));
 	dev.ifindex = tapir_tun_ifindex(name);
-	tapir_tun_set_mtu(name, TAPIR_DEFAULT_MTU);
+	ret = tapir_l2_init(&dev, o.is_tap);
+	if (ret < 0)
+		fatal("cannot initialise L2 mode: %s", strerror(-ret));
+	tapir_tun_set_mtu(name, o.is_tap ? TAPIR_TAP_DEFAULT_MTU : TAPIR_DEFAULT_MTU);
 	ret = tapir_device_bind(&dev, 0);
 	if (ret < 0)
 		fatal("cannot open UDP sockets: %s", strerror(-ret));
 	ret = tapir_device_start(&dev);
 	if (ret < 0)
 		fatal("cannot start workers: %s", strerror(-ret));
-	log_info("%s: tapird started with %u worker(s)", name, o.nworkers);
+	log_info("%s: tapird started in %s mode with %u worker(s)", name, o.is_tap ? "tap" : "tun",
+		 o.nworkers);
 	ret = tapir_daemon_run(&dev, uapi_fd, sock_path);
 	unlink(sock_path);
 	close(uapi_fd);

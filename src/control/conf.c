@@ -267,6 +267,55 @@ static int parse_true(const char *val, size_t len, bool *out)
 	return 0;
 }
 
+static int parse_bool(const char *val, size_t len, bool *out)
+{
+	if (is_literal(val, len, "true") || is_literal(val, len, "false")) {
+		*out = is_literal(val, len, "true");
+		return 0;
+	}
+	return -EINVAL;
+}
+
+/* "aa:bb:cc:dd:ee:ff" (either case); no multicast or all-zero address. */
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (len != 17)
+		return -EINVAL;
+	for (size_t i = 0; i < 6; i++) {
+		const char *hi, *lo;
+
+		if (i < 5 && s[i * 3 + 2] != ':')
+			return -EINVAL;
+		hi = memchr(hex, s[i * 3] | 0x20, 16);
+		lo = memchr(hex, s[i * 3 + 1] | 0x20, 16);
+		if (!hi || !lo || !s[i * 3] || !s[i * 3 + 1])
+			return -EINVAL;
+		mac[i] = (uint8_t)((hi - hex) << 4 | (lo - hex));
+	}
+	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
+	return 0;
+}
+
+static int key_tapir_forward(struct parser *p, const char *val, size_t len)
+{
+	p->conf->has_forward = true;
+	return parse_bool(val, len, &p->conf->is_forward);
+}
+
+static int key_tapir_mac_age(struct parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (parse_decimal(val, len, TAPIR_CONF_MAX_MAC_AGE_S, &v) || v == 0)
+		return -EINVAL;
+	p->conf->mac_age_s = (uint32_t)v;
+	p->conf->has_mac_age = true;
+	return 0;
+}
+
 /* Only valid once a public_key has been seen (the dispatcher checks). */
 static struct tapir_conf_peer *cur_peer(struct parser *p)
 {
@@ -420,6 +469,22 @@ static int key_allowed_ip(struct parser *p, const char *val, size_t len)
 	return 0;
 }
 
+static int key_tapir_replace_macs(struct parser *p, const char *val, size_t len)
+{
+	return parse_true(val, len, &cur_peer(p)->replace_macs);
+}
+
+static int key_tapir_mac(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (peer->n_pinned_macs == TAPIR_CONF_MAX_PINNED_MACS ||
+	    parse_mac(val, len, peer->pinned_macs[peer->n_pinned_macs]))
+		return -EINVAL;
+	peer->n_pinned_macs++;
+	return 0;
+}
+
 static int key_protocol_version(struct parser *p, const char *val, size_t len)
 {
 	(void)p;
@@ -440,6 +505,11 @@ static const struct key_handler key_handlers[] = {
     {"replace_allowed_ips", SCOPE_PEER, false, key_replace_allowed_ips},
     {"allowed_ip", SCOPE_PEER, false, key_allowed_ip},
     {"protocol_version", SCOPE_PEER, false, key_protocol_version},
+    /* tapir extension keys: stock wg never sends them */
+    {"tapir_forward", SCOPE_DEVICE, false, key_tapir_forward},
+    {"tapir_mac_age", SCOPE_DEVICE, false, key_tapir_mac_age},
+    {"tapir_replace_macs", SCOPE_PEER, false, key_tapir_replace_macs},
+    {"tapir_mac", SCOPE_PEER, false, key_tapir_mac},
 };
 
 static const struct key_handler *find_key(const char *key, size_t len)

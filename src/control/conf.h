@@ -21,6 +21,11 @@ struct tapir_conf_allowed_ip {
 	bool is_removal; /* "allowed_ip=-addr/cidr" */
 };
 
+enum {
+	TAPIR_CONF_MAX_PINNED_MACS = 16,
+	TAPIR_CONF_MAX_MAC_AGE_S = 86400,
+};
+
 struct tapir_conf_peer {
 	uint8_t public_key[32];
 	bool remove;
@@ -32,6 +37,10 @@ struct tapir_conf_peer {
 	union tapir_sockaddr endpoint;
 	bool has_persistent_keepalive;
 	uint16_t persistent_keepalive_interval;
+	/* tapir extension (tapird only): source MACs pinned for this peer in TAP mode */
+	bool replace_macs;
+	uint8_t pinned_macs[TAPIR_CONF_MAX_PINNED_MACS][6];
+	size_t n_pinned_macs;
 	struct tapir_conf_allowed_ip *allowed_ips; /* owned */
 	size_t n_allowed_ips;
 	size_t cap_allowed_ips;
@@ -45,6 +54,11 @@ struct tapir_conf {
 	bool has_fwmark;
 	uint32_t fwmark;
 	bool replace_peers;
+	/* tapir extensions (tapird only): L2 hub forwarding and MAC aging */
+	bool has_forward;
+	bool is_forward;
+	bool has_mac_age;
+	uint32_t mac_age_s;
 	struct tapir_conf_peer *peers; /* owned */
 	size_t n_peers;
 	size_t cap_peers;

@@ -50,6 +50,7 @@ struct loop {
 	struct tapir_uapi_client *clients[MAX_CLIENTS];
 	bool is_done;
 	int result;
+	uint64_t ticks;
 };
 
 static int add_fd(struct loop *l, int fd, uint64_t tag)
@@ -143,9 +144,14 @@ static void handle_tick(struct loop *l)
 	if (read(l->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
 	mtu = tapir_tun_get_mtu(l->dev->ifname);
+	/* padding is computed on the payload: in TAP mode a frame also carries its headers */
 	if (mtu > 0)
-		atomic_store_explicit(&l->dev->mtu_cached, mtu, memory_order_relaxed);
+		atomic_store_explicit(&l->dev->mtu_cached,
+				      mtu + (l->dev->is_tap ? TAPIR_L2_FRAME_OVERHEAD : 0),
+				      memory_order_relaxed);
 	tapir_handshake_tick(l->dev, tapir_now_ns());
+	if (++l->ticks % (1000 / TICK_MS) == 0)
+		tapir_l2_tick(l->dev, tapir_now_ns());
 }
 
 static void handle_control(struct loop *l)

@@ -23,6 +23,8 @@
 #include "crypto.h"
 #include "device.h"
 #include "encoding.h"
+#include "clock.h"
+#include "l2table.h"
 #include "log.h"
 #include "udp.h"
 
@@ -131,7 +133,32 @@ static int print_allowed_ip(void *ctx, int family, const uint8_t *addr, uint8_t 
 	return 0;
 }
 
-static void format_peer(struct strbuf *sb, struct tapir_peer *p)
+static void sb_mac(struct strbuf *sb, const char *key, const uint8_t mac[6])
+{
+	sb_printf(sb, "%s=%02x:%02x:%02x:%02x:%02x:%02x\n", key, mac[0], mac[1], mac[2], mac[3],
+		  mac[4], mac[5]);
+}
+
+static int print_learned_mac(void *ctx, const uint8_t mac[6], uint64_t last_seen_ns)
+{
+	(void)last_seen_ns;
+	sb_mac(ctx, "tapir_learned_mac", mac);
+	return 0;
+}
+
+/* Per-peer extension keys (get=tapir): announced capabilities, pinned and learned MACs. */
+static void format_peer_extensions(struct strbuf *sb, struct tapir_device *dev,
+				   struct tapir_peer *p)
+{
+	sb_printf(sb, "tapir_caps=%u\n", atomic_load(&p->remote_caps));
+	for (unsigned int i = 0; i < p->n_pinned_macs; i++)
+		sb_mac(sb, "tapir_mac", p->pinned_macs[i]);
+	if (dev->l2table)
+		tapir_l2table_walk_owner(dev->l2table, p->id, print_learned_mac, sb);
+}
+
+static void format_peer(struct strbuf *sb, struct tapir_device *dev, struct tapir_peer *p,
+			bool has_extensions)
 {
 	union tapir_sockaddr ep;
 	char text[INET6_ADDRSTRLEN + 16];
@@ -149,6 +176,8 @@ static void format_peer(struct strbuf *sb, struct tapir_peer *p)
 	sb_printf(sb, "persistent_keepalive_interval=%u\n",
 		  atomic_load(&p->timers.persistent_keepalive_interval_s));
 	tapir_allowedips_walk_owner(&p->allowed, print_allowed_ip, sb);
+	if (has_extensions)
+		format_peer_extensions(sb, dev, p);
 }
 
 char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_t *len_out)
@@ -167,10 +196,15 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 		sb_printf(&sb, "tapir_drop_%s=%" PRIu64 "\n",
 			  tapir_drop_reason_name((enum tapir_drop_reason)r),
 			  atomic_load_explicit(&dev->drops[r], memory_order_relaxed));
-	if (has_extensions)
+	if (has_extensions) {
 		sb_printf(&sb, "tapir_workers=%u\n", dev->nworkers);
+		sb_printf(&sb, "tapir_mode=%s\n", dev->is_tap ? "tap" : "tun");
+		sb_printf(&sb, "tapir_forward=%s\n", dev->is_forwarding ? "true" : "false");
+		sb_printf(&sb, "tapir_mac_age=%" PRIu64 "\n",
+			  (uint64_t)(dev->mac_age_ns / NSEC_PER_SEC));
+	}
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
-		format_peer(&sb, p);
+		format_peer(&sb, dev, p, has_extensions);
 	sb_printf(&sb, "errno=0\n\n");
 	if (sb.is_failed) {
 		if (sb.s)
@@ -237,6 +271,12 @@ static int apply_peer(struct tapir_device *dev, const struct tapir_conf_peer *cp
 		if (!old && cp->persistent_keepalive_interval)
 			*keepalive_peer = peer;
 	}
+	if (cp->replace_macs)
+		peer->n_pinned_macs = 0;
+	for (size_t i = 0; i < cp->n_pinned_macs; i++) {
+		if (peer->n_pinned_macs < TAPIR_CONF_MAX_PINNED_MACS)
+			memcpy(peer->pinned_macs[peer->n_pinned_macs++], cp->pinned_macs[i], 6);
+	}
 	return apply_allowed_ips(dev, peer, cp);
 }
 
@@ -248,6 +288,10 @@ static int apply_locked(struct tapir_device *dev, const struct tapir_conf *conf)
 	pthread_rwlock_wrlock(&dev->lock);
 	if (conf->has_private_key)
 		tapir_device_set_private_key(dev, conf->private_key);
+	if (conf->has_forward)
+		dev->is_forwarding = conf->is_forward;
+	if (conf->has_mac_age)
+		dev->mac_age_ns = (uint64_t)conf->mac_age_s * NSEC_PER_SEC;
 	if (conf->replace_peers)
 		tapir_device_remove_all_peers(dev);
 	for (size_t i = 0; i < conf->n_peers && ret == 0; i++) {

@@ -39,6 +39,8 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
 	    [TAPIR_DROP_EXTENSION] = "extension_unhandled",
 	    [TAPIR_DROP_SEND_ERROR] = "send_error",
 	    [TAPIR_DROP_TOO_BIG] = "too_big",
+	    [TAPIR_DROP_L2_MISMATCH] = "l2_mismatch",
+	    [TAPIR_DROP_MAC_REJECTED] = "mac_rejected",
 	};
 	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
 }
@@ -83,6 +85,9 @@ static int init_workers(struct tapir_device *dev, const int *tun_fds)
 			if (!w->pkts[j])
 				return -ENOMEM;
 		}
+		w->scratch = malloc(sizeof(struct tapir_pkt));
+		if (!w->scratch)
+			return -ENOMEM;
 	}
 	return 0;
 }
@@ -167,6 +172,7 @@ void tapir_device_destroy(struct tapir_device *dev)
 		struct tapir_worker *w = &dev->workers[i];
 		for (unsigned int j = 0; j < TAPIR_BATCH; j++)
 			free(w->pkts[j]);
+		free(w->scratch);
 		if (w->epoll_fd >= 0)
 			close(w->epoll_fd);
 		if (w->tun_fd >= 0)
@@ -179,6 +185,7 @@ void tapir_device_destroy(struct tapir_device *dev)
 	free(dev->pool_mem);
 	free(dev->hsq);
 	tapir_allowedips_free(dev->allowedips);
+	tapir_l2_destroy(dev);
 	tapir_ratelimiter_free(dev->ratelimiter);
 	tapir_peer_table_destroy(&dev->peers);
 	tapir_index_table_destroy(&dev->indices);
@@ -278,6 +285,7 @@ void tapir_device_remove_peer(struct tapir_device *dev, struct tapir_peer *peer)
 	peer->is_dead = true;
 	tapir_timers_stop(&peer->timers);
 	tapir_allowedips_remove_owner(dev->allowedips, &peer->allowed);
+	tapir_l2_remove_peer(dev, peer);
 	tapir_index_table_remove(&dev->indices, &peer->hs_entry);
 	tapir_peer_zero_keys(dev, peer);
 	tapir_send_drop_staged(dev, peer);

@@ -70,6 +70,8 @@ enum tapir_drop_reason {
 	TAPIR_DROP_EXTENSION, /* extension frame nobody handles */
 	TAPIR_DROP_SEND_ERROR,
 	TAPIR_DROP_TOO_BIG,
+	TAPIR_DROP_L2_MISMATCH,	 /* Ethernet frame on a tun-mode interface */
+	TAPIR_DROP_MAC_REJECTED, /* source MAC multicast, not pinned, or over the table limits */
 	TAPIR_DROP_MAX,
 };
 
@@ -112,6 +114,7 @@ struct tapir_worker {
 	struct iovec iovs[TAPIR_BATCH];
 	union tapir_sockaddr addrs[TAPIR_BATCH];
 	struct tapir_worker_slot slots[TAPIR_BATCH];
+	struct tapir_pkt *scratch; /* one more buffer: flooding and forwarding copies */
 };
 
 struct tapir_device {
@@ -153,6 +156,12 @@ struct tapir_device {
 	pthread_mutex_t pool_lock;
 	struct tapir_pkt *pool_free; /* pool_lock: buffers for staged packets */
 	struct tapir_pkt *pool_mem;
+
+	/* L2 (TAP) mode, control thread writes under the lock */
+	bool is_tap;
+	bool is_forwarding; /* hub: relay frames between peers */
+	uint64_t mac_age_ns;
+	struct tapir_l2table *l2table;
 
 	tapir_extension_fn extension_handler;
 	void *extension_ctx;
@@ -254,6 +263,39 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 /* Worker: handles a batch of datagrams (pkts[i] holds the message, srcs[i] its source). */
 void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 			 const union tapir_sockaddr *srcs, unsigned int n);
+
+/* --- l2.c: TAP mode and capability frames --- */
+
+enum {
+	TAPIR_TAP_DEFAULT_MTU = 1400, /* 1420 - 3 (extension header) - 14 (Ethernet), rounded */
+	TAPIR_L2_MAX_MACS = 65536,
+	TAPIR_L2_MAX_MACS_PER_PEER = 1024,
+	TAPIR_L2_DEFAULT_MAC_AGE_S = 300,
+	TAPIR_L2_FRAME_OVERHEAD = 3 + 14, /* extension header + Ethernet header */
+};
+
+/* Sets up the MAC table and the extension hook; @is_tap selects TAP mode. 0 or -ENOMEM. */
+int tapir_l2_init(struct tapir_device *dev, bool is_tap);
+void tapir_l2_destroy(struct tapir_device *dev);
+/* Worker (TAP mode): switches a batch of Ethernet frames read from the TAP device. */
+void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
+			 unsigned int n);
+/* After a handshake completed with @peer: announce our capabilities (TAP mode only). */
+void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
+			      int fd);
+/* Control thread, each tick: ages out MAC entries. */
+void tapir_l2_tick(struct tapir_device *dev, uint64_t now_ns);
+/* Control thread, write lock held: forget @peer's MACs (removal). */
+void tapir_l2_remove_peer(struct tapir_device *dev, struct tapir_peer *peer);
+
+/* send.c helpers shared with l2.c */
+struct tapir_keypair *tapir_send_keypair(struct tapir_peer *peer, uint64_t now_ns);
+/*
+ * Encrypts @pkt for @peer and sends it alone from socket @fd. Without a usable keypair the
+ * packet is staged (if @may_stage) and a handshake requested. @is_data feeds the timers.
+ */
+void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
+		    struct tapir_pkt *pkt, bool is_data, bool may_stage);
 
 /* --- worker.c --- */
 void *tapir_worker_main(void *arg);

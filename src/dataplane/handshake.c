@@ -316,6 +316,7 @@ static void process_response(struct tapir_device *dev, const struct tapir_handsh
 	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now);
 	/* key confirmation: staged data, or a keepalive (3.5 step 12) */
 	tapir_send_keepalive(dev, peer, dev->nworkers, dev->udp_fds[0]);
+	tapir_l2_session_started(dev, peer, dev->nworkers, dev->udp_fds[0]);
 }
 
 static void process_cookie(struct tapir_device *dev, const struct tapir_handshake_item *item,

@@ -189,6 +189,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, struc
 		tapir_timers_handshake_complete(&peer->timers);
 		tapir_peer_record_handshake_time(peer);
 		tapir_send_staged(dev, peer, w->slot, w->udp_fd);
+		tapir_l2_session_started(dev, peer, w->slot, w->udp_fd);
 	}
 	maybe_lastminute_rekey(dev, peer, kp, now);
 	tapir_timers_any_authenticated_packet_received(&peer->timers);

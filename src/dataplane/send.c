@@ -52,7 +52,7 @@ static bool is_keypair_usable(const struct tapir_keypair *kp, uint64_t now_ns)
 }
 
 /* Returns the current keypair if it may send. Device lock held (read or write). */
-static struct tapir_keypair *sending_keypair(struct tapir_peer *peer, uint64_t now_ns)
+struct tapir_keypair *tapir_send_keypair(struct tapir_peer *peer, uint64_t now_ns)
 {
 	struct tapir_keypair *kp;
 
@@ -169,7 +169,7 @@ void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer)
 void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd)
 {
 	uint64_t now = tapir_now_ns();
-	struct tapir_keypair *kp = sending_keypair(peer, now);
+	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
 	union tapir_sockaddr to;
 
 	if (!kp) {
@@ -200,6 +200,28 @@ void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsign
 	}
 }
 
+void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
+		    struct tapir_pkt *pkt, bool is_data, bool may_stage)
+{
+	uint64_t now = tapir_now_ns();
+	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
+	union tapir_sockaddr to;
+
+	tapir_peer_get_endpoint(peer, &to);
+	if (!to.sa.sa_family) {
+		tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
+		return;
+	}
+	if (!kp || !encrypt_pkt(dev, kp, slot, pkt)) {
+		if (may_stage)
+			stage_pkt(dev, peer, pkt);
+		tapir_handshake_request(dev, peer);
+		return;
+	}
+	if (send_one(dev, fd, tapir_pkt_data(pkt), pkt->len, &to) == 0)
+		after_send(dev, peer, kp, is_data, pkt->len, now);
+}
+
 void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
 			  int fd)
 {
@@ -217,7 +239,7 @@ void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, uns
 		tapir_send_staged(dev, peer, slot, fd);
 		return;
 	}
-	kp = sending_keypair(peer, now);
+	kp = tapir_send_keypair(peer, now);
 	if (!kp) {
 		tapir_handshake_request(dev, peer);
 		return;
@@ -286,7 +308,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 		if (peer != last_peer) {
 			/* consecutive packets usually go to one peer: look it up once */
 			last_peer = peer;
-			last_kp = sending_keypair(peer, now);
+			last_kp = tapir_send_keypair(peer, now);
 			tapir_peer_get_endpoint(peer, &last_to);
 		}
 		if (!last_to.sa.sa_family) {

@@ -60,7 +60,9 @@ static void handle_tun(struct tapir_worker *w)
 
 	pthread_rwlock_rdlock(&dev->lock);
 	n = read_tun(w);
-	if (n > 0 && dev->is_up)
+	if (n > 0 && dev->is_up && dev->is_tap)
+		tapir_l2_send_batch(dev, w, w->pkts, (unsigned int)n);
+	else if (n > 0 && dev->is_up)
 		tapir_send_batch(dev, w, w->pkts, (unsigned int)n);
 	pthread_rwlock_unlock(&dev->lock);
 	if (n < 0) {

@@ -13,7 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int tapir_tun_open(const char *name, bool is_multi_queue, char name_out[IFNAMSIZ])
+int tapir_tun_open(const char *name, bool is_tap, bool is_multi_queue, char name_out[IFNAMSIZ])
 {
 	struct ifreq ifr;
 	int fd, ret;
@@ -24,7 +24,7 @@ int tapir_tun_open(const char *name, bool is_multi_queue, char name_out[IFNAMSIZ
 	if (fd < 0)
 		return -errno;
 	memset(&ifr, 0, sizeof(ifr));
-	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	ifr.ifr_flags = (is_tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
 	if (is_multi_queue)
 		ifr.ifr_flags |= IFF_MULTI_QUEUE;
 	memcpy(ifr.ifr_name, name, strlen(name));

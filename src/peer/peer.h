@@ -22,6 +22,7 @@
 #include <stdint.h>
 
 #include "allowedips.h"
+#include "conf.h"
 #include "sockaddr.h"
 #include "cookie.h"
 #include "noise.h"
@@ -94,6 +95,12 @@ struct tapir_peer {
 	_Atomic int64_t last_handshake_nsec;
 	_Atomic uint64_t last_sent_handshake_ns; /* for the 5 s initiation limit */
 	_Atomic bool is_handshake_requested;	 /* queued on the device request ring */
+
+	/* tapir extensions */
+	_Atomic uint32_t remote_caps;	 /* capabilities the peer announced (CAPS frame) */
+	_Atomic bool is_mismatch_logged; /* L2 mismatch logged once per session */
+	uint8_t pinned_macs[TAPIR_CONF_MAX_PINNED_MACS][6]; /* written under the device lock */
+	unsigned int n_pinned_macs;			    /* 0 = any source MAC */
 };
 
 /* Peer tables: by public key and by id; insertion-ordered list. Control thread only. */

@@ -1,0 +1,242 @@
+// SPDX-License-Identifier: MIT
+/*
+ * TAP (L2) mode: a learning switch whose ports are the local TAP device and the peers.
+ * Frames travel as ETHERNET extension frames (noise/extension.h) inside ordinary transport
+ * messages; peers announce the L2 capability with a CAPS frame after every handshake and get
+ * frames only once they did. Unicast goes to the peer that owns the destination MAC;
+ * broadcast, multicast and unknown unicast are flooded to every L2 peer with a session, and a
+ * hub (Forward = on) relays frames between peers, never back to the one a frame came from.
+ * A peer that never announces L2 (stock WireGuard, or tapird in tun mode) is named once per
+ * session in the log instead of losing frames silently.
+ */
+#include "device.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "clock.h"
+#include "extension.h"
+#include "l2table.h"
+#include "log.h"
+
+static int on_extension(void *ctx, struct tapir_device *dev, struct tapir_peer *peer,
+			const uint8_t *frame, size_t len, unsigned int slot);
+
+int tapir_l2_init(struct tapir_device *dev, bool is_tap)
+{
+	dev->is_tap = is_tap;
+	dev->mac_age_ns = (uint64_t)TAPIR_L2_DEFAULT_MAC_AGE_S * NSEC_PER_SEC;
+	if (is_tap) {
+		dev->l2table = tapir_l2table_new(TAPIR_L2_MAX_MACS, TAPIR_L2_MAX_MACS_PER_PEER);
+		if (!dev->l2table)
+			return -ENOMEM;
+	}
+	dev->extension_handler = on_extension;
+	dev->extension_ctx = dev;
+	return 0;
+}
+
+void tapir_l2_destroy(struct tapir_device *dev)
+{
+	tapir_l2table_free(dev->l2table);
+	dev->l2table = NULL;
+}
+
+static bool is_l2_peer(struct tapir_peer *peer)
+{
+	return atomic_load_explicit(&peer->remote_caps, memory_order_relaxed) & TAPIR_EXT_CAP_L2;
+}
+
+static void log_mismatch(struct tapir_device *dev, struct tapir_peer *peer, const char *what)
+{
+	union tapir_sockaddr ep;
+	char text[INET6_ADDRSTRLEN + 16] = "no endpoint";
+
+	if (atomic_exchange_explicit(&peer->is_mismatch_logged, true, memory_order_relaxed))
+		return;
+	tapir_peer_get_endpoint(peer, &ep);
+	if (ep.sa.sa_family)
+		tapir_sockaddr_format(text, sizeof(text), &ep);
+	log_info("%s: peer %llu (%s): %s", dev->ifname, (unsigned long long)peer->id, text, what);
+}
+
+/* Sends a copy of the extension frame @frame (@len bytes) to @peer. */
+static void send_copy(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
+		      const uint8_t *frame, size_t len)
+{
+	struct tapir_pkt *pkt = w->scratch;
+
+	pkt->off = TAPIR_PKT_HEADROOM;
+	pkt->len = (uint32_t)len;
+	memcpy(tapir_pkt_data(pkt), frame, len);
+	tapir_send_one(dev, peer, w->slot, w->udp_fd, pkt, true, false);
+}
+
+/* May @peer receive frames now? Requests a handshake or logs a mismatch when not. */
+static bool can_take_frames(struct tapir_device *dev, struct tapir_peer *peer, uint64_t now)
+{
+	if (!tapir_send_keypair(peer, now)) {
+		tapir_handshake_request(dev, peer);
+		return false;
+	}
+	if (!is_l2_peer(peer)) {
+		log_mismatch(
+		    dev, peer,
+		    "has not announced tapir L2 frames (a stock WireGuard peer or tapird in "
+		    "tun mode): Ethernet frames are not sent to it");
+		return false;
+	}
+	return true;
+}
+
+static void flood(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *from,
+		  const uint8_t *frame, size_t len, uint64_t now)
+{
+	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next) {
+		if (p != from && can_take_frames(dev, p, now))
+			send_copy(dev, w, p, frame, len);
+	}
+}
+
+/*
+ * Switches one extension frame (header + Ethernet frame) that came from @from (NULL = the
+ * local TAP). With @pkt the frame is that buffer and may be encrypted in place.
+ */
+static void switch_frame(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *from,
+			 struct tapir_pkt *pkt, const uint8_t *frame, size_t len, uint64_t now)
+{
+	const uint8_t *dst = frame + TAPIR_EXT_HEADER_LEN_BYTES;
+	struct tapir_peer *owner = NULL;
+
+	if (!tapir_mac_is_multicast(dst))
+		owner = tapir_l2table_lookup(dev->l2table, dst, now, dev->mac_age_ns, NULL);
+	if (!owner) {
+		flood(dev, w, from, frame, len, now);
+		return;
+	}
+	if (owner == from || !can_take_frames(dev, owner, now))
+		return; /* never back to where it came from */
+	if (pkt)
+		tapir_send_one(dev, owner, w->slot, w->udp_fd, pkt, true, true);
+	else
+		send_copy(dev, w, owner, frame, len);
+}
+
+void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
+			 unsigned int n)
+{
+	uint64_t now = tapir_now_ns();
+
+	for (unsigned int i = 0; i < n; i++) {
+		struct tapir_pkt *pkt = pkts[i];
+
+		if (pkt->len < TAPIR_EXT_ETHERNET_MIN_BYTES ||
+		    pkt->len > TAPIR_EXT_ETHERNET_MAX_BYTES) {
+			tapir_device_count_drop(dev, TAPIR_DROP_MALFORMED);
+			continue;
+		}
+		/* the 3-byte header goes into the headroom: no copy for unicast */
+		pkt->off -= TAPIR_EXT_HEADER_LEN_BYTES;
+		tapir_ext_put_header(tapir_pkt_data(pkt), TAPIR_EXT_ETHERNET, pkt->len);
+		pkt->len += TAPIR_EXT_HEADER_LEN_BYTES;
+		switch_frame(dev, w, NULL, pkt, tapir_pkt_data(pkt), pkt->len, now);
+	}
+}
+
+static bool is_pinned_ok(const struct tapir_peer *peer, const uint8_t *src)
+{
+	if (!peer->n_pinned_macs)
+		return true;
+	for (unsigned int i = 0; i < peer->n_pinned_macs; i++)
+		if (!memcmp(peer->pinned_macs[i], src, 6))
+			return true;
+	return false;
+}
+
+static int receive_ethernet(struct tapir_device *dev, struct tapir_worker *w,
+			    struct tapir_peer *peer, const uint8_t *frame, size_t frame_len,
+			    const struct tapir_ext_frame *f)
+{
+	const uint8_t *src = f->body + 6;
+	uint64_t now = tapir_now_ns();
+
+	if (!dev->is_tap) {
+		log_mismatch(dev, peer, "sends Ethernet frames, but this interface is in tun mode");
+		tapir_device_count_drop(dev, TAPIR_DROP_L2_MISMATCH);
+		return 0;
+	}
+	if (tapir_mac_is_multicast(src) || tapir_mac_is_zero(src) || !is_pinned_ok(peer, src) ||
+	    tapir_l2table_learn(dev->l2table, src, peer, peer->id, now) < 0) {
+		tapir_device_count_drop(dev, TAPIR_DROP_MAC_REJECTED);
+		return 0;
+	}
+	if (write(w->tun_fd, f->body, f->body_len) < 0) {
+		if (errno == EBADFD || errno == EIO)
+			tapir_device_request_stop(dev, -errno);
+		tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
+	}
+	if (dev->is_forwarding)
+		switch_frame(dev, w, peer, NULL, frame, TAPIR_EXT_HEADER_LEN_BYTES + f->body_len,
+			     now);
+	(void)frame_len;
+	return 0;
+}
+
+/* The device's extension hook (worker, device read lock held). */
+static int on_extension(void *ctx, struct tapir_device *dev, struct tapir_peer *peer,
+			const uint8_t *frame, size_t len, unsigned int slot)
+{
+	struct tapir_ext_frame f;
+	uint32_t caps;
+
+	(void)ctx;
+	if (slot >= dev->nworkers || tapir_ext_parse(frame, len, &f) < 0)
+		return -EINVAL;
+	switch (f.type) {
+	case TAPIR_EXT_CAPS:
+		if (tapir_ext_parse_caps(&f, &caps) < 0)
+			return -EINVAL;
+		atomic_store_explicit(&peer->remote_caps, caps, memory_order_relaxed);
+		return 0;
+	case TAPIR_EXT_ETHERNET:
+		return receive_ethernet(dev, &dev->workers[slot], peer, frame, len, &f);
+	case TAPIR_EXT_COMPRESSED:
+		return -EPROTONOSUPPORT;
+	}
+	return -EPROTONOSUPPORT;
+}
+
+void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
+			      int fd)
+{
+	struct tapir_pkt *pkt;
+	int len;
+
+	atomic_store_explicit(&peer->is_mismatch_logged, false, memory_order_relaxed);
+	if (!dev->is_tap)
+		return; /* nothing to announce: stock peers would only log it as noise */
+	pkt = tapir_device_pool_get(dev);
+	if (!pkt)
+		return;
+	pkt->off = TAPIR_PKT_HEADROOM;
+	len = tapir_ext_build_caps(tapir_pkt_data(pkt), TAPIR_PKT_DATA_MAX, TAPIR_EXT_CAP_L2);
+	if (len > 0) {
+		pkt->len = (uint32_t)len;
+		tapir_send_one(dev, peer, slot, fd, pkt, false, false);
+	}
+	tapir_device_pool_put(dev, pkt);
+}
+
+void tapir_l2_tick(struct tapir_device *dev, uint64_t now_ns)
+{
+	if (dev->l2table)
+		tapir_l2table_expire(dev->l2table, now_ns, dev->mac_age_ns);
+}
+
+void tapir_l2_remove_peer(struct tapir_device *dev, struct tapir_peer *peer)
+{
+	if (dev->l2table)
+		tapir_l2table_remove_owner(dev->l2table, peer->id);
+}

@@ -1,0 +1,490 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Unit tests for the wg-quick config parser and its UAPI serialiser (src/control/config.c):
+ * a file using every key (comments, blanks, CRLF, any key case), each value form, a numbered
+ * table of bad files whose message must name file, line and key and never leak a secret, the
+ * setconf (wg-only) mode, and a round trip through the UAPI set parser. Every file is parsed
+ * from an exact-size heap copy so ASan catches reads past its end.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "encoding.h"
+
+/* Throw-away keys; PRIV and PSK must never show up in an error message. */
+#define PRIV "2IU65e1vDTsPfLJWJbcpWYMkkiGrVprUyhwzs/VRdW4="
+#define PSK "WGwKWZU05PRP3jgMj5sMlbF6MQhLKAXvQ5d3hWKbIrU="
+#define PUB1 "h7kC7V87U9Gz8+vsdVotp/4cWs3rr4yqAI8G0XGQ/EY="
+#define PUB2 "YVxsAnltqfVic/lWfxQZ1JGD+chQfXSgY+qRP6eAgkc="
+#define PUB3 "ljsDeutNfydppZ1tVmetNQvKvgWwKVCazO//89osbTs="
+#define PRIV_PREFIX "2IU65e1v"
+#define PSK_PREFIX "WGwKWZU0"
+
+enum {
+	ERR_BYTES = 512,
+};
+
+static char err[ERR_BYTES];
+
+static int parse_mode(const char *s, bool is_wg_only, struct tapir_quick_conf *q)
+{
+	size_t len = strlen(s);
+	char *copy = malloc(len ? len : 1);
+	int r;
+
+	assert_non_null(copy);
+	memcpy(copy, s, len);
+	memset(err, 'X', sizeof(err));
+	r = tapir_config_parse(copy, len, "test.conf", is_wg_only, q, err, sizeof(err));
+	free(copy);
+	assert_non_null(memchr(err, '\0', sizeof(err)));
+	return r;
+}
+
+static int parse(const char *s, struct tapir_quick_conf *q)
+{
+	return parse_mode(s, false, q);
+}
+
+static void assert_key(const uint8_t key[32], const char *b64)
+{
+	uint8_t want[32];
+
+	assert_int_equal(tapir_key_from_base64(want, b64, strlen(b64)), 0);
+	assert_memory_equal(key, want, 32);
+}
+
+static void assert_zeroed(const struct tapir_quick_conf *q)
+{
+	static const struct tapir_quick_conf zero;
+
+	assert_memory_equal(q, &zero, sizeof(zero));
+}
+
+static void assert_prefix(int family, const uint8_t *addr, unsigned cidr, const char *want)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	char buf[INET6_ADDRSTRLEN];
+
+	assert_non_null(inet_ntop(family, addr, buf, sizeof(buf)));
+	snprintf(text, sizeof(text), "%s/%u", buf, cidr);
+	assert_string_equal(text, want);
+}
+
+static const char full_file[] = "# a comment line\n"
+				"[Interface]   # trailing comment\n"
+				"PrivateKey = " PRIV "\n"
+				"  listenport=51820\r\n"
+				"FwMark = 0x1234\n"
+				"Address = 10.0.0.1/24, fd00::1/64\n"
+				"Address = 10.0.1.1\n"
+				"DNS = 192.0.2.53, 2001:db8::53, example.com\n"
+				"MTU = 1380\n"
+				"Table = 1234\n"
+				"PreUp = echo pre-up %i one\n"
+				"PreUp = echo pre-up two\n"
+				"PostUp = iptables -A FORWARD -i %i -j ACCEPT\n"
+				"PreDown = echo pre-down\n"
+				"PostDown = echo post-down\n"
+				"SaveConfig = false\n"
+				"\n"
+				"[Peer]\n"
+				"AllowedIPs = 10.0.0.2/32,fd00::2/128 , 192.168.0.0/16\n"
+				"PUBLICKEY = " PUB1 "\n"
+				"PresharedKey = " PSK "\n"
+				"Endpoint = 192.0.2.2:51820\n"
+				"PersistentKeepalive = 25\n"
+				"[peer]\n"
+				"PublicKey = " PUB2 "\n"
+				"Endpoint = [2001:db8::2]:443\n"
+				"PersistentKeepalive = off\n"
+				"AllowedIPs =\n"
+				"[Peer]\n"
+				"PublicKey = " PUB3 "\n"
+				"Endpoint = vpn.example.com:51820\n"
+				"AllowedIPs = 0.0.0.0/0, ::/0";
+
+static void test_full_file(void **state)
+{
+	struct tapir_quick_conf q;
+	const struct tapir_conf_peer *p;
+
+	assert_int_equal(parse(full_file, &q), 0);
+	assert_string_equal(err, "");
+	assert_true(q.wg.has_private_key);
+	assert_key(q.wg.private_key, PRIV);
+	assert_true(q.wg.has_listen_port);
+	assert_int_equal(q.wg.listen_port, 51820);
+	assert_true(q.wg.has_fwmark);
+	assert_int_equal(q.wg.fwmark, 0x1234);
+	assert_int_equal(q.n_addresses, 3);
+	assert_prefix(AF_INET, q.addresses[0].addr, q.addresses[0].cidr, "10.0.0.1/24");
+	assert_int_equal(q.addresses[1].family, AF_INET6);
+	assert_prefix(AF_INET6, q.addresses[1].addr, q.addresses[1].cidr, "fd00::1/64");
+	assert_prefix(AF_INET, q.addresses[2].addr, q.addresses[2].cidr, "10.0.1.1/32");
+	assert_int_equal(q.n_dns, 3);
+	assert_string_equal(q.dns[0], "192.0.2.53");
+	assert_string_equal(q.dns[1], "2001:db8::53");
+	assert_string_equal(q.dns[2], "example.com");
+	assert_int_equal(q.mtu, 1380);
+	assert_int_equal(q.table, TAPIR_TABLE_NUMBER);
+	assert_int_equal(q.table_number, 1234);
+	assert_int_equal(q.n_pre_up, 2);
+	assert_string_equal(q.pre_up[0], "echo pre-up %i one");
+	assert_string_equal(q.pre_up[1], "echo pre-up two");
+	assert_int_equal(q.n_post_up, 1);
+	assert_string_equal(q.post_up[0], "iptables -A FORWARD -i %i -j ACCEPT");
+	assert_int_equal(q.n_pre_down, 1);
+	assert_string_equal(q.pre_down[0], "echo pre-down");
+	assert_int_equal(q.n_post_down, 1);
+	assert_string_equal(q.post_down[0], "echo post-down");
+	assert_false(q.save_config);
+
+	assert_int_equal(q.wg.n_peers, 3);
+	p = &q.wg.peers[0];
+	assert_key(p->public_key, PUB1);
+	assert_true(p->has_preshared_key);
+	assert_key(p->preshared_key, PSK);
+	assert_true(p->has_endpoint);
+	assert_int_equal(p->endpoint.sa.sa_family, AF_INET);
+	assert_int_equal(ntohs(p->endpoint.in.sin_port), 51820);
+	assert_string_equal(q.endpoints[0].host, "192.0.2.2");
+	assert_int_equal(q.endpoints[0].port, 51820);
+	assert_true(p->has_persistent_keepalive);
+	assert_int_equal(p->persistent_keepalive_interval, 25);
+	assert_int_equal(p->n_allowed_ips, 3);
+	assert_prefix(AF_INET, p->allowed_ips[0].addr, p->allowed_ips[0].cidr, "10.0.0.2/32");
+	assert_prefix(AF_INET6, p->allowed_ips[1].addr, p->allowed_ips[1].cidr, "fd00::2/128");
+	assert_prefix(AF_INET, p->allowed_ips[2].addr, p->allowed_ips[2].cidr, "192.168.0.0/16");
+	assert_false(p->replace_allowed_ips || p->remove || p->update_only);
+
+	p = &q.wg.peers[1];
+	assert_key(p->public_key, PUB2);
+	assert_false(p->has_preshared_key);
+	assert_true(p->has_endpoint);
+	assert_int_equal(p->endpoint.sa.sa_family, AF_INET6);
+	assert_int_equal(ntohs(p->endpoint.in6.sin6_port), 443);
+	assert_string_equal(q.endpoints[1].host, "2001:db8::2");
+	assert_int_equal(q.endpoints[1].port, 443);
+	assert_true(p->has_persistent_keepalive);
+	assert_int_equal(p->persistent_keepalive_interval, 0);
+	assert_int_equal(p->n_allowed_ips, 0);
+
+	p = &q.wg.peers[2];
+	assert_key(p->public_key, PUB3);
+	assert_false(p->has_endpoint);
+	assert_false(p->has_persistent_keepalive);
+	assert_string_equal(q.endpoints[2].host, "vpn.example.com");
+	assert_int_equal(q.endpoints[2].port, 51820);
+	assert_int_equal(p->n_allowed_ips, 2);
+	assert_prefix(AF_INET, p->allowed_ips[0].addr, p->allowed_ips[0].cidr, "0.0.0.0/0");
+	assert_prefix(AF_INET6, p->allowed_ips[1].addr, p->allowed_ips[1].cidr, "::/0");
+	tapir_quick_conf_free(&q);
+	assert_zeroed(&q);
+}
+
+static void test_defaults(void **state)
+{
+	struct tapir_quick_conf q;
+
+	assert_int_equal(parse("[Interface]\nPrivateKey=" PRIV "\n", &q), 0);
+	assert_int_equal(q.table, TAPIR_TABLE_AUTO);
+	assert_int_equal(q.mtu, 0);
+	assert_false(q.wg.has_listen_port || q.wg.has_fwmark || q.save_config);
+	assert_int_equal(q.wg.n_peers, 0);
+	assert_null(q.endpoints);
+	tapir_quick_conf_free(&q);
+
+	assert_int_equal(parse("", &q), 0);
+	assert_zeroed(&q);
+	tapir_quick_conf_free(&q);
+}
+
+static void test_value_forms(void **state)
+{
+	struct tapir_quick_conf q;
+
+	assert_int_equal(parse("[Interface]\nFwMark = off\nTable = off\nSaveConfig = True\n"
+			       "ListenPort = 0\nMTU = 68\n",
+			       &q),
+			 0);
+	assert_true(q.wg.has_fwmark);
+	assert_int_equal(q.wg.fwmark, 0);
+	assert_int_equal(q.table, TAPIR_TABLE_OFF);
+	assert_true(q.save_config);
+	assert_int_equal(q.mtu, 68);
+	tapir_quick_conf_free(&q);
+
+	assert_int_equal(parse("[Interface]\nFwMark = 4294967295\nTable = main\n", &q), 0);
+	assert_int_equal(q.wg.fwmark, 4294967295u);
+	assert_int_equal(q.table, TAPIR_TABLE_NUMBER);
+	assert_int_equal(q.table_number, 254);
+	tapir_quick_conf_free(&q);
+
+	assert_int_equal(parse("[Interface]\nFwMark = 0xffffffff\nTable = auto\n", &q), 0);
+	assert_int_equal(q.wg.fwmark, 0xffffffffu);
+	assert_int_equal(q.table, TAPIR_TABLE_AUTO);
+	tapir_quick_conf_free(&q);
+
+	/* A later value replaces an earlier one, as in wg(8). */
+	assert_int_equal(parse("[Peer]\nPublicKey=" PUB1 "\nEndpoint=host-a:1\n"
+			       "Endpoint=192.0.2.9:2\nEndpoint=host_b.example:65535\n",
+			       &q),
+			 0);
+	assert_false(q.wg.peers[0].has_endpoint);
+	assert_string_equal(q.endpoints[0].host, "host_b.example");
+	assert_int_equal(q.endpoints[0].port, 65535);
+	tapir_quick_conf_free(&q);
+}
+
+static void test_many_peers(void **state)
+{
+	enum { N = 100 };
+	struct tapir_quick_conf q;
+	char *text = calloc(N, 128);
+	size_t off = 0;
+
+	assert_non_null(text);
+	for (unsigned i = 0; i < N; i++) {
+		uint8_t key[32] = {(uint8_t)i, 1};
+		char b64[TAPIR_KEY_BASE64_LEN + 1];
+
+		tapir_key_to_base64(b64, key);
+		off += (size_t)sprintf(text + off,
+				       "[Peer]\nPublicKey=%s\nAllowedIPs=10.%u.0.0/16\n", b64, i);
+	}
+	assert_int_equal(parse(text, &q), 0);
+	assert_int_equal(q.wg.n_peers, N);
+	assert_int_equal(q.wg.peers[N - 1].public_key[0], N - 1);
+	assert_int_equal(q.wg.peers[N - 1].allowed_ips[0].addr[1], N - 1);
+	tapir_quick_conf_free(&q);
+	free(text);
+}
+
+struct bad_case {
+	const char *text;
+	const char *where; /* "test.conf:LINE:" */
+	const char *key;   /* "(key NAME)" or NULL when the line has no key */
+};
+
+static const struct bad_case bad_cases[] = {
+    /* 0 */ {"[Interface]\nFooBar = 1\n", "test.conf:2:", "(key FooBar)"},
+    {"[Interface]\nPrivateKey = " PSK "x\n", "test.conf:2:", "(key PrivateKey)"},
+    {"[Interface]\nPrivateKey = AAAA\n", "test.conf:2:", "(key PrivateKey)"},
+    {"[Interface]\nPrivateKey =\n", "test.conf:2:", "(key PrivateKey)"},
+    {"[Interface]\nListenPort = 65536\n", "test.conf:2:", "(key ListenPort)"},
+    /* 5 */ {"[Interface]\nListenPort = -1\n", "test.conf:2:", "(key ListenPort)"},
+    {"[Interface]\nFwMark = 0x100000000\n", "test.conf:2:", "(key FwMark)"},
+    {"[Interface]\nFwMark = 12ab\n", "test.conf:2:", "(key FwMark)"},
+    {"[Interface]\n\nAddress = 10.0.0.300/24\n", "test.conf:3:", "(key Address)"},
+    {"[Interface]\nAddress = 10.0.0.1/33\n", "test.conf:2:", "(key Address)"},
+    /* 10 */ {"[Interface]\nAddress = fd00::1/129\n", "test.conf:2:", "(key Address)"},
+    {"[Interface]\nAddress = 10.0.0.1/24,\n", "test.conf:2:", "(key Address)"},
+    {"[Interface]\nAddress = ,10.0.0.1/24\n", "test.conf:2:", "(key Address)"},
+    {"[Interface]\nAddress = 10.0.0.1/\n", "test.conf:2:", "(key Address)"},
+    {"[Interface]\nDNS = 1.1.1.1, a\x01z\n", "test.conf:2:", "(key DNS)"},
+    /* 15 */ {"[Interface]\nMTU = 67\n", "test.conf:2:", "(key MTU)"},
+    {"[Interface]\nMTU = 70000\n", "test.conf:2:", "(key MTU)"},
+    {"[Interface]\nTable = 0\n", "test.conf:2:", "(key Table)"},
+    {"[Interface]\nTable = bogus\n", "test.conf:2:", "(key Table)"},
+    {"[Interface]\nSaveConfig = yes\n", "test.conf:2:", "(key SaveConfig)"},
+    /* 20 */ {"[Interface]\nPostUp =\n", "test.conf:2:", "(key PostUp)"},
+    {"[Interface]\nPublicKey = " PUB1 "\n", "test.conf:2:", "(key PublicKey)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nPrivateKey = " PRIV "\n", "test.conf:3:", "(key PrivateKey)"},
+    {"PrivateKey = " PRIV "\n", "test.conf:1:", "(key PrivateKey)"},
+    {"[Interface]\n[Peer]\nAllowedIPs = 10.0.0.0/8\n[Peer]\nPublicKey = " PUB1 "\n",
+     "test.conf:2:", "(key PublicKey)"},
+    /* 25 */
+    {"[Peer]\nPublicKey = " PUB1 "\n[Peer]\nAllowedIPs = 10.0.0.0/8\n",
+     "test.conf:3:", "(key PublicKey)"},
+    {"[Peer]\nPublicKey = " PUB1 "\n[Peer]\nPublicKey = " PUB1 "\n",
+     "test.conf:4:", "(key PublicKey)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nPublicKey = " PUB2 "\n", "test.conf:3:", "(key PublicKey)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nPresharedKey = " PRIV "=\n",
+     "test.conf:3:", "(key PresharedKey)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nAllowedIPs = 10.0.0.0/8, bogus\n",
+     "test.conf:3:", "(key AllowedIPs)"},
+    /* 30 */
+    {"[Peer]\nPublicKey = " PUB1 "\nEndpoint = 192.0.2.1\n", "test.conf:3:", "(key Endpoint)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nEndpoint = 192.0.2.1:0\n", "test.conf:3:", "(key Endpoint)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nEndpoint = 2001:db8::1:51820\n",
+     "test.conf:3:", "(key Endpoint)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nEndpoint = [not-v6]:51820\n", "test.conf:3:", "(key Endpoint)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nEndpoint = bad host:1\n", "test.conf:3:", "(key Endpoint)"},
+    /* 35 */
+    {"[Peer]\nPublicKey = " PUB1 "\nPersistentKeepalive = 65536\n",
+     "test.conf:3:", "(key PersistentKeepalive)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nPersistentKeepalive = never\n",
+     "test.conf:3:", "(key PersistentKeepalive)"},
+    {"[Interface]\n" PRIV "\n", "test.conf:2:", "(key ?)"},
+    {"[Interface]\nPersistentKeepaliveExtraLong = 1\n", "test.conf:2:", "(key ?)"},
+    {"[Interfaces]\n", "test.conf:1:", NULL},
+    {"[Interface\n", "test.conf:1:", NULL},
+    /* 40 */ {"[Interface]\n= 1\n", "test.conf:2:", NULL},
+    {"[Peer]\nPublicKey = " PUB1 "\nEndpoint = [2001:db8::1]\n", "test.conf:3:", "(key Endpoint)"},
+    {"[Interface]\nPrivateKey = " PRIV "\nListenPort = 51820 # c\nMTU = 1 2\n",
+     "test.conf:4:", "(key MTU)"},
+};
+
+static void test_bad_cases(void **state)
+{
+	for (size_t i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *c = &bad_cases[i];
+		struct tapir_quick_conf q;
+		int r = parse(c->text, &q);
+
+		if (r != -EINVAL || strncmp(err, c->where, strlen(c->where)) ||
+		    (c->key && !strstr(err, c->key)) || strstr(err, PRIV_PREFIX) ||
+		    strstr(err, PSK_PREFIX))
+			fail_msg("bad case %zu: r=%d err=\"%s\"", i, r, err);
+		assert_zeroed(&q);
+	}
+}
+
+static void test_nul_in_text(void **state)
+{
+	static const char text[] = "[Interface]\nListenPort = 1\0\n";
+	struct tapir_quick_conf q;
+
+	assert_int_equal(
+	    tapir_config_parse(text, sizeof(text) - 1, "f", false, &q, err, sizeof(err)), -EINVAL);
+	assert_string_equal(err, "f:2: NUL byte in line");
+	assert_zeroed(&q);
+}
+
+static void test_wg_only(void **state)
+{
+	static const char *const quick_keys[] = {
+	    "Address = 10.0.0.1/24", "DNS = 1.1.1.1",	"MTU = 1400",
+	    "Table = off",	     "PreUp = true",	"PostUp = true",
+	    "PreDown = true",	     "PostDown = true", "SaveConfig = true",
+	};
+	struct tapir_quick_conf q;
+	char text[256];
+
+	for (size_t i = 0; i < sizeof(quick_keys) / sizeof(quick_keys[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nPrivateKey = %s\n%s\n", PRIV,
+			 quick_keys[i]);
+		assert_int_equal(parse_mode(text, true, &q), -EINVAL);
+		assert_non_null(strstr(err, "test.conf:3:"));
+		assert_null(strstr(err, PRIV_PREFIX));
+		assert_zeroed(&q);
+		assert_int_equal(parse_mode(text, false, &q), 0);
+		tapir_quick_conf_free(&q);
+	}
+	assert_int_equal(parse_mode("[Interface]\nPrivateKey=" PRIV "\nListenPort=1\nFwMark=2\n"
+				    "[Peer]\nPublicKey=" PUB1 "\nPresharedKey=" PSK "\n"
+				    "AllowedIPs=10.0.0.0/8\nEndpoint=192.0.2.1:1\n"
+				    "PersistentKeepalive=5\n",
+				    true, &q),
+			 0);
+	tapir_quick_conf_free(&q);
+}
+
+static void test_null_err_and_free(void **state)
+{
+	struct tapir_quick_conf q;
+
+	assert_int_equal(tapir_config_parse("[x]\n", 4, NULL, false, &q, NULL, 0), -EINVAL);
+	assert_zeroed(&q);
+	tapir_quick_conf_free(NULL);
+	tapir_quick_conf_free(&q);
+	memset(err, 'X', sizeof(err));
+	assert_int_equal(tapir_config_parse("[x]\n", 4, NULL, false, &q, err, 8), -EINVAL);
+	assert_string_equal(err, "(config");
+}
+
+static void assert_same_peer(const struct tapir_conf_peer *a, const struct tapir_conf_peer *b)
+{
+	assert_memory_equal(a->public_key, b->public_key, 32);
+	assert_int_equal(a->has_preshared_key, b->has_preshared_key);
+	if (a->has_preshared_key)
+		assert_memory_equal(a->preshared_key, b->preshared_key, 32);
+	assert_int_equal(a->has_endpoint, b->has_endpoint);
+	if (a->has_endpoint)
+		assert_memory_equal(&a->endpoint, &b->endpoint, sizeof(a->endpoint));
+	assert_int_equal(a->has_persistent_keepalive, b->has_persistent_keepalive);
+	assert_int_equal(a->persistent_keepalive_interval, b->persistent_keepalive_interval);
+	assert_int_equal(a->n_allowed_ips, b->n_allowed_ips);
+	for (size_t i = 0; i < a->n_allowed_ips; i++) {
+		assert_int_equal(a->allowed_ips[i].family, b->allowed_ips[i].family);
+		assert_int_equal(a->allowed_ips[i].cidr, b->allowed_ips[i].cidr);
+		assert_memory_equal(a->allowed_ips[i].addr, b->allowed_ips[i].addr, 16);
+	}
+}
+
+static void round_trip(bool is_replace)
+{
+	struct tapir_quick_conf q;
+	struct tapir_conf back;
+	size_t len;
+	char *req;
+
+	assert_int_equal(parse(full_file, &q), 0);
+	req = tapir_conf_to_uapi_set(&q.wg, is_replace, &len);
+	assert_non_null(req);
+	assert_int_equal(strlen(req), len);
+	assert_true(len > 8);
+	assert_memory_equal(req, "set=1\n", 6);
+	assert_memory_equal(req + len - 2, "\n\n", 2);
+	assert_int_equal(strstr(req, "\n\n") - req, (ptrdiff_t)len - 2);
+	assert_true(!strstr(req, "replace_peers=true\n") == !is_replace);
+	assert_true(!strstr(req, "replace_allowed_ips=true\n") == !is_replace);
+	assert_non_null(strstr(req, "endpoint=[2001:db8::2]:443\n"));
+	assert_non_null(strstr(req, "fwmark=4660\n"));
+	assert_int_equal(tapir_uapi_parse_set(req + 6, len - 7, &back, err, sizeof(err)), 0);
+	assert_int_equal(back.has_private_key, true);
+	assert_memory_equal(back.private_key, q.wg.private_key, 32);
+	assert_int_equal(back.listen_port, q.wg.listen_port);
+	assert_int_equal(back.fwmark, q.wg.fwmark);
+	assert_int_equal(back.replace_peers, is_replace);
+	assert_int_equal(back.n_peers, q.wg.n_peers);
+	for (size_t i = 0; i < back.n_peers; i++) {
+		assert_same_peer(&q.wg.peers[i], &back.peers[i]);
+		assert_int_equal(back.peers[i].replace_allowed_ips, is_replace);
+	}
+	tapir_conf_free(&back);
+	explicit_bzero(req, len);
+	free(req);
+	tapir_quick_conf_free(&q);
+}
+
+static void test_round_trip(void **state)
+{
+	round_trip(true);
+	round_trip(false);
+}
+
+static void test_serialise_empty(void **state)
+{
+	struct tapir_conf conf = {0};
+	size_t len = 0;
+	char *req = tapir_conf_to_uapi_set(&conf, false, &len);
+
+	assert_string_equal(req, "set=1\n\n");
+	assert_int_equal(len, 7);
+	free(req);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_full_file),	cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_value_forms), cmocka_unit_test(test_many_peers),
+	    cmocka_unit_test(test_bad_cases),	cmocka_unit_test(test_nul_in_text),
+	    cmocka_unit_test(test_wg_only),	cmocka_unit_test(test_null_err_and_free),
+	    cmocka_unit_test(test_round_trip),	cmocka_unit_test(test_serialise_empty),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
