@@ -516,6 +516,48 @@ size_of()
 	stat -c %s "$1"
 }
 
+# ---------------------------------------------------------------- TAP topologies
+
+# setup_tap_hosts: three hosts (ns 1-3) on an underlay bridge in ns 7 (192.0.2.N/24 on hN),
+# each running $IMPL --mode tap as tt$$N inside a bridge br0 together with a veth to a "VM"
+# (ns N+3, interface vm, 10.80.0.N/24 and fd80::N/64, MTU 1400 like the TAP). Keys h1-h3.
+# Peers are left to the test. Also defines nx N CMD... and ipx N ARGS...
+nx() { local n=$1; shift; ip netns exec "tapir-$$-$n" "$@"; }
+ipx() { local n=$1; shift; ip -n "tapir-$$-$n" "$@"; }
+setup_tap_hosts()
+{
+	local n vm l
+	# tapird in tap mode, started through lib.sh's start_daemon (exec keeps the PID)
+	printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
+	chmod +x "$T/tapird-tap"
+
+	for n in 1 2 3 4 5 6 7; do add_ns $n; done
+	ipx 7 link add ubr type bridge
+	ipx 7 link set ubr up
+	for n in 1 2 3; do
+		ip link add h$n netns "tapir-$$-$n" type veth peer name u$n netns "tapir-$$-7"
+		ipx 7 link set u$n master ubr
+		ipx 7 link set u$n up
+		ipx $n addr add 192.0.2.$n/24 dev h$n
+		ipx $n link set h$n up
+		keygen h$n
+		start_daemon "tapir-$$-$n" "$T/tapird-tap" "tt$$$n"
+		ipx $n link add br0 type bridge
+		ipx $n link set "tt$$$n" master br0
+		vm=$((n + 3))
+		ip link add hv$n netns "tapir-$$-$n" type veth peer name vm netns "tapir-$$-$vm"
+		ipx $n link set hv$n master br0
+		# the VMs' MTU matches the TAP's (1400 by default: a full frame fits the underlay)
+		ipx $n link set hv$n mtu 1400
+		ipx $vm link set vm mtu 1400
+		for l in hv$n "tt$$$n" br0; do ipx $n link set $l up; done
+		ipx $vm addr add 10.80.0.$n/24 dev vm
+		ipx $vm -6 addr add fd80::$n/64 dev vm nodad
+		ipx $vm link set vm up
+		nx $vm sysctl -qw net.ipv4.icmp_echo_ignore_broadcasts=0
+	done
+}
+
 # ---------------------------------------------------------------- cleanup
 
 dump_logs()
