@@ -17,6 +17,7 @@
  *         "listen_port": 51820,         0 when not listening
  *         "fwmark": 0,                  0 = off
  *         "workers": 4,                 tapird only: data-plane worker threads
+ *         "mode": "tun",                tapird only: "tun" or "tap" (L2)
  *         "drops": {                    tapird only: packets dropped so far, by reason
  *           "<reason>": 0, ...          e.g. "decrypt_failed", "replay", "no_route"
  *         },
@@ -29,7 +30,8 @@
  *             "latest_handshake": 1700000000, Unix time in seconds, 0 = never
  *             "rx_bytes": 1234,
  *             "tx_bytes": 5678,
- *             "persistent_keepalive": 25      seconds, 0 = off
+ *             "persistent_keepalive": 25,     seconds, 0 = off
+ *             "macs": ["02:00:00:00:00:01"]   tapird only: MACs learned from this peer
  *           }
  *         ]
  *       }
@@ -91,6 +93,8 @@ struct peer_info {
 	uint16_t keepalive_s;
 	struct allowed_ip *aips; /* owned */
 	size_t n_aips;
+	uint8_t (*macs)[6]; /* owned: MACs learned from this peer (tapird, TAP mode) */
+	size_t n_macs;
 };
 
 struct drop_count {
@@ -107,6 +111,7 @@ struct device_info {
 	uint16_t listen_port;
 	uint32_t fwmark;
 	bool is_tapird; /* the reply carried tapir_* extension keys */
+	bool is_tap;	/* tapird in TAP (L2) mode */
 	uint64_t workers;
 	struct drop_count *drops;
 	size_t n_drops;
@@ -122,8 +127,10 @@ struct style {
 
 static void device_free(struct device_info *dev)
 {
-	for (size_t i = 0; i < dev->n_peers; i++)
+	for (size_t i = 0; i < dev->n_peers; i++) {
 		free(dev->peers[i].aips);
+		free(dev->peers[i].macs);
+	}
 	if (dev->peers)
 		tapir_wipe(dev->peers, dev->cap_peers * sizeof(*dev->peers));
 	free(dev->peers);
@@ -196,6 +203,34 @@ static int add_allowed_ip(struct peer_info *peer, const char *val, size_t len)
 	return 0;
 }
 
+static int add_mac(struct peer_info *peer, const char *val, size_t len)
+{
+	uint8_t(*arr)[6];
+	unsigned int b[6];
+	char text[18];
+
+	if (len != 17)
+		return -EPROTO;
+	memcpy(text, val, len);
+	text[len] = '\0';
+	if (sscanf(text, "%2x:%2x:%2x:%2x:%2x:%2x", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5]) != 6)
+		return -EPROTO;
+	arr = reallocarray(peer->macs, peer->n_macs + 1, sizeof(*arr));
+	if (!arr)
+		return -ENOMEM;
+	peer->macs = arr;
+	for (int i = 0; i < 6; i++)
+		arr[peer->n_macs][i] = (uint8_t)b[i];
+	peer->n_macs++;
+	return 0;
+}
+
+static void mac_text(char out[18], const uint8_t mac[6])
+{
+	snprintf(out, 18, "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3], mac[4],
+		 mac[5]);
+}
+
 static int add_drop(struct device_info *dev, const char *reason, size_t len, const char *val,
 		    size_t val_len)
 {
@@ -245,6 +280,9 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 		if (parse_u64(val, vlen, UINT64_MAX, &dev->workers))
 			return -EPROTO;
 		dev->is_tapird = true;
+	} else if (is_key(key, klen, "tapir_mode")) {
+		dev->is_tapird = true;
+		dev->is_tap = vlen == 3 && !memcmp(val, "tap", 3);
 	} else if (klen > plen && !memcmp(key, drop_prefix, plen)) {
 		dev->is_tapird = true;
 		return add_drop(dev, key + plen, klen - plen, val, vlen);
@@ -279,6 +317,8 @@ static int parse_peer_line(struct peer_info *peer, const char *key, size_t klen,
 		peer->keepalive_s = (uint16_t)v;
 	} else if (is_key(key, klen, "allowed_ip")) {
 		return add_allowed_ip(peer, val, vlen);
+	} else if (is_key(key, klen, "tapir_learned_mac")) {
+		return add_mac(peer, val, vlen);
 	}
 	return 0;
 }
@@ -557,6 +597,14 @@ static void pretty_peer(const struct style *st, const struct peer_info *peer)
 		pretty_time(st, peer->keepalive_s);
 		printf("\n");
 	}
+	if (peer->n_macs)
+		printf("  %slearned macs%s: ", st->bold, st->reset);
+	for (size_t i = 0; i < peer->n_macs; i++) {
+		char mac[18];
+
+		mac_text(mac, peer->macs[i]);
+		printf("%s%s", mac, i + 1 < peer->n_macs ? ", " : "\n");
+	}
 	tapir_wipe(b64, sizeof(b64));
 }
 
@@ -583,6 +631,8 @@ static int pretty_print(const struct device_info *dev)
 		printf("  %slistening port%s: %u\n", st.bold, st.reset, dev->listen_port);
 	if (dev->fwmark)
 		printf("  %sfwmark%s: 0x%x\n", st.bold, st.reset, dev->fwmark);
+	if (dev->is_tap)
+		printf("  %smode%s: tap (L2)\n", st.bold, st.reset);
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		printf("\n");
 		pretty_peer(&st, &dev->peers[order[i]]);
@@ -725,7 +775,7 @@ static void json_string(const char *s)
 	putchar('"');
 }
 
-static void json_peer(const struct peer_info *peer, bool is_first)
+static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_first)
 {
 	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES], ip[ADDR_TEXT_BYTES];
 
@@ -744,7 +794,18 @@ static void json_peer(const struct peer_info *peer, bool is_first)
 	printf("],\n          \"latest_handshake\": %" PRIu64 ",\n", peer->handshake_sec);
 	printf("          \"rx_bytes\": %" PRIu64 ",\n", peer->rx_bytes);
 	printf("          \"tx_bytes\": %" PRIu64 ",\n", peer->tx_bytes);
-	printf("          \"persistent_keepalive\": %u\n        }", peer->keepalive_s);
+	printf("          \"persistent_keepalive\": %u", peer->keepalive_s);
+	if (is_tapird) {
+		printf(",\n          \"macs\": [");
+		for (size_t i = 0; i < peer->n_macs; i++) {
+			char mac[18];
+
+			mac_text(mac, peer->macs[i]);
+			printf("%s\"%s\"", i ? ", " : "", mac);
+		}
+		printf("]");
+	}
+	printf("\n        }");
 }
 
 /* One element of "interfaces", preceded by its separator. */
@@ -764,7 +825,8 @@ static void json_device(const struct device_info *dev, bool is_first)
 	printf(",\n      \"listen_port\": %u,\n      \"fwmark\": %u,\n", dev->listen_port,
 	       dev->fwmark);
 	if (dev->is_tapird) {
-		printf("      \"workers\": %" PRIu64 ",\n      \"drops\": {", dev->workers);
+		printf("      \"workers\": %" PRIu64 ",\n", dev->workers);
+		printf("      \"mode\": \"%s\",\n      \"drops\": {", dev->is_tap ? "tap" : "tun");
 		for (size_t i = 0; i < dev->n_drops; i++) {
 			printf("%s\n        ", i ? "," : "");
 			json_string(dev->drops[i].reason);
@@ -774,7 +836,7 @@ static void json_device(const struct device_info *dev, bool is_first)
 	}
 	printf("      \"peers\": [");
 	for (size_t i = 0; i < dev->n_peers; i++)
-		json_peer(&dev->peers[i], i == 0);
+		json_peer(&dev->peers[i], dev->is_tapird, i == 0);
 	printf("%s]\n    }", dev->n_peers ? "\n      " : "");
 }
 
@@ -862,7 +924,9 @@ static int list_interfaces(void)
 /* Shows one interface; *has_printed places the separators between several. */
 static int show_one(const struct show_args *a, const char *name, bool *has_printed)
 {
-	bool has_ext = a->mode == SHOW_JSON || (a->field && !strcmp(a->field, "drops"));
+	/* the readable form also shows what tapird adds (mode, learned MACs); stock daemons get
+	 * get=1 */
+	bool has_ext = a->mode != SHOW_FIELD || !strcmp(a->field, "drops");
 	char prefix[IF_NAMESIZE + 2] = "";
 	struct device_info dev;
 	int r = fetch_device(&dev, name, has_ext);

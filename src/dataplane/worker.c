@@ -65,8 +65,11 @@ static void handle_tun(struct tapir_worker *w)
 	else if (n > 0 && dev->is_up)
 		tapir_send_batch(dev, w, w->pkts, (unsigned int)n);
 	pthread_rwlock_unlock(&dev->lock);
-	if (n < 0) {
+	/* every worker sees it; the first one says so */
+	if (n < 0 && !atomic_exchange(&dev->is_stopping, true)) {
 		log_info("%s: tun device is gone, stopping", dev->ifname);
+		tapir_device_request_stop(dev, n);
+	} else if (n < 0) {
 		tapir_device_request_stop(dev, n);
 	}
 }

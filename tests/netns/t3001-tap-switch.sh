@@ -16,7 +16,7 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-plan 17
+plan 19
 
 WGGO=$(resolve_impl "$WGGO") || bail_out "wireguard-go not found"
 setup_tap_hosts
@@ -51,6 +51,15 @@ diag "host3 rx from host1 during 60 unicast pings vm1->vm2: $((rx3_after - rx3_b
 # (IPv6 router solicitations, MLD) is a few hundred bytes
 check "learned unicast is not flooded to the third host" \
 	eval '[ $((rx3_after - rx3_before)) -lt 2000 ]'
+
+TAPIR=${TAPIR:-$(dirname "$IMPL")/tapir}
+mac2=$(nx 5 cat /sys/class/net/vm/address)
+nx 1 "$TAPIR" show "tt$$1" >"$T/show1" || true
+diag_file "$T/show1"
+check "tapir show lists the MAC table per peer (vm2's MAC under host2)" \
+	eval 'grep -q "mode: tap" "$T/show1" && grep -q "learned macs:.*$mac2" "$T/show1"'
+check "tapir show --json carries the mode and the learned MACs" \
+	eval 'nx 1 "$TAPIR" show "tt$$1" --json | tr -d "\n " | grep -q "\"mode\":\"tap\".*\"macs\":\[[^]]*\"$mac2\""'
 
 # a frame with an unusual EtherType (0x88b5, local experimental) crosses unchanged
 mac1=$(nx 4 cat /sys/class/net/vm/address)
