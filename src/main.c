@@ -24,6 +24,7 @@
 
 struct options {
 	bool is_foreground;
+	unsigned int offloads;
 	bool is_tap;
 	unsigned int nworkers;
 	const char *ifname;
@@ -41,6 +42,9 @@ static void usage(FILE *out)
 		"  -m, --mode MODE    tun (default): WireGuard, IP packets; tap: Ethernet\n"
 		"                     frames switched between tapir peers (L2 mode)\n"
 		"  -w, --workers N    data-plane worker threads, one TUN queue each\n"
+		"  -o, --offload LIST all (default), none, or some of tun,gso,gro: TUN\n"
+		"                     TSO/checksum offload, UDP GSO sends, UDP GRO receives\n"
+		"                     with coalesced TUN writes (also TAPIR_OFFLOAD)\n"
 		"                     (default: online CPUs, at most 16; also TAPIR_WORKERS)\n"
 		"  -h, --help         show this help\n"
 		"      --version      show the version\n"
@@ -60,12 +64,47 @@ static int parse_workers(const char *s, unsigned int *out)
 	return 0;
 }
 
+/* "all", "none", or a comma-separated subset of tun,gso,gro. */
+static int parse_offloads(const char *s, unsigned int *out)
+{
+	static const struct {
+		const char *name;
+		unsigned int bits;
+	} names[] = {
+	    {"all", TAPIR_OFFLOAD_ALL}, {"none", 0},
+	    {"tun", TAPIR_OFFLOAD_TUN}, {"gso", TAPIR_OFFLOAD_GSO},
+	    {"gro", TAPIR_OFFLOAD_GRO},
+	};
+	char buf[64], *save = NULL;
+	unsigned int bits = 0;
+
+	if (strlen(s) >= sizeof(buf))
+		return -EINVAL;
+	snprintf(buf, sizeof(buf), "%s", s);
+	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		size_t i;
+
+		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+			if (!strcmp(tok, names[i].name))
+				break;
+		if (i == sizeof(names) / sizeof(names[0]))
+			return -EINVAL;
+		bits |= names[i].bits;
+	}
+	*out = bits;
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"foreground", no_argument, NULL, 'f'}, {"workers", required_argument, NULL, 'w'},
-	    {"mode", required_argument, NULL, 'm'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},    {NULL, 0, NULL, 0},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"offload", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -79,7 +118,13 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	env = getenv("WG_PROCESS_FOREGROUND");
 	o->is_foreground = env && !strcmp(env, "1");
-	while ((c = getopt_long(argc, argv, "fw:m:h", longopts, NULL)) != -1) {
+	o->offloads = TAPIR_OFFLOAD_ALL;
+	env = getenv("TAPIR_OFFLOAD");
+	if (env && parse_offloads(env, &o->offloads) < 0) {
+		fprintf(stderr, "tapird: invalid TAPIR_OFFLOAD: %s\n", env);
+		return 2;
+	}
+	while ((c = getopt_long(argc, argv, "fw:m:o:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->is_foreground = true;
@@ -87,6 +132,12 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case 'w':
 			if (parse_workers(optarg, &o->nworkers) < 0) {
 				fprintf(stderr, "tapird: invalid worker count: %s\n", optarg);
+				return 2;
+			}
+			break;
+		case 'o':
+			if (parse_offloads(optarg, &o->offloads) < 0) {
+				fprintf(stderr, "tapird: invalid offload list: %s\n", optarg);
 				return 2;
 			}
 			break;
@@ -113,6 +164,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return 2;
 	}
 	o->ifname = argv[optind];
+	if (o->is_tap)
+		o->offloads &= ~(unsigned int)TAPIR_OFFLOAD_TUN; /* frames: no vnet header (yet) */
 	if (!*o->ifname || strlen(o->ifname) >= IFNAMSIZ || strchr(o->ifname, '/')) {
 		fprintf(stderr, "tapird: invalid interface name: %s\n", o->ifname);
 		return 2;
@@ -141,13 +194,16 @@ static int open_tun(struct options *o, int *fds, char name[IFNAMSIZ])
 		return -EINVAL;
 	if (fd >= 0) {
 		o->nworkers = 1; /* an inherited fd is a single queue */
+		if (!tapir_tun_has_vnet_hdr(fd))
+			o->offloads &= ~(unsigned int)TAPIR_OFFLOAD_TUN;
 		fds[0] = fd;
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 		return tapir_tun_get_name(fd, name);
 	}
 	for (unsigned int i = 0; i < o->nworkers; i++) {
-		fd = tapir_tun_open(i ? name : o->ifname, o->is_tap, o->nworkers > 1, name);
+		fd = tapir_tun_open(i ? name : o->ifname, o->is_tap, o->nworkers > 1,
+				    o->offloads & TAPIR_OFFLOAD_TUN, name);
 		if (fd < 0) {
 			while (i-- > 0)
 				close(fds[i]);
@@ -231,6 +287,16 @@ int main(int argc, char **argv)
 	if (ret < 0)
 		fatal("cannot initialise device %s: %s", name, strerror(-ret));
 	dev.ifindex = tapir_tun_ifindex(name);
+	atomic_store(&dev.offloads, o.offloads);
+	dev.has_vnet_hdr = o.offloads & TAPIR_OFFLOAD_TUN;
+	for (unsigned int i = 0; dev.has_vnet_hdr && i < o.nworkers; i++) {
+		ret = tapir_tun_set_offload(tun_fds[i]);
+		if (ret < 0) {
+			/* the header stays; the kernel just sends no super-packets */
+			log_info("%s: TUN offload unavailable: %s", name, strerror(-ret));
+			break;
+		}
+	}
 	ret = tapir_l2_init(&dev, o.is_tap);
 	if (ret < 0)
 		fatal("cannot initialise L2 mode: %s", strerror(-ret));
@@ -241,8 +307,11 @@ int main(int argc, char **argv)
 	ret = tapir_device_start(&dev);
 	if (ret < 0)
 		fatal("cannot start workers: %s", strerror(-ret));
-	log_info("%s: tapird started in %s mode with %u worker(s)", name, o.is_tap ? "tap" : "tun",
-		 o.nworkers);
+	log_info("%s: tapird started in %s mode with %u worker(s), offloads:%s%s%s", name,
+		 o.is_tap ? "tap" : "tun", o.nworkers,
+		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_TUN) ? " tun" : "",
+		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
+		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");
 	ret = tapir_daemon_run(&dev, uapi_fd, sock_path);
 	unlink(sock_path);
 	close(uapi_fd);

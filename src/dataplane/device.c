@@ -7,6 +7,7 @@
 #include "device.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -88,6 +89,20 @@ static int init_workers(struct tapir_device *dev, const int *tun_fds)
 		w->scratch = malloc(sizeof(struct tapir_pkt));
 		if (!w->scratch)
 			return -ENOMEM;
+		/* segment buffers are small: a tapir_pkt header with TAPIR_SEG_DATA_MAX of room */
+		for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++) {
+			w->segs[j] = malloc(offsetof(struct tapir_pkt, buf) + TAPIR_PKT_HEADROOM +
+					    TAPIR_SEG_DATA_MAX + TAPIR_PKT_TAILROOM);
+			if (!w->segs[j])
+				return -ENOMEM;
+		}
+		for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++) {
+			w->gro_bufs[j] = malloc(TAPIR_OFFLOAD_MAX_PACKET_BYTES);
+			if (!w->gro_bufs[j])
+				return -ENOMEM;
+		}
+		tapir_gro_init(&w->gro, w->gro_bufs, TAPIR_GRO_MAX_ITEMS,
+			       TAPIR_OFFLOAD_MAX_PACKET_BYTES, 0);
 	}
 	return 0;
 }
@@ -173,6 +188,10 @@ void tapir_device_destroy(struct tapir_device *dev)
 		for (unsigned int j = 0; j < TAPIR_BATCH; j++)
 			free(w->pkts[j]);
 		free(w->scratch);
+		for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++)
+			free(w->segs[j]);
+		for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++)
+			free(w->gro_bufs[j]);
 		if (w->epoll_fd >= 0)
 			close(w->epoll_fd);
 		if (w->tun_fd >= 0)
@@ -197,6 +216,22 @@ void tapir_device_destroy(struct tapir_device *dev)
 		close(dev->stop_event_fd);
 }
 
+/* UDP GSO/GRO are probed on every (re)bind; a missing one is switched off with a log line. */
+static void probe_udp_offloads(struct tapir_device *dev, const int *fds)
+{
+	unsigned int offloads = atomic_load(&dev->offloads);
+
+	if ((offloads & TAPIR_OFFLOAD_GSO) && !tapir_udp_has_gso(fds[0]))
+		tapir_device_disable_offload(dev, TAPIR_OFFLOAD_GSO, "no UDP_SEGMENT");
+	for (unsigned int i = 0; (offloads & TAPIR_OFFLOAD_GRO) && i < dev->nworkers; i++) {
+		int ret = tapir_udp_enable_gro(fds[i]);
+		if (ret < 0) {
+			tapir_device_disable_offload(dev, TAPIR_OFFLOAD_GRO, strerror(-ret));
+			break;
+		}
+	}
+}
+
 int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 {
 	int fds[TAPIR_MAX_THREADS];
@@ -217,6 +252,7 @@ int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 		epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fds[i], &ev);
 	}
 	dev->udp_family = tapir_udp_family(fds[0]);
+	probe_udp_offloads(dev, fds);
 	dev->listen_port = (uint16_t)ret;
 	dev->is_up = true;
 	pthread_rwlock_unlock(&dev->lock);
@@ -368,4 +404,14 @@ void tapir_peer_record_handshake_time(struct tapir_peer *peer)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	atomic_store_explicit(&peer->last_handshake_sec, ts.tv_sec, memory_order_relaxed);
 	atomic_store_explicit(&peer->last_handshake_nsec, ts.tv_nsec, memory_order_relaxed);
+}
+
+void tapir_device_disable_offload(struct tapir_device *dev, enum tapir_offload bit, const char *why)
+{
+	static const char *const names[] = {"tun", "gso", "gro"};
+	unsigned int old = atomic_fetch_and(&dev->offloads, ~(unsigned int)bit);
+
+	if (old & bit)
+		log_info("%s: turning offload %s off: %s", dev->ifname,
+			 names[__builtin_ctz((unsigned int)bit)], why);
 }

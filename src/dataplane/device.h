@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "allowedips.h"
+#include "offload.h"
 #include "cookie.h"
 #include "noise.h"
 #include "peer.h"
@@ -31,7 +32,11 @@ enum tapir_pkt_sizes {
 	TAPIR_PKT_DATA_MAX = 65536,
 	TAPIR_PKT_TAILROOM = 64, /* padding and the AEAD tag */
 	TAPIR_PKT_BUF_LEN = TAPIR_PKT_HEADROOM + TAPIR_PKT_DATA_MAX + TAPIR_PKT_TAILROOM,
-	TAPIR_BATCH = 64,
+	TAPIR_BATCH = 64,	   /* TUN reads or UDP receives per batch */
+	TAPIR_SEND_MAX = 512,	   /* datagrams per send batch (after TSO splitting) */
+	TAPIR_SEG_POOL = 448,	   /* per-worker buffers for split segments */
+	TAPIR_SEG_DATA_MAX = 4096, /* payload capacity of a segment buffer */
+	TAPIR_GSO_MAX_SEGS = 64,   /* datagrams per UDP_SEGMENT send (UDP_MAX_SEGMENTS) */
 	TAPIR_HANDSHAKE_QUEUE_LEN = 1024,
 	TAPIR_UNDER_LOAD_QUEUE_LEN = TAPIR_HANDSHAKE_QUEUE_LEN / 8,
 	TAPIR_REQUEST_RING_LEN = 4096,
@@ -79,6 +84,14 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason);
 
 struct tapir_device;
 
+/* Offloads, each probed at start-up and switchable off (tapird --offload). */
+enum tapir_offload {
+	TAPIR_OFFLOAD_TUN = 1 << 0, /* IFF_VNET_HDR + TUNSETOFFLOAD: TSO/checksum super-packets */
+	TAPIR_OFFLOAD_GSO = 1 << 1, /* UDP_SEGMENT: one sendmsg per run of equal datagrams */
+	TAPIR_OFFLOAD_GRO = 1 << 2, /* UDP_GRO on receive, TCP/UDP coalescing into the TUN */
+	TAPIR_OFFLOAD_ALL = TAPIR_OFFLOAD_TUN | TAPIR_OFFLOAD_GSO | TAPIR_OFFLOAD_GRO,
+};
+
 /*
  * Extension-frame hook: called by a worker (device read lock held) for an authenticated,
  * decrypted payload from @peer whose first byte is below 0x40. Returns 0 if consumed;
@@ -109,11 +122,23 @@ struct tapir_worker {
 	int epoll_fd;
 	int udp_fd; /* device lock (swapped by the control thread as writer) */
 	struct tapir_pkt *pkts[TAPIR_BATCH];
+	struct tapir_pkt *segs[TAPIR_SEG_POOL]; /* TAPIR_SEG_DATA_MAX bytes of payload each */
 	/* scratch for one batch (too big for the stack) */
-	struct mmsghdr msgs[TAPIR_BATCH];
-	struct iovec iovs[TAPIR_BATCH];
-	union tapir_sockaddr addrs[TAPIR_BATCH];
-	struct tapir_worker_slot slots[TAPIR_BATCH];
+	struct tapir_pkt *list[TAPIR_SEND_MAX];
+	struct mmsghdr msgs[TAPIR_SEND_MAX];
+	struct iovec iovs[TAPIR_SEND_MAX];
+	union tapir_sockaddr addrs[TAPIR_SEND_MAX];
+	struct tapir_worker_slot slots[TAPIR_SEND_MAX];
+	struct mmsghdr gmsgs[TAPIR_SEND_MAX]; /* runs of datagrams, one sendmsg each */
+	unsigned int run_start[TAPIR_SEND_MAX], run_len[TAPIR_SEND_MAX];
+	uint64_t cmsgs[TAPIR_SEND_MAX][4]; /* UDP_SEGMENT / UDP_GRO control messages */
+	uint8_t *rx_msgs[TAPIR_SEND_MAX];  /* received datagrams after GRO splitting */
+	size_t rx_lens[TAPIR_SEND_MAX];
+	union tapir_sockaddr rx_srcs[TAPIR_SEND_MAX];
+	uint8_t *seg_outs[TAPIR_OFFLOAD_MAX_SEGMENTS]; /* split outputs of one read */
+	size_t seg_lens[TAPIR_OFFLOAD_MAX_SEGMENTS];
+	struct tapir_gro gro;
+	uint8_t *gro_bufs[TAPIR_GRO_MAX_ITEMS];
 	struct tapir_pkt *scratch; /* one more buffer: flooding and forwarding copies */
 };
 
@@ -167,6 +192,8 @@ struct tapir_device {
 	void *extension_ctx;
 
 	_Atomic uint64_t drops[TAPIR_DROP_MAX];
+	_Atomic unsigned int offloads; /* enum tapir_offload; bits are cleared at run time */
+	bool has_vnet_hdr;	       /* the TUN queues carry a virtio_net_hdr */
 	_Atomic bool is_stopping;
 	_Atomic int stop_reason; /* 0 = signal, else -errno from a worker */
 };
@@ -260,9 +287,15 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 
 /* --- receive.c --- */
 
-/* Worker: handles a batch of datagrams (pkts[i] holds the message, srcs[i] its source). */
-void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
-			 const union tapir_sockaddr *srcs, unsigned int n);
+/*
+ * Worker: handles @n datagrams (msgs[i] of lens[i] bytes from srcs[i]), decrypting in place,
+ * and writes what they carry to the TUN (coalesced when GRO is on).
+ */
+void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8_t *const *msgs,
+			 const size_t *lens, const union tapir_sockaddr *srcs, unsigned int n);
+/* Turns offload @bit off for good, with one log line naming @why. Any thread. */
+void tapir_device_disable_offload(struct tapir_device *dev, enum tapir_offload bit,
+				  const char *why);
 
 /* --- l2.c: TAP mode and capability frames --- */
 

@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <string.h>
 #include <time.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "clock.h"
@@ -114,6 +115,58 @@ static void maybe_lastminute_rekey(struct tapir_device *dev, struct tapir_peer *
 	pthread_mutex_unlock(&peer->keypair_lock);
 }
 
+static void tun_write_failed(struct tapir_device *dev, int err)
+{
+	if (err == EBADFD)
+		tapir_device_request_stop(dev, -err);
+	tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
+}
+
+/* Writes one packet (or GRO super-packet) with its virtio_net_hdr. */
+static void write_vnet(void *ctx, const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len)
+{
+	struct tapir_worker *w = ctx;
+	struct iovec iov[2] = {
+	    {.iov_base = (void *)(uintptr_t)vh, .iov_len = sizeof(*vh)},
+	    {.iov_base = (void *)(uintptr_t)pkt, .iov_len = len},
+	};
+
+	if (writev(w->tun_fd, iov, 2) >= 0)
+		return;
+	/* a kernel that refuses coalesced writes (EINVAL/EIO) gets single packets from now on */
+	if (vh->gso_type != VIRTIO_NET_HDR_GSO_NONE && (errno == EINVAL || errno == EIO))
+		tapir_device_disable_offload(w->dev, TAPIR_OFFLOAD_GRO, strerror(errno));
+	tun_write_failed(w->dev, errno);
+}
+
+/* Hands an inner packet to the TUN: through the coalescer when GRO is on. */
+static void write_tun(struct tapir_device *dev, struct tapir_worker *w, const uint8_t *p,
+		      size_t len)
+{
+	static const struct virtio_net_hdr plain;
+	int ret;
+
+	if (!dev->has_vnet_hdr) {
+		if (write(w->tun_fd, p, len) < 0)
+			tun_write_failed(dev, errno);
+		return;
+	}
+	if (!(atomic_load_explicit(&dev->offloads, memory_order_relaxed) & TAPIR_OFFLOAD_GRO)) {
+		write_vnet(w, &plain, p, len);
+		return;
+	}
+	ret = tapir_gro_add(&w->gro, p, len);
+	if (ret == -ENOSPC) {
+		tapir_gro_flush(&w->gro, write_vnet, w);
+		ret = tapir_gro_add(&w->gro, p, len);
+	}
+	if (ret < 0) {
+		/* too big to coalesce: keep its flow in order, then write it alone */
+		tapir_gro_flush(&w->gro, write_vnet, w);
+		write_vnet(w, &plain, p, len);
+	}
+}
+
 static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
 		    uint8_t *p, size_t len, const union tapir_sockaddr *src)
 {
@@ -138,23 +191,18 @@ static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tap
 		drop(dev, TAPIR_DROP_SOURCE_NOT_ALLOWED, src);
 		return;
 	}
-	if (write(w->tun_fd, p, ip_len) < 0) {
-		if (errno == EBADFD || errno == EIO)
-			tapir_device_request_stop(dev, -errno);
-		drop(dev, TAPIR_DROP_SEND_ERROR, src);
-	}
+	write_tun(dev, w, p, ip_len);
 }
 
-static void receive_data(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt *pkt,
+static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8_t *msg, size_t len,
 			 const union tapir_sockaddr *src, uint64_t now)
 {
-	uint8_t *msg = tapir_pkt_data(pkt);
 	const struct tapir_msg_data *hdr = (const struct tapir_msg_data *)msg;
 	struct tapir_index_entry *entry;
 	struct tapir_keypair *kp;
 	struct tapir_peer *peer;
 	uint64_t counter;
-	size_t plen = pkt->len - TAPIR_MSG_DATA_MIN_LEN;
+	size_t plen = len - TAPIR_MSG_DATA_MIN_LEN;
 	bool is_fresh;
 
 	entry = tapir_index_table_find(&dev->indices, tapir_le32_get(hdr->receiver_index));
@@ -172,7 +220,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, struc
 		return;
 	}
 	if (!tapir_aead_ctx_open(kp->recv_ctx[w->slot], counter, msg + TAPIR_MSG_DATA_HEADER_LEN,
-				 pkt->len - TAPIR_MSG_DATA_HEADER_LEN)) {
+				 len - TAPIR_MSG_DATA_HEADER_LEN)) {
 		drop(dev, TAPIR_DROP_DECRYPT, src);
 		return;
 	}
@@ -184,7 +232,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, struc
 		return;
 	}
 	update_endpoint(peer, src);
-	atomic_fetch_add_explicit(&peer->rx_bytes, pkt->len, memory_order_relaxed);
+	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
 	if (confirm_keypair(dev, peer, kp)) {
 		tapir_timers_handshake_complete(&peer->timers);
 		tapir_peer_record_handshake_time(peer);
@@ -200,26 +248,26 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, struc
 	deliver(dev, w, peer, msg + TAPIR_MSG_DATA_HEADER_LEN, plen, src);
 }
 
-void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
-			 const union tapir_sockaddr *srcs, unsigned int n)
+void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8_t *const *msgs,
+			 const size_t *lens, const union tapir_sockaddr *srcs, unsigned int n)
 {
 	uint64_t now = tapir_now_ns();
 
 	for (unsigned int i = 0; i < n; i++) {
-		struct tapir_pkt *pkt = pkts[i];
-
-		switch (tapir_msg_classify(tapir_pkt_data(pkt), pkt->len)) {
+		switch (tapir_msg_classify(msgs[i], lens[i])) {
 		case TAPIR_MSG_INITIATION:
 		case TAPIR_MSG_RESPONSE:
 		case TAPIR_MSG_COOKIE:
-			tapir_handshake_enqueue(dev, tapir_pkt_data(pkt), pkt->len, &srcs[i]);
+			tapir_handshake_enqueue(dev, msgs[i], lens[i], &srcs[i]);
 			break;
 		case TAPIR_MSG_DATA:
-			receive_data(dev, w, pkt, &srcs[i], now);
+			receive_data(dev, w, msgs[i], lens[i], &srcs[i], now);
 			break;
 		default:
 			drop(dev, TAPIR_DROP_MALFORMED, &srcs[i]);
 			break;
 		}
 	}
+	if (dev->has_vnet_hdr)
+		tapir_gro_flush(&w->gro, write_vnet, w);
 }

@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <string.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 
 #include "clock.h"
@@ -273,6 +274,98 @@ static int inner_destination(const uint8_t *p, size_t len, const uint8_t **addr)
 	return 0;
 }
 
+static bool is_same_dst(const struct mmsghdr *a, const struct mmsghdr *b)
+{
+	return a->msg_hdr.msg_namelen == b->msg_hdr.msg_namelen &&
+	       !memcmp(a->msg_hdr.msg_name, b->msg_hdr.msg_name, a->msg_hdr.msg_namelen);
+}
+
+/*
+ * Groups the @out encrypted datagrams of w->msgs into runs that go out with one sendmsg each:
+ * with UDP GSO, consecutive datagrams to one destination of one size (the last of a run may
+ * be shorter) become one UDP_SEGMENT send. Returns the number of runs in w->gmsgs.
+ */
+static unsigned int build_runs(struct tapir_device *dev, struct tapir_worker *w, unsigned int out)
+{
+	bool has_gso =
+	    atomic_load_explicit(&dev->offloads, memory_order_relaxed) & TAPIR_OFFLOAD_GSO;
+	unsigned int nrun = 0;
+
+	for (unsigned int i = 0; i < out; nrun++) {
+		struct msghdr *mh = &w->gmsgs[nrun].msg_hdr;
+		size_t size = w->iovs[i].iov_len, total = size;
+		unsigned int j = i + 1;
+
+		while (has_gso && j < out && j - i < TAPIR_GSO_MAX_SEGS &&
+		       w->iovs[j - 1].iov_len == size && w->iovs[j].iov_len <= size &&
+		       total + w->iovs[j].iov_len <= 65000 && is_same_dst(&w->msgs[i], &w->msgs[j]))
+			total += w->iovs[j++].iov_len;
+		*mh = w->msgs[i].msg_hdr;
+		mh->msg_iovlen = j - i;
+		if (j - i > 1) {
+			struct cmsghdr *c;
+			uint16_t seg = (uint16_t)size;
+
+			mh->msg_control = w->cmsgs[nrun];
+			mh->msg_controllen = CMSG_SPACE(sizeof(seg));
+			c = CMSG_FIRSTHDR(mh);
+			c->cmsg_level = SOL_UDP;
+			c->cmsg_type = UDP_SEGMENT;
+			c->cmsg_len = CMSG_LEN(sizeof(seg));
+			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
+		}
+		w->run_start[nrun] = i;
+		w->run_len[nrun] = j - i;
+		i = j;
+	}
+	return nrun;
+}
+
+static void runs_sent(struct tapir_device *dev, struct tapir_worker *w, unsigned int run,
+		      uint64_t now)
+{
+	for (unsigned int k = 0; k < w->run_len[run]; k++) {
+		unsigned int d = w->run_start[run] + k;
+		struct tapir_worker_slot *s = &w->slots[d];
+
+		after_send(dev, s->peer, s->kp, s->inner_len > 0, w->iovs[d].iov_len, now);
+	}
+}
+
+static void send_runs(struct tapir_device *dev, struct tapir_worker *w, unsigned int nrun,
+		      uint64_t now)
+{
+	unsigned int sent = 0;
+
+	while (sent < nrun) {
+		int ret = sendmmsg(w->udp_fd, w->gmsgs + sent, nrun - sent, MSG_DONTWAIT);
+
+		if (ret < 0 && errno == EINTR)
+			continue;
+		if (ret < 0 && w->run_len[sent] > 1 && (errno == EIO || errno == EINVAL)) {
+			/* a kernel or device that refuses UDP GSO: datagrams one by one from now */
+			tapir_device_disable_offload(dev, TAPIR_OFFLOAD_GSO, strerror(errno));
+			for (unsigned int k = 0; k < w->run_len[sent]; k++) {
+				unsigned int d = w->run_start[sent] + k;
+				if (sendmsg(w->udp_fd, &w->msgs[d].msg_hdr, MSG_DONTWAIT) < 0)
+					tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
+			}
+			runs_sent(dev, w, sent, now);
+			sent++;
+			continue;
+		}
+		if (ret < 0) {
+			/* skip the run the kernel refused and go on with the rest */
+			tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
+			sent++;
+			continue;
+		}
+		for (int i = 0; i < ret; i++)
+			runs_sent(dev, w, sent + (unsigned int)i, now);
+		sent += (unsigned int)ret;
+	}
+}
+
 void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 		      unsigned int n)
 {
@@ -283,7 +376,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 	struct tapir_peer *last_peer = NULL;
 	struct tapir_keypair *last_kp = NULL;
 	union tapir_sockaddr last_to;
-	unsigned int out = 0, sent = 0;
+	unsigned int out = 0;
 	uint64_t now = tapir_now_ns();
 
 	memset(&last_to, 0, sizeof(last_to));
@@ -334,21 +427,5 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 		    tapir_udp_sockaddr_for(dev->udp_family, &last_to, &dsts[out]);
 		out++;
 	}
-	while (sent < out) {
-		int ret = sendmmsg(w->udp_fd, msgs + sent, out - sent, MSG_DONTWAIT);
-		if (ret < 0) {
-			if (errno == EINTR)
-				continue;
-			/* skip the packet the kernel refused and go on with the rest */
-			tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
-			sent++;
-			continue;
-		}
-		for (int i = 0; i < ret; i++) {
-			struct tapir_worker_slot *s = &slots[sent + (unsigned int)i];
-			after_send(dev, s->peer, s->kp, s->inner_len > 0, iovs[sent + i].iov_len,
-				   now);
-		}
-		sent += (unsigned int)ret;
-	}
+	send_runs(dev, w, build_runs(dev, w, out), now);
 }

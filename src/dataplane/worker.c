@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -27,15 +28,72 @@ static bool is_fatal_tun_error(int err)
 	return err == EBADFD || err == EIO || err == ENXIO || err == ENODEV;
 }
 
-/* Reads up to a batch from the TUN queue; returns the count, or -errno on a fatal error. */
-static int read_tun(struct tapir_worker *w)
+/*
+ * Turns one TUN read with a virtio_net_hdr into entries of w->list: a plain packet is used in
+ * place; a TSO super-packet (or one whose checksum the kernel left to us) is split into
+ * segment buffers. Returns the new list length.
+ */
+static unsigned int take_vnet_read(struct tapir_device *dev, struct tapir_worker *w,
+				   struct tapir_pkt *pkt, unsigned int nlist, unsigned int *nseg)
 {
-	int n = 0;
+	struct virtio_net_hdr vh;
+	uint8_t **outs = w->seg_outs;
+	size_t *lens = w->seg_lens;
+	size_t mtu = (size_t)atomic_load_explicit(&dev->mtu_cached, memory_order_relaxed);
+	unsigned int room = TAPIR_SEG_POOL - *nseg;
+	int n;
 
-	while (n < TAPIR_BATCH) {
-		struct tapir_pkt *pkt = w->pkts[n];
+	if (pkt->len < sizeof(vh)) {
+		tapir_device_count_drop(dev, TAPIR_DROP_MALFORMED);
+		return nlist;
+	}
+	memcpy(&vh, tapir_pkt_data(pkt), sizeof(vh));
+	pkt->off += sizeof(vh);
+	pkt->len -= (uint32_t)sizeof(vh);
+	if (vh.gso_type == VIRTIO_NET_HDR_GSO_NONE && !(vh.flags & VIRTIO_NET_HDR_F_NEEDS_CSUM)) {
+		w->list[nlist++] = pkt;
+		return nlist;
+	}
+	if (room > TAPIR_OFFLOAD_MAX_SEGMENTS)
+		room = TAPIR_OFFLOAD_MAX_SEGMENTS;
+	for (unsigned int i = 0; i < room; i++) {
+		w->segs[*nseg + i]->off = TAPIR_PKT_HEADROOM;
+		outs[i] = tapir_pkt_data(w->segs[*nseg + i]);
+	}
+	/* TCP may be cut finer than the MTU if a segment buffer is smaller (MTU > 4 KiB) */
+	if (mtu > TAPIR_SEG_DATA_MAX)
+		mtu = TAPIR_SEG_DATA_MAX;
+	n = tapir_offload_split(&vh, tapir_pkt_data(pkt), pkt->len, mtu, outs, lens, room,
+				TAPIR_SEG_DATA_MAX);
+	if (n < 0) {
+		tapir_device_count_drop(dev,
+					n == -EMSGSIZE ? TAPIR_DROP_TOO_BIG : TAPIR_DROP_MALFORMED);
+		return nlist;
+	}
+	for (int i = 0; i < n; i++) {
+		struct tapir_pkt *seg = w->segs[(*nseg)++];
+		seg->len = (uint32_t)lens[i];
+		w->list[nlist++] = seg;
+	}
+	return nlist;
+}
+
+/*
+ * Reads up to a batch from the TUN queue into w->list (split when offloads are on). Returns
+ * the list length, or -errno on a fatal error.
+ */
+static int read_tun(struct tapir_device *dev, struct tapir_worker *w)
+{
+	unsigned int nlist = 0, nseg = 0;
+
+	for (unsigned int i = 0; i < TAPIR_BATCH; i++) {
+		struct tapir_pkt *pkt = w->pkts[i];
 		ssize_t len;
 
+		/* stop while a whole super-packet's segments still fit */
+		if (nseg + TAPIR_OFFLOAD_MAX_SEGMENTS > TAPIR_SEG_POOL ||
+		    nlist + TAPIR_OFFLOAD_MAX_SEGMENTS > TAPIR_SEND_MAX)
+			break;
 		pkt->off = TAPIR_PKT_HEADROOM;
 		len = read(w->tun_fd, tapir_pkt_data(pkt), TAPIR_PKT_DATA_MAX);
 		if (len < 0) {
@@ -48,9 +106,12 @@ static int read_tun(struct tapir_worker *w)
 		if (len == 0)
 			continue;
 		pkt->len = (uint32_t)len;
-		n++;
+		if (dev->has_vnet_hdr)
+			nlist = take_vnet_read(dev, w, pkt, nlist, &nseg);
+		else
+			w->list[nlist++] = pkt;
 	}
-	return n;
+	return (int)nlist;
 }
 
 static void handle_tun(struct tapir_worker *w)
@@ -59,11 +120,11 @@ static void handle_tun(struct tapir_worker *w)
 	int n;
 
 	pthread_rwlock_rdlock(&dev->lock);
-	n = read_tun(w);
+	n = read_tun(dev, w);
 	if (n > 0 && dev->is_up && dev->is_tap)
-		tapir_l2_send_batch(dev, w, w->pkts, (unsigned int)n);
+		tapir_l2_send_batch(dev, w, w->list, (unsigned int)n);
 	else if (n > 0 && dev->is_up)
-		tapir_send_batch(dev, w, w->pkts, (unsigned int)n);
+		tapir_send_batch(dev, w, w->list, (unsigned int)n);
 	pthread_rwlock_unlock(&dev->lock);
 	/* every worker sees it; the first one says so */
 	if (n < 0 && !atomic_exchange(&dev->is_stopping, true)) {
@@ -74,12 +135,28 @@ static void handle_tun(struct tapir_worker *w)
 	}
 }
 
+/* The GRO segment size the kernel reported for a coalesced datagram, or 0. */
+static size_t gro_size(struct msghdr *mh)
+{
+	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
+		int v;
+
+		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
+		    c->cmsg_len >= CMSG_LEN(sizeof(v))) {
+			memcpy(&v, CMSG_DATA(c), sizeof(v));
+			return v > 0 ? (size_t)v : 0;
+		}
+	}
+	return 0;
+}
+
 static void handle_udp(struct tapir_worker *w)
 {
 	struct tapir_device *dev = w->dev;
 	struct mmsghdr *msgs = w->msgs;
 	struct iovec *iovs = w->iovs;
 	union tapir_sockaddr *srcs = w->addrs;
+	unsigned int ndgrams = 0;
 	int n;
 
 	pthread_rwlock_rdlock(&dev->lock);
@@ -87,7 +164,7 @@ static void handle_udp(struct tapir_worker *w)
 		pthread_rwlock_unlock(&dev->lock);
 		return;
 	}
-	memset(msgs, 0, sizeof(w->msgs));
+	memset(msgs, 0, sizeof(struct mmsghdr) * TAPIR_BATCH);
 	for (unsigned int i = 0; i < TAPIR_BATCH; i++) {
 		w->pkts[i]->off = TAPIR_PKT_HEADROOM;
 		iovs[i].iov_base = tapir_pkt_data(w->pkts[i]);
@@ -96,15 +173,27 @@ static void handle_udp(struct tapir_worker *w)
 		msgs[i].msg_hdr.msg_iovlen = 1;
 		msgs[i].msg_hdr.msg_name = &srcs[i];
 		msgs[i].msg_hdr.msg_namelen = sizeof(w->addrs[i]);
+		msgs[i].msg_hdr.msg_control = w->cmsgs[i];
+		msgs[i].msg_hdr.msg_controllen = sizeof(w->cmsgs[i]);
 	}
 	n = recvmmsg(w->udp_fd, msgs, TAPIR_BATCH, MSG_DONTWAIT, NULL);
-	if (n > 0) {
-		for (int i = 0; i < n; i++) {
-			w->pkts[i]->len = msgs[i].msg_len;
-			tapir_udp_sockaddr_normalise(&srcs[i]);
+	/* UDP_GRO hands over runs of datagrams from one source: cut them apart again */
+	for (int i = 0; i < n; i++) {
+		uint8_t *p = tapir_pkt_data(w->pkts[i]);
+		size_t len = msgs[i].msg_len, step = gro_size(&msgs[i].msg_hdr);
+
+		tapir_udp_sockaddr_normalise(&srcs[i]);
+		if (!step || step > len)
+			step = len;
+		for (size_t off = 0; off < len && ndgrams < TAPIR_SEND_MAX; off += step) {
+			w->rx_msgs[ndgrams] = p + off;
+			w->rx_lens[ndgrams] = len - off < step ? len - off : step;
+			w->rx_srcs[ndgrams] = srcs[i];
+			ndgrams++;
 		}
-		tapir_receive_batch(dev, w, w->pkts, srcs, (unsigned int)n);
 	}
+	if (ndgrams)
+		tapir_receive_batch(dev, w, w->rx_msgs, w->rx_lens, w->rx_srcs, ndgrams);
 	pthread_rwlock_unlock(&dev->lock);
 }
 

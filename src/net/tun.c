@@ -13,7 +13,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-int tapir_tun_open(const char *name, bool is_tap, bool is_multi_queue, char name_out[IFNAMSIZ])
+int tapir_tun_open(const char *name, bool is_tap, bool is_multi_queue, bool has_vnet_hdr,
+		   char name_out[IFNAMSIZ])
 {
 	struct ifreq ifr;
 	int fd, ret;
@@ -27,6 +28,8 @@ int tapir_tun_open(const char *name, bool is_tap, bool is_multi_queue, char name
 	ifr.ifr_flags = (is_tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
 	if (is_multi_queue)
 		ifr.ifr_flags |= IFF_MULTI_QUEUE;
+	if (has_vnet_hdr)
+		ifr.ifr_flags |= IFF_VNET_HDR;
 	memcpy(ifr.ifr_name, name, strlen(name));
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		ret = -errno;
@@ -87,4 +90,21 @@ int tapir_tun_ifindex(const char *name)
 {
 	unsigned int idx = if_nametoindex(name);
 	return idx ? (int)idx : -ENODEV;
+}
+
+int tapir_tun_set_offload(int fd)
+{
+	unsigned int flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
+
+	if (ioctl(fd, TUNSETOFFLOAD, flags) < 0)
+		return -errno;
+	return 0;
+}
+
+bool tapir_tun_has_vnet_hdr(int fd)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	return ioctl(fd, TUNGETIFF, &ifr) == 0 && (ifr.ifr_flags & IFF_VNET_HDR);
 }

@@ -16,7 +16,16 @@
  * name in
  * @name_out (IFNAMSIZ) and returns the non-blocking fd; else -errno.
  */
-int tapir_tun_open(const char *name, bool is_tap, bool is_multi_queue, char name_out[IFNAMSIZ]);
+int tapir_tun_open(const char *name, bool is_tap, bool is_multi_queue, bool has_vnet_hdr,
+		   char name_out[IFNAMSIZ]);
+/*
+ * Asks the kernel for checksum and TCP segmentation offload on a queue opened with a vnet
+ * header (TSO4/TSO6 super-packets up to 64 KiB). Returns 0 or -errno (the caller then works
+ * without offloads; the header stays).
+ */
+int tapir_tun_set_offload(int fd);
+/* True when the TUN fd carries a virtio_net_hdr (IFF_VNET_HDR). */
+bool tapir_tun_has_vnet_hdr(int fd);
 /* Reads the name of an inherited TUN fd (TUNGETIFF). Returns 0 or -errno. */
 int tapir_tun_get_name(int fd, char name_out[IFNAMSIZ]);
 int tapir_tun_set_mtu(const char *name, int mtu);

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <netinet/in.h>
+#include <netinet/udp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -129,4 +130,21 @@ int tapir_udp_family(int fd)
 	if (getsockname(fd, &addr.sa, &alen) < 0)
 		return -errno;
 	return addr.sa.sa_family;
+}
+
+int tapir_udp_enable_gro(int fd)
+{
+	int one = 1;
+
+	if (setsockopt(fd, SOL_UDP, UDP_GRO, &one, sizeof(one)) < 0)
+		return -errno;
+	return 0;
+}
+
+bool tapir_udp_has_gso(int fd)
+{
+	int size = 0;
+	socklen_t len = sizeof(size);
+
+	return getsockopt(fd, SOL_UDP, UDP_SEGMENT, &size, &len) == 0;
 }

@@ -8,6 +8,7 @@
 #ifndef TAPIR_UDP_H
 #define TAPIR_UDP_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "sockaddr.h"
@@ -18,6 +19,10 @@
  */
 int tapir_udp_open(int *fds, unsigned int count, uint16_t port, uint32_t fwmark);
 int tapir_udp_set_fwmark(int fd, uint32_t fwmark);
+/* Turns on UDP_GRO (coalesced receives). 0 or -errno (kernels before 5.0 lack it). */
+int tapir_udp_enable_gro(int fd);
+/* Whether UDP_SEGMENT (send-side GSO) is available on @fd. */
+bool tapir_udp_has_gso(int fd);
 /* Converts an endpoint for use with a socket of family @sock_family (v4 -> v4-mapped v6). */
 socklen_t tapir_udp_sockaddr_for(int sock_family, const union tapir_sockaddr *in,
 				 union tapir_sockaddr *out);

@@ -48,7 +48,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static struct tapir_pkt pkt;
 	static uint8_t sink[65536];
 	union tapir_sockaddr src = {.in = {.sin_family = AF_INET, .sin_port = htons(9)}};
-	struct tapir_pkt *pkts[1] = {&pkt};
 
 	if (!kp)
 		setup();
@@ -71,7 +70,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		pkt.len = (uint32_t)(size - 1);
 	}
 	kp->birth_ns = tapir_now_ns();
-	tapir_receive_batch(&dev, &dev.workers[0], pkts, &src, 1);
+	uint8_t *msgs[1] = {tapir_pkt_data(&pkt)};
+	size_t lens[1] = {pkt.len};
+	tapir_receive_batch(&dev, &dev.workers[0], msgs, lens, &src, 1);
 	tapir_handshake_process_queues(&dev);
 	while (read(pipe_fds[0], sink, sizeof(sink)) > 0)
 		;
