@@ -20,6 +20,8 @@
 #include <sys/random.h>
 #include <sys/socket.h> /* AF_INET and AF_INET6 only: no socket calls here */
 
+#include "siphash.h"
+
 /* Bucket parameters of section 5.2; tokens are nanoseconds of allowance. */
 enum ratelimit_rates {
 	PACKETS_PER_SECOND = 20,
@@ -70,59 +72,11 @@ struct tapir_ratelimiter {
 	uint64_t hash_key[2]; /* SipHash key, random per table */
 };
 
-static uint64_t rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static void sipround(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = rotl(v[1], 13);
-	v[1] ^= v[0];
-	v[0] = rotl(v[0], 32);
-	v[2] += v[3];
-	v[3] = rotl(v[3], 16);
-	v[3] ^= v[2];
-	v[0] += v[3];
-	v[3] = rotl(v[3], 21);
-	v[3] ^= v[0];
-	v[2] += v[1];
-	v[1] = rotl(v[1], 17);
-	v[1] ^= v[2];
-	v[2] = rotl(v[2], 32);
-}
-
-static void sipcompress(uint64_t v[4], uint64_t m)
-{
-	v[3] ^= m;
-	sipround(v);
-	sipround(v);
-	v[0] ^= m;
-}
-
-/* SipHash-2-4 of the 16-byte message (@m0, @m1), each word taken as little-endian bytes. */
-static uint64_t siphash_2words(const uint64_t k[2], uint64_t m0, uint64_t m1)
-{
-	uint64_t v[4] = {
-	    k[0] ^ 0x736f6d6570736575ull,
-	    k[1] ^ 0x646f72616e646f6dull,
-	    k[0] ^ 0x6c7967656e657261ull,
-	    k[1] ^ 0x7465646279746573ull,
-	};
-
-	sipcompress(v, m0);
-	sipcompress(v, m1);
-	sipcompress(v, 16ull << 56); /* final block: the message length, no tail bytes */
-	v[2] ^= 0xff;
-	for (int i = 0; i < 4; i++)
-		sipround(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
-
 static size_t home_slot(const struct tapir_ratelimiter *rl, uint64_t key, uint8_t kind)
 {
-	return (size_t)siphash_2words(rl->hash_key, key, kind) & rl->mask;
+	const uint64_t words[2] = {key, kind};
+
+	return (size_t)tapir_siphash_words(rl->hash_key, words, 16) & rl->mask;
 }
 
 /* IPv4 sources are keyed by the whole address, IPv6 sources by their /64 (section 5.2). */

@@ -35,6 +35,8 @@
 #include <string.h>
 #include <sys/random.h>
 
+#include "siphash.h"
+
 enum l2table_sizes {
 	STRIPES = 64,		     /* lock stripes per table; a power of two */
 	CACHELINE_BYTES = 64,	     /* one stripe lock per line: no false sharing */
@@ -97,62 +99,6 @@ struct tapir_l2table {
 
 /* ---- keyed hash ---- */
 
-static uint64_t rotl(uint64_t x, int b)
-{
-	return (x << b) | (x >> (64 - b));
-}
-
-static void sipround(uint64_t v[4])
-{
-	v[0] += v[1];
-	v[1] = rotl(v[1], 13);
-	v[1] ^= v[0];
-	v[0] = rotl(v[0], 32);
-	v[2] += v[3];
-	v[3] = rotl(v[3], 16);
-	v[3] ^= v[2];
-	v[0] += v[3];
-	v[3] = rotl(v[3], 21);
-	v[3] ^= v[0];
-	v[2] += v[1];
-	v[1] = rotl(v[1], 17);
-	v[1] ^= v[2];
-	v[2] = rotl(v[2], 32);
-}
-
-static void sipblock(uint64_t v[4], uint64_t m)
-{
-	v[3] ^= m;
-	sipround(v);
-	sipround(v);
-	v[0] ^= m;
-}
-
-/*
- * SipHash-2-4 of a message of @len (at most 8) bytes, read little-endian from @m; the bytes of
- * @m beyond @len must be zero.
- */
-static uint64_t siphash_word(const uint64_t k[2], uint64_t m, unsigned int len)
-{
-	uint64_t v[4] = {
-	    k[0] ^ 0x736f6d6570736575ull,
-	    k[1] ^ 0x646f72616e646f6dull,
-	    k[0] ^ 0x6c7967656e657261ull,
-	    k[1] ^ 0x7465646279746573ull,
-	};
-	uint64_t last = (uint64_t)len << 56;
-
-	if (len == 8)
-		sipblock(v, m);
-	else
-		last |= m;
-	sipblock(v, last);
-	v[2] ^= 0xff;
-	for (int i = 0; i < 4; i++)
-		sipround(v);
-	return v[0] ^ v[1] ^ v[2] ^ v[3];
-}
-
 static uint64_t mac_key(const uint8_t mac[TAPIR_MAC_LEN_BYTES])
 {
 	uint64_t key = 0;
@@ -170,12 +116,13 @@ static void key_to_mac(uint64_t key, uint8_t mac[TAPIR_MAC_LEN_BYTES])
 
 static size_t mac_bucket(const struct tapir_l2table *t, uint64_t key)
 {
-	return (size_t)siphash_word(t->hash_key, key, SIPHASH_MAC_LEN_BYTES) & t->mac_mask;
+	return (size_t)tapir_siphash_words(t->hash_key, &key, SIPHASH_MAC_LEN_BYTES) & t->mac_mask;
 }
 
 static size_t owner_bucket(const struct tapir_l2table *t, uint64_t id)
 {
-	return (size_t)siphash_word(t->hash_key, id, SIPHASH_OWNER_LEN_BYTES) & t->owner_mask;
+	return (size_t)tapir_siphash_words(t->hash_key, &id, SIPHASH_OWNER_LEN_BYTES) &
+	       t->owner_mask;
 }
 
 /* ---- locks and pools ---- */
