@@ -254,6 +254,7 @@ int main(int argc, char **argv)
 	char name[IFNAMSIZ], sock_path[108];
 	int tun_fds[TAPIR_MAX_THREADS];
 	int uapi_fd, ret;
+	bool has_uso = false;
 	const char *level = getenv("LOG_LEVEL");
 	enum tapir_log_level lvl;
 
@@ -290,7 +291,7 @@ int main(int argc, char **argv)
 	atomic_store(&dev.offloads, o.offloads);
 	dev.has_vnet_hdr = o.offloads & TAPIR_OFFLOAD_TUN;
 	for (unsigned int i = 0; dev.has_vnet_hdr && i < o.nworkers; i++) {
-		ret = tapir_tun_set_offload(tun_fds[i]);
+		ret = tapir_tun_set_offload(tun_fds[i], &has_uso);
 		if (ret < 0) {
 			/* the header stays; the kernel just sends no super-packets */
 			log_info("%s: TUN offload unavailable: %s", name, strerror(-ret));
@@ -309,7 +310,9 @@ int main(int argc, char **argv)
 		fatal("cannot start workers: %s", strerror(-ret));
 	log_info("%s: tapird started in %s mode with %u worker(s), offloads:%s%s%s", name,
 		 o.is_tap ? "tap" : "tun", o.nworkers,
-		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_TUN) ? " tun" : "",
+		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_TUN)
+		     ? (has_uso ? " tun(tso,uso)" : " tun(tso)")
+		     : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");
 	ret = tapir_daemon_run(&dev, uapi_fd, sock_path);

@@ -92,11 +92,19 @@ int tapir_tun_ifindex(const char *name)
 	return idx ? (int)idx : -ENODEV;
 }
 
-int tapir_tun_set_offload(int fd)
+/* Linux 6.2 added UDP segmentation offload to TUN; bookworm's headers predate it. */
+#ifndef TUN_F_USO4
+#define TUN_F_USO4 0x20
+#define TUN_F_USO6 0x40
+#endif
+
+int tapir_tun_set_offload(int fd, bool *has_uso)
 {
 	unsigned int flags = TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6;
 
-	if (ioctl(fd, TUNSETOFFLOAD, flags) < 0)
+	/* USO where the kernel has it, else TCP only */
+	*has_uso = ioctl(fd, TUNSETOFFLOAD, flags | TUN_F_USO4 | TUN_F_USO6) == 0;
+	if (!*has_uso && ioctl(fd, TUNSETOFFLOAD, flags) < 0)
 		return -errno;
 	return 0;
 }

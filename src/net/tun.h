@@ -20,10 +20,11 @@ int tapir_tun_open(const char *name, bool is_tap, bool is_multi_queue, bool has_
 		   char name_out[IFNAMSIZ]);
 /*
  * Asks the kernel for checksum and TCP segmentation offload on a queue opened with a vnet
- * header (TSO4/TSO6 super-packets up to 64 KiB). Returns 0 or -errno (the caller then works
- * without offloads; the header stays).
+ * header (TSO4/TSO6, and USO4/USO6 where the kernel has them, reported in @has_uso:
+ * super-packets up to 64 KiB). Returns 0 or -errno (the caller then works without offloads;
+ * the header stays).
  */
-int tapir_tun_set_offload(int fd);
+int tapir_tun_set_offload(int fd, bool *has_uso);
 /* True when the TUN fd carries a virtio_net_hdr (IFF_VNET_HDR). */
 bool tapir_tun_has_vnet_hdr(int fd);
 /* Reads the name of an inherited TUN fd (TUNGETIFF). Returns 0 or -errno. */
