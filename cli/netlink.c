@@ -2,8 +2,8 @@
 /*
  * rtnetlink requests for tapir up/down and tapir demo, over libmnl: what wg-quick asks ip(8)
  * for (links, addresses, routes, "not fwmark" and "suppress_prefixlength" rules, route
- * lookups), done directly. Every request carries NLM_F_ACK and waits for the kernel's answer,
- * so a caller learns of a failure from the call that caused it.
+ * lookups, bridge ports), done directly. Every request carries NLM_F_ACK and waits for the
+ * kernel's answer, so a caller learns of a failure from the call that caused it.
  *
  * No policy here: what to add, in which order and how to undo it is up.c's business. This file
  * never prints and never runs ip(8).
@@ -19,6 +19,7 @@
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/time.h>
@@ -28,6 +29,7 @@ enum {
 	BUF_BYTES = 32768,	       /* MNL_SOCKET_DUMP_SIZE: enough for one dump datagram */
 	RULE_PRIORITY_DEFAULT = 32766, /* the main table's rule */
 	RECV_TIMEOUT_S = 10,	       /* the kernel answers at once; never hang on it */
+	LINK_KIND_BYTES = 32,	       /* IFLA_INFO_KIND: "bridge", "veth", "tun", ... */
 };
 
 struct tapir_nl {
@@ -133,7 +135,20 @@ static int talk(struct tapir_nl *nl, struct nlmsghdr *nlh, mnl_cb_t cb, void *da
 struct link_info {
 	int ifindex;
 	int mtu;
+	char kind[LINK_KIND_BYTES]; /* "" for links without one (loopback, physical) */
 };
+
+static void link_kind(const struct nlattr *linkinfo, char kind[LINK_KIND_BYTES])
+{
+	struct nlattr *a; /* non-const: the libmnl iterators cast it */
+
+	mnl_attr_for_each_nested(a, linkinfo)
+	{
+		if (mnl_attr_get_type(a) == IFLA_INFO_KIND &&
+		    !mnl_attr_validate(a, MNL_TYPE_NUL_STRING))
+			snprintf(kind, LINK_KIND_BYTES, "%s", mnl_attr_get_str(a));
+	}
+}
 
 static int link_cb(const struct nlmsghdr *nlh, void *data)
 {
@@ -148,6 +163,9 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 	{
 		if (mnl_attr_get_type(a) == IFLA_MTU && !mnl_attr_validate(a, MNL_TYPE_U32))
 			info->mtu = (int)mnl_attr_get_u32(a);
+		else if (mnl_attr_get_type(a) == IFLA_LINKINFO &&
+			 !mnl_attr_validate(a, MNL_TYPE_NESTED))
+			link_kind(a, info->kind);
 	}
 	return MNL_CB_OK;
 }
@@ -213,6 +231,27 @@ int tapir_nl_link_del(struct tapir_nl *nl, int ifindex)
 
 	ifi->ifi_family = AF_UNSPEC;
 	ifi->ifi_index = ifindex;
+	return talk(nl, nlh, NULL, NULL);
+}
+
+int tapir_nl_bridge_lookup(struct tapir_nl *nl, const char *name)
+{
+	struct link_info info;
+	int r = link_get(nl, name, 0, &info);
+
+	if (r)
+		return r;
+	return strcmp(info.kind, "bridge") ? -EOPNOTSUPP : info.ifindex;
+}
+
+int tapir_nl_link_set_master(struct tapir_nl *nl, int ifindex, int master)
+{
+	struct nlmsghdr *nlh = new_msg(nl, RTM_NEWLINK, 0);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+
+	ifi->ifi_family = AF_UNSPEC;
+	ifi->ifi_index = ifindex;
+	mnl_attr_put_u32(nlh, IFLA_MASTER, (uint32_t)master);
 	return talk(nl, nlh, NULL, NULL);
 }
 

@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Small rtnetlink helpers for tapir up/down and tapir demo, over libmnl: links, addresses,
- * routes, policy rules and route lookups, in the network namespace the socket was opened in.
- * Every request waits for the kernel's answer and returns 0 or -errno.
+ * Small rtnetlink helpers for tapir up/down and tapir demo, over libmnl: links, bridge ports,
+ * addresses, routes, policy rules and route lookups, in the network namespace the socket was
+ * opened in. Every request waits for the kernel's answer and returns 0 or -errno.
  */
 #ifndef TAPIR_CLI_NETLINK_H
 #define TAPIR_CLI_NETLINK_H
@@ -25,6 +25,13 @@ int tapir_nl_link_mtu(struct tapir_nl *nl, int ifindex);
 /* Sets the MTU (unless 0) and the up/down state of a link. */
 int tapir_nl_link_set(struct tapir_nl *nl, int ifindex, int mtu, bool is_up);
 int tapir_nl_link_del(struct tapir_nl *nl, int ifindex);
+/*
+ * Index (> 0) of the bridge called @name; -ENODEV if there is no such link, -EOPNOTSUPP if it
+ * is not a bridge.
+ */
+int tapir_nl_bridge_lookup(struct tapir_nl *nl, const char *name);
+/* "ip link set @ifindex master @master"; @master 0 is "nomaster". */
+int tapir_nl_link_set_master(struct tapir_nl *nl, int ifindex, int master);
 /* A veth pair: @name created in namespace @ns_fd, its peer @peer in @peer_ns_fd. */
 int tapir_nl_veth_add(struct tapir_nl *nl, const char *name, int ns_fd, const char *peer,
 		      int peer_ns_fd);

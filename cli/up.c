@@ -6,6 +6,10 @@
  * route through fwmark policy routing: own table, "not fwmark" and "suppress_prefixlength 0"
  * rules) and runs the hooks, printing each change as "[#] ..." the way wg-quick does.
  *
+ * With Mode = tap, tapird runs in TAP (L2) mode: the MTU leaves room for the Ethernet and
+ * extension headers, allowed IPs and routes do not apply (the parser rejects AllowedIPs), and
+ * Bridge = NAME attaches the TAP to an existing Linux bridge once the link is up.
+ *
  * Every change that outlives the interface (rules, routes in other tables, DNS, a sysctl) is
  * appended to /var/run/tapir/IFNAME.state as soon as it is made; a failure midway, Ctrl-C, or
  * a later `down` undoes exactly those records, newest first. The state file is also how down
@@ -44,6 +48,7 @@ enum {
 	DEFAULT_TABLE = 51820,
 	TABLE_SEARCH_MAX = 1000,
 	MTU_OVERHEAD_BYTES = 80, /* IPv6 (40) + UDP (8) + WireGuard (32) */
+	TAP_OVERHEAD_BYTES = 17, /* and in TAP mode: extension header (3) + Ethernet (14) */
 	MTU_FALLBACK_BYTES = 1500,
 	DAEMON_START_TIMEOUT_MS = 15000,
 	SOCKET_WAIT_MS = 5000,
@@ -59,6 +64,7 @@ enum action_kind {
 	ACT_RULE_SUPPRESS, /* family table priority */
 	ACT_SYSCTL,	   /* src_valid_mark, old value */
 	ACT_DNS,
+	ACT_BRIDGE, /* the link was made a port of bridge @name */
 };
 
 struct action {
@@ -67,6 +73,7 @@ struct action {
 	uint8_t addr[16];
 	uint8_t cidr;
 	uint32_t table, fwmark, priority, old_value;
+	char name[IFNAMSIZ];
 };
 
 struct quick {
@@ -389,18 +396,27 @@ static char *find_tapird(void)
 	return strdup("tapird");
 }
 
-/* Starts tapird IFNAME and waits for it to daemonize (its parent exits once TUN and socket exist).
+/*
+ * Starts tapird [--mode tap] IFNAME and waits for it to daemonize (its parent exits once the
+ * device and the socket exist).
  */
 static int start_daemon(struct quick *qk)
 {
 	char *tapird = find_tapird();
-	char *argv[] = {tapird, qk->ifname, NULL};
-	int status = 0, waited = 0;
+	char mode[] = "--mode", tap[] = "tap";
+	bool is_tap = qk->conf.mode == TAPIR_MODE_TAP;
+	char *argv[5] = {tapird};
+	int status = 0, waited = 0, argc = 1;
 	pid_t pid;
 
 	if (!tapird)
 		return -ENOMEM;
-	say("%s %s", tapird, qk->ifname);
+	if (is_tap) {
+		argv[argc++] = mode;
+		argv[argc++] = tap;
+	}
+	argv[argc] = qk->ifname;
+	say("%s %s%s", tapird, is_tap ? "--mode tap " : "", qk->ifname);
 	pid = fork();
 	if (pid < 0) {
 		free(tapird);
@@ -516,6 +532,9 @@ static void format_action(char out[TEXT_BYTES], const struct action *a)
 	case ACT_DNS:
 		snprintf(out, TEXT_BYTES, "dns");
 		break;
+	case ACT_BRIDGE:
+		snprintf(out, TEXT_BYTES, "bridge %s", a->name);
+		break;
 	}
 }
 
@@ -531,6 +550,8 @@ static int parse_action(struct action *a, const char *line)
 		a->kind = ACT_DNS;
 	else if (sscanf(line, "sysctl-src-valid-mark %u", &a->old_value) == 1)
 		a->kind = ACT_SYSCTL;
+	else if (sscanf(line, "bridge %15s", a->name) == 1)
+		a->kind = ACT_BRIDGE;
 	else if (sscanf(line, "rule-fwmark %u %u %u %u", &fam, &a->fwmark, &a->table,
 			&a->priority) == 4)
 		a->kind = ACT_RULE_FWMARK;
@@ -665,6 +686,12 @@ static void undo(struct quick *qk, const struct action *a)
 	case ACT_DNS:
 		r = undo_dns(qk);
 		break;
+	case ACT_BRIDGE:
+		/* deleting the link detaches it too; said and done for symmetry with up */
+		say("ip link set %s nomaster", qk->ifname);
+		if (qk->ifindex > 0)
+			r = tapir_nl_link_set_master(qk->nl, qk->ifindex, 0);
+		break;
 	}
 	if (r && !is_gone(r)) {
 		fprintf(stderr, "tapir: undo failed: %s\n", strerror(-r));
@@ -756,10 +783,13 @@ static int add_addresses(struct quick *qk)
 	return 0;
 }
 
-/* As wg-quick: the largest MTU of the routes to the endpoints, else the default route's. */
+/*
+ * As wg-quick: the largest MTU of the routes to the endpoints, else the default route's, less
+ * the tunnel's overhead. A TAP's MTU counts no Ethernet header, which the frame carries too.
+ */
 static int pick_mtu(struct quick *qk)
 {
-	int best = -1, mtu;
+	int overhead = MTU_OVERHEAD_BYTES, best = -1, mtu;
 
 	if (qk->conf.mtu)
 		return qk->conf.mtu;
@@ -773,9 +803,11 @@ static int pick_mtu(struct quick *qk)
 		best = tapir_nl_default_route_mtu(qk->nl, AF_INET);
 	if (best < 0)
 		best = tapir_nl_default_route_mtu(qk->nl, AF_INET6);
-	if (best <= MTU_OVERHEAD_BYTES)
+	if (qk->conf.mode == TAPIR_MODE_TAP)
+		overhead += TAP_OVERHEAD_BYTES;
+	if (best <= overhead)
 		best = MTU_FALLBACK_BYTES;
-	return best - MTU_OVERHEAD_BYTES;
+	return best - overhead;
 }
 
 static int set_mtu_up(struct quick *qk)
@@ -788,6 +820,46 @@ static int set_mtu_up(struct quick *qk)
 	if (r)
 		fprintf(stderr, "tapir: cannot set %s up: %s\n", qk->ifname, strerror(-r));
 	return r;
+}
+
+/* Index of the Bridge = NAME bridge; says what is wrong if it is missing or not a bridge. */
+static int find_bridge(struct quick *qk)
+{
+	int r = tapir_nl_bridge_lookup(qk->nl, qk->conf.bridge);
+
+	if (r == -ENODEV)
+		fprintf(stderr,
+			"tapir: %s: Bridge = %s: no such interface (create the bridge first)\n",
+			qk->config_path, qk->conf.bridge);
+	else if (r == -EOPNOTSUPP)
+		fprintf(stderr, "tapir: %s: Bridge = %s: not a bridge\n", qk->config_path,
+			qk->conf.bridge);
+	else if (r < 0)
+		fprintf(stderr, "tapir: cannot look up bridge %s: %s\n", qk->conf.bridge,
+			strerror(-r));
+	return r;
+}
+
+static int attach_bridge(struct quick *qk)
+{
+	struct action act = {.kind = ACT_BRIDGE};
+	int master, r;
+
+	if (!qk->conf.bridge)
+		return 0;
+	/* looked up again: the bridge may have gone since prepare_up (a PreUp hook, say) */
+	master = find_bridge(qk);
+	if (master < 0)
+		return master;
+	say("ip link set %s master %s", qk->ifname, qk->conf.bridge);
+	r = tapir_nl_link_set_master(qk->nl, qk->ifindex, master);
+	if (r) {
+		fprintf(stderr, "tapir: cannot attach %s to %s: %s\n", qk->ifname, qk->conf.bridge,
+			strerror(-r));
+		return r;
+	}
+	snprintf(act.name, sizeof(act.name), "%s", qk->conf.bridge);
+	return record(qk, &act);
 }
 
 static bool is_ip_literal(const char *s)
@@ -1025,7 +1097,8 @@ static int add_routes(struct quick *qk)
 	size_t n = 0;
 	int r;
 
-	if (qk->conf.table == TAPIR_TABLE_OFF)
+	/* frames are switched by MAC: there is nothing to route to a TAP */
+	if (qk->conf.table == TAPIR_TABLE_OFF || qk->conf.mode == TAPIR_MODE_TAP)
 		return 0;
 	r = collect_allowed_ips(qk, &all, &n);
 	for (size_t i = 0; !r && i < n; i++) {
@@ -1059,7 +1132,10 @@ static int check_args(int argc, char **argv)
 		       "  /etc/wireguard/INTERFACE.conf.\n\n"
 		       "  up starts tapird, applies the [Interface] and [Peer] sections, adds the\n"
 		       "  addresses, sets MTU, DNS and routes (a default route through fwmark\n"
-		       "  policy routing) and runs the hooks; down undoes what up did.\n",
+		       "  policy routing) and runs the hooks; down undoes what up did.\n\n"
+		       "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
+		       "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
+		       "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n",
 		       argv[0]);
 		return 0;
 	}
@@ -1100,6 +1176,9 @@ static int prepare_up(struct quick *qk, const char *arg)
 			UAPI_DIR, qk->ifname, qk->ifname);
 		return -EEXIST;
 	}
+	/* a missing bridge is found before anything changes */
+	if (qk->conf.bridge && (r = find_bridge(qk)) < 0)
+		return r;
 	return state_create(qk);
 }
 
@@ -1118,8 +1197,8 @@ static int do_up(struct quick *qk)
 	}
 	if (is_interrupted() || (r = apply_uapi(qk)) || is_interrupted() ||
 	    (r = add_addresses(qk)) || is_interrupted() || (r = set_mtu_up(qk)) ||
-	    is_interrupted() || (r = set_dns(qk)) || is_interrupted() || (r = add_routes(qk)) ||
-	    is_interrupted())
+	    is_interrupted() || (r = attach_bridge(qk)) || is_interrupted() || (r = set_dns(qk)) ||
+	    is_interrupted() || (r = add_routes(qk)) || is_interrupted())
 		return r ? r : -EINTR;
 	return run_hooks(qk, qk->conf.post_up, qk->conf.n_post_up);
 }

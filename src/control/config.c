@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
  * Parser for wg-quick's INI configuration files ([Interface] / [Peer], wg(8)'s setconf format
- * plus wg-quick's own keys), and the serialiser that turns the WireGuard part back into a UAPI
- * set request.
+ * plus wg-quick's own keys, plus tapir up's TAP-mode keys), and the serialiser that turns the
+ * WireGuard part back into a UAPI set request.
  *
  * Pure text processing: no file, socket or DNS access (host names in Endpoint are kept for the
  * caller to resolve). A file is accepted whole or not at all; an error message names the file,
  * the line and the key but never a value, since values may be private or preshared keys.
- * Every copy of a secret is wiped before its memory is freed.
+ * Every copy of a secret is wiped before its memory is freed. The tapir extension keys reach
+ * the serialiser only when a file sets them: a stock file yields a stock request.
  */
 #include "config.h"
 
@@ -25,6 +26,8 @@ enum {
 	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric address with a scope */
 	KEY_NAME_MAX_BYTES = 24,  /* longer unknown key names are not quoted */
 	HOST_NAME_MAX_BYTES = 253,
+	IFNAME_MAX_BYTES = 15, /* IFNAMSIZ - 1 */
+	MAC_TEXT_BYTES = 17,   /* aa:bb:cc:dd:ee:ff */
 	MTU_MIN_BYTES = 68,
 	MTU_MAX_BYTES = 65535,
 	TABLE_MAIN = 254,
@@ -37,15 +40,26 @@ enum section {
 	SECTION_PEER,
 };
 
+/* Who may use a key; a wg(8) file (is_wg_only) takes only KEY_WG ones. */
+enum key_kind {
+	KEY_WG,
+	KEY_QUICK,     /* wg-quick's */
+	KEY_TAPIR,     /* tapir up's */
+	KEY_TAPIR_TAP, /* tapir up's, and only with Mode = tap */
+};
+
 struct cfg_parser {
 	struct tapir_quick_conf *q;
 	const char *filename;
 	size_t line_no;
 	bool is_wg_only;
 	enum section section;
-	size_t peer_line;    /* line of the current [Peer] header */
-	bool has_public_key; /* the current [Peer] has its PublicKey */
-	const char *problem; /* set by a key handler that fails with -EINVAL */
+	size_t peer_line;	  /* line of the current [Peer] header */
+	bool has_public_key;	  /* the current [Peer] has its PublicKey */
+	size_t tap_key_line;	  /* first KEY_TAPIR_TAP key, 0 = none */
+	const char *tap_key_name; /* its name */
+	size_t allowed_ips_line;  /* first AllowedIPs line with an item, 0 = none */
+	const char *problem;	  /* set by a key handler that fails with -EINVAL */
 	char *err;
 	size_t errlen;
 };
@@ -56,7 +70,7 @@ typedef int (*cfg_key_fn)(struct cfg_parser *p, const char *val, size_t len);
 struct cfg_key {
 	const char *name;
 	enum section section;
-	bool is_quick;	  /* wg-quick only: an error for setconf-style files */
+	enum key_kind kind;
 	bool is_list;	  /* comma-separated, the handler gets one item at a time */
 	cfg_key_fn parse; /* called once per value, or once per item of a list */
 };
@@ -333,6 +347,72 @@ static int key_save_config(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+/* Mode is checked against the other TAP keys only at the end: it may come after them. */
+static int key_mode(struct cfg_parser *p, const char *val, size_t len)
+{
+	if (is_word(val, len, "tun"))
+		p->q->mode = TAPIR_MODE_TUN;
+	else if (is_word(val, len, "tap"))
+		p->q->mode = TAPIR_MODE_TAP;
+	else {
+		p->problem = "invalid mode (want tun or tap)";
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* As the kernel's dev_valid_name(), in ASCII: 1-15 bytes, no '/', ':' or blank, not . or .. */
+static bool is_ifname(const char *s, size_t len)
+{
+	if (!len || len > IFNAME_MAX_BYTES || (len == 1 && s[0] == '.') ||
+	    (len == 2 && !memcmp(s, "..", 2)))
+		return false;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+
+		if (c <= 0x20 || c >= 0x7f || c == '/' || c == ':')
+			return false;
+	}
+	return true;
+}
+
+static int key_bridge(struct cfg_parser *p, const char *val, size_t len)
+{
+	if (!is_ifname(val, len)) {
+		p->problem = "invalid interface name (want 1-15 characters, no '/', ':' or blank)";
+		return -EINVAL;
+	}
+	free(p->q->bridge);
+	p->q->bridge = strndup(val, len);
+	return p->q->bridge ? 0 : -ENOMEM;
+}
+
+static int key_forward(struct cfg_parser *p, const char *val, size_t len)
+{
+	bool is_on = is_word(val, len, "on") || is_word(val, len, "true");
+
+	if (!is_on && !is_word(val, len, "off") && !is_word(val, len, "false")) {
+		p->problem = "invalid switch (want on, off, true or false)";
+		return -EINVAL;
+	}
+	p->q->wg.has_forward = true;
+	p->q->wg.is_forward = is_on;
+	return 0;
+}
+
+static int key_mac_age(struct cfg_parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (parse_decimal(val, len, TAPIR_CONF_MAX_MAC_AGE_S, &v) || !v) {
+		p->problem = "invalid MAC age (want 1-86400 seconds)";
+		return -EINVAL;
+	}
+	p->q->wg.has_mac_age = true;
+	p->q->wg.mac_age_s = (uint32_t)v;
+	return 0;
+}
+
 /* ---------------------------------------------------------------- [Peer] */
 
 static int key_public_key(struct cfg_parser *p, const char *val, size_t len)
@@ -379,6 +459,8 @@ static int key_allowed_ips(struct cfg_parser *p, const char *val, size_t len)
 		p->problem = "invalid prefix (want addr[/cidr])";
 		return -EINVAL;
 	}
+	if (!p->allowed_ips_line)
+		p->allowed_ips_line = p->line_no;
 	if (peer->n_allowed_ips == peer->cap_allowed_ips) {
 		size_t cap = peer->cap_allowed_ips ? peer->cap_allowed_ips * 2 : 4;
 
@@ -456,24 +538,64 @@ static int key_keepalive(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+/* "aa:bb:cc:dd:ee:ff", either case; like the UAPI's tapir_mac, no multicast, not all zero. */
+static int parse_mac(const char *s, size_t len, uint8_t mac[6])
+{
+	if (len != MAC_TEXT_BYTES)
+		return -EINVAL;
+	for (size_t i = 0; i < 6; i++) {
+		int hi = hex_digit(s[i * 3]), lo = hex_digit(s[i * 3 + 1]);
+
+		if (hi < 0 || lo < 0 || (i < 5 && s[i * 3 + 2] != ':'))
+			return -EINVAL;
+		mac[i] = (uint8_t)(hi << 4 | lo);
+	}
+	if ((mac[0] & 1) || !(mac[0] | mac[1] | mac[2] | mac[3] | mac[4] | mac[5]))
+		return -EINVAL;
+	return 0;
+}
+
+_Static_assert(TAPIR_CONF_MAX_PINNED_MACS == 16, "the MACs message names the limit");
+
+static int key_macs(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (peer->n_pinned_macs == TAPIR_CONF_MAX_PINNED_MACS) {
+		p->problem = "too many MACs (at most 16 per peer)";
+		return -EINVAL;
+	}
+	if (parse_mac(val, len, peer->pinned_macs[peer->n_pinned_macs])) {
+		p->problem = "invalid MAC (want aa:bb:cc:dd:ee:ff, unicast, not all zero)";
+		return -EINVAL;
+	}
+	peer->n_pinned_macs++;
+	return 0;
+}
+
 static const struct cfg_key cfg_keys[] = {
-    {"PrivateKey", SECTION_INTERFACE, false, false, key_private_key},
-    {"ListenPort", SECTION_INTERFACE, false, false, key_listen_port},
-    {"FwMark", SECTION_INTERFACE, false, false, key_fwmark},
-    {"Address", SECTION_INTERFACE, true, true, key_address},
-    {"DNS", SECTION_INTERFACE, true, true, key_dns},
-    {"MTU", SECTION_INTERFACE, true, false, key_mtu},
-    {"Table", SECTION_INTERFACE, true, false, key_table},
-    {"PreUp", SECTION_INTERFACE, true, false, key_pre_up},
-    {"PostUp", SECTION_INTERFACE, true, false, key_post_up},
-    {"PreDown", SECTION_INTERFACE, true, false, key_pre_down},
-    {"PostDown", SECTION_INTERFACE, true, false, key_post_down},
-    {"SaveConfig", SECTION_INTERFACE, true, false, key_save_config},
-    {"PublicKey", SECTION_PEER, false, false, key_public_key},
-    {"PresharedKey", SECTION_PEER, false, false, key_preshared_key},
-    {"AllowedIPs", SECTION_PEER, false, true, key_allowed_ips},
-    {"Endpoint", SECTION_PEER, false, false, key_endpoint},
-    {"PersistentKeepalive", SECTION_PEER, false, false, key_keepalive},
+    {"PrivateKey", SECTION_INTERFACE, KEY_WG, false, key_private_key},
+    {"ListenPort", SECTION_INTERFACE, KEY_WG, false, key_listen_port},
+    {"FwMark", SECTION_INTERFACE, KEY_WG, false, key_fwmark},
+    {"Address", SECTION_INTERFACE, KEY_QUICK, true, key_address},
+    {"DNS", SECTION_INTERFACE, KEY_QUICK, true, key_dns},
+    {"MTU", SECTION_INTERFACE, KEY_QUICK, false, key_mtu},
+    {"Table", SECTION_INTERFACE, KEY_QUICK, false, key_table},
+    {"PreUp", SECTION_INTERFACE, KEY_QUICK, false, key_pre_up},
+    {"PostUp", SECTION_INTERFACE, KEY_QUICK, false, key_post_up},
+    {"PreDown", SECTION_INTERFACE, KEY_QUICK, false, key_pre_down},
+    {"PostDown", SECTION_INTERFACE, KEY_QUICK, false, key_post_down},
+    {"SaveConfig", SECTION_INTERFACE, KEY_QUICK, false, key_save_config},
+    {"Mode", SECTION_INTERFACE, KEY_TAPIR, false, key_mode},
+    {"Bridge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_bridge},
+    {"Forward", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_forward},
+    {"MACAge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_mac_age},
+    {"PublicKey", SECTION_PEER, KEY_WG, false, key_public_key},
+    {"PresharedKey", SECTION_PEER, KEY_WG, false, key_preshared_key},
+    {"AllowedIPs", SECTION_PEER, KEY_WG, true, key_allowed_ips},
+    {"Endpoint", SECTION_PEER, KEY_WG, false, key_endpoint},
+    {"PersistentKeepalive", SECTION_PEER, KEY_WG, false, key_keepalive},
+    {"MACs", SECTION_PEER, KEY_TAPIR_TAP, true, key_macs},
 };
 
 static const struct cfg_key *find_key(enum section section, const char *name, size_t len)
@@ -635,9 +757,14 @@ static int parse_key_line(struct cfg_parser *p, const char *s, size_t len)
 			p->section == SECTION_PEER ? "Peer" : "Interface", name);
 		return -EINVAL;
 	}
-	if (k->is_quick && p->is_wg_only) {
-		set_err(p, p->line_no, "wg-quick key not valid in a wg config (key %s)", k->name);
+	if (k->kind != KEY_WG && p->is_wg_only) {
+		set_err(p, p->line_no, "%s key not valid in a wg config (key %s)",
+			k->kind == KEY_QUICK ? "wg-quick" : "tapir up", k->name);
 		return -EINVAL;
+	}
+	if (k->kind == KEY_TAPIR_TAP && !p->tap_key_line) {
+		p->tap_key_line = p->line_no;
+		p->tap_key_name = k->name;
 	}
 	p->problem = NULL;
 	r = apply_value(p, k, val, val_len);
@@ -668,6 +795,22 @@ static int parse_line(struct cfg_parser *p, const char *s, size_t len)
 	return parse_key_line(p, s, len);
 }
 
+/* Once the whole file is read: the TAP keys need Mode = tap, and tap mode has no allowed IPs. */
+static int check_mode(struct cfg_parser *p)
+{
+	if (p->q->mode != TAPIR_MODE_TAP && p->tap_key_line) {
+		set_err(p, p->tap_key_line, "only valid with Mode = tap (key %s)", p->tap_key_name);
+		return -EINVAL;
+	}
+	if (p->q->mode == TAPIR_MODE_TAP && p->allowed_ips_line) {
+		set_err(p, p->allowed_ips_line,
+			"allowed IPs do not apply to frames in Mode = tap; MACs = pins a peer's "
+			"addresses instead (key AllowedIPs)");
+		return -EINVAL;
+	}
+	return 0;
+}
+
 int tapir_config_parse(const char *text, size_t len, const char *filename, bool is_wg_only,
 		       struct tapir_quick_conf *out, char *err, size_t errlen)
 {
@@ -694,6 +837,8 @@ int tapir_config_parse(const char *text, size_t len, const char *filename, bool 
 	}
 	if (!r)
 		r = end_section(&p);
+	if (!r)
+		r = check_mode(&p);
 	if (r)
 		tapir_quick_conf_free(out);
 	return r;
@@ -720,6 +865,7 @@ void tapir_quick_conf_free(struct tapir_quick_conf *conf)
 	free_strings(conf->post_up, conf->n_post_up);
 	free_strings(conf->pre_down, conf->n_pre_down);
 	free_strings(conf->post_down, conf->n_post_down);
+	free(conf->bridge);
 	memset(conf, 0, sizeof(*conf));
 }
 
@@ -780,6 +926,14 @@ static void put_peer(struct writer *w, const struct tapir_conf_peer *peer, bool 
 			continue;
 		put(w, "allowed_ip=%s%s/%u\n", a->is_removal ? "-" : "", text, (unsigned)a->cidr);
 	}
+	if (peer->replace_macs || (is_replace && peer->n_pinned_macs))
+		put(w, "tapir_replace_macs=true\n");
+	for (size_t i = 0; i < peer->n_pinned_macs; i++) {
+		const uint8_t *m = peer->pinned_macs[i];
+
+		put(w, "tapir_mac=%02x:%02x:%02x:%02x:%02x:%02x\n", m[0], m[1], m[2], m[3], m[4],
+		    m[5]);
+	}
 }
 
 static void put_conf(struct writer *w, const struct tapir_conf *conf, bool is_replace)
@@ -791,6 +945,11 @@ static void put_conf(struct writer *w, const struct tapir_conf *conf, bool is_re
 		put(w, "listen_port=%u\n", (unsigned)conf->listen_port);
 	if (conf->has_fwmark)
 		put(w, "fwmark=%u\n", (unsigned)conf->fwmark);
+	/* tapir extension keys: only when set, so a stock daemon never sees them otherwise */
+	if (conf->has_forward)
+		put(w, "tapir_forward=%s\n", conf->is_forward ? "true" : "false");
+	if (conf->has_mac_age)
+		put(w, "tapir_mac_age=%u\n", (unsigned)conf->mac_age_s);
 	if (is_replace || conf->replace_peers)
 		put(w, "replace_peers=true\n");
 	for (size_t i = 0; i < conf->n_peers; i++)

@@ -5,6 +5,11 @@
  * parser fills); the wg-quick part (Address, DNS, MTU, Table, hooks, SaveConfig) in
  * struct tapir_quick_conf. Pure parsing: no I/O besides what the caller reads, no DNS (host
  * names in Endpoint are kept as text for the caller to resolve).
+ *
+ * tapir up's TAP (L2) keys: Mode, Bridge, Forward, MACAge under [Interface], MACs under [Peer].
+ * Forward, MACAge and MACs travel to tapird as UAPI extension keys (in struct tapir_conf);
+ * Bridge and every key but Mode are valid only with Mode = tap, and AllowedIPs is not (allowed
+ * IPs do not apply to frames).
  */
 #ifndef TAPIR_CONFIG_H
 #define TAPIR_CONFIG_H
@@ -24,6 +29,11 @@ struct tapir_config_address {
 struct tapir_config_endpoint {
 	char *host; /* owned: host name or numeric address, without brackets; NULL = none */
 	uint16_t port;
+};
+
+enum tapir_config_mode {
+	TAPIR_MODE_TUN = 0, /* default: IP packets, WireGuard */
+	TAPIR_MODE_TAP,	    /* Ethernet frames between tapir peers */
 };
 
 enum tapir_config_table {
@@ -46,6 +56,8 @@ struct tapir_quick_conf {
 	char **pre_up, **post_up, **pre_down, **post_down; /* hooks in file order */
 	size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
 	bool save_config;
+	enum tapir_config_mode mode;
+	char *bridge; /* owned: Bridge = NAME (tap only); NULL = none */
 };
 
 /*
@@ -60,7 +72,9 @@ void tapir_quick_conf_free(struct tapir_quick_conf *conf);
 
 /*
  * Serialises the WireGuard part as a UAPI set request body ("set=1\n" ... "\n"), with
- * replace_peers / replace_allowed_ips as wg setconf sends them when @is_replace. Returns a
+ * replace_peers / replace_allowed_ips as wg setconf sends them when @is_replace. tapir's
+ * extension keys (tapir_forward, tapir_mac_age, tapir_mac, tapir_replace_macs) appear only
+ * when @conf sets them, so a conf a stock daemon can take produces a stock request. Returns a
  * malloc'd string (caller wipes and frees) or NULL.
  */
 char *tapir_conf_to_uapi_set(const struct tapir_conf *conf, bool is_replace, size_t *len_out);

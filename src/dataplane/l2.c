@@ -74,14 +74,23 @@ static void send_copy(struct tapir_device *dev, struct tapir_worker *w, struct t
 	tapir_send_one(dev, peer, w->slot, w->udp_fd, pkt, true, false);
 }
 
+enum {
+	CAPS_GRACE_MS = 2000, /* before a peer without CAPS is reported as a mismatch */
+};
+
 /* May @peer receive frames now? Requests a handshake or logs a mismatch when not. */
 static bool can_take_frames(struct tapir_device *dev, struct tapir_peer *peer, uint64_t now)
 {
-	if (!tapir_send_keypair(peer, now)) {
+	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
+
+	if (!kp) {
 		tapir_handshake_request(dev, peer);
 		return false;
 	}
 	if (!is_l2_peer(peer)) {
+		/* a tapir peer announces right after the handshake: give it a moment */
+		if (now - kp->birth_ns < tapir_ms_to_ns(CAPS_GRACE_MS))
+			return false;
 		log_mismatch(
 		    dev, peer,
 		    "has not announced tapir L2 frames (a stock WireGuard peer or tapird in "

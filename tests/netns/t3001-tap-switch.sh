@@ -29,7 +29,9 @@ for n in 1 2 3; do
 	nx $n wg set "tt$$$n" "${args[@]}"
 done
 
-vm_ping() { nx "$1" timeout 15 ping -c 2 -i 0.3 -W 3 "$2" >/dev/null; }
+# -w: first contact may need a handshake retry (5 s) when both hosts initiate at once
+vm_ping() { nx "$1" timeout 20 ping -c 2 -i 0.3 -w 15 "$2" >/dev/null; }
+vm_ping_short() { nx "$1" timeout 8 ping -c 2 -i 0.3 -W 3 "$2" >/dev/null; }
 check "ARP across hosts: vm1 pings vm2" vm_ping 4 10.80.0.2
 check "vm1 pings vm3" vm_ping 4 10.80.0.3
 check "vm2 pings vm3" vm_ping 5 10.80.0.3
@@ -101,7 +103,7 @@ printf 'set=1\npublic_key=%s\ntapir_mac=02:00:00:00:00:99\n\n' "$(b64_to_hex "$(
 check_eq "tapird accepts the tapir_mac extension key" "errno=0" cat "$T/pin.reply"
 ipx 5 neigh flush dev vm
 ipx 4 neigh flush dev vm
-check_fails "a spoofed (not pinned) source MAC gets nothing through" vm_ping 4 10.80.0.2
+check_fails "a spoofed (not pinned) source MAC gets nothing through" vm_ping_short 4 10.80.0.2
 printf 'get=tapir\n\n' | uapi "tt$$2" >"$T/get2"
 check "the rejected frames are counted (tapir_drop_mac_rejected > 0)" \
 	eval 'grep -Eq "^tapir_drop_mac_rejected=[1-9]" "$T/get2"'

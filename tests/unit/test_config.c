@@ -3,8 +3,10 @@
  * Unit tests for the wg-quick config parser and its UAPI serialiser (src/control/config.c):
  * a file using every key (comments, blanks, CRLF, any key case), each value form, a numbered
  * table of bad files whose message must name file, line and key and never leak a secret, the
- * setconf (wg-only) mode, and a round trip through the UAPI set parser. Every file is parsed
- * from an exact-size heap copy so ASan catches reads past its end.
+ * setconf (wg-only) mode, and a round trip through the UAPI set parser. tapir up's TAP keys
+ * (Mode, Bridge, Forward, MACAge, MACs) get the same treatment, plus the rules that tie them
+ * to Mode = tap and the check that a stock file serialises without any tapir_ key. Every file
+ * is parsed from an exact-size heap copy so ASan catches reads past its end.
  */
 #include "config.h"
 
@@ -247,6 +249,117 @@ static void test_value_forms(void **state)
 	tapir_quick_conf_free(&q);
 }
 
+/* Bridge before Mode: the TAP keys may come in any order. */
+static const char tap_file[] = "[Interface]\n"
+			       "PrivateKey = " PRIV "\n"
+			       "Bridge = br-lan.10\n"
+			       "mode = TAP\n"
+			       "Forward = on\n"
+			       "MACAge = 120\n"
+			       "Address = 10.0.0.1/24\n"
+			       "[Peer]\n"
+			       "PublicKey = " PUB1 "\n"
+			       "Endpoint = 192.0.2.2:51820\n"
+			       "MACs = 02:00:00:00:00:01, 02:AB:cd:00:00:02\n"
+			       "MACs = 06:00:00:00:00:03\n"
+			       "AllowedIPs =\n"
+			       "[Peer]\n"
+			       "PublicKey = " PUB2 "\n";
+
+static void test_tap_file(void **state)
+{
+	static const uint8_t want[3][6] = {
+	    {2, 0, 0, 0, 0, 1}, {2, 0xab, 0xcd, 0, 0, 2}, {6, 0, 0, 0, 0, 3}};
+	struct tapir_quick_conf q;
+
+	assert_int_equal(parse(tap_file, &q), 0);
+	assert_string_equal(err, "");
+	assert_int_equal(q.mode, TAPIR_MODE_TAP);
+	assert_string_equal(q.bridge, "br-lan.10");
+	assert_true(q.wg.has_forward);
+	assert_true(q.wg.is_forward);
+	assert_true(q.wg.has_mac_age);
+	assert_int_equal(q.wg.mac_age_s, 120);
+	assert_int_equal(q.n_addresses, 1);
+	assert_int_equal(q.wg.n_peers, 2);
+	assert_int_equal(q.wg.peers[0].n_pinned_macs, 3);
+	assert_memory_equal(q.wg.peers[0].pinned_macs, want, sizeof(want));
+	assert_false(q.wg.peers[0].replace_macs);
+	assert_int_equal(q.wg.peers[0].n_allowed_ips, 0);
+	assert_int_equal(q.wg.peers[1].n_pinned_macs, 0);
+	tapir_quick_conf_free(&q);
+	assert_zeroed(&q);
+}
+
+static void test_tap_value_forms(void **state)
+{
+	static const struct {
+		const char *text;
+		bool is_forward;
+	} forwards[] = {
+	    {"on", true}, {"ON", true}, {"true", true}, {"off", false}, {"False", false}};
+	struct tapir_quick_conf q;
+	char text[128];
+
+	for (size_t i = 0; i < sizeof(forwards) / sizeof(forwards[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nMode = tap\nForward = %s\n",
+			 forwards[i].text);
+		assert_int_equal(parse(text, &q), 0);
+		assert_true(q.wg.has_forward);
+		assert_int_equal(q.wg.is_forward, forwards[i].is_forward);
+		tapir_quick_conf_free(&q);
+	}
+	assert_int_equal(parse("[Interface]\nMode = tap\nMACAge = 1\n", &q), 0);
+	assert_int_equal(q.wg.mac_age_s, 1);
+	tapir_quick_conf_free(&q);
+	assert_int_equal(parse("[Interface]\nMode = tap\nMACAge = 86400\n", &q), 0);
+	assert_int_equal(q.wg.mac_age_s, 86400);
+	tapir_quick_conf_free(&q);
+	/* a later value replaces an earlier one; 15 bytes is the longest interface name */
+	assert_int_equal(
+	    parse("[Interface]\nMode = tap\nBridge = a\nBridge = br-0123456789ab\n", &q), 0);
+	assert_string_equal(q.bridge, "br-0123456789ab");
+	tapir_quick_conf_free(&q);
+	/* the defaults: tun, no bridge, no extension key */
+	assert_int_equal(parse("[Interface]\nMode = tun\n[Peer]\nPublicKey = " PUB1
+			       "\nAllowedIPs = 10.0.0.0/8\n",
+			       &q),
+			 0);
+	assert_int_equal(q.mode, TAPIR_MODE_TUN);
+	assert_null(q.bridge);
+	assert_false(q.wg.has_forward || q.wg.has_mac_age);
+	tapir_quick_conf_free(&q);
+	assert_int_equal(parse("[Interface]\nMode = tap\nMode = tun\n", &q), 0);
+	assert_int_equal(q.mode, TAPIR_MODE_TUN);
+	tapir_quick_conf_free(&q);
+}
+
+/* 16 MACs per peer, as tapird keeps; the 17th is an error naming the key. */
+static void test_tap_mac_limit(void **state)
+{
+	struct tapir_quick_conf q;
+	char text[1024];
+	size_t off;
+
+	off = (size_t)snprintf(text, sizeof(text),
+			       "[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nMACs = ");
+	for (unsigned i = 1; i <= TAPIR_CONF_MAX_PINNED_MACS; i++)
+		off += (size_t)snprintf(text + off, sizeof(text) - off, "%s02:00:00:00:00:%02x",
+					i > 1 ? ", " : "", i);
+	snprintf(text + off, sizeof(text) - off, "\n");
+	assert_int_equal(parse(text, &q), 0);
+	assert_int_equal(q.wg.peers[0].n_pinned_macs, TAPIR_CONF_MAX_PINNED_MACS);
+	assert_int_equal(q.wg.peers[0].pinned_macs[15][5], 16);
+	tapir_quick_conf_free(&q);
+
+	snprintf(text + off, sizeof(text) - off, "\nMACs = 02:00:00:00:00:ff\n");
+	assert_int_equal(parse(text, &q), -EINVAL);
+	assert_non_null(strstr(err, "test.conf:6:"));
+	assert_non_null(strstr(err, "too many MACs"));
+	assert_non_null(strstr(err, "(key MACs)"));
+	assert_zeroed(&q);
+}
+
 static void test_many_peers(void **state)
 {
 	enum { N = 100 };
@@ -334,6 +447,48 @@ static const struct bad_case bad_cases[] = {
     {"[Peer]\nPublicKey = " PUB1 "\nEndpoint = [2001:db8::1]\n", "test.conf:3:", "(key Endpoint)"},
     {"[Interface]\nPrivateKey = " PRIV "\nListenPort = 51820 # c\nMTU = 1 2\n",
      "test.conf:4:", "(key MTU)"},
+    /* TAP mode: bad values */
+    {"[Interface]\nMode = tunnel\n", "test.conf:2:", "(key Mode)"},
+    /* 45 */ {"[Interface]\nMode =\n", "test.conf:2:", "(key Mode)"},
+    {"[Interface]\nMode = tap\nBridge = br-0123456789abc\n", "test.conf:3:", "(key Bridge)"},
+    {"[Interface]\nMode = tap\nBridge = br/0\n", "test.conf:3:", "(key Bridge)"},
+    {"[Interface]\nMode = tap\nBridge = ..\n", "test.conf:3:", "(key Bridge)"},
+    {"[Interface]\nMode = tap\nBridge = br 0\n", "test.conf:3:", "(key Bridge)"},
+    /* 50 */ {"[Interface]\nMode = tap\nForward = yes\n", "test.conf:3:", "(key Forward)"},
+    {"[Interface]\nMode = tap\nForward =\n", "test.conf:3:", "(key Forward)"},
+    {"[Interface]\nMode = tap\nMACAge = 0\n", "test.conf:3:", "(key MACAge)"},
+    {"[Interface]\nMode = tap\nMACAge = 86401\n", "test.conf:3:", "(key MACAge)"},
+    {"[Interface]\nMode = tap\nMACAge = 5m\n", "test.conf:3:", "(key MACAge)"},
+    /* 55 */
+    {"[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nMACs = 01:00:5e:00:00:01\n",
+     "test.conf:5:", "(key MACs)"},
+    {"[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nMACs = 00:00:00:00:00:00\n",
+     "test.conf:5:", "(key MACs)"},
+    {"[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00\n",
+     "test.conf:5:", "(key MACs)"},
+    {"[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nMACs = 02-00-00-00-00-01\n",
+     "test.conf:5:", "(key MACs)"},
+    {"[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00:0g\n",
+     "test.conf:5:", "(key MACs)"},
+    /* 60 */
+    {"[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00:01,\n",
+     "test.conf:5:", "(key MACs)"},
+    {"[Interface]\nMode = tap\nMACs = 02:00:00:00:00:01\n", "test.conf:3:", "(key MACs)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nMode = tap\n", "test.conf:3:", "(key Mode)"},
+    /* TAP keys without Mode = tap: the first one is named, wherever Mode is */
+    {"[Interface]\nBridge = br0\n", "test.conf:2:", "(key Bridge)"},
+    {"[Interface]\nPrivateKey = " PRIV "\nForward = on\nBridge = br0\nMode = tun\n",
+     "test.conf:3:", "(key Forward)"},
+    /* 65 */ {"[Interface]\nMACAge = 60\n", "test.conf:2:", "(key MACAge)"},
+    {"[Interface]\nMode = tap\nMode = tun\n[Peer]\nPublicKey = " PUB1
+     "\nMACs = 02:00:00:00:00:01\n",
+     "test.conf:6:", "(key MACs)"},
+    /* tap mode has no allowed IPs, also when Mode comes last */
+    {"[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\nAllowedIPs = 10.0.0.0/8\n",
+     "test.conf:5:", "(key AllowedIPs)"},
+    {"[Peer]\nPublicKey = " PUB1 "\nAllowedIPs =\n[Peer]\nPublicKey = " PUB2
+     "\nAllowedIPs = ::/0\n[Interface]\nMode = tap\n",
+     "test.conf:6:", "(key AllowedIPs)"},
 };
 
 static void test_bad_cases(void **state)
@@ -369,6 +524,14 @@ static void test_wg_only(void **state)
 	    "Table = off",	     "PreUp = true",	"PostUp = true",
 	    "PreDown = true",	     "PostDown = true", "SaveConfig = true",
 	};
+	static const struct {
+		const char *line, *key;
+	} tapir_keys[] = {
+	    {"Mode = tap", "(key Mode)"},
+	    {"Bridge = br0", "(key Bridge)"},
+	    {"Forward = on", "(key Forward)"},
+	    {"MACAge = 60", "(key MACAge)"},
+	};
 	struct tapir_quick_conf q;
 	char text[256];
 
@@ -382,6 +545,24 @@ static void test_wg_only(void **state)
 		assert_int_equal(parse_mode(text, false, &q), 0);
 		tapir_quick_conf_free(&q);
 	}
+	/* tapir up's keys too: tapir setconf hands the file to a daemon as it is */
+	for (size_t i = 0; i < sizeof(tapir_keys) / sizeof(tapir_keys[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nPrivateKey = %s\n%s\n", PRIV,
+			 tapir_keys[i].line);
+		assert_int_equal(parse_mode(text, true, &q), -EINVAL);
+		assert_non_null(strstr(err, "test.conf:3: tapir up key not valid in a wg config"));
+		assert_non_null(strstr(err, tapir_keys[i].key));
+		assert_zeroed(&q);
+		snprintf(text, sizeof(text), "[Interface]\nPrivateKey = %s\nMode = tap\n%s\n", PRIV,
+			 tapir_keys[i].line);
+		assert_int_equal(parse_mode(text, false, &q), 0);
+		tapir_quick_conf_free(&q);
+	}
+	assert_int_equal(
+	    parse_mode("[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00:01\n", true, &q),
+	    -EINVAL);
+	assert_non_null(
+	    strstr(err, "test.conf:3: tapir up key not valid in a wg config (key MACs)"));
 	assert_int_equal(parse_mode("[Interface]\nPrivateKey=" PRIV "\nListenPort=1\nFwMark=2\n"
 				    "[Peer]\nPublicKey=" PUB1 "\nPresharedKey=" PSK "\n"
 				    "AllowedIPs=10.0.0.0/8\nEndpoint=192.0.2.1:1\n"
@@ -442,6 +623,8 @@ static void round_trip(bool is_replace)
 	assert_true(!strstr(req, "replace_allowed_ips=true\n") == !is_replace);
 	assert_non_null(strstr(req, "endpoint=[2001:db8::2]:443\n"));
 	assert_non_null(strstr(req, "fwmark=4660\n"));
+	/* a stock file: a stock request, nothing a stock daemon would refuse */
+	assert_null(strstr(req, "tapir_"));
 	assert_int_equal(tapir_uapi_parse_set(req + 6, len - 7, &back, err, sizeof(err)), 0);
 	assert_int_equal(back.has_private_key, true);
 	assert_memory_equal(back.private_key, q.wg.private_key, 32);
@@ -465,6 +648,72 @@ static void test_round_trip(void **state)
 	round_trip(false);
 }
 
+static size_t count_of(const char *hay, const char *needle)
+{
+	size_t n = 0;
+
+	for (const char *p = strstr(hay, needle); p; p = strstr(p + 1, needle))
+		n++;
+	return n;
+}
+
+static void tap_round_trip(bool is_replace)
+{
+	struct tapir_quick_conf q;
+	struct tapir_conf back;
+	size_t len;
+	char *req;
+
+	assert_int_equal(parse(tap_file, &q), 0);
+	req = tapir_conf_to_uapi_set(&q.wg, is_replace, &len);
+	assert_non_null(req);
+	assert_non_null(strstr(req, "tapir_forward=true\n"));
+	assert_non_null(strstr(req, "tapir_mac_age=120\n"));
+	assert_non_null(strstr(req, "\ntapir_mac=02:00:00:00:00:01\ntapir_mac=02:ab:cd:00:00:02\n"
+				    "tapir_mac=06:00:00:00:00:03\n"));
+	/* only the peer with MACs replaces its pinned set */
+	assert_int_equal(count_of(req, "tapir_replace_macs=true\n"), is_replace ? 1 : 0);
+	assert_int_equal(count_of(req, "tapir_"), is_replace ? 6 : 5);
+	assert_int_equal(tapir_uapi_parse_set(req + 6, len - 7, &back, err, sizeof(err)), 0);
+	assert_true(back.has_forward && back.is_forward);
+	assert_true(back.has_mac_age);
+	assert_int_equal(back.mac_age_s, 120);
+	assert_int_equal(back.n_peers, 2);
+	assert_int_equal(back.peers[0].replace_macs, is_replace);
+	assert_int_equal(back.peers[0].n_pinned_macs, 3);
+	assert_memory_equal(back.peers[0].pinned_macs, q.wg.peers[0].pinned_macs, 3 * 6);
+	assert_false(back.peers[1].replace_macs);
+	assert_int_equal(back.peers[1].n_pinned_macs, 0);
+	tapir_conf_free(&back);
+	explicit_bzero(req, len);
+	free(req);
+	tapir_quick_conf_free(&q);
+}
+
+static void test_tap_round_trip(void **state)
+{
+	struct tapir_quick_conf q;
+	size_t len;
+	char *req;
+
+	tap_round_trip(true);
+	tap_round_trip(false);
+
+	/* Mode = tap alone, or Forward = off: only what the file says */
+	assert_int_equal(parse("[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1 "\n", &q), 0);
+	req = tapir_conf_to_uapi_set(&q.wg, true, &len);
+	assert_non_null(req);
+	assert_null(strstr(req, "tapir_"));
+	free(req);
+	tapir_quick_conf_free(&q);
+	assert_int_equal(parse("[Interface]\nMode = tap\nForward = off\n", &q), 0);
+	req = tapir_conf_to_uapi_set(&q.wg, true, &len);
+	assert_non_null(req);
+	assert_string_equal(req, "set=1\ntapir_forward=false\nreplace_peers=true\n\n");
+	free(req);
+	tapir_quick_conf_free(&q);
+}
+
 static void test_serialise_empty(void **state)
 {
 	struct tapir_conf conf = {0};
@@ -479,11 +728,13 @@ static void test_serialise_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_file),	cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_value_forms), cmocka_unit_test(test_many_peers),
-	    cmocka_unit_test(test_bad_cases),	cmocka_unit_test(test_nul_in_text),
-	    cmocka_unit_test(test_wg_only),	cmocka_unit_test(test_null_err_and_free),
-	    cmocka_unit_test(test_round_trip),	cmocka_unit_test(test_serialise_empty),
+	    cmocka_unit_test(test_full_file),	  cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_value_forms),	  cmocka_unit_test(test_many_peers),
+	    cmocka_unit_test(test_bad_cases),	  cmocka_unit_test(test_nul_in_text),
+	    cmocka_unit_test(test_wg_only),	  cmocka_unit_test(test_null_err_and_free),
+	    cmocka_unit_test(test_round_trip),	  cmocka_unit_test(test_serialise_empty),
+	    cmocka_unit_test(test_tap_file),	  cmocka_unit_test(test_tap_value_forms),
+	    cmocka_unit_test(test_tap_mac_limit), cmocka_unit_test(test_tap_round_trip),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
