@@ -129,8 +129,17 @@ void tapir_handshake_send_initiation(struct tapir_device *dev, struct tapir_peer
 	tapir_peer_get_endpoint(peer, &to);
 	if (!dev->local.has_identity || !dev->is_up || !to.sa.sa_family || peer->is_dead)
 		return;
-	if (last && now - last < tapir_ms_to_ns(REKEY_TIMEOUT_MS))
+	if (last && now - last < tapir_ms_to_ns(REKEY_TIMEOUT_MS)) {
+		/*
+		 * A retry that falls inside the 5 s limit (we answered an initiation since: the
+		 * handshakes crossed) is postponed, not lost, with fresh jitter, so two peers
+		 * that both started at once fall out of step instead of crossing again.
+		 */
+		if (is_retry)
+			tapir_timers_handshake_initiated(
+			    &peer->timers, last, tapir_random_u32() % REKEY_TIMEOUT_JITTER_MAX_MS);
 		return;
+	}
 	if (new_handshake_index(dev, peer) < 0)
 		return;
 	tapir_x25519_generate(eph);
