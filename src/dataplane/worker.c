@@ -183,9 +183,19 @@ static void handle_udp(struct tapir_worker *w)
 		size_t len = msgs[i].msg_len, step = gro_size(&msgs[i].msg_hdr);
 
 		tapir_udp_sockaddr_normalise(&srcs[i]);
+		if (!len) {
+			tapir_device_count_drop(dev, TAPIR_DROP_MALFORMED); /* empty datagram */
+			continue;
+		}
 		if (!step || step > len)
 			step = len;
-		for (size_t off = 0; off < len && ndgrams < TAPIR_SEND_MAX; off += step) {
+		for (size_t off = 0; off < len; off += step) {
+			if (ndgrams == TAPIR_SEND_MAX) {
+				/* 64 buffers of up to 64 segments each: hand over in chunks */
+				tapir_receive_batch(dev, w, w->rx_msgs, w->rx_lens, w->rx_srcs,
+						    ndgrams);
+				ndgrams = 0;
+			}
 			w->rx_msgs[ndgrams] = p + off;
 			w->rx_lens[ndgrams] = len - off < step ? len - off : step;
 			w->rx_srcs[ndgrams] = srcs[i];
