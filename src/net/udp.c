@@ -12,6 +12,24 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+enum {
+	UDP_BUFFER_BYTES = 7 << 20,
+};
+
+/*
+ * Socket buffers big enough for bursts of GSO/GRO batches (wireguard-go uses 7 MiB): the
+ * FORCE variants pass net.core.{r,w}mem_max when we may (CAP_NET_ADMIN); else the plain ones.
+ */
+static void set_buffers(int fd)
+{
+	int size = UDP_BUFFER_BYTES;
+
+	if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+	if (setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &size, sizeof(size)) < 0)
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
+
 static int open_one(int family, uint16_t port, uint32_t fwmark)
 {
 	union tapir_sockaddr addr;
@@ -34,6 +52,7 @@ static int open_one(int family, uint16_t port, uint32_t fwmark)
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		goto err;
+	set_buffers(fd);
 	if (fwmark && tapir_udp_set_fwmark(fd, fwmark) < 0)
 		goto err;
 	if (bind(fd, &addr.sa, alen) < 0)
