@@ -687,14 +687,17 @@ static int open_sources(struct attacker *a)
 	for (unsigned int k = 0; k < n; k++) {
 		union addr src = a->opt.range_base;
 		uint8_t *b = addr_bytes(&src, &nbytes);
+		uint8_t buf[16];
 		unsigned int carry = k;
 
-		/* base + k, big-endian */
-		for (size_t j = nbytes; j-- > 0 && carry;) {
-			carry += b[j];
-			b[j] = (uint8_t)carry;
+		/* base + k, big-endian, on a fixed-size copy (nbytes is 4 or 16) */
+		memcpy(buf, b, nbytes);
+		for (size_t j = nbytes; j > 0 && carry; j--) {
+			carry += buf[j - 1];
+			buf[j - 1] = (uint8_t)carry;
 			carry >>= 8;
 		}
+		memcpy(b, buf, nbytes);
 		a->fds[k] = open_source(a, a->opt.has_range ? &src : NULL);
 		if (a->fds[k] < 0) {
 			perror("attacker: source socket");
