@@ -6,6 +6,7 @@
 #   3. build/     debug, -Db_sanitize=address,undefined, warnings as errors
 #   4. build-rel/ release, warnings as errors (catches optimiser-only warnings; not tested)
 #   5. meson test over every suite (unit, fuzz corpus replay, netns) in build/
+#   6. every libFuzzer harness for 10 s (scripts/fuzz.sh; TAPIR_FUZZ_SECONDS sets the budget)
 # The last line of output is always "N passed, N failed, N skipped": meson's results from
 # build/meson-logs/testlog.json, plus the format check as one test, plus one failed test for
 # each step that broke (deps, a build, a meson run that left no log). Exit status 1 if N failed > 0.
@@ -116,6 +117,24 @@ if [ "$debug_ok" -eq 1 ]; then
 		echo "meson test wrote no $testlog (exit status $rc)"
 		failed=$((failed + 1))
 	fi
+fi
+
+# Every libFuzzer harness for a short budget (scripts/fuzz.sh builds build-fuzz/ with clang,
+# ASan and UBSan); each harness counts as one test. TAPIR_FUZZ_SECONDS=0 skips the step.
+fuzz_seconds=${TAPIR_FUZZ_SECONDS:-10}
+if [ "$fuzz_seconds" != 0 ]; then
+	step "libFuzzer, $fuzz_seconds s per harness (scripts/fuzz.sh)"
+	fuzzlog=$(mktemp /tmp/tapir-fuzzlog.XXXXXX)
+	FUZZ_SECONDS=$fuzz_seconds bash scripts/fuzz.sh 2>&1 | tee "$fuzzlog"
+	fp=$(grep -c '^fuzz: [^ ]* *ok ' "$fuzzlog")
+	ff=$(grep -c '^fuzz: [^ ]* *FAILED' "$fuzzlog")
+	if ! grep -q '^fuzz: [0-9]* passed, [0-9]* failed$' "$fuzzlog"; then
+		echo "scripts/fuzz.sh did not finish"
+		ff=$((ff + 1))
+	fi
+	passed=$((passed + fp))
+	failed=$((failed + ff))
+	rm -f "$fuzzlog"
 fi
 
 summary
