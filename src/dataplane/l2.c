@@ -4,10 +4,11 @@
  * Frames travel as ETHERNET extension frames (noise/extension.h) inside ordinary transport
  * messages; peers announce the L2 capability with a CAPS frame after every handshake and get
  * frames only once they did. Unicast goes to the peer that owns the destination MAC;
- * broadcast, multicast and unknown unicast are flooded to every L2 peer with a session, and a
- * hub (Forward = on) relays frames between peers, never back to the one a frame came from.
- * A peer that never announces L2 (stock WireGuard, or tapird in tun mode) is named once per
- * session in the log instead of losing frames silently.
+ * broadcast, multicast and unknown unicast are flooded to every L2 peer (staged while a
+ * handshake with it runs, as IP packets are in tun mode), and a hub (Forward = on) relays frames
+ * between peers, never back to the one a frame came from. A peer that never announces L2 (stock
+ * WireGuard, or tapird in tun mode) is named once per session in the log instead of losing frames
+ * silently.
  */
 #include "device.h"
 
@@ -71,40 +72,50 @@ static void send_copy(struct tapir_device *dev, struct tapir_worker *w, struct t
 	pkt->off = TAPIR_PKT_HEADROOM;
 	pkt->len = (uint32_t)len;
 	memcpy(tapir_pkt_data(pkt), frame, len);
-	tapir_send_one(dev, peer, w->slot, w->udp_fd, pkt, true, false);
+	tapir_send_one(dev, peer, w->slot, w->udp_fd, pkt, true, true);
 }
 
 enum {
 	CAPS_GRACE_MS = 2000, /* before a peer without CAPS is reported as a mismatch */
 };
 
-/* May @peer receive frames now? Requests a handshake or logs a mismatch when not. */
-static bool can_take_frames(struct tapir_device *dev, struct tapir_peer *peer, uint64_t now)
+enum frame_verdict {
+	FRAME_SEND,  /* a session exists: send now */
+	FRAME_STAGE, /* no session yet: stage the frame and start a handshake */
+	FRAME_SKIP,  /* the peer does not take Ethernet frames */
+};
+
+/*
+ * May @peer receive frames now? Without a session the frame waits in the peer's staged queue
+ * (like an IP packet in tun mode) while the handshake runs, so the first ARP request or
+ * neighbour solicitation is not lost. A tapir peer announces L2 right after the handshake;
+ * until CAPS_GRACE_MS have passed frames are sent on trust, after that a peer that never
+ * announced is named once in the log and gets no more frames.
+ */
+static enum frame_verdict can_take_frames(struct tapir_device *dev, struct tapir_peer *peer,
+					  uint64_t now)
 {
 	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
 
-	if (!kp) {
-		tapir_handshake_request(dev, peer);
-		return false;
-	}
+	if (!kp)
+		return FRAME_STAGE;
 	if (!is_l2_peer(peer)) {
-		/* a tapir peer announces right after the handshake: give it a moment */
 		if (now - kp->birth_ns < tapir_ms_to_ns(CAPS_GRACE_MS))
-			return false;
+			return FRAME_SEND;
 		log_mismatch(
 		    dev, peer,
 		    "has not announced tapir L2 frames (a stock WireGuard peer or tapird in "
 		    "tun mode): Ethernet frames are not sent to it");
-		return false;
+		return FRAME_SKIP;
 	}
-	return true;
+	return FRAME_SEND;
 }
 
 static void flood(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *from,
 		  const uint8_t *frame, size_t len, uint64_t now)
 {
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next) {
-		if (p != from && can_take_frames(dev, p, now))
+		if (p != from && can_take_frames(dev, p, now) != FRAME_SKIP)
 			send_copy(dev, w, p, frame, len);
 	}
 }
@@ -125,7 +136,7 @@ static void switch_frame(struct tapir_device *dev, struct tapir_worker *w, struc
 		flood(dev, w, from, frame, len, now);
 		return;
 	}
-	if (owner == from || !can_take_frames(dev, owner, now))
+	if (owner == from || can_take_frames(dev, owner, now) == FRAME_SKIP)
 		return; /* never back to where it came from */
 	if (pkt)
 		tapir_send_one(dev, owner, w->slot, w->udp_fd, pkt, true, true);

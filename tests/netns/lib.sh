@@ -452,6 +452,22 @@ ping_ok()
 	ip netns exec "$ns" timeout 10 ping -c 3 -i 0.2 -W 2 "$@"
 }
 
+# ping_until NS TIMEOUT_S [PING ARGS] ADDR: one ping at a time until one is answered, for at
+# most TIMEOUT_S seconds (at most 2 * TIMEOUT_S pings). For first contact across a tunnel: a
+# handshake retry or a failed ARP/ND resolution makes a single ping run give up early, which
+# says nothing about the tunnel.
+ping_until()
+{
+	local ns=$1 limit=$2 end
+	shift 2
+	end=$((SECONDS + limit))
+	while [ "$SECONDS" -lt "$end" ]; do
+		ip netns exec "$ns" timeout 3 ping -c 1 -W 1 "$@" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	return 1
+}
+
 # uapi IFNAME: send the request on stdin to the daemon's UAPI socket, print the reply.
 uapi()
 {

@@ -29,8 +29,8 @@ for n in 1 2 3; do
 	nx $n wg set "tt$$$n" "${args[@]}"
 done
 
-# -w: first contact may need a handshake retry (5 s) when both hosts initiate at once
-vm_ping() { nx "$1" timeout 20 ping -c 2 -i 0.3 -w 15 "$2" >/dev/null; }
+# first contact may need a handshake retry (5 s) when both hosts initiate at once
+vm_ping() { ping_until "tapir-$$-$1" 15 "$2"; }
 vm_ping_short() { nx "$1" timeout 8 ping -c 2 -i 0.3 -W 3 "$2" >/dev/null; }
 check "ARP across hosts: vm1 pings vm2" vm_ping 4 10.80.0.2
 check "vm1 pings vm3" vm_ping 4 10.80.0.3

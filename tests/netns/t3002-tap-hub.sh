@@ -20,8 +20,8 @@ for n in 2 3; do
 	nx $n wg set "tt$$$n" private-key "$(key_of h$n)" listen-port 5180$n \
 		peer "$(pub_of h1)" endpoint 192.0.2.1:51801
 done
-# -w: first contact may need a handshake retry (5 s) when both hosts initiate at once
-vm_ping() { nx "$1" timeout 20 ping -c 2 -i 0.3 -w 15 "$2" >/dev/null; }
+# first contact may need a handshake retry (5 s) when both hosts initiate at once
+vm_ping() { ping_until "tapir-$$-$1" 15 "$2"; }
 vm_ping_short() { nx "$1" timeout 8 ping -c 2 -i 0.3 -W 3 "$2" >/dev/null; }
 get_ext() { printf 'get=tapir\n\n' | uapi "tt$$1"; }
 

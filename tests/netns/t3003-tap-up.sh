@@ -127,7 +127,7 @@ peer_ext()
 	get_ext "$1" | awk -v k="public_key=$(b64_to_hex "$2")" \
 		'/^public_key=/ { on = $0 == k } on'
 }
-vm_ping() { nx "$1" timeout 20 ping -c 2 -i 0.3 -w 15 "${@:2}" >/dev/null; }
+vm_ping() { ping_until "tapir-$$-$1" 15 "${@:2}"; }
 
 # ---------------------------------------------------------------- up
 check "up $IFA (Mode = tap, Bridge = br0)" tq "$NS1" up "$T/$IFA.conf"
