@@ -102,7 +102,9 @@ if [ "$debug_ok" -eq 1 ]; then
 	step "meson test (unit, fuzz, netns)"
 	testlog=build/meson-logs/testlog.json
 	rm -f "$testlog"
-	meson test -C build --print-errorlogs --num-processes 2
+	# UBSan stops at its first report, with a stack (the netns tests also grep the logs)
+	UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+		meson test -C build --print-errorlogs --num-processes 2
 	rc=$?
 	if [ -f "$testlog" ]; then
 		read -r p f s < <(count_results "$testlog")

@@ -587,6 +587,13 @@ dump_logs()
 	done
 }
 
+# sanitizer_reports: the first lines of every sanitizer report in the test's logs.
+sanitizer_reports()
+{
+	grep -H -E -A 12 'ERROR: (Address|Leak)Sanitizer|runtime error:|SUMMARY: (Address|Leak|UndefinedBehavior)Sanitizer' \
+		"$T"/*.log 2>/dev/null | head -n 60
+}
+
 cleanup()
 {
 	local rc=$? pid ns ifn i pids=() left=()
@@ -599,7 +606,8 @@ cleanup()
 			echo "Bail out! aborted after $TAP_N of $TAP_PLANNED checks (exit status $rc)"
 		fi
 		if [ "$rc" -ne 0 ] || [ "$TAP_FAILED" -ne 0 ]; then
-			[ -n "$T" ] && dump_logs
+			# on stderr: meson --print-errorlogs shows it in CI's output
+			[ -n "$T" ] && dump_logs >&2
 		fi
 	fi
 
@@ -629,6 +637,14 @@ cleanup()
 	for pid in "${TRACKED_PIDS[@]}"; do
 		wait "$pid" 2>/dev/null
 	done
+
+	# Every daemon has exited now: an ASan/UBSan/LSan report in any log is a failure, even
+	# when every check passed (UBSan goes on after a report; LSan reports only at exit).
+	if [ -n "$T" ] && sanitizer_reports >"$T/.sanitizer" 2>/dev/null && [ -s "$T/.sanitizer" ]; then
+		echo "Bail out! sanitizer report in a daemon log"
+		diag_file "$T/.sanitizer" >&2
+		[ "$rc" -ne 0 ] || rc=1
+	fi
 
 	for ns in "${CREATED_NS[@]}"; do
 		ip netns del "$ns" 2>/dev/null

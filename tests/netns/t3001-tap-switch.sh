@@ -49,10 +49,11 @@ rx3_before=$(peer_field "tapir-$$-3" "tt$$3" "$(pub_of h1)" rx)
 nx 4 timeout 20 ping -q -c 60 -i 0.1 -W 2 10.80.0.2 >/dev/null
 rx3_after=$(peer_field "tapir-$$-3" "tt$$3" "$(pub_of h1)" rx)
 diag "host3 rx from host1 during 60 unicast pings vm1->vm2: $((rx3_after - rx3_before)) bytes"
-# flooded, the 60 requests alone would be 60 x 144 bytes on the wire; background multicast
-# (IPv6 router solicitations, MLD) is a few hundred bytes
+# flooded, the 60 requests alone would be 60 x 144 = 8640 bytes on the wire; background
+# multicast (IPv6 router solicitations, MLD, ND) was 1100-1800 bytes in those 6 s, more on a
+# loaded machine: the bar is half of what flooding would cost
 check "learned unicast is not flooded to the third host" \
-	eval '[ $((rx3_after - rx3_before)) -lt 2000 ]'
+	eval '[ $((rx3_after - rx3_before)) -lt 4320 ]'
 
 TAPIR=${TAPIR:-$(dirname "$IMPL")/tapir}
 mac2=$(nx 5 cat /sys/class/net/vm/address)
