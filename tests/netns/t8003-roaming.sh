@@ -185,7 +185,7 @@ if [ "$HAVE_WGGO" = 1 ]; then
 	round 3 6 "$WGGO" up 2001:db8:1::11 2001:db8:1::21 configured
 	round 4 4 "$WGGO" down 192.0.2.11 link configured
 else
-	for i in $(seq 14); do ok "wireguard-go round # SKIP wireguard-go not found"; done
+	for _ in $(seq 14); do ok "wireguard-go round # SKIP wireguard-go not found"; done
 fi
 
 no_sanitizer_report()
