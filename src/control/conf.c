@@ -24,6 +24,9 @@
 enum {
 	LINE_MAX_BYTES = 4096,	  /* longest accepted line, excluding its '\n' */
 	ERR_VALUE_MAX_BYTES = 64, /* how much of a bad value an error message quotes */
+	/* longer unknown key names are not quoted: a key on a line of its own ("<base64>=",
+	 * 43 characters before its '=', or 64 hex digits) would otherwise reach the log */
+	KEY_NAME_MAX_BYTES = 32,
 	QUOTE_BUF_BYTES = ERR_VALUE_MAX_BYTES * 4 + 4,
 	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric IPv4/IPv6 address */
 	INITIAL_PEERS = 8,
@@ -564,6 +567,10 @@ static int parse_line(struct parser *p, const char *line, size_t len)
 	key_len = (size_t)(eq - line);
 	val_len = len - key_len - 1;
 	k = find_key(line, key_len);
+	if (!k && key_len > KEY_NAME_MAX_BYTES) {
+		set_err(p, "unknown key (%zu bytes, not shown)", key_len);
+		return -EINVAL;
+	}
 	if (!k) {
 		quote(q, line, key_len);
 		set_err(p, "unknown key \"%s\"", q);

@@ -294,6 +294,9 @@ void tapir_device_set_private_key(struct tapir_device *dev, const uint8_t key[32
 		tapir_noise_handshake_rekey_static(&p->hs, &dev->local);
 		tapir_index_table_remove(&dev->indices, &p->hs_entry);
 		tapir_peer_zero_keys(dev, p);
+		/* the next packet initiates at once, even within 5 s of the last initiation,
+		 * whose state is gone with the old key (wireguard-go and the kernel do too) */
+		atomic_store_explicit(&p->last_sent_handshake_ns, 0, memory_order_relaxed);
 	}
 }
 

@@ -379,7 +379,26 @@ static void test_message_escapes_and_truncates(void **state)
 	memcpy(body + 1000, "=1\n", 4);
 	assert_int_equal(parse(body, &conf), -EINVAL);
 	assert_true(strlen(err) < 100);
+	assert_string_equal(err, "unknown key (1000 bytes, not shown)");
+	memset(body, 'v', 1000);
+	memcpy(body, "listen_port=", 12);
+	memcpy(body + 1000, "\n", 2);
+	assert_int_equal(parse(body, &conf), -EINVAL);
+	assert_true(strlen(err) < 120);
 	assert_non_null(strstr(err, "..."));
+}
+
+/* A key pasted on a line of its own: its base64 ends in '=', so it parses as a key name. */
+static void test_message_hides_key_as_name(void **state)
+{
+	struct tapir_conf conf;
+
+	assert_int_equal(parse("6EtabScXwQA6E7QxVwNT26ypFGzxUMX4V1aA/rpSAno=\n", &conf), -EINVAL);
+	assert_string_equal(err, "unknown key (43 bytes, not shown)");
+	assert_int_equal(parse(PRIV "=1\n", &conf), -EINVAL);
+	assert_null(strstr(err, PRIV_PREFIX));
+	assert_int_equal(parse(PSK "=\n", &conf), -EINVAL);
+	assert_null(strstr(err, PSK_PREFIX));
 }
 
 static void test_nul_byte(void **state)
@@ -609,6 +628,7 @@ int main(void)
 	    cmocka_unit_test(test_bad_cases),
 	    cmocka_unit_test(test_message_quotes_value),
 	    cmocka_unit_test(test_message_escapes_and_truncates),
+	    cmocka_unit_test(test_message_hides_key_as_name),
 	    cmocka_unit_test(test_nul_byte),
 	    cmocka_unit_test(test_line_length),
 	    cmocka_unit_test(test_error_frees_peers),
