@@ -60,7 +60,7 @@ int tapir_uapi_listen(const char *ifname, char *path_out, size_t path_len)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	old_umask = umask(0077);
+	old_umask = umask(0177); /* srw------- */
 	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old_umask);
 	if (ret < 0 || listen(fd, 16) < 0) {
