@@ -173,7 +173,8 @@ static void unlink_ours(const struct tapir_sock_guard *g)
 
 	if (!g->has_file || lstat(g->path, &st) < 0)
 		return;
-	if (st.st_dev == g->dev && st.st_ino == g->ino)
+	if (st.st_dev == g->dev && st.st_ino == g->ino && st.st_ctim.tv_sec == g->ctime.tv_sec &&
+	    st.st_ctim.tv_nsec == g->ctime.tv_nsec)
 		unlink(g->path);
 }
 
@@ -220,6 +221,7 @@ int tapir_sock_guard_init(struct tapir_sock_guard *g, const char *path, bool use
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		g->dev = st.st_dev;
 		g->ino = st.st_ino;
+		g->ctime = st.st_ctim;
 		g->has_file = true;
 	}
 	if (!use_helper)

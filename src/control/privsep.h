@@ -10,14 +10,16 @@
 
 #include <stdbool.h>
 #include <sys/types.h>
+#include <time.h>
 
 /* The UAPI socket file and who removes it on exit. */
 struct tapir_sock_guard {
 	char path[108];
 	dev_t dev;
 	ino_t ino;
-	bool has_file; /* dev/ino recorded: unlink only that file, not a successor's */
-	int helper_fd; /* channel to the unlink helper, -1 = none (we unlink ourselves) */
+	struct timespec ctime; /* with dev/ino: an inode number may be reused by a successor */
+	bool has_file;	       /* recorded: unlink only that file, not a successor's */
+	int helper_fd;	       /* channel to the unlink helper, -1 = none (we unlink ourselves) */
 	pid_t helper_pid;
 };
 
