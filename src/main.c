@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * tapird: argv and environment, device and socket creation, daemonizing, thread start.
+ * tapird: argv and environment, device and socket creation, daemonizing, the privilege drop
+ * and seccomp (privsep.c, seccomp.c), thread start.
  * The process contract is wireguard-go's (wireguard-protocol.md 9.5): `tapird [-f] IFNAME`,
  * WG_PROCESS_FOREGROUND, WG_TUN_FD, WG_UAPI_FD, LOG_LEVEL; the parent returns only once the
  * TUN device and the UAPI socket exist.
