@@ -103,6 +103,31 @@ static int send_all(int fd, const char *buf, size_t len)
 }
 
 /*
+ * Not realloc(): a get reply holds the private and preshared keys, so the old buffer is wiped
+ * before it is freed. Returns the new buffer or NULL (the old one is then untouched).
+ */
+static char *grow_secret(char *old, size_t used, size_t old_cap, size_t new_cap)
+{
+	char *b = malloc(new_cap);
+
+	if (!b)
+		return NULL;
+	if (old) {
+		memcpy(b, old, used);
+		explicit_bzero(old, old_cap);
+		free(old);
+	}
+	return b;
+}
+
+static void free_secret(char *buf, size_t cap)
+{
+	if (buf)
+		explicit_bzero(buf, cap);
+	free(buf);
+}
+
+/*
  * Reads one reply into a new NUL-terminated buffer (*out, owned by the caller). Daemons
  * answer a request and wait for the next one on the same connection, so reading stops at
  * the first blank line, not at EOF; EOF before it is a protocol error.
@@ -117,10 +142,11 @@ static int read_reply(int fd, char **out, size_t *len_out)
 
 		if (cap - len < REPLY_CHUNK_BYTES + 1) {
 			size_t new_cap = cap ? cap * 2 : (size_t)REPLY_CHUNK_BYTES * 2;
-			char *b = new_cap <= REPLY_MAX_BYTES ? realloc(buf, new_cap) : NULL;
+			char *b =
+			    new_cap <= REPLY_MAX_BYTES ? grow_secret(buf, len, cap, new_cap) : NULL;
 
 			if (!b) {
-				free(buf);
+				free_secret(buf, cap);
 				return new_cap > REPLY_MAX_BYTES ? -EMSGSIZE : -ENOMEM;
 			}
 			buf = b;
@@ -132,7 +158,7 @@ static int read_reply(int fd, char **out, size_t *len_out)
 		if (n <= 0) {
 			int r = n < 0 ? (errno == EAGAIN ? -ETIMEDOUT : -errno) : -EPROTO;
 
-			free(buf);
+			free_secret(buf, cap);
 			return r;
 		}
 		len += (size_t)n;

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * tapird: argv and environment, device and socket creation, daemonizing, thread start.
+ * tapird: argv and environment, device and socket creation, daemonizing, the privilege drop
+ * and seccomp (privsep.c, seccomp.c), thread start.
  * The process contract is wireguard-go's (wireguard-protocol.md 9.5): `tapird [-f] IFNAME`,
  * WG_PROCESS_FOREGROUND, WG_TUN_FD, WG_UAPI_FD, LOG_LEVEL; the parent returns only once the
  * TUN device and the UAPI socket exist.
@@ -19,6 +20,8 @@
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
+#include "privsep.h"
+#include "seccomp.h"
 #include "tun.h"
 #include "uapi.h"
 
@@ -28,6 +31,12 @@ struct options {
 	bool is_tap;
 	unsigned int nworkers;
 	const char *ifname;
+	const char *user; /* NULL: tapir, else nobody */
+	bool is_no_drop;
+	bool is_no_seccomp;
+	uid_t uid; /* of user, looked up before daemonizing */
+	gid_t gid;
+	char user_name[64];
 };
 
 static void usage(FILE *out)
@@ -46,6 +55,10 @@ static void usage(FILE *out)
 		"                     TSO/checksum offload, UDP GSO sends, UDP GRO receives\n"
 		"                     with coalesced TUN writes (also TAPIR_OFFLOAD)\n"
 		"                     (default: online CPUs, at most 16; also TAPIR_WORKERS)\n"
+		"  -u, --user NAME    user to run as once the device and sockets exist\n"
+		"                     (default: tapir if it exists, else nobody; TAPIR_USER)\n"
+		"      --no-drop      keep running as root (also TAPIR_PRIVDROP=0)\n"
+		"      --no-seccomp   no system-call filter (also TAPIR_SECCOMP=0)\n"
 		"  -h, --help         show this help\n"
 		"      --version      show the version\n"
 		"\n"
@@ -98,13 +111,11 @@ static int parse_offloads(const char *s, unsigned int *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"foreground", no_argument, NULL, 'f'},
-	    {"workers", required_argument, NULL, 'w'},
-	    {"mode", required_argument, NULL, 'm'},
-	    {"offload", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	    {"foreground", no_argument, NULL, 'f'}, {"workers", required_argument, NULL, 'w'},
+	    {"mode", required_argument, NULL, 'm'}, {"offload", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
+	    {"user", required_argument, NULL, 'u'}, {"no-drop", no_argument, NULL, 'D'},
+	    {"no-seccomp", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
 	};
 	const char *env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -124,7 +135,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 		fprintf(stderr, "tapird: invalid TAPIR_OFFLOAD: %s\n", env);
 		return 2;
 	}
-	while ((c = getopt_long(argc, argv, "fw:m:o:h", longopts, NULL)) != -1) {
+	o->user = getenv("TAPIR_USER");
+	if (o->user && !*o->user)
+		o->user = NULL;
+	env = getenv("TAPIR_PRIVDROP");
+	o->is_no_drop = env && !strcmp(env, "0");
+	env = getenv("TAPIR_SECCOMP");
+	o->is_no_seccomp = env && !strcmp(env, "0");
+	while ((c = getopt_long(argc, argv, "fw:m:o:u:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->is_foreground = true;
@@ -147,6 +165,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 				return 2;
 			}
 			o->is_tap = !strcmp(optarg, "tap");
+			break;
+		case 'u':
+			o->user = optarg;
+			break;
+		case 'D':
+			o->is_no_drop = true;
+			break;
+		case 'S':
+			o->is_no_seccomp = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -247,9 +274,40 @@ static void daemonize(void)
 	}
 }
 
+/*
+ * After everything privileged is open (TUN queues, UDP and UAPI sockets, the control loop's
+ * watches) and before any thread starts: the drop, then the filter, which has neither fork
+ * nor setuid nor capset on its list.
+ */
+static void confine(const struct options *o, const char *name)
+{
+	int ret;
+
+	if (!o->is_no_drop) {
+		ret = tapir_privsep_drop(o->uid, o->gid);
+		if (ret < 0)
+			fatal("%s: cannot drop privileges to user %s: %s", name, o->user_name,
+			      strerror(-ret));
+		log_info("%s: running as user %s (uid %u), keeping CAP_NET_ADMIN and "
+			 "CAP_NET_BIND_SERVICE",
+			 name, o->user_name, (unsigned int)getuid());
+	}
+	if (o->is_no_seccomp)
+		return;
+	if (!tapir_seccomp_is_supported()) {
+		log_info("%s: no seccomp filter for this architecture", name);
+		return;
+	}
+	ret = tapir_seccomp_install(TAPIR_SECCOMP_DAEMON);
+	if (ret < 0)
+		fatal("%s: cannot install the seccomp filter: %s", name, strerror(-ret));
+}
+
 int main(int argc, char **argv)
 {
 	static struct tapir_device dev;
+	static struct tapir_sock_guard guard;
+	struct tapir_daemon *loop = NULL;
 	struct options o = {0};
 	char name[IFNAMSIZ], sock_path[108];
 	int tun_fds[TAPIR_MAX_THREADS];
@@ -268,6 +326,9 @@ int main(int argc, char **argv)
 			  */
 	if (tapir_crypto_init() < 0)
 		fatal("cannot initialise the crypto libraries");
+	if (!o.is_no_drop &&
+	    tapir_privsep_lookup_user(o.user, &o.uid, &o.gid, o.user_name, sizeof(o.user_name)) < 0)
+		fatal("no such user: %s", o.user ? o.user : "tapir or nobody");
 	ret = open_tun(&o, tun_fds, name);
 	if (ret < 0)
 		fatal("cannot create TUN device %s: %s", o.ifname, strerror(-ret));
@@ -305,6 +366,13 @@ int main(int argc, char **argv)
 	ret = tapir_device_bind(&dev, 0);
 	if (ret < 0)
 		fatal("cannot open UDP sockets: %s", strerror(-ret));
+	if (tapir_daemon_open(&loop, &dev, uapi_fd, sock_path) < 0)
+		return 1;
+	ret = tapir_sock_guard_init(&guard, sock_path, !o.is_no_drop && geteuid() == 0,
+				    !o.is_no_seccomp);
+	if (ret < 0)
+		fatal("cannot start the socket helper: %s", strerror(-ret));
+	confine(&o, name);
 	ret = tapir_device_start(&dev);
 	if (ret < 0)
 		fatal("cannot start workers: %s", strerror(-ret));
@@ -315,8 +383,9 @@ int main(int argc, char **argv)
 		     : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");
-	ret = tapir_daemon_run(&dev, uapi_fd, sock_path);
-	unlink(sock_path);
+	ret = tapir_daemon_run(loop);
+	tapir_sock_guard_release(&guard);
+	tapir_daemon_close(loop);
 	close(uapi_fd);
 	tapir_device_destroy(&dev);
 	return ret < 0 ? 1 : 0;

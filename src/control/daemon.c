@@ -41,7 +41,7 @@ enum event_kind {
 	EV_CLIENT,
 };
 
-struct loop {
+struct tapir_daemon {
 	struct tapir_device *dev;
 	int epfd, sigfd, timerfd, inofd, uapi_fd;
 	struct mnl_socket *nl;
@@ -53,13 +53,13 @@ struct loop {
 	uint64_t ticks;
 };
 
-static int add_fd(struct loop *l, int fd, uint64_t tag)
+static int add_fd(struct tapir_daemon *l, int fd, uint64_t tag)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = tag};
 	return epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-static void accept_client(struct loop *l)
+static void accept_client(struct tapir_daemon *l)
 {
 	struct timeval tv = {.tv_sec = UAPI_SEND_TIMEOUT_S};
 	struct tapir_uapi_client *c;
@@ -84,7 +84,7 @@ static void accept_client(struct loop *l)
 	}
 }
 
-static void handle_client(struct loop *l, unsigned int slot)
+static void handle_client(struct tapir_daemon *l, unsigned int slot)
 {
 	struct tapir_uapi_client *c = slot < MAX_CLIENTS ? l->clients[slot] : NULL;
 
@@ -97,7 +97,7 @@ static void handle_client(struct loop *l, unsigned int slot)
 	}
 }
 
-static void stop(struct loop *l, int result, const char *why)
+static void stop(struct tapir_daemon *l, int result, const char *why)
 {
 	log_info("%s: %s, shutting down", l->dev->ifname, why);
 	l->is_done = true;
@@ -106,7 +106,7 @@ static void stop(struct loop *l, int result, const char *why)
 
 static int netlink_cb(const struct nlmsghdr *nlh, void *data)
 {
-	struct loop *l = data;
+	struct tapir_daemon *l = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
 	if (nlh->nlmsg_type == RTM_DELLINK && ifi->ifi_index == l->dev->ifindex)
@@ -114,7 +114,7 @@ static int netlink_cb(const struct nlmsghdr *nlh, void *data)
 	return MNL_CB_OK;
 }
 
-static void handle_netlink(struct loop *l)
+static void handle_netlink(struct tapir_daemon *l)
 {
 	static char buf[16384]; /* control thread only */
 	ssize_t n = mnl_socket_recvfrom(l->nl, buf, sizeof(buf));
@@ -123,7 +123,7 @@ static void handle_netlink(struct loop *l)
 		mnl_cb_run(buf, (size_t)n, 0, 0, netlink_cb, l);
 }
 
-static void handle_inotify(struct loop *l)
+static void handle_inotify(struct tapir_daemon *l)
 {
 	static char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
 	ssize_t n = read(l->inofd, buf, sizeof(buf));
@@ -136,7 +136,7 @@ static void handle_inotify(struct loop *l)
 	}
 }
 
-static void handle_tick(struct loop *l)
+static void handle_tick(struct tapir_daemon *l)
 {
 	uint64_t expirations;
 	int mtu;
@@ -154,7 +154,7 @@ static void handle_tick(struct loop *l)
 		tapir_l2_tick(l->dev, tapir_now_ns());
 }
 
-static void handle_control(struct loop *l)
+static void handle_control(struct tapir_daemon *l)
 {
 	uint64_t v;
 
@@ -168,7 +168,7 @@ static void handle_control(struct loop *l)
 	tapir_handshake_process_queues(l->dev);
 }
 
-static void dispatch(struct loop *l, uint64_t tag)
+static void dispatch(struct tapir_daemon *l, uint64_t tag)
 {
 	struct signalfd_siginfo si;
 
@@ -198,7 +198,7 @@ static void dispatch(struct loop *l, uint64_t tag)
 	}
 }
 
-static int setup(struct loop *l)
+static int setup(struct tapir_daemon *l)
 {
 	struct itimerspec its = {
 	    .it_interval = {.tv_nsec = TICK_MS * NSEC_PER_MSEC},
@@ -237,7 +237,7 @@ static int setup(struct loop *l)
 	return 0;
 }
 
-static void teardown(struct loop *l)
+static void teardown(struct tapir_daemon *l)
 {
 	for (unsigned int i = 0; i < MAX_CLIENTS; i++)
 		tapir_uapi_client_free(l->clients[i]);
@@ -253,38 +253,53 @@ static void teardown(struct loop *l)
 		close(l->epfd);
 }
 
-int tapir_daemon_run(struct tapir_device *dev, int uapi_fd, const char *sock_path)
+int tapir_daemon_open(struct tapir_daemon **out, struct tapir_device *dev, int uapi_fd,
+		      const char *sock_path)
 {
-	struct loop l = {
-	    .dev = dev,
-	    .uapi_fd = uapi_fd,
-	    .sock_path = sock_path,
-	    .epfd = -1,
-	    .sigfd = -1,
-	    .timerfd = -1,
-	    .inofd = -1,
-	};
-	int ret = setup(&l);
+	struct tapir_daemon *l = calloc(1, sizeof(*l));
+	int ret;
 
+	if (!l)
+		return -ENOMEM;
+	l->dev = dev;
+	l->uapi_fd = uapi_fd;
+	l->sock_path = sock_path;
+	l->epfd = l->sigfd = l->timerfd = l->inofd = -1;
+	ret = setup(l);
 	if (ret < 0) {
 		log_err("%s: cannot set up the control loop: %s", dev->ifname, strerror(-ret));
-		teardown(&l);
+		tapir_daemon_close(l);
 		return ret;
 	}
+	*out = l;
+	return 0;
+}
+
+void tapir_daemon_close(struct tapir_daemon *l)
+{
+	if (!l)
+		return;
+	teardown(l);
+	free(l);
+}
+
+int tapir_daemon_run(struct tapir_daemon *l)
+{
+	int ret = 0;
+
 	/* the interface may have vanished between its creation and the netlink subscription */
-	if (tapir_tun_ifindex(dev->ifname) != dev->ifindex)
-		stop(&l, 0, "interface removed");
-	while (!l.is_done) {
+	if (tapir_tun_ifindex(l->dev->ifname) != l->dev->ifindex)
+		stop(l, 0, "interface removed");
+	while (!l->is_done) {
 		struct epoll_event evs[16];
-		int n = epoll_wait(l.epfd, evs, 16, -1);
+		int n = epoll_wait(l->epfd, evs, 16, -1);
 
 		if (n < 0 && errno != EINTR) {
 			ret = -errno;
 			break;
 		}
-		for (int i = 0; i < n && !l.is_done; i++)
-			dispatch(&l, evs[i].data.u64);
+		for (int i = 0; i < n && !l->is_done; i++)
+			dispatch(l, evs[i].data.u64);
 	}
-	teardown(&l);
-	return l.is_done ? l.result : ret;
+	return l->is_done ? l->result : ret;
 }

@@ -7,11 +7,21 @@
 #define TAPIR_DAEMON_H
 
 struct tapir_device;
+struct tapir_daemon;
 
 /*
- * Runs until SIGINT/SIGTERM, removal of the interface, deletion of @sock_path, or a fatal
- * worker error. @uapi_fd is the listening socket. Returns 0 for a clean stop, else -errno.
+ * Sets up the control loop (epoll, signalfd, timer, the inotify watch on @sock_path's
+ * directory, the rtnetlink subscription) so that tapird can drop its privileges after this
+ * and before workers start. @uapi_fd is the listening socket. 0 or -errno (logged).
  */
-int tapir_daemon_run(struct tapir_device *dev, int uapi_fd, const char *sock_path);
+int tapir_daemon_open(struct tapir_daemon **out, struct tapir_device *dev, int uapi_fd,
+		      const char *sock_path);
+/*
+ * Runs until SIGINT/SIGTERM, removal of the interface, deletion of @sock_path, or a fatal
+ * worker error. Returns 0 for a clean stop, else -errno.
+ */
+int tapir_daemon_run(struct tapir_daemon *daemon);
+/* Closes what tapir_daemon_open() made (not @uapi_fd). Accepts NULL. */
+void tapir_daemon_close(struct tapir_daemon *daemon);
 
 #endif

@@ -60,7 +60,7 @@ int tapir_uapi_listen(const char *ifname, char *path_out, size_t path_len)
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	old_umask = umask(0077);
+	old_umask = umask(0177); /* srw------- */
 	ret = bind(fd, (struct sockaddr *)&addr, sizeof(addr));
 	umask(old_umask);
 	if (ret < 0 || listen(fd, 16) < 0) {
@@ -69,6 +69,24 @@ int tapir_uapi_listen(const char *ifname, char *path_out, size_t path_len)
 		return ret;
 	}
 	return fd;
+}
+
+/*
+ * Not realloc(): requests and get replies hold keys, so the old buffer is wiped before it is
+ * freed. Returns the new buffer (@used bytes copied) or NULL, the old one then untouched.
+ */
+static char *grow_secret(char *old, size_t used, size_t old_cap, size_t new_cap)
+{
+	char *b = malloc(new_cap);
+
+	if (!b)
+		return NULL;
+	if (old) {
+		memcpy(b, old, used);
+		tapir_wipe(old, old_cap);
+		free(old);
+	}
+	return b;
 }
 
 /* A growable output string; out of memory turns it into NULL for good. */
@@ -104,7 +122,7 @@ static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 		size_t cap = sb->cap ? sb->cap * 2 : 4096;
 		while (cap - sb->len <= (size_t)n)
 			cap *= 2;
-		char *s = realloc(sb->s, cap);
+		char *s = grow_secret(sb->s, sb->len, sb->cap, cap);
 		if (!s) {
 			sb->is_failed = true;
 			return;
@@ -405,7 +423,7 @@ int tapir_uapi_client_handle(struct tapir_device *dev, struct tapir_uapi_client 
 			char *b;
 			if (cap > UAPI_MAX_REQUEST_BYTES)
 				return -E2BIG;
-			b = realloc(c->buf, cap);
+			b = grow_secret(c->buf, c->len, c->cap, cap);
 			if (!b)
 				return -ENOMEM;
 			c->buf = b;

@@ -279,13 +279,19 @@ static void process_initiation(struct tapir_device *dev, const struct tapir_hand
 	tapir_peer_set_endpoint(peer, &item->src);
 	tapir_timers_any_authenticated_packet_received(&peer->timers);
 	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now);
-	if (new_handshake_index(dev, peer) < 0)
+	if (new_handshake_index(dev, peer) < 0) {
+		tapir_noise_handshake_clear(
+		    hs); /* failed: no chaining key or ephemeral left behind */
 		return;
+	}
 	tapir_x25519_generate(eph);
 	ret = tapir_noise_create_response(&dev->local, hs, &resp, peer->hs_entry.index, eph);
 	tapir_wipe(eph, sizeof(eph));
-	if (ret < 0 || tapir_noise_derive_keys(hs, &keys) < 0)
+	if (ret < 0 || tapir_noise_derive_keys(hs, &keys) < 0) {
+		tapir_noise_handshake_clear(hs);
+		tapir_wipe(&resp, sizeof(resp));
 		return;
+	}
 	if (!install_keypair(dev, peer, &keys, now))
 		return;
 	tapir_cookie_add_macs(&peer->cookie, hs->remote_mac1_key, (uint8_t *)&resp, sizeof(resp),

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Seccomp allow-lists, built as classic BPF: check the audit architecture (a foreign ABI is
+ * trapped, and so is x32 on x86_64), then one compare-and-allow pair per permitted system
+ * call. clone is allowed only for threads (CLONE_THREAD) and clone3, whose flags sit behind a
+ * pointer BPF cannot follow, returns ENOSYS so glibc falls back to clone. Everything else
+ * traps into a SIGSYS handler that names the call and aborts.
+ *
+ * The daemon list is what the control loop, the workers and the TCP transport call after the
+ * drop (epoll, sockets, TUN reads and writes, timers, futexes, memory), plus what ASan and
+ * LSan need in sanitizer builds (they read /proc/self/maps, and LSan's exit-time leak check
+ * clones a tracer that ptraces the threads).
+ */
+#include "seccomp.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/sched.h>
+#include <linux/seccomp.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#if defined(__x86_64__)
+#define TAPIR_AUDIT_ARCH AUDIT_ARCH_X86_64
+#elif defined(__aarch64__)
+#define TAPIR_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#define TAPIR_AUDIT_ARCH 0 /* unknown ABI: tapird runs without a filter and says so */
+#endif
+
+#if defined(__SANITIZE_ADDRESS__)
+#define TAPIR_HAS_SANITIZER 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TAPIR_HAS_SANITIZER 1
+#endif
+#endif
+#ifndef TAPIR_HAS_SANITIZER
+#define TAPIR_HAS_SANITIZER 0
+#endif
+
+enum {
+	MAX_INSNS = 512,
+	X32_SYSCALL_BIT = 0x40000000,
+};
+
+/* clang-format off */
+static const int daemon_syscalls[] = {
+	/* files and descriptors: TUN and socket I/O, ASan's /proc/self/maps */
+	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_close, SYS_fstat, SYS_newfstatat, SYS_lseek,
+	SYS_openat, SYS_readlinkat, SYS_getdents64, SYS_fcntl, SYS_ioctl, SYS_unlinkat,
+	/* memory */
+	SYS_mmap, SYS_munmap, SYS_mremap, SYS_madvise, SYS_mprotect, SYS_brk,
+	/* event loops and timers */
+	SYS_epoll_pwait, SYS_epoll_ctl, SYS_ppoll, SYS_pselect6, SYS_timerfd_create,
+	SYS_timerfd_settime, SYS_timerfd_gettime, SYS_eventfd2, SYS_clock_gettime, SYS_clock_getres,
+	SYS_clock_nanosleep, SYS_nanosleep, SYS_gettimeofday,
+	/* sockets: UDP (re)binds, UAPI clients, the TCP transport */
+	SYS_socket, SYS_bind, SYS_listen, SYS_accept4, SYS_connect, SYS_shutdown, SYS_setsockopt,
+	SYS_getsockopt, SYS_getsockname, SYS_getpeername, SYS_recvfrom, SYS_sendto, SYS_recvmsg,
+	SYS_sendmsg, SYS_recvmmsg, SYS_sendmmsg,
+	/* threads, signals, exit */
+	SYS_futex, SYS_set_robust_list, SYS_get_robust_list, SYS_rseq, SYS_sched_yield,
+	SYS_sched_getaffinity, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_sigaltstack,
+	SYS_exit, SYS_exit_group, SYS_tgkill, SYS_gettid, SYS_getpid, SYS_getppid,
+	/* identity, randomness */
+	SYS_getuid, SYS_geteuid, SYS_getgid, SYS_getegid, SYS_getresuid, SYS_getresgid, SYS_getrandom,
+	SYS_uname,
+#if defined(__x86_64__)
+	/* x86_64's older entry points of the same calls */
+	SYS_open, SYS_stat, SYS_lstat, SYS_readlink, SYS_unlink, SYS_epoll_wait, SYS_poll, SYS_select,
+	SYS_accept, SYS_time, SYS_arch_prctl,
+#endif
+};
+
+/*
+ * ASan reports and LSan's exit-time check: a tracer process (clone), ptrace of every
+ * thread, waitpid, /proc/self/task listings, PR_SET_DUMPABLE and PR_SET_PDEATHSIG.
+ */
+static const int sanitizer_syscalls[] = {
+	SYS_prctl, SYS_ptrace, SYS_wait4, SYS_waitid, SYS_kill, SYS_prlimit64, SYS_pipe2, SYS_dup,
+	SYS_dup3, SYS_mincore, SYS_sched_getparam, SYS_sched_getscheduler, SYS_process_vm_readv,
+#if defined(__x86_64__)
+	SYS_getrlimit, SYS_dup2, SYS_pipe, SYS_getdents, SYS_access,
+#endif
+};
+
+/* The unlink helper: wait on its channel, stat and unlink one path, answer, exit. */
+static const int helper_syscalls[] = {
+	SYS_read, SYS_write, SYS_close, SYS_newfstatat, SYS_fstat, SYS_unlinkat, SYS_exit_group,
+	SYS_exit, SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_tgkill, SYS_gettid,
+	SYS_getpid, SYS_munmap,
+#if defined(__x86_64__)
+	SYS_lstat, SYS_stat, SYS_unlink,
+#endif
+};
+/* clang-format on */
+
+struct prog {
+	struct sock_filter insns[MAX_INSNS];
+	unsigned short len;
+	bool is_overflow;
+};
+
+static void emit(struct prog *p, unsigned short code, unsigned char jt, unsigned char jf,
+		 unsigned int k)
+{
+	if (p->len == MAX_INSNS) {
+		p->is_overflow = true;
+		return;
+	}
+	p->insns[p->len++] = (struct sock_filter){.code = code, .jt = jt, .jf = jf, .k = k};
+}
+
+static void load_nr(struct prog *p)
+{
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, nr));
+}
+
+static void allow_list(struct prog *p, const int *nrs, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (unsigned int)nrs[i]);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+	}
+}
+
+/* clone: threads only in release builds; LSan's tracer is a CLONE_VM process, not a thread. */
+static void allow_clone(struct prog *p, bool is_any)
+{
+	if (is_any) {
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_clone);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+	} else {
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 4, SYS_clone);
+		/* the low 32 bits of the flags argument (little-endian ABIs) */
+		emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, args[0]));
+		emit(p, BPF_JMP | BPF_JSET | BPF_K, 1, 0, CLONE_THREAD);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
+		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+	}
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, SYS_clone3);
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS);
+}
+
+static void build(struct prog *p, enum tapir_seccomp_profile profile)
+{
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0, offsetof(struct seccomp_data, arch));
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 1, 0, TAPIR_AUDIT_ARCH);
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_KILL_PROCESS);
+	load_nr(p);
+#if defined(__x86_64__)
+	emit(p, BPF_JMP | BPF_JGE | BPF_K, 0, 1, X32_SYSCALL_BIT);
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
+#endif
+	if (profile == TAPIR_SECCOMP_HELPER) {
+		allow_list(p, helper_syscalls,
+			   sizeof(helper_syscalls) / sizeof(helper_syscalls[0]));
+	} else {
+		allow_list(p, daemon_syscalls,
+			   sizeof(daemon_syscalls) / sizeof(daemon_syscalls[0]));
+		if (TAPIR_HAS_SANITIZER)
+			allow_list(p, sanitizer_syscalls,
+				   sizeof(sanitizer_syscalls) / sizeof(sanitizer_syscalls[0]));
+		allow_clone(p, TAPIR_HAS_SANITIZER);
+	}
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
+}
+
+/* Async-signal-safe: formats with no library call but write(2). */
+static void on_sigsys(int sig, siginfo_t *si, void *uctx)
+{
+	static const char head[] = "tapird: seccomp: system call ";
+	static const char tail[] = " is not on the allow-list, aborting\n";
+	char num[16];
+	int n = si->si_syscall, i = (int)sizeof(num);
+	unsigned int v = n < 0 ? 0u : (unsigned int)n;
+
+	(void)sig;
+	(void)uctx;
+	do {
+		num[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v && i > 0);
+	if (write(STDERR_FILENO, head, sizeof(head) - 1) < 0 ||
+	    write(STDERR_FILENO, num + i, sizeof(num) - (size_t)i) < 0 ||
+	    write(STDERR_FILENO, tail, sizeof(tail) - 1) < 0) {
+		/* nothing left to report with */
+	}
+	abort();
+}
+
+bool tapir_seccomp_is_supported(void)
+{
+	return TAPIR_AUDIT_ARCH != 0;
+}
+
+int tapir_seccomp_install(enum tapir_seccomp_profile profile)
+{
+	static struct prog p; /* startup only, too big for the stack */
+	struct sock_fprog fprog;
+	struct sigaction sa;
+
+	if (!tapir_seccomp_is_supported())
+		return -ENOSYS;
+	memset(&p, 0, sizeof(p));
+	build(&p, profile);
+	if (p.is_overflow)
+		return -E2BIG;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = on_sigsys;
+	sa.sa_flags = SA_SIGINFO;
+	sigemptyset(&sa.sa_mask);
+	if (sigaction(SIGSYS, &sa, NULL) < 0)
+		return -errno;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	fprog.len = p.len;
+	fprog.filter = p.insns;
+	if (syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_TSYNC, &fprog) != 0)
+		return errno ? -errno : -ESRCH; /* > 0: the id of a thread that could not sync */
+	return 0;
+}
