@@ -26,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -49,7 +50,7 @@ static const char SET_USAGE[] =
     "Usage: tapir set <interface> [listen-port <port>] [fwmark <mark>]\n"
     "       [private-key <file path>]\n"
     "       [peer <base64 public key> [remove] [preshared-key <file path>]\n"
-    "        [endpoint <host>:<port>] [persistent-keepalive <interval seconds>|off]\n"
+    "        [endpoint [tcp://]<host>:<port>] [persistent-keepalive <interval seconds>|off]\n"
     "        [allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...] ]...\n";
 
 static bool is_help_arg(const char *arg)
@@ -420,6 +421,12 @@ static int set_device_word(struct tapir_conf *conf, const char *word, const char
 static int set_peer_word(struct tapir_conf_peer *peer, const char *word, const char *value)
 {
 	if (!strcmp(word, "endpoint")) {
+		/* tapir's TCP transport: tcp://host:port (tapird only) */
+		if (!strncasecmp(value, "tcp://", 6) || !strncasecmp(value, "udp://", 6)) {
+			peer->has_transport = true;
+			peer->is_tcp = !strncasecmp(value, "tcp://", 6);
+			value += 6;
+		}
 		if (parse_endpoint(value, &peer->endpoint))
 			return -1;
 		peer->has_endpoint = true;

@@ -3,8 +3,8 @@
  * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
  * exactly as wg(8) renders it (the human-readable form, every single field, the
  * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
- * additions: the "drops" field and --json. Private and preshared keys are shown only where
- * wg(8) shows them (dump, private-key, preshared-keys, showconf); the human-readable form
+ * additions: the "drops" and "tcp" fields and --json. Private and preshared keys are shown only
+ * where wg(8) shows them (dump, private-key, preshared-keys, showconf); the human-readable form
  * says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
  *
  * JSON schema (stable: keys keep their meaning; new keys may be added):
@@ -21,6 +21,11 @@
  *         "drops": {                    tapird only: packets dropped so far, by reason
  *           "<reason>": 0, ...          e.g. "decrypt_failed", "replay", "no_route"
  *         },
+ *         "tcp": {                      tapird only: the TCP transport
+ *           "listen_port": 51820,       0 when not listening on TCP
+ *           "<counter>": 0, ...         accepted, refused, connected, connect_failed,
+ *         },                            authenticated, closed_garbage, closed_timeout,
+ *                                       closed_error, closed_replaced, queue_full
  *         "peers": [                    in the daemon's order
  *           {
  *             "public_key": "<base64>",
@@ -31,6 +36,8 @@
  *             "rx_bytes": 1234,
  *             "tx_bytes": 5678,
  *             "persistent_keepalive": 25,     seconds, 0 = off
+ *             "transport": "udp",     tapird only: "udp" or "tcp" (endpoint then
+ *                                     reads "tcp://192.0.2.1:51820")
  *             "macs": ["02:00:00:00:00:01"]   tapird only: MACs learned from this peer
  *           }
  *         ]
@@ -95,6 +102,7 @@ struct peer_info {
 	size_t n_aips;
 	uint8_t (*macs)[6]; /* owned: MACs learned from this peer (tapird, TAP mode) */
 	size_t n_macs;
+	bool is_tcp; /* tapird: messages go over the TCP transport */
 };
 
 struct drop_count {
@@ -115,6 +123,9 @@ struct device_info {
 	uint64_t workers;
 	struct drop_count *drops;
 	size_t n_drops;
+	struct drop_count *tcp; /* TCP transport counters */
+	size_t n_tcp;
+	uint16_t tcp_port; /* TCP listener, 0 = none */
 	struct peer_info *peers;
 	size_t n_peers;
 	size_t cap_peers;
@@ -135,6 +146,7 @@ static void device_free(struct device_info *dev)
 		tapir_wipe(dev->peers, dev->cap_peers * sizeof(*dev->peers));
 	free(dev->peers);
 	free(dev->drops);
+	free(dev->tcp);
 	tapir_wipe(dev, sizeof(*dev));
 }
 
@@ -231,21 +243,22 @@ static void mac_text(char out[18], const uint8_t mac[6])
 		 mac[5]);
 }
 
-static int add_drop(struct device_info *dev, const char *reason, size_t len, const char *val,
-		    size_t val_len)
+/* Appends a named counter (drops, TCP transport) to *@list. */
+static int add_count(struct drop_count **list, size_t *n_list, const char *reason, size_t len,
+		     const char *val, size_t val_len)
 {
 	struct drop_count *arr;
 	uint64_t n;
 
 	if (!len || len >= DROP_NAME_MAX_BYTES || parse_u64(val, val_len, UINT64_MAX, &n))
 		return -EPROTO;
-	arr = reallocarray(dev->drops, dev->n_drops + 1, sizeof(*arr));
+	arr = reallocarray(*list, *n_list + 1, sizeof(*arr));
 	if (!arr)
 		return -ENOMEM;
-	dev->drops = arr;
-	memcpy(arr[dev->n_drops].reason, reason, len);
-	arr[dev->n_drops].reason[len] = '\0';
-	arr[dev->n_drops++].count = n;
+	*list = arr;
+	memcpy(arr[*n_list].reason, reason, len);
+	arr[*n_list].reason[len] = '\0';
+	arr[(*n_list)++].count = n;
 	return 0;
 }
 
@@ -257,8 +270,8 @@ static bool is_key(const char *key, size_t len, const char *name)
 static int parse_device_line(struct device_info *dev, const char *key, size_t klen, const char *val,
 			     size_t vlen)
 {
-	static const char drop_prefix[] = "tapir_drop_";
-	size_t plen = sizeof(drop_prefix) - 1;
+	static const char drop_prefix[] = "tapir_drop_", tcp_prefix[] = "tapir_tcp_";
+	size_t plen = sizeof(drop_prefix) - 1, tlen = sizeof(tcp_prefix) - 1;
 	uint64_t v;
 
 	if (is_key(key, klen, "private_key")) {
@@ -285,7 +298,13 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 		dev->is_tap = vlen == 3 && !memcmp(val, "tap", 3);
 	} else if (klen > plen && !memcmp(key, drop_prefix, plen)) {
 		dev->is_tapird = true;
-		return add_drop(dev, key + plen, klen - plen, val, vlen);
+		return add_count(&dev->drops, &dev->n_drops, key + plen, klen - plen, val, vlen);
+	} else if (is_key(key, klen, "tapir_tcp_listen_port")) {
+		if (parse_u64(val, vlen, UINT16_MAX, &v))
+			return -EPROTO;
+		dev->tcp_port = (uint16_t)v;
+	} else if (klen > tlen && !memcmp(key, tcp_prefix, tlen)) {
+		return add_count(&dev->tcp, &dev->n_tcp, key + tlen, klen - tlen, val, vlen);
 	}
 	/* Unknown device keys are extensions of some other daemon: ignored, as wg(8) does. */
 	return 0;
@@ -319,6 +338,8 @@ static int parse_peer_line(struct peer_info *peer, const char *key, size_t klen,
 		return add_allowed_ip(peer, val, vlen);
 	} else if (is_key(key, klen, "tapir_learned_mac")) {
 		return add_mac(peer, val, vlen);
+	} else if (is_key(key, klen, "tapir_transport")) {
+		peer->is_tcp = vlen == 3 && !memcmp(val, "tcp", 3);
 	}
 	return 0;
 }
@@ -437,6 +458,16 @@ static const char *endpoint_text(char out[ENDPOINT_TEXT_BYTES], const union tapi
 		snprintf(out, ENDPOINT_TEXT_BYTES, "[%s]:%s", host, serv);
 	else
 		snprintf(out, ENDPOINT_TEXT_BYTES, "%s:%s", host, serv);
+	return out;
+}
+
+/* A peer's endpoint, "tcp://" first when it uses the TCP transport (tapir's own syntax). */
+static const char *peer_endpoint_text(char out[ENDPOINT_TEXT_BYTES], const struct peer_info *peer)
+{
+	char text[ENDPOINT_TEXT_BYTES];
+
+	endpoint_text(text, &peer->endpoint);
+	snprintf(out, ENDPOINT_TEXT_BYTES, "%s%.1080s", peer->is_tcp ? "tcp://" : "", text);
 	return out;
 }
 
@@ -572,8 +603,7 @@ static void pretty_peer(const struct style *st, const struct peer_info *peer)
 		printf("  %spreshared key%s: %s\n", st->bold, st->reset,
 		       masked_key(b64, peer->preshared_key));
 	if (has_endpoint(peer))
-		printf("  %sendpoint%s: %s\n", st->bold, st->reset,
-		       endpoint_text(ep, &peer->endpoint));
+		printf("  %sendpoint%s: %s\n", st->bold, st->reset, peer_endpoint_text(ep, peer));
 	printf("  %sallowed ips%s: ", st->bold, st->reset);
 	for (size_t i = 0; i < peer->n_aips; i++)
 		printf("%s%s/%s%u%s", aip_text(ip, &peer->aips[i]), st->cyan, st->reset,
@@ -671,7 +701,7 @@ static void dump_print(const struct device_info *dev, const char *prefix)
 		key_text(b64, peer->public_key);
 		printf("%s%s\t", prefix, b64);
 		printf("%s\t", maybe_key(b64, peer->preshared_key, peer->has_preshared_key));
-		printf("%s\t", has_endpoint(peer) ? endpoint_text(ep, &peer->endpoint) : "(none)");
+		printf("%s\t", has_endpoint(peer) ? peer_endpoint_text(ep, peer) : "(none)");
 		print_aips(peer, ',', '\t');
 		printf("%" PRIu64 "\t%" PRIu64 "\t%" PRIu64 "\t", peer->handshake_sec,
 		       peer->rx_bytes, peer->tx_bytes);
@@ -689,7 +719,7 @@ static void peer_field(const char *field, const struct peer_info *peer)
 	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES];
 
 	if (!strcmp(field, "endpoints"))
-		printf("%s\n", has_endpoint(peer) ? endpoint_text(ep, &peer->endpoint) : "(none)");
+		printf("%s\n", has_endpoint(peer) ? peer_endpoint_text(ep, peer) : "(none)");
 	else if (!strcmp(field, "allowed-ips"))
 		print_aips(peer, ' ', '\n');
 	else if (!strcmp(field, "latest-handshakes"))
@@ -705,8 +735,8 @@ static void peer_field(const char *field, const struct peer_info *peer)
 	tapir_wipe(b64, sizeof(b64));
 }
 
-static const char *const device_fields[] = {"private-key", "public-key", "listen-port",
-					    "fwmark",	   "dump",	 "drops"};
+static const char *const device_fields[] = {"private-key", "public-key", "listen-port", "fwmark",
+					    "dump",	   "drops",	 "tcp"};
 static const char *const peer_fields[] = {
     "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
     "transfer", "persistent-keepalive"};
@@ -747,6 +777,11 @@ static void field_print(const struct device_info *dev, const char *field, const 
 		for (size_t i = 0; i < dev->n_drops; i++)
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->drops[i].reason,
 			       dev->drops[i].count);
+	} else if (!strcmp(field, "tcp")) {
+		printf("%slisten_port\t%u\n", prefix, dev->tcp_port);
+		for (size_t i = 0; i < dev->n_tcp; i++)
+			printf("%s%s\t%" PRIu64 "\n", prefix, dev->tcp[i].reason,
+			       dev->tcp[i].count);
 	} else {
 		for (size_t i = 0; i < dev->n_peers; i++) {
 			key_text(b64, dev->peers[i].public_key);
@@ -784,7 +819,7 @@ static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_firs
 	printf("          \"preshared_key\": %s,\n", peer->has_preshared_key ? "true" : "false");
 	printf("          \"endpoint\": ");
 	if (has_endpoint(peer))
-		json_string(endpoint_text(ep, &peer->endpoint));
+		json_string(peer_endpoint_text(ep, peer));
 	else
 		printf("null");
 	printf(",\n          \"allowed_ips\": [");
@@ -796,6 +831,7 @@ static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_firs
 	printf("          \"tx_bytes\": %" PRIu64 ",\n", peer->tx_bytes);
 	printf("          \"persistent_keepalive\": %u", peer->keepalive_s);
 	if (is_tapird) {
+		printf(",\n          \"transport\": \"%s\"", peer->is_tcp ? "tcp" : "udp");
 		printf(",\n          \"macs\": [");
 		for (size_t i = 0; i < peer->n_macs; i++) {
 			char mac[18];
@@ -833,6 +869,13 @@ static void json_device(const struct device_info *dev, bool is_first)
 			printf(": %" PRIu64, dev->drops[i].count);
 		}
 		printf("%s},\n", dev->n_drops ? "\n      " : "");
+		printf("      \"tcp\": {\n        \"listen_port\": %u", dev->tcp_port);
+		for (size_t i = 0; i < dev->n_tcp; i++) {
+			printf(",\n        ");
+			json_string(dev->tcp[i].reason);
+			printf(": %" PRIu64, dev->tcp[i].count);
+		}
+		printf("\n      },\n");
 	}
 	printf("      \"peers\": [");
 	for (size_t i = 0; i < dev->n_peers; i++)
@@ -845,13 +888,14 @@ static void json_device(const struct device_info *dev, bool is_first)
 static const char SHOW_USAGE[] =
     "Usage: tapir show [--json] { <interface> | all | interfaces } [public-key | private-key |\n"
     "       listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips |\n"
-    "       latest-handshakes | transfer | persistent-keepalive | drops | dump]\n";
+    "       latest-handshakes | transfer | persistent-keepalive | drops | tcp | dump]\n";
 
 static const char SHOW_HELP[] =
     "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
     "Private and preshared keys print as (hidden) unless WG_HIDE_KEYS=never; the dump and\n"
     "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
-    "packets dropped so far by reason. --json prints every interface asked for as one JSON\n"
+    "packets dropped so far by reason; tcp (tapird only) the TCP transport's listening port\n"
+    "and connection counters. --json prints every interface asked for as one JSON\n"
     "object without any private or preshared key (schema: README, JSON output).\n";
 
 enum show_mode {
@@ -926,7 +970,8 @@ static int show_one(const struct show_args *a, const char *name, bool *has_print
 {
 	/* the readable form also shows what tapird adds (mode, learned MACs); stock daemons get
 	 * get=1 */
-	bool has_ext = a->mode != SHOW_FIELD || !strcmp(a->field, "drops");
+	bool has_ext = a->mode != SHOW_FIELD || !strcmp(a->field, "drops") ||
+		       !strcmp(a->field, "tcp") || !strcmp(a->field, "endpoints");
 	char prefix[IF_NAMESIZE + 2] = "";
 	struct device_info dev;
 	int r = fetch_device(&dev, name, has_ext);
@@ -995,7 +1040,7 @@ static void showconf_peer(const struct peer_info *peer)
 		printf("%s%s/%u%s", i ? "" : "AllowedIPs = ", aip_text(ip, &peer->aips[i]),
 		       peer->aips[i].cidr, i + 1 < peer->n_aips ? ", " : "\n");
 	if (has_endpoint(peer))
-		printf("Endpoint = %s\n", endpoint_text(ep, &peer->endpoint));
+		printf("Endpoint = %s\n", peer_endpoint_text(ep, peer));
 	if (peer->keepalive_s)
 		printf("PersistentKeepalive = %u\n", peer->keepalive_s);
 	tapir_wipe(b64, sizeof(b64));

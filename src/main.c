@@ -71,7 +71,7 @@ static int parse_workers(const char *s, unsigned int *out)
 	char *end;
 	long v = strtol(s, &end, 10);
 
-	if (*s < '0' || *s > '9' || *end || v < 1 || v > TAPIR_MAX_THREADS - 1)
+	if (*s < '0' || *s > '9' || *end || v < 1 || v > TAPIR_MAX_THREADS - 2)
 		return -EINVAL;
 	*out = (unsigned int)v;
 	return 0;

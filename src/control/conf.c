@@ -488,6 +488,20 @@ static int key_tapir_mac(struct parser *p, const char *val, size_t len)
 	return 0;
 }
 
+static int key_tapir_transport(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (is_literal(val, len, "tcp"))
+		peer->is_tcp = true;
+	else if (is_literal(val, len, "udp"))
+		peer->is_tcp = false;
+	else
+		return -EINVAL;
+	peer->has_transport = true;
+	return 0;
+}
+
 static int key_protocol_version(struct parser *p, const char *val, size_t len)
 {
 	(void)p;
@@ -513,6 +527,7 @@ static const struct key_handler key_handlers[] = {
     {"tapir_mac_age", SCOPE_DEVICE, false, key_tapir_mac_age},
     {"tapir_replace_macs", SCOPE_PEER, false, key_tapir_replace_macs},
     {"tapir_mac", SCOPE_PEER, false, key_tapir_mac},
+    {"tapir_transport", SCOPE_PEER, false, key_tapir_transport},
 };
 
 static const struct key_handler *find_key(const char *key, size_t len)

@@ -37,6 +37,9 @@ struct tapir_conf_peer {
 	union tapir_sockaddr endpoint;
 	bool has_persistent_keepalive;
 	uint16_t persistent_keepalive_interval;
+	/* tapir extension (tapird only): tapir_transport=tcp|udp; an endpoint without it is UDP */
+	bool has_transport;
+	bool is_tcp;
 	/* tapir extension (tapird only): source MACs pinned for this peer in TAP mode */
 	bool replace_macs;
 	uint8_t pinned_macs[TAPIR_CONF_MAX_PINNED_MACS][6];

@@ -489,19 +489,28 @@ static bool is_host_name(const char *s, size_t len)
 }
 
 /*
- * "a.b.c.d:port", "[v6]:port" or "name:port". Numeric ones also fill the UAPI endpoint;
- * names stay text (for the caller's getaddrinfo), and a bare IPv6 address is ambiguous.
+ * "a.b.c.d:port", "[v6]:port" or "name:port", optionally after "tcp://" (tapir's TCP
+ * transport) or "udp://". Numeric ones also fill the UAPI endpoint; names stay text (for the
+ * caller's getaddrinfo), and a bare IPv6 address is ambiguous.
  */
 static int key_endpoint(struct cfg_parser *p, const char *val, size_t len)
 {
 	struct tapir_conf_peer *peer = cur_peer(p);
 	struct tapir_config_endpoint *ep = &p->q->endpoints[p->q->wg.n_peers - 1];
-	const char *colon = memrchr(val, ':', len);
-	const char *host = val;
-	size_t host_len = colon ? (size_t)(colon - val) : 0;
+	const char *colon, *host;
+	size_t host_len;
 	uint64_t port;
 
-	p->problem = "invalid endpoint (want host:port or [ipv6]:port)";
+	if (len > 6 && (!strncasecmp(val, "tcp://", 6) || !strncasecmp(val, "udp://", 6))) {
+		peer->has_transport = true;
+		peer->is_tcp = !strncasecmp(val, "tcp://", 6);
+		val += 6;
+		len -= 6;
+	}
+	colon = memrchr(val, ':', len);
+	host = val;
+	host_len = colon ? (size_t)(colon - val) : 0;
+	p->problem = "invalid endpoint (want host:port, [ipv6]:port or tcp://host:port)";
 	if (!colon || parse_decimal(colon + 1, len - host_len - 1, UINT16_MAX, &port) || !port)
 		return -EINVAL;
 	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
@@ -573,6 +582,19 @@ static int key_macs(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+static int key_transport(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (!is_word(val, len, "tcp") && !is_word(val, len, "udp")) {
+		p->problem = "invalid transport (want tcp or udp)";
+		return -EINVAL;
+	}
+	peer->has_transport = true;
+	peer->is_tcp = is_word(val, len, "tcp");
+	return 0;
+}
+
 static const struct cfg_key cfg_keys[] = {
     {"PrivateKey", SECTION_INTERFACE, KEY_WG, false, key_private_key},
     {"ListenPort", SECTION_INTERFACE, KEY_WG, false, key_listen_port},
@@ -596,6 +618,7 @@ static const struct cfg_key cfg_keys[] = {
     {"Endpoint", SECTION_PEER, KEY_WG, false, key_endpoint},
     {"PersistentKeepalive", SECTION_PEER, KEY_WG, false, key_keepalive},
     {"MACs", SECTION_PEER, KEY_TAPIR_TAP, true, key_macs},
+    {"Transport", SECTION_PEER, KEY_TAPIR, false, key_transport},
 };
 
 static const struct cfg_key *find_key(enum section section, const char *name, size_t len)
@@ -914,6 +937,8 @@ static void put_peer(struct writer *w, const struct tapir_conf_peer *peer, bool 
 		put_key(w, "preshared_key", peer->preshared_key);
 	if (peer->has_endpoint && tapir_sockaddr_format(text, sizeof(text), &peer->endpoint) > 0)
 		put(w, "endpoint=%s\n", text);
+	if (peer->has_transport) /* tapir extension: only when the file asks for it */
+		put(w, "tapir_transport=%s\n", peer->is_tcp ? "tcp" : "udp");
 	if (peer->has_persistent_keepalive)
 		put(w, "persistent_keepalive_interval=%u\n",
 		    (unsigned)peer->persistent_keepalive_interval);

@@ -169,6 +169,7 @@ static void format_peer_extensions(struct strbuf *sb, struct tapir_device *dev,
 				   struct tapir_peer *p)
 {
 	sb_printf(sb, "tapir_caps=%u\n", atomic_load(&p->remote_caps));
+	sb_printf(sb, "tapir_transport=%s\n", tapir_tcp_is_peer_tcp(p) ? "tcp" : "udp");
 	for (unsigned int i = 0; i < p->n_pinned_macs; i++)
 		sb_mac(sb, "tapir_mac", p->pinned_macs[i]);
 	if (dev->l2table)
@@ -220,6 +221,11 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 		sb_printf(&sb, "tapir_forward=%s\n", dev->is_forwarding ? "true" : "false");
 		sb_printf(&sb, "tapir_mac_age=%" PRIu64 "\n",
 			  (uint64_t)(dev->mac_age_ns / NSEC_PER_SEC));
+		sb_printf(&sb, "tapir_tcp_listen_port=%u\n", (unsigned)tapir_tcp_listen_port(dev));
+		for (int s = 0; s < TAPIR_TCP_STAT_MAX; s++)
+			sb_printf(&sb, "tapir_tcp_%s=%" PRIu64 "\n",
+				  tapir_tcp_stat_name((enum tapir_tcp_stat)s),
+				  tapir_tcp_stat_get(dev, (enum tapir_tcp_stat)s));
 	}
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
 		format_peer(&sb, dev, p, has_extensions);
@@ -281,8 +287,19 @@ static int apply_peer(struct tapir_device *dev, const struct tapir_conf_peer *cp
 	}
 	if (cp->has_preshared_key)
 		tapir_device_set_psk(dev, peer, cp->preshared_key);
-	if (cp->has_endpoint)
-		tapir_peer_set_endpoint(peer, &cp->endpoint);
+	if (cp->has_endpoint || cp->has_transport) {
+		/* an endpoint alone is a UDP one (what stock wg means); a TCP endpoint that
+		 * moved needs a new connection */
+		bool is_tcp = cp->has_transport && cp->is_tcp;
+		union tapir_sockaddr old;
+
+		tapir_peer_get_endpoint(peer, &old);
+		if (cp->has_endpoint)
+			tapir_peer_set_endpoint(peer, &cp->endpoint);
+		tapir_tcp_set_peer_transport(dev, peer, is_tcp,
+					     cp->has_endpoint &&
+						 memcmp(&old, &cp->endpoint, sizeof(old)) != 0);
+	}
 	if (cp->has_persistent_keepalive) {
 		uint32_t old = atomic_exchange(&peer->timers.persistent_keepalive_interval_s,
 					       cp->persistent_keepalive_interval);

@@ -81,30 +81,48 @@ static int init_workers(struct tapir_device *dev, const int *tun_fds)
 		ev.data.u32 = 2;
 		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, dev->stop_event_fd, &ev) < 0)
 			return -errno;
-		for (unsigned int j = 0; j < TAPIR_BATCH; j++) {
-			w->pkts[j] = malloc(sizeof(struct tapir_pkt));
-			if (!w->pkts[j])
-				return -ENOMEM;
-		}
-		w->scratch = malloc(sizeof(struct tapir_pkt));
-		if (!w->scratch)
+		if (tapir_worker_init_buffers(w) < 0)
 			return -ENOMEM;
-		/* segment buffers are small: a tapir_pkt header with TAPIR_SEG_DATA_MAX of room */
-		for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++) {
-			w->segs[j] = malloc(offsetof(struct tapir_pkt, buf) + TAPIR_PKT_HEADROOM +
-					    TAPIR_SEG_DATA_MAX + TAPIR_PKT_TAILROOM);
-			if (!w->segs[j])
-				return -ENOMEM;
-		}
-		for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++) {
-			w->gro_bufs[j] = malloc(TAPIR_OFFLOAD_MAX_PACKET_BYTES);
-			if (!w->gro_bufs[j])
-				return -ENOMEM;
-		}
-		tapir_gro_init(&w->gro, w->gro_bufs, TAPIR_GRO_MAX_ITEMS,
-			       TAPIR_OFFLOAD_MAX_PACKET_BYTES, 0);
 	}
 	return 0;
+}
+
+int tapir_worker_init_buffers(struct tapir_worker *w)
+{
+	for (unsigned int j = 0; j < TAPIR_BATCH; j++) {
+		w->pkts[j] = malloc(sizeof(struct tapir_pkt));
+		if (!w->pkts[j])
+			return -ENOMEM;
+	}
+	w->scratch = malloc(sizeof(struct tapir_pkt));
+	if (!w->scratch)
+		return -ENOMEM;
+	/* segment buffers are small: a tapir_pkt header with TAPIR_SEG_DATA_MAX of room */
+	for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++) {
+		w->segs[j] = malloc(offsetof(struct tapir_pkt, buf) + TAPIR_PKT_HEADROOM +
+				    TAPIR_SEG_DATA_MAX + TAPIR_PKT_TAILROOM);
+		if (!w->segs[j])
+			return -ENOMEM;
+	}
+	for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++) {
+		w->gro_bufs[j] = malloc(TAPIR_OFFLOAD_MAX_PACKET_BYTES);
+		if (!w->gro_bufs[j])
+			return -ENOMEM;
+	}
+	tapir_gro_init(&w->gro, w->gro_bufs, TAPIR_GRO_MAX_ITEMS, TAPIR_OFFLOAD_MAX_PACKET_BYTES,
+		       0);
+	return 0;
+}
+
+void tapir_worker_free_buffers(struct tapir_worker *w)
+{
+	for (unsigned int j = 0; j < TAPIR_BATCH; j++)
+		free(w->pkts[j]);
+	free(w->scratch);
+	for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++)
+		free(w->segs[j]);
+	for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++)
+		free(w->gro_bufs[j]);
 }
 
 int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *tun_fds,
@@ -144,7 +162,10 @@ int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *t
 	ret = init_pool(dev);
 	if (ret < 0)
 		return ret;
-	return init_workers(dev, tun_fds);
+	ret = init_workers(dev, tun_fds);
+	if (ret < 0)
+		return ret;
+	return tapir_tcp_init(dev);
 }
 
 int tapir_device_start(struct tapir_device *dev)
@@ -156,7 +177,7 @@ int tapir_device_start(struct tapir_device *dev)
 			return -ret;
 		dev->workers[i].is_started = true;
 	}
-	return 0;
+	return tapir_tcp_start(dev);
 }
 
 void tapir_device_request_stop(struct tapir_device *dev, int reason)
@@ -179,19 +200,14 @@ void tapir_device_destroy(struct tapir_device *dev)
 		if (dev->workers[i].is_started)
 			pthread_join(dev->workers[i].thread, NULL);
 	}
+	tapir_tcp_destroy(dev);
 	pthread_rwlock_wrlock(&dev->lock);
 	tapir_device_remove_all_peers(dev);
 	tapir_device_reap(dev);
 	pthread_rwlock_unlock(&dev->lock);
 	for (unsigned int i = 0; dev->workers && i < dev->nworkers; i++) {
 		struct tapir_worker *w = &dev->workers[i];
-		for (unsigned int j = 0; j < TAPIR_BATCH; j++)
-			free(w->pkts[j]);
-		free(w->scratch);
-		for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++)
-			free(w->segs[j]);
-		for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++)
-			free(w->gro_bufs[j]);
+		tapir_worker_free_buffers(w);
 		if (w->epoll_fd >= 0)
 			close(w->epoll_fd);
 		if (w->tun_fd >= 0)
@@ -251,11 +267,18 @@ int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 		w->udp_fd = fds[i];
 		epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, fds[i], &ev);
 	}
+	if (dev->tcp_worker)
+		dev->tcp_worker->udp_fd = fds[0];
 	dev->udp_family = tapir_udp_family(fds[0]);
 	probe_udp_offloads(dev, fds);
 	dev->listen_port = (uint16_t)ret;
 	dev->is_up = true;
 	pthread_rwlock_unlock(&dev->lock);
+	/* TCP next to UDP on the same port number; UDP works on without it */
+	ret = tapir_tcp_listen(dev, dev->listen_port);
+	if (ret < 0 && ret != -ENOTCONN)
+		log_info("%s: cannot listen on tcp port %u: %s", dev->ifname,
+			 (unsigned)dev->listen_port, strerror(-ret));
 	return 0;
 }
 
@@ -266,6 +289,7 @@ int tapir_device_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
 		if (ret < 0)
 			return ret;
 	}
+	tapir_tcp_set_fwmark(dev, fwmark);
 	dev->fwmark = fwmark;
 	return 0;
 }
@@ -325,6 +349,7 @@ void tapir_device_remove_peer(struct tapir_device *dev, struct tapir_peer *peer)
 	tapir_timers_stop(&peer->timers);
 	tapir_allowedips_remove_owner(dev->allowedips, &peer->allowed);
 	tapir_l2_remove_peer(dev, peer);
+	tapir_tcp_remove_peer(dev, peer);
 	tapir_index_table_remove(&dev->indices, &peer->hs_entry);
 	tapir_peer_zero_keys(dev, peer);
 	tapir_send_drop_staged(dev, peer);

@@ -26,6 +26,7 @@
 #include "peer.h"
 #include "ratelimiter.h"
 #include "sockaddr.h"
+#include "transport.h"
 
 enum tapir_pkt_sizes {
 	TAPIR_PKT_HEADROOM = 64, /* WireGuard header, TCP framing, extension header */
@@ -103,6 +104,7 @@ typedef int (*tapir_extension_fn)(void *ctx, struct tapir_device *dev, struct ta
 struct tapir_handshake_item {
 	union tapir_sockaddr src;
 	uint32_t len;
+	uint64_t tcp_conn; /* the TCP connection it came on; 0 = UDP */
 	uint8_t msg[TAPIR_MSG_INITIATION_LEN];
 };
 
@@ -120,7 +122,8 @@ struct tapir_worker {
 	bool is_started;
 	int tun_fd;
 	int epoll_fd;
-	int udp_fd; /* device lock (swapped by the control thread as writer) */
+	int udp_fd;	      /* device lock (swapped by the control thread as writer) */
+	uint64_t rx_tcp_conn; /* the TCP thread: connection of the batch received; else 0 */
 	struct tapir_pkt *pkts[TAPIR_BATCH];
 	struct tapir_pkt *segs[TAPIR_SEG_POOL]; /* TAPIR_SEG_DATA_MAX bytes of payload each */
 	/* scratch for one batch (too big for the stack) */
@@ -191,6 +194,9 @@ struct tapir_device {
 	tapir_extension_fn extension_handler;
 	void *extension_ctx;
 
+	struct tapir_tcp *tcp;		 /* the TCP transport (transport.h) */
+	struct tapir_worker *tcp_worker; /* its receive context; udp_fd under the lock */
+
 	_Atomic uint64_t drops[TAPIR_DROP_MAX];
 	_Atomic unsigned int offloads; /* enum tapir_offload; bits are cleared at run time */
 	bool has_vnet_hdr;	       /* the TUN queues carry a virtio_net_hdr */
@@ -244,9 +250,12 @@ void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr
 
 /* --- handshake.c: control thread --- */
 
-/* Queues a handshake message received by a worker (copies it). Any thread. */
+/*
+ * Queues a handshake message received by a worker or the TCP thread (copies it); @tcp_conn
+ * is the TCP connection it came on, 0 for UDP. Any thread.
+ */
 void tapir_handshake_enqueue(struct tapir_device *dev, const uint8_t *msg, size_t len,
-			     const union tapir_sockaddr *src);
+			     const union tapir_sockaddr *src, uint64_t tcp_conn);
 /* Asks the control thread to initiate a handshake with @peer (deduplicated). Any thread. */
 void tapir_handshake_request(struct tapir_device *dev, struct tapir_peer *peer);
 /* Processes queued handshake messages and requests. Control thread. */
@@ -284,6 +293,9 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 /* Sends a raw handshake/cookie message to @to on the control socket. 0 or -errno. */
 int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 		   const union tapir_sockaddr *to);
+/* Sends a handshake message to @peer: over its TCP connection, else to its endpoint. */
+int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const void *msg,
+			size_t len);
 
 /* --- receive.c --- */
 
@@ -332,5 +344,8 @@ void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned 
 
 /* --- worker.c --- */
 void *tapir_worker_main(void *arg);
+/* Packet, segment and GRO buffers of a worker context (device.c). 0 or -ENOMEM. */
+int tapir_worker_init_buffers(struct tapir_worker *w);
+void tapir_worker_free_buffers(struct tapir_worker *w);
 
 #endif

@@ -30,7 +30,7 @@ static void wake_control(struct tapir_device *dev)
 }
 
 void tapir_handshake_enqueue(struct tapir_device *dev, const uint8_t *msg, size_t len,
-			     const union tapir_sockaddr *src)
+			     const union tapir_sockaddr *src, uint64_t tcp_conn)
 {
 	struct tapir_handshake_item *item;
 
@@ -42,6 +42,7 @@ void tapir_handshake_enqueue(struct tapir_device *dev, const uint8_t *msg, size_
 	}
 	item = &dev->hsq[(dev->hsq_head + dev->hsq_count) % TAPIR_HANDSHAKE_QUEUE_LEN];
 	item->src = *src;
+	item->tcp_conn = tcp_conn;
 	item->len = (uint32_t)len;
 	memcpy(item->msg, msg, len);
 	dev->hsq_count++;
@@ -60,6 +61,28 @@ void tapir_handshake_request(struct tapir_device *dev, struct tapir_peer *peer)
 	}
 	pthread_mutex_unlock(&dev->req_lock);
 	wake_control(dev);
+}
+
+/* Sends a reply to where @item came from: its TCP connection, or its UDP source. */
+static int reply_to(struct tapir_device *dev, const struct tapir_handshake_item *item,
+		    const void *msg, size_t len)
+{
+	if (item->tcp_conn)
+		return tapir_tcp_send_conn(dev, item->tcp_conn, msg, len);
+	return tapir_send_raw(dev, msg, len, &item->src);
+}
+
+/*
+ * A handshake message from @peer authenticated: its endpoint and transport follow where it
+ * came from (a peer we connect to over TCP keeps its configured endpoint).
+ */
+static void authenticated_from(struct tapir_device *dev, struct tapir_peer *peer,
+			       const struct tapir_handshake_item *item)
+{
+	tapir_tcp_note_authenticated(dev, peer, item->tcp_conn);
+	if (!item->tcp_conn && atomic_load(&peer->is_tcp_client))
+		return;
+	tapir_peer_set_endpoint(peer, &item->src);
 }
 
 static size_t source_bytes(const union tapir_sockaddr *src, uint8_t out[18])
@@ -155,7 +178,9 @@ void tapir_handshake_send_initiation(struct tapir_device *dev, struct tapir_peer
 			      now);
 	log_debug("%s: peer %llu: sending handshake initiation", dev->ifname,
 		  (unsigned long long)peer->id);
-	if (tapir_send_raw(dev, &msg, sizeof(msg), &to) == 0)
+	if (is_retry)
+		tapir_tcp_handshake_retry(dev, peer); /* a silent TCP connection is replaced */
+	if (tapir_send_raw_peer(dev, peer, &msg, sizeof(msg)) == 0)
 		atomic_fetch_add_explicit(&peer->tx_bytes, sizeof(msg), memory_order_relaxed);
 	sent_handshake(peer, now);
 	tapir_timers_handshake_initiated(&peer->timers, now,
@@ -171,7 +196,8 @@ out:
 static struct tapir_keypair *install_keypair(struct tapir_device *dev, struct tapir_peer *peer,
 					     struct tapir_noise_session_keys *keys, uint64_t now)
 {
-	struct tapir_keypair *kp = tapir_keypair_new(keys, peer, dev->nworkers + 1, now);
+	/* a context per worker, the control thread and the TCP thread */
+	struct tapir_keypair *kp = tapir_keypair_new(keys, peer, dev->nworkers + 2, now);
 	struct tapir_keypair *dead1 = NULL, *dead2 = NULL;
 
 	tapir_wipe(keys, sizeof(*keys));
@@ -222,7 +248,7 @@ static void send_cookie_reply(struct tapir_device *dev, const struct tapir_hands
 	tapir_cookie_create_reply(&dev->cookie_checker, &dev->local, &reply, item->msg, item->len,
 				  src, src_len, now, nonce, secret);
 	tapir_wipe(secret, sizeof(secret));
-	tapir_send_raw(dev, &reply, sizeof(reply), &item->src);
+	reply_to(dev, item, &reply, sizeof(reply));
 }
 
 /* mac1 always, mac2 and the rate limiter under load (4.3). True if the message may proceed. */
@@ -276,7 +302,7 @@ static void process_initiation(struct tapir_device *dev, const struct tapir_hand
 	}
 	peer = peer_of_hs(hs);
 	atomic_fetch_add_explicit(&peer->rx_bytes, item->len, memory_order_relaxed);
-	tapir_peer_set_endpoint(peer, &item->src);
+	authenticated_from(dev, peer, item);
 	tapir_timers_any_authenticated_packet_received(&peer->timers);
 	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now);
 	if (new_handshake_index(dev, peer) < 0) {
@@ -298,7 +324,7 @@ static void process_initiation(struct tapir_device *dev, const struct tapir_hand
 			      now);
 	log_debug("%s: peer %llu: sending handshake response", dev->ifname,
 		  (unsigned long long)peer->id);
-	if (tapir_send_raw(dev, &resp, sizeof(resp), &item->src) == 0)
+	if (reply_to(dev, item, &resp, sizeof(resp)) == 0)
 		atomic_fetch_add_explicit(&peer->tx_bytes, sizeof(resp), memory_order_relaxed);
 	sent_handshake(peer, now);
 }
@@ -320,7 +346,7 @@ static void process_response(struct tapir_device *dev, const struct tapir_handsh
 	}
 	peer = peer_of_hs(hs);
 	atomic_fetch_add_explicit(&peer->rx_bytes, item->len, memory_order_relaxed);
-	tapir_peer_set_endpoint(peer, &item->src);
+	authenticated_from(dev, peer, item);
 	if (tapir_noise_derive_keys(hs, &keys) < 0 || !install_keypair(dev, peer, &keys, now))
 		return;
 	log_debug("%s: peer %llu: handshake complete (initiator)", dev->ifname,

@@ -65,9 +65,17 @@ static bool same_endpoint(const union tapir_sockaddr *a, const union tapir_socka
 	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
 }
 
-/* Roaming: the endpoint follows the source of every authenticated packet. */
-static void update_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *src)
+/*
+ * Roaming: the endpoint follows the source of every authenticated packet, and so does the
+ * transport (a TCP connection that carries a peer replaces the one before). A peer we
+ * connect to over TCP keeps its configured endpoint.
+ */
+static void update_endpoint(struct tapir_device *dev, struct tapir_worker *w,
+			    struct tapir_peer *peer, const union tapir_sockaddr *src)
 {
+	tapir_tcp_note_authenticated(dev, peer, w->rx_tcp_conn);
+	if (!w->rx_tcp_conn && atomic_load_explicit(&peer->is_tcp_client, memory_order_relaxed))
+		return;
 	pthread_mutex_lock(&peer->endpoint_lock);
 	if (!same_endpoint(&peer->endpoint, src))
 		peer->endpoint = *src;
@@ -231,7 +239,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 		drop(dev, TAPIR_DROP_REPLAY, src);
 		return;
 	}
-	update_endpoint(peer, src);
+	update_endpoint(dev, w, peer, src);
 	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
 	if (confirm_keypair(dev, peer, kp)) {
 		tapir_timers_handshake_complete(&peer->timers);
@@ -258,7 +266,7 @@ void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8
 		case TAPIR_MSG_INITIATION:
 		case TAPIR_MSG_RESPONSE:
 		case TAPIR_MSG_COOKIE:
-			tapir_handshake_enqueue(dev, msgs[i], lens[i], &srcs[i]);
+			tapir_handshake_enqueue(dev, msgs[i], lens[i], &srcs[i], w->rx_tcp_conn);
 			break;
 		case TAPIR_MSG_DATA:
 			receive_data(dev, w, msgs[i], lens[i], &srcs[i], now);

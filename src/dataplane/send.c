@@ -128,6 +128,28 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 	return send_one(dev, dev->udp_fds[0], msg, len, to);
 }
 
+/* One message to @peer: over TCP when the peer uses it, else a datagram from @fd to @to. */
+static int send_to_peer(struct tapir_device *dev, struct tapir_peer *peer, int fd, const void *buf,
+			size_t len, const union tapir_sockaddr *to, bool is_data)
+{
+	if (tapir_tcp_is_peer_tcp(peer))
+		return tapir_tcp_send(dev, peer, buf, len, is_data);
+	return send_one(dev, fd, buf, len, to);
+}
+
+int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const void *msg,
+			size_t len)
+{
+	union tapir_sockaddr to;
+
+	if (!dev->is_up)
+		return -ENOTCONN;
+	if (tapir_tcp_is_peer_tcp(peer))
+		return tapir_tcp_send(dev, peer, msg, len, false);
+	tapir_peer_get_endpoint(peer, &to);
+	return tapir_send_raw(dev, msg, len, &to);
+}
+
 /* Copies @pkt into the peer's staged ring (dropping the oldest when full). */
 static void stage_pkt(struct tapir_device *dev, struct tapir_peer *peer,
 		      const struct tapir_pkt *pkt)
@@ -193,7 +215,8 @@ void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsign
 			break;
 		inner_len = pkt->len;
 		if (to.sa.sa_family && encrypt_pkt(dev, kp, slot, pkt) &&
-		    send_one(dev, fd, tapir_pkt_data(pkt), pkt->len, &to) == 0)
+		    send_to_peer(dev, peer, fd, tapir_pkt_data(pkt), pkt->len, &to,
+				 inner_len > 0) == 0)
 			after_send(dev, peer, kp, inner_len > 0, pkt->len, now);
 		else
 			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
@@ -219,7 +242,7 @@ void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned 
 		tapir_handshake_request(dev, peer);
 		return;
 	}
-	if (send_one(dev, fd, tapir_pkt_data(pkt), pkt->len, &to) == 0)
+	if (send_to_peer(dev, peer, fd, tapir_pkt_data(pkt), pkt->len, &to, is_data) == 0)
 		after_send(dev, peer, kp, is_data, pkt->len, now);
 }
 
@@ -256,7 +279,7 @@ void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, uns
 	tapir_msg_put_header(&hdr->type, TAPIR_MSG_DATA);
 	tapir_le32_put(hdr->receiver_index, kp->remote_index);
 	tapir_le64_put(hdr->counter, counter);
-	if (send_one(dev, fd, ka, sizeof(ka), &to) == 0)
+	if (send_to_peer(dev, peer, fd, ka, sizeof(ka), &to, false) == 0)
 		after_send(dev, peer, kp, false, sizeof(ka), now);
 }
 
@@ -375,6 +398,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 	union tapir_sockaddr *dsts = w->addrs;
 	struct tapir_peer *last_peer = NULL;
 	struct tapir_keypair *last_kp = NULL;
+	bool is_last_tcp = false;
 	union tapir_sockaddr last_to;
 	unsigned int out = 0;
 	uint64_t now = tapir_now_ns();
@@ -403,6 +427,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 			last_peer = peer;
 			last_kp = tapir_send_keypair(peer, now);
 			tapir_peer_get_endpoint(peer, &last_to);
+			is_last_tcp = tapir_tcp_is_peer_tcp(peer);
 		}
 		if (!last_to.sa.sa_family) {
 			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
@@ -413,6 +438,13 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 			stage_pkt(dev, peer, pkt);
 			tapir_handshake_request(dev, peer);
 			last_kp = NULL;
+			continue;
+		}
+		if (is_last_tcp) {
+			/* TCP: onto the connection's queue now, in order with the rest */
+			if (tapir_tcp_send(dev, peer, tapir_pkt_data(pkt), pkt->len, true) == 0)
+				after_send(dev, peer, last_kp, slots[out].inner_len > 0, pkt->len,
+					   now);
 			continue;
 		}
 		slots[out].peer = peer;

@@ -101,6 +101,13 @@ struct tapir_peer {
 	_Atomic bool is_mismatch_logged; /* L2 mismatch logged once per session */
 	uint8_t pinned_macs[TAPIR_CONF_MAX_PINNED_MACS][6]; /* written under the device lock */
 	unsigned int n_pinned_macs;			    /* 0 = any source MAC */
+
+	/* TCP transport (dataplane/transport.c) */
+	_Atomic bool is_tcp_client;	  /* the endpoint is TCP: we connect */
+	_Atomic uint64_t tcp_conn;	  /* connection carrying this peer; 0 = UDP */
+	_Atomic uint64_t tcp_authed_conn; /* the last one a packet authenticated on */
+	uint64_t tcp_next_connect_ns;	  /* transport lock: backoff */
+	uint32_t tcp_backoff_ms;	  /* transport lock */
 };
 
 /* Peer tables: by public key and by id; insertion-ordered list. Control thread only. */

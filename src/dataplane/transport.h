@@ -1,0 +1,117 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The TCP transport (design.md, "TCP transport"), for networks that block UDP. WireGuard
+ * messages travel unchanged, each framed by a 2-byte big-endian length (net/tcpframe.h).
+ *
+ * - tapird listens on TCP at its UDP listen port. A peer configured with a TCP endpoint
+ *   (UAPI tapir_transport=tcp, config Endpoint = tcp://host:port) is connected to by us,
+ *   and reconnected after a failure with exponential backoff and jitter (capped).
+ * - One connection per peer. An accepted connection belongs to no peer until something on
+ *   it authenticates (a handshake message consumed or a data packet decrypted); then it
+ *   carries that peer, and the connection it replaces is closed: roaming over TCP.
+ * - A peer whose packets authenticate over TCP is answered over TCP; one whose packets
+ *   authenticate over UDP again (and has no TCP endpoint configured) goes back to UDP.
+ * - Each connection has a bounded send queue: a data packet that does not fit is dropped
+ *   and counted; handshakes and keepalives may use a reserve that data cannot.
+ * - Bad input closes that connection only, counted: garbage or a length that does not
+ *   match its message type, no authentication within TAPIR_TCP_AUTH_TIMEOUT_MS (slowloris,
+ *   silence), a frame not completed within TAPIR_TCP_FRAME_TIMEOUT_MS; more than
+ *   TAPIR_TCP_MAX_PENDING unauthenticated connections are refused at accept.
+ *
+ * Threads: one TCP thread owns the listener, every connection's receive side and the
+ * timers; it receives like a worker (its own thread slot, device read lock per batch). Any
+ * thread may send (tapir_tcp_send*), under the transport lock, without blocking. Lock order:
+ * device lock -> transport lock -> peer endpoint_lock. Connections are freed only by the TCP
+ * thread; other threads find them by id under the transport lock.
+ */
+#ifndef TAPIR_TRANSPORT_H
+#define TAPIR_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "sockaddr.h"
+
+struct tapir_device;
+struct tapir_peer;
+
+enum tapir_tcp_limits {
+	TAPIR_TCP_MAX_CONNS = 512,
+	TAPIR_TCP_MAX_PENDING = 64,	     /* unauthenticated accepted connections */
+	TAPIR_TCP_SENDQ_BYTES = 256 * 1024,  /* per connection, framing included */
+	TAPIR_TCP_SENDQ_RESERVE = 16 * 1024, /* of which data packets may not use the last */
+	TAPIR_TCP_AUTH_TIMEOUT_MS = 10000,
+	TAPIR_TCP_FRAME_TIMEOUT_MS = 15000,
+	TAPIR_TCP_CONNECT_TIMEOUT_MS = 10000,
+	TAPIR_TCP_IDLE_TIMEOUT_MS = 600000, /* an accepted connection with no traffic at all */
+	TAPIR_TCP_BACKOFF_MIN_MS = 250,
+	TAPIR_TCP_BACKOFF_MAX_MS = 30000,
+	TAPIR_TCP_TICK_MS = 100,
+};
+
+/* Counters, shown by `get` (tapir extension keys tapir_tcp_NAME) and `tapir show`. */
+enum tapir_tcp_stat {
+	TAPIR_TCP_STAT_ACCEPTED,
+	TAPIR_TCP_STAT_REFUSED, /* over the pending or total cap */
+	TAPIR_TCP_STAT_CONNECTED,
+	TAPIR_TCP_STAT_CONNECT_FAILED,
+	TAPIR_TCP_STAT_AUTHENTICATED,
+	TAPIR_TCP_STAT_CLOSED_GARBAGE,
+	TAPIR_TCP_STAT_CLOSED_TIMEOUT,
+	TAPIR_TCP_STAT_CLOSED_ERROR, /* reset, EOF, write error */
+	TAPIR_TCP_STAT_CLOSED_REPLACED,
+	TAPIR_TCP_STAT_QUEUE_FULL, /* data packets dropped */
+	TAPIR_TCP_STAT_MAX,
+};
+
+const char *tapir_tcp_stat_name(enum tapir_tcp_stat stat);
+uint64_t tapir_tcp_stat_get(const struct tapir_device *dev, enum tapir_tcp_stat stat);
+
+/* Creates the transport (no sockets yet); after the workers exist. 0 or -errno. */
+int tapir_tcp_init(struct tapir_device *dev);
+/* Starts the TCP thread. 0 or -errno. */
+int tapir_tcp_start(struct tapir_device *dev);
+/* Stops the thread (the device stop event must be set) and frees everything. */
+void tapir_tcp_destroy(struct tapir_device *dev);
+/* (Re)opens the listener on @port; control thread, no device lock held. 0 or -errno. */
+int tapir_tcp_listen(struct tapir_device *dev, uint16_t port);
+/* The listening port, 0 when not listening. */
+uint16_t tapir_tcp_listen_port(const struct tapir_device *dev);
+/* Applies a new fwmark to the listener and every connection. */
+void tapir_tcp_set_fwmark(struct tapir_device *dev, uint32_t fwmark);
+
+/* Whether messages to @peer go over TCP. */
+bool tapir_tcp_is_peer_tcp(const struct tapir_peer *peer);
+/*
+ * Queues @msg (one WireGuard message) for @peer's connection, connecting first if @peer has
+ * a TCP endpoint and no connection (subject to the backoff). @is_data selects the drop rule.
+ * 0, -ENOTCONN (no connection: counted as no_endpoint), -ENOBUFS (queue full: counted).
+ */
+int tapir_tcp_send(struct tapir_device *dev, struct tapir_peer *peer, const void *msg, size_t len,
+		   bool is_data);
+/* Queues a message on connection @conn_id (replies to handshakes that came in on it). */
+int tapir_tcp_send_conn(struct tapir_device *dev, uint64_t conn_id, const void *msg, size_t len);
+/*
+ * A packet from @peer authenticated; @conn_id is the connection it came on, 0 for UDP.
+ * Binds the connection to the peer (closing the one it replaces) or, for UDP, sends the
+ * peer back to UDP unless it has a TCP endpoint. Any thread, device lock held.
+ */
+void tapir_tcp_note_authenticated(struct tapir_device *dev, struct tapir_peer *peer,
+				  uint64_t conn_id);
+/*
+ * Configuration (control thread, device write lock held): @peer has a TCP endpoint (we
+ * connect) or not. @is_reconnect drops the current connection (the endpoint moved).
+ */
+void tapir_tcp_set_peer_transport(struct tapir_device *dev, struct tapir_peer *peer, bool is_tcp,
+				  bool is_reconnect);
+/*
+ * A handshake to @peer went unanswered: if it has a TCP endpoint and an established
+ * connection that has been silent for REKEY_TIMEOUT, that connection is presumed dead and
+ * replaced at once (the underlay address may have changed). Control thread.
+ */
+void tapir_tcp_handshake_retry(struct tapir_device *dev, struct tapir_peer *peer);
+/* Control thread, write lock held: forget @peer (its connections close on the next tick). */
+void tapir_tcp_remove_peer(struct tapir_device *dev, struct tapir_peer *peer);
+
+#endif
