@@ -72,7 +72,7 @@
 #include "uapi_client.h"
 
 enum {
-	ENDPOINT_TEXT_BYTES = 1100, /* host (NI_MAXHOST) + service + brackets */
+	ENDPOINT_TEXT_BYTES = 128, /* "tcp://" + [numeric IPv6%scope]:port */
 	ADDR_TEXT_BYTES = 64,
 	DROP_NAME_MAX_BYTES = 64,
 	INITIAL_PEERS = 8,
@@ -444,7 +444,8 @@ static const char *masked_key(char buf[TAPIR_KEY_BASE64_LEN + 1], const uint8_t 
 /* "ip:port" or "[ipv6]:port" as wg(8) prints it (getnameinfo, so scopes show as names). */
 static const char *endpoint_text(char out[ENDPOINT_TEXT_BYTES], const union tapir_sockaddr *ep)
 {
-	char host[NI_MAXHOST], serv[NI_MAXSERV];
+	/* Numeric only: an IPv6 address with a scope name, and a port number. */
+	char host[INET6_ADDRSTRLEN + IF_NAMESIZE + 1], serv[8];
 	socklen_t len = ep->sa.sa_family == AF_INET ? sizeof(ep->in) : sizeof(ep->in6);
 
 	if (getnameinfo(&ep->sa, len, host, sizeof(host), serv, sizeof(serv),
@@ -467,7 +468,7 @@ static const char *peer_endpoint_text(char out[ENDPOINT_TEXT_BYTES], const struc
 	char text[ENDPOINT_TEXT_BYTES];
 
 	endpoint_text(text, &peer->endpoint);
-	snprintf(out, ENDPOINT_TEXT_BYTES, "%s%.1080s", peer->is_tcp ? "tcp://" : "", text);
+	snprintf(out, ENDPOINT_TEXT_BYTES, "%s%.100s", peer->is_tcp ? "tcp://" : "", text);
 	return out;
 }
 

@@ -11,7 +11,7 @@ packages=(
 	libssl-dev libsodium-dev libmnl-dev libcmocka-dev
 	# tests and demo: the reference implementation and tools, namespaces, traffic
 	wireguard-go wireguard-tools iproute2 iputils-ping socat iperf3 netcat-openbsd
-	procps kmod ca-certificates coreutils util-linux
+	procps kmod ca-certificates coreutils util-linux nftables
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist (else `nobody`,
