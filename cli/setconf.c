@@ -51,7 +51,8 @@ static const char SET_USAGE[] =
     "       [private-key <file path>]\n"
     "       [peer <base64 public key> [remove] [preshared-key <file path>]\n"
     "        [endpoint [tcp://]<host>:<port>] [persistent-keepalive <interval seconds>|off]\n"
-    "        [allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...] ]...\n";
+    "        [allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...]\n"
+    "        [compression lz4|off] ]...\n";
 
 static bool is_help_arg(const char *arg)
 {
@@ -450,6 +451,15 @@ static int set_peer_word(struct tapir_conf_peer *peer, const char *word, const c
 		if (read_key_file("set", value, peer->preshared_key))
 			return -1;
 		peer->has_preshared_key = true;
+	} else if (!strcmp(word, "compression")) {
+		/* tapir's opt-in LZ4 (tapird only) */
+		if (strcmp(value, "lz4") && strcmp(value, "off")) {
+			fprintf(stderr, "tapir set: compression is neither lz4 nor off: `%s'\n",
+				value);
+			return -1;
+		}
+		peer->has_compression = true;
+		peer->is_lz4 = !strcmp(value, "lz4");
 	} else {
 		return 0;
 	}
@@ -516,7 +526,11 @@ int tapir_cmd_set(int argc, char **argv)
 	if (argc >= 2 && is_help_arg(argv[1])) {
 		printf(
 		    "%s\nChanges the configuration of a running interface, as wg set does.\n"
-		    "Key files hold one base64 key; /dev/null or an empty file removes the key.\n",
+		    "Key files hold one base64 key; /dev/null or an empty file removes the key.\n"
+		    "tapird only: endpoint tcp://host:port sends to that peer over TCP (tapird\n"
+		    "also listens on TCP at its listen port); compression lz4 compresses what\n"
+		    "goes to that peer once it announces LZ4 too (off by default: compression\n"
+		    "next to secrets leaks them through packet sizes, see tapir.conf(5)).\n",
 		    SET_USAGE);
 		return 0;
 	}

@@ -3,7 +3,7 @@
  * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
  * exactly as wg(8) renders it (the human-readable form, every single field, the
  * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
- * additions: the "drops" and "tcp" fields and --json. Private and preshared keys are shown only
+ * additions: the "drops", "tcp" and "compression" fields and --json. Private and preshared keys are shown only
  * where wg(8) shows them (dump, private-key, preshared-keys, showconf); the human-readable form
  * says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
  *
@@ -26,6 +26,9 @@
  *           "<counter>": 0, ...         accepted, refused, connected, connect_failed,
  *         },                            authenticated, closed_garbage, closed_timeout,
  *                                       closed_error, closed_replaced, queue_full
+ *         "compression": {              tapird only: LZ4 counters (all peers)
+ *           "<counter>": 0, ...         compressed, incompressible, bytes_saved,
+ *         },                            decompressed
  *         "peers": [                    in the daemon's order
  *           {
  *             "public_key": "<base64>",
@@ -38,6 +41,8 @@
  *             "persistent_keepalive": 25,     seconds, 0 = off
  *             "transport": "udp",     tapird only: "udp" or "tcp" (endpoint then
  *                                     reads "tcp://192.0.2.1:51820")
+ *             "compression": "off",   tapird only: "off" or "lz4" (Compression = lz4 here)
+ *             "compression_active": false,  tapird only: lz4 here and announced by the peer
  *             "macs": ["02:00:00:00:00:01"]   tapird only: MACs learned from this peer
  *           }
  *         ]
@@ -69,6 +74,7 @@
 #include "conf.h"
 #include "crypto.h"
 #include "encoding.h"
+#include "extension.h"
 #include "uapi_client.h"
 
 enum {
@@ -103,6 +109,8 @@ struct peer_info {
 	uint8_t (*macs)[6]; /* owned: MACs learned from this peer (tapird, TAP mode) */
 	size_t n_macs;
 	bool is_tcp; /* tapird: messages go over the TCP transport */
+	bool is_lz4; /* tapird: Compression = lz4 for this peer */
+	uint32_t remote_caps; /* tapird: what the peer announced (extension.h) */
 };
 
 struct drop_count {
@@ -126,6 +134,8 @@ struct device_info {
 	struct drop_count *tcp; /* TCP transport counters */
 	size_t n_tcp;
 	uint16_t tcp_port; /* TCP listener, 0 = none */
+	struct drop_count *lz4; /* compression counters */
+	size_t n_lz4;
 	struct peer_info *peers;
 	size_t n_peers;
 	size_t cap_peers;
@@ -147,6 +157,7 @@ static void device_free(struct device_info *dev)
 	free(dev->peers);
 	free(dev->drops);
 	free(dev->tcp);
+	free(dev->lz4);
 	tapir_wipe(dev, sizeof(*dev));
 }
 
@@ -270,8 +281,10 @@ static bool is_key(const char *key, size_t len, const char *name)
 static int parse_device_line(struct device_info *dev, const char *key, size_t klen, const char *val,
 			     size_t vlen)
 {
-	static const char drop_prefix[] = "tapir_drop_", tcp_prefix[] = "tapir_tcp_";
-	size_t plen = sizeof(drop_prefix) - 1, tlen = sizeof(tcp_prefix) - 1;
+	static const char drop_prefix[] = "tapir_drop_", tcp_prefix[] = "tapir_tcp_",
+			  lz4_prefix[] = "tapir_lz4_";
+	size_t plen = sizeof(drop_prefix) - 1, tlen = sizeof(tcp_prefix) - 1,
+	       zlen = sizeof(lz4_prefix) - 1;
 	uint64_t v;
 
 	if (is_key(key, klen, "private_key")) {
@@ -305,6 +318,8 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 		dev->tcp_port = (uint16_t)v;
 	} else if (klen > tlen && !memcmp(key, tcp_prefix, tlen)) {
 		return add_count(&dev->tcp, &dev->n_tcp, key + tlen, klen - tlen, val, vlen);
+	} else if (klen > zlen && !memcmp(key, lz4_prefix, zlen)) {
+		return add_count(&dev->lz4, &dev->n_lz4, key + zlen, klen - zlen, val, vlen);
 	}
 	/* Unknown device keys are extensions of some other daemon: ignored, as wg(8) does. */
 	return 0;
@@ -340,6 +355,12 @@ static int parse_peer_line(struct peer_info *peer, const char *key, size_t klen,
 		return add_mac(peer, val, vlen);
 	} else if (is_key(key, klen, "tapir_transport")) {
 		peer->is_tcp = vlen == 3 && !memcmp(val, "tcp", 3);
+	} else if (is_key(key, klen, "tapir_compression")) {
+		peer->is_lz4 = vlen == 3 && !memcmp(val, "lz4", 3);
+	} else if (is_key(key, klen, "tapir_caps")) {
+		if (parse_u64(val, vlen, UINT32_MAX, &v))
+			return -EPROTO;
+		peer->remote_caps = (uint32_t)v;
 	}
 	return 0;
 }
@@ -470,6 +491,18 @@ static const char *peer_endpoint_text(char out[ENDPOINT_TEXT_BYTES], const struc
 	endpoint_text(text, &peer->endpoint);
 	snprintf(out, ENDPOINT_TEXT_BYTES, "%s%.100s", peer->is_tcp ? "tcp://" : "", text);
 	return out;
+}
+
+static bool is_lz4_active(const struct peer_info *peer)
+{
+	return peer->is_lz4 && (peer->remote_caps & TAPIR_EXT_CAP_LZ4);
+}
+
+static const char *compression_text(const struct peer_info *peer)
+{
+	if (!peer->is_lz4)
+		return "off";
+	return is_lz4_active(peer) ? "lz4 (active)" : "lz4 (not announced by the peer)";
 }
 
 static bool has_endpoint(const struct peer_info *peer)
@@ -628,6 +661,8 @@ static void pretty_peer(const struct style *st, const struct peer_info *peer)
 		pretty_time(st, peer->keepalive_s);
 		printf("\n");
 	}
+	if (peer->is_lz4)
+		printf("  %scompression%s: %s\n", st->bold, st->reset, compression_text(peer));
 	if (peer->n_macs)
 		printf("  %slearned macs%s: ", st->bold, st->reset);
 	for (size_t i = 0; i < peer->n_macs; i++) {
@@ -737,7 +772,7 @@ static void peer_field(const char *field, const struct peer_info *peer)
 }
 
 static const char *const device_fields[] = {"private-key", "public-key", "listen-port", "fwmark",
-					    "dump",	   "drops",	 "tcp"};
+					    "dump",	   "drops",	 "tcp", "compression"};
 static const char *const peer_fields[] = {
     "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
     "transfer", "persistent-keepalive"};
@@ -783,6 +818,14 @@ static void field_print(const struct device_info *dev, const char *field, const 
 		for (size_t i = 0; i < dev->n_tcp; i++)
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->tcp[i].reason,
 			       dev->tcp[i].count);
+	} else if (!strcmp(field, "compression")) {
+		for (size_t i = 0; i < dev->n_lz4; i++)
+			printf("%s%s\t%" PRIu64 "\n", prefix, dev->lz4[i].reason,
+			       dev->lz4[i].count);
+		for (size_t i = 0; i < dev->n_peers; i++) {
+			key_text(b64, dev->peers[i].public_key);
+			printf("%s%s\t%s\n", prefix, b64, compression_text(&dev->peers[i]));
+		}
 	} else {
 		for (size_t i = 0; i < dev->n_peers; i++) {
 			key_text(b64, dev->peers[i].public_key);
@@ -833,6 +876,9 @@ static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_firs
 	printf("          \"persistent_keepalive\": %u", peer->keepalive_s);
 	if (is_tapird) {
 		printf(",\n          \"transport\": \"%s\"", peer->is_tcp ? "tcp" : "udp");
+		printf(",\n          \"compression\": \"%s\"", peer->is_lz4 ? "lz4" : "off");
+		printf(",\n          \"compression_active\": %s",
+		       is_lz4_active(peer) ? "true" : "false");
 		printf(",\n          \"macs\": [");
 		for (size_t i = 0; i < peer->n_macs; i++) {
 			char mac[18];
@@ -876,7 +922,13 @@ static void json_device(const struct device_info *dev, bool is_first)
 			json_string(dev->tcp[i].reason);
 			printf(": %" PRIu64, dev->tcp[i].count);
 		}
-		printf("\n      },\n");
+		printf("\n      },\n      \"compression\": {");
+		for (size_t i = 0; i < dev->n_lz4; i++) {
+			printf("%s\n        ", i ? "," : "");
+			json_string(dev->lz4[i].reason);
+			printf(": %" PRIu64, dev->lz4[i].count);
+		}
+		printf("%s},\n", dev->n_lz4 ? "\n      " : "");
 	}
 	printf("      \"peers\": [");
 	for (size_t i = 0; i < dev->n_peers; i++)
@@ -889,14 +941,16 @@ static void json_device(const struct device_info *dev, bool is_first)
 static const char SHOW_USAGE[] =
     "Usage: tapir show [--json] { <interface> | all | interfaces } [public-key | private-key |\n"
     "       listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips |\n"
-    "       latest-handshakes | transfer | persistent-keepalive | drops | tcp | dump]\n";
+    "       latest-handshakes | transfer | persistent-keepalive | drops | tcp | compression |\n"
+    "       dump]\n";
 
 static const char SHOW_HELP[] =
     "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
     "Private and preshared keys print as (hidden) unless WG_HIDE_KEYS=never; the dump and\n"
     "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
     "packets dropped so far by reason; tcp (tapird only) the TCP transport's listening port\n"
-    "and connection counters. --json prints every interface asked for as one JSON\n"
+    "and connection counters; compression (tapird only) the LZ4 counters and, per peer,\n"
+    "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed). --json prints every interface asked for as one JSON\n"
     "object without any private or preshared key (schema: README, JSON output).\n";
 
 enum show_mode {
@@ -972,7 +1026,8 @@ static int show_one(const struct show_args *a, const char *name, bool *has_print
 	/* the readable form also shows what tapird adds (mode, learned MACs); stock daemons get
 	 * get=1 */
 	bool has_ext = a->mode != SHOW_FIELD || !strcmp(a->field, "drops") ||
-		       !strcmp(a->field, "tcp") || !strcmp(a->field, "endpoints");
+		       !strcmp(a->field, "tcp") || !strcmp(a->field, "endpoints") ||
+		       !strcmp(a->field, "compression");
 	char prefix[IF_NAMESIZE + 2] = "";
 	struct device_info dev;
 	int r = fetch_device(&dev, name, has_ext);

@@ -502,6 +502,20 @@ static int key_tapir_transport(struct parser *p, const char *val, size_t len)
 	return 0;
 }
 
+static int key_tapir_compression(struct parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (is_literal(val, len, "lz4"))
+		peer->is_lz4 = true;
+	else if (is_literal(val, len, "off"))
+		peer->is_lz4 = false;
+	else
+		return -EINVAL;
+	peer->has_compression = true;
+	return 0;
+}
+
 static int key_protocol_version(struct parser *p, const char *val, size_t len)
 {
 	(void)p;
@@ -528,6 +542,7 @@ static const struct key_handler key_handlers[] = {
     {"tapir_replace_macs", SCOPE_PEER, false, key_tapir_replace_macs},
     {"tapir_mac", SCOPE_PEER, false, key_tapir_mac},
     {"tapir_transport", SCOPE_PEER, false, key_tapir_transport},
+    {"tapir_compression", SCOPE_PEER, false, key_tapir_compression},
 };
 
 static const struct key_handler *find_key(const char *key, size_t len)

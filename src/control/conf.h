@@ -40,6 +40,9 @@ struct tapir_conf_peer {
 	/* tapir extension (tapird only): tapir_transport=tcp|udp; an endpoint without it is UDP */
 	bool has_transport;
 	bool is_tcp;
+	/* tapir extension (tapird only): tapir_compression=lz4|off (issue 6; off by default) */
+	bool has_compression;
+	bool is_lz4;
 	/* tapir extension (tapird only): source MACs pinned for this peer in TAP mode */
 	bool replace_macs;
 	uint8_t pinned_macs[TAPIR_CONF_MAX_PINNED_MACS][6];

@@ -595,6 +595,19 @@ static int key_transport(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+static int key_compression(struct cfg_parser *p, const char *val, size_t len)
+{
+	struct tapir_conf_peer *peer = cur_peer(p);
+
+	if (!is_word(val, len, "lz4") && !is_word(val, len, "off")) {
+		p->problem = "invalid compression (want lz4 or off)";
+		return -EINVAL;
+	}
+	peer->has_compression = true;
+	peer->is_lz4 = is_word(val, len, "lz4");
+	return 0;
+}
+
 static const struct cfg_key cfg_keys[] = {
     {"PrivateKey", SECTION_INTERFACE, KEY_WG, false, key_private_key},
     {"ListenPort", SECTION_INTERFACE, KEY_WG, false, key_listen_port},
@@ -619,6 +632,7 @@ static const struct cfg_key cfg_keys[] = {
     {"PersistentKeepalive", SECTION_PEER, KEY_WG, false, key_keepalive},
     {"MACs", SECTION_PEER, KEY_TAPIR_TAP, true, key_macs},
     {"Transport", SECTION_PEER, KEY_TAPIR, false, key_transport},
+    {"Compression", SECTION_PEER, KEY_TAPIR, false, key_compression},
 };
 
 static const struct cfg_key *find_key(enum section section, const char *name, size_t len)
@@ -939,6 +953,8 @@ static void put_peer(struct writer *w, const struct tapir_conf_peer *peer, bool 
 		put(w, "endpoint=%s\n", text);
 	if (peer->has_transport) /* tapir extension: only when the file asks for it */
 		put(w, "tapir_transport=%s\n", peer->is_tcp ? "tcp" : "udp");
+	if (peer->has_compression) /* tapir extension, likewise */
+		put(w, "tapir_compression=%s\n", peer->is_lz4 ? "lz4" : "off");
 	if (peer->has_persistent_keepalive)
 		put(w, "persistent_keepalive_interval=%u\n",
 		    (unsigned)peer->persistent_keepalive_interval);

@@ -170,6 +170,7 @@ static void format_peer_extensions(struct strbuf *sb, struct tapir_device *dev,
 {
 	sb_printf(sb, "tapir_caps=%u\n", atomic_load(&p->remote_caps));
 	sb_printf(sb, "tapir_transport=%s\n", tapir_tcp_is_peer_tcp(p) ? "tcp" : "udp");
+	sb_printf(sb, "tapir_compression=%s\n", atomic_load(&p->wants_lz4) ? "lz4" : "off");
 	for (unsigned int i = 0; i < p->n_pinned_macs; i++)
 		sb_mac(sb, "tapir_mac", p->pinned_macs[i]);
 	if (dev->l2table)
@@ -226,6 +227,10 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 			sb_printf(&sb, "tapir_tcp_%s=%" PRIu64 "\n",
 				  tapir_tcp_stat_name((enum tapir_tcp_stat)s),
 				  tapir_tcp_stat_get(dev, (enum tapir_tcp_stat)s));
+		for (int s = 0; s < TAPIR_LZ4_STAT_MAX; s++)
+			sb_printf(&sb, "tapir_lz4_%s=%" PRIu64 "\n",
+				  tapir_lz4_stat_name((enum tapir_lz4_stat)s),
+				  atomic_load_explicit(&dev->lz4_stats[s], memory_order_relaxed));
 	}
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
 		format_peer(&sb, dev, p, has_extensions);
@@ -306,6 +311,8 @@ static int apply_peer(struct tapir_device *dev, const struct tapir_conf_peer *cp
 		if (!old && cp->persistent_keepalive_interval)
 			*keepalive_peer = peer;
 	}
+	if (cp->has_compression)
+		tapir_l2_set_compression(dev, peer, cp->is_lz4);
 	if (cp->replace_macs)
 		peer->n_pinned_macs = 0;
 	for (size_t i = 0; i < cp->n_pinned_macs; i++) {

@@ -42,6 +42,7 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
 	    [TAPIR_DROP_TOO_BIG] = "too_big",
 	    [TAPIR_DROP_L2_MISMATCH] = "l2_mismatch",
 	    [TAPIR_DROP_MAC_REJECTED] = "mac_rejected",
+	    [TAPIR_DROP_DECOMPRESS] = "decompress_failed",
 	};
 	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
 }

@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "allowedips.h"
+#include "compress.h"
 #include "offload.h"
 #include "cookie.h"
 #include "noise.h"
@@ -78,10 +79,21 @@ enum tapir_drop_reason {
 	TAPIR_DROP_TOO_BIG,
 	TAPIR_DROP_L2_MISMATCH,	 /* Ethernet frame on a tun-mode interface */
 	TAPIR_DROP_MAC_REJECTED, /* source MAC multicast, not pinned, or over the table limits */
+	TAPIR_DROP_DECOMPRESS,	 /* COMPRESSED frame malformed or larger than the MTU allows */
 	TAPIR_DROP_MAX,
 };
 
 const char *tapir_drop_reason_name(enum tapir_drop_reason reason);
+
+/* Compression counters (tapir show IF compression; UAPI get=tapir tapir_lz4_NAME=). */
+enum tapir_lz4_stat {
+	TAPIR_LZ4_COMPRESSED,	 /* payloads sent as COMPRESSED frames */
+	TAPIR_LZ4_INCOMPRESSIBLE, /* payloads for an LZ4 peer sent as they were: not smaller */
+	TAPIR_LZ4_BYTES_SAVED,	 /* payload bytes that compression saved */
+	TAPIR_LZ4_DECOMPRESSED,	 /* COMPRESSED frames received and decompressed */
+	TAPIR_LZ4_STAT_MAX,
+};
+const char *tapir_lz4_stat_name(enum tapir_lz4_stat s);
 
 struct tapir_device;
 
@@ -98,8 +110,9 @@ enum tapir_offload {
  * decrypted payload from @peer whose first byte is below 0x40. Returns 0 if consumed;
  * anything else counts a TAPIR_DROP_EXTENSION.
  */
+struct tapir_worker;
 typedef int (*tapir_extension_fn)(void *ctx, struct tapir_device *dev, struct tapir_peer *peer,
-				  const uint8_t *frame, size_t len, unsigned int slot);
+				  const uint8_t *frame, size_t len, struct tapir_worker *w);
 
 struct tapir_handshake_item {
 	union tapir_sockaddr src;
@@ -198,6 +211,10 @@ struct tapir_device {
 	struct tapir_worker *tcp_worker; /* its receive context; udp_fd under the lock */
 
 	_Atomic uint64_t drops[TAPIR_DROP_MAX];
+	/* LZ4 (l2.c): a context per sending thread (workers, control thread, TCP thread) */
+	struct tapir_lz4_ctx **lz4;
+	unsigned int n_lz4;
+	_Atomic uint64_t lz4_stats[TAPIR_LZ4_STAT_MAX];
 	_Atomic unsigned int offloads; /* enum tapir_offload; bits are cleared at run time */
 	bool has_vnet_hdr;	       /* the TUN queues carry a virtio_net_hdr */
 	_Atomic bool is_stopping;
@@ -317,6 +334,7 @@ enum {
 	TAPIR_L2_MAX_MACS_PER_PEER = 1024,
 	TAPIR_L2_DEFAULT_MAC_AGE_S = 300,
 	TAPIR_L2_FRAME_OVERHEAD = 3 + 14, /* extension header + Ethernet header */
+	TAPIR_L2_VLAN_TAG_BYTES = 4,	  /* an 802.1Q tag inside a frame */
 };
 
 /* Sets up the MAC table and the extension hook; @is_tap selects TAP mode. 0 or -ENOMEM. */
@@ -325,7 +343,18 @@ void tapir_l2_destroy(struct tapir_device *dev);
 /* Worker (TAP mode): switches a batch of Ethernet frames read from the TAP device. */
 void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 			 unsigned int n);
-/* After a handshake completed with @peer: announce our capabilities (TAP mode only). */
+/*
+ * Control thread, write lock held: Compression = lz4 (or off) for @peer. Used once both sides
+ * announced it; a CAPS frame goes out at once when a session exists, else after the handshake.
+ */
+void tapir_l2_set_compression(struct tapir_device *dev, struct tapir_peer *peer, bool is_lz4);
+/*
+ * Send path, before encryption (any sending thread, @slot its context): compresses the payload
+ * of @pkt in place when the peer of @kp and we both use LZ4 and it gets smaller.
+ */
+void tapir_l2_maybe_compress(struct tapir_device *dev, struct tapir_keypair *kp, unsigned int slot,
+			     struct tapir_pkt *pkt);
+/* After a handshake completed with @peer: announce our capabilities (TAP mode or LZ4 only). */
 void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
 			      int fd);
 /* Control thread, each tick: ages out MAC entries. */

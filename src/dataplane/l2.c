@@ -14,6 +14,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -23,7 +24,7 @@
 #include "log.h"
 
 static int on_extension(void *ctx, struct tapir_device *dev, struct tapir_peer *peer,
-			const uint8_t *frame, size_t len, unsigned int slot);
+			const uint8_t *frame, size_t len, struct tapir_worker *w);
 
 int tapir_l2_init(struct tapir_device *dev, bool is_tap)
 {
@@ -36,6 +37,16 @@ int tapir_l2_init(struct tapir_device *dev, bool is_tap)
 	}
 	dev->extension_handler = on_extension;
 	dev->extension_ctx = dev;
+	/* one LZ4 context per sending thread: the workers, the control thread, the TCP thread */
+	dev->n_lz4 = dev->nworkers + 2;
+	dev->lz4 = calloc(dev->n_lz4, sizeof(*dev->lz4));
+	if (!dev->lz4)
+		return -ENOMEM;
+	for (unsigned int i = 0; i < dev->n_lz4; i++) {
+		dev->lz4[i] = tapir_lz4_ctx_new();
+		if (!dev->lz4[i])
+			return -ENOMEM;
+	}
 	return 0;
 }
 
@@ -43,6 +54,22 @@ void tapir_l2_destroy(struct tapir_device *dev)
 {
 	tapir_l2table_free(dev->l2table);
 	dev->l2table = NULL;
+	for (unsigned int i = 0; dev->lz4 && i < dev->n_lz4; i++)
+		tapir_lz4_ctx_free(dev->lz4[i]);
+	free(dev->lz4);
+	dev->lz4 = NULL;
+	dev->n_lz4 = 0;
+}
+
+const char *tapir_lz4_stat_name(enum tapir_lz4_stat s)
+{
+	static const char *const names[TAPIR_LZ4_STAT_MAX] = {
+	    [TAPIR_LZ4_COMPRESSED] = "compressed",
+	    [TAPIR_LZ4_INCOMPRESSIBLE] = "incompressible",
+	    [TAPIR_LZ4_BYTES_SAVED] = "bytes_saved",
+	    [TAPIR_LZ4_DECOMPRESSED] = "decompressed",
+	};
+	return s < TAPIR_LZ4_STAT_MAX ? names[s] : "unknown";
 }
 
 static bool is_l2_peer(struct tapir_peer *peer)
@@ -206,13 +233,13 @@ static int receive_ethernet(struct tapir_device *dev, struct tapir_worker *w,
 
 /* The device's extension hook (worker, device read lock held). */
 static int on_extension(void *ctx, struct tapir_device *dev, struct tapir_peer *peer,
-			const uint8_t *frame, size_t len, unsigned int slot)
+			const uint8_t *frame, size_t len, struct tapir_worker *w)
 {
 	struct tapir_ext_frame f;
 	uint32_t caps;
 
 	(void)ctx;
-	if (slot >= dev->nworkers || tapir_ext_parse(frame, len, &f) < 0)
+	if (tapir_ext_parse(frame, len, &f) < 0)
 		return -EINVAL;
 	switch (f.type) {
 	case TAPIR_EXT_CAPS:
@@ -221,32 +248,89 @@ static int on_extension(void *ctx, struct tapir_device *dev, struct tapir_peer *
 		atomic_store_explicit(&peer->remote_caps, caps, memory_order_relaxed);
 		return 0;
 	case TAPIR_EXT_ETHERNET:
-		return receive_ethernet(dev, &dev->workers[slot], peer, frame, len, &f);
+		return receive_ethernet(dev, w, peer, frame, len, &f);
 	case TAPIR_EXT_COMPRESSED:
-		return -EPROTONOSUPPORT;
+		return -EINVAL; /* receive.c decompresses; a COMPRESSED frame inside one is bad */
 	}
 	return -EPROTONOSUPPORT;
 }
 
-void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
-			      int fd)
+static uint32_t local_caps(const struct tapir_device *dev, struct tapir_peer *peer)
 {
-	struct tapir_pkt *pkt;
+	return (dev->is_tap ? TAPIR_EXT_CAP_L2 : 0) |
+	       (atomic_load_explicit(&peer->wants_lz4, memory_order_relaxed) ? TAPIR_EXT_CAP_LZ4
+									      : 0);
+}
+
+static void announce(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
+		     uint32_t caps)
+{
+	struct tapir_pkt *pkt = tapir_device_pool_get(dev);
 	int len;
 
-	atomic_store_explicit(&peer->is_mismatch_logged, false, memory_order_relaxed);
-	if (!dev->is_tap)
-		return; /* nothing to announce: stock peers would only log it as noise */
-	pkt = tapir_device_pool_get(dev);
 	if (!pkt)
 		return;
 	pkt->off = TAPIR_PKT_HEADROOM;
-	len = tapir_ext_build_caps(tapir_pkt_data(pkt), TAPIR_PKT_DATA_MAX, TAPIR_EXT_CAP_L2);
+	len = tapir_ext_build_caps(tapir_pkt_data(pkt), TAPIR_PKT_DATA_MAX, caps);
 	if (len > 0) {
 		pkt->len = (uint32_t)len;
 		tapir_send_one(dev, peer, slot, fd, pkt, false, false);
 	}
 	tapir_device_pool_put(dev, pkt);
+}
+
+void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
+			      int fd)
+{
+	uint32_t caps = local_caps(dev, peer);
+
+	atomic_store_explicit(&peer->is_mismatch_logged, false, memory_order_relaxed);
+	atomic_store_explicit(&peer->is_lz4_mismatch_logged, false, memory_order_relaxed);
+	if (caps)
+		announce(dev, peer, slot, fd, caps);
+	/* else nothing to announce: stock peers would only log it as noise */
+}
+
+void tapir_l2_set_compression(struct tapir_device *dev, struct tapir_peer *peer, bool is_lz4)
+{
+	bool was = atomic_exchange_explicit(&peer->wants_lz4, is_lz4, memory_order_relaxed);
+
+	if (was == is_lz4 || !tapir_send_keypair(peer, tapir_now_ns()))
+		return;
+	/* a session runs: tell the peer now, not at the next handshake */
+	atomic_store_explicit(&peer->is_lz4_mismatch_logged, false, memory_order_relaxed);
+	if (dev->udp_fds && dev->udp_fds[0] >= 0)
+		announce(dev, peer, dev->nworkers, dev->udp_fds[0], local_caps(dev, peer));
+}
+
+void tapir_l2_maybe_compress(struct tapir_device *dev, struct tapir_keypair *kp, unsigned int slot,
+			     struct tapir_pkt *pkt)
+{
+	struct tapir_peer *peer = kp->peer;
+	size_t n;
+
+	if (!atomic_load_explicit(&peer->wants_lz4, memory_order_relaxed) || slot >= dev->n_lz4)
+		return;
+	if (!(atomic_load_explicit(&peer->remote_caps, memory_order_relaxed) &
+	      TAPIR_EXT_CAP_LZ4)) {
+		if (tapir_now_ns() - kp->birth_ns >= tapir_ms_to_ns(CAPS_GRACE_MS) &&
+		    !atomic_exchange_explicit(&peer->is_lz4_mismatch_logged, true,
+					      memory_order_relaxed))
+			log_info("%s: peer %llu has not announced LZ4 compression (a stock "
+				 "WireGuard peer, or Compression off there): sending uncompressed",
+				 dev->ifname, (unsigned long long)peer->id);
+		return;
+	}
+	n = tapir_lz4_compress_inplace(dev->lz4[slot], tapir_pkt_data(pkt), pkt->len);
+	if (!n) {
+		atomic_fetch_add_explicit(&dev->lz4_stats[TAPIR_LZ4_INCOMPRESSIBLE], 1,
+					  memory_order_relaxed);
+		return;
+	}
+	atomic_fetch_add_explicit(&dev->lz4_stats[TAPIR_LZ4_COMPRESSED], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&dev->lz4_stats[TAPIR_LZ4_BYTES_SAVED], pkt->len - n,
+				  memory_order_relaxed);
+	pkt->len = (uint32_t)n;
 }
 
 void tapir_l2_tick(struct tapir_device *dev, uint64_t now_ns)

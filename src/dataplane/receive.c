@@ -175,6 +175,34 @@ static void write_tun(struct tapir_device *dev, struct tapir_worker *w, const ui
 	}
 }
 
+/*
+ * A COMPRESSED frame (compress.h) becomes the payload it stands for, in this thread's LZ4
+ * buffer, never more than the MTU allows (plus the Ethernet and frame headers in tap mode).
+ * Returns its length or 0 (dropped and counted).
+ */
+static size_t decompress(struct tapir_device *dev, struct tapir_worker *w, const uint8_t *p,
+			 size_t len, uint8_t **out, const union tapir_sockaddr *src)
+{
+	struct tapir_ext_frame f;
+	size_t cap = (size_t)atomic_load_explicit(&dev->mtu_cached, memory_order_relaxed);
+	int n;
+
+	if (dev->is_tap)
+		cap += TAPIR_L2_FRAME_OVERHEAD + TAPIR_L2_VLAN_TAG_BYTES;
+	if (w->slot >= dev->n_lz4 || tapir_ext_parse(p, len, &f) < 0) {
+		drop(dev, TAPIR_DROP_DECOMPRESS, src);
+		return 0;
+	}
+	*out = tapir_lz4_ctx_inbuf(dev->lz4[w->slot]);
+	n = tapir_lz4_decompress(f.body, f.body_len, *out, cap);
+	if (n <= 0) {
+		drop(dev, TAPIR_DROP_DECOMPRESS, src);
+		return 0;
+	}
+	atomic_fetch_add_explicit(&dev->lz4_stats[TAPIR_LZ4_DECOMPRESSED], 1, memory_order_relaxed);
+	return (size_t)n;
+}
+
 static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
 		    uint8_t *p, size_t len, const union tapir_sockaddr *src)
 {
@@ -183,9 +211,19 @@ static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tap
 	size_t ip_len;
 	int family;
 
+	if (p[0] == TAPIR_EXT_COMPRESSED) {
+		uint8_t *plain;
+
+		/* accepted whenever it comes: a peer compresses only after we announced LZ4,
+		 * and a frame in flight when Compression was turned off is still delivered */
+		len = decompress(dev, w, p, len, &plain, src);
+		if (len)
+			deliver(dev, w, peer, plain, len, src); /* never nested: see compress.h */
+		return;
+	}
 	if (p[0] < 0x40) {
 		if (!dev->extension_handler ||
-		    dev->extension_handler(dev->extension_ctx, dev, peer, p, len, w->slot) != 0)
+		    dev->extension_handler(dev->extension_ctx, dev, peer, p, len, w) != 0)
 			drop(dev, TAPIR_DROP_EXTENSION, src);
 		return;
 	}

@@ -73,7 +73,7 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 			struct tapir_pkt *pkt)
 {
 	size_t mtu = (size_t)atomic_load_explicit(&dev->mtu_cached, memory_order_relaxed);
-	size_t plen = pkt->len ? padded_len(pkt->len, mtu) : 0;
+	size_t plen;
 	uint8_t *data = tapir_pkt_data(pkt);
 	uint64_t counter;
 	struct tapir_msg_data *hdr;
@@ -81,6 +81,9 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 	counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
 	if (counter >= REJECT_AFTER_MESSAGES)
 		return false;
+	if (pkt->len)
+		tapir_l2_maybe_compress(dev, kp, slot, pkt); /* opt-in per peer (Compression) */
+	plen = pkt->len ? padded_len(pkt->len, mtu) : 0;
 	memset(data + pkt->len, 0, plen - pkt->len);
 	if (tapir_aead_ctx_seal(kp->send_ctx[slot], counter, data, plen) < 0)
 		return false;
