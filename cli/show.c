@@ -3,9 +3,9 @@
  * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
  * exactly as wg(8) renders it (the human-readable form, every single field, the
  * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
- * additions: the "drops", "tcp" and "compression" fields and --json. Private and preshared keys are shown only
- * where wg(8) shows them (dump, private-key, preshared-keys, showconf); the human-readable form
- * says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
+ * additions: the "drops", "tcp" and "compression" fields and --json. Private and preshared keys are
+ * shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
+ * human-readable form says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
  *
  * JSON schema (stable: keys keep their meaning; new keys may be added):
  *
@@ -108,8 +108,8 @@ struct peer_info {
 	size_t n_aips;
 	uint8_t (*macs)[6]; /* owned: MACs learned from this peer (tapird, TAP mode) */
 	size_t n_macs;
-	bool is_tcp; /* tapird: messages go over the TCP transport */
-	bool is_lz4; /* tapird: Compression = lz4 for this peer */
+	bool is_tcp;	      /* tapird: messages go over the TCP transport */
+	bool is_lz4;	      /* tapird: Compression = lz4 for this peer */
 	uint32_t remote_caps; /* tapird: what the peer announced (extension.h) */
 };
 
@@ -133,7 +133,7 @@ struct device_info {
 	size_t n_drops;
 	struct drop_count *tcp; /* TCP transport counters */
 	size_t n_tcp;
-	uint16_t tcp_port; /* TCP listener, 0 = none */
+	uint16_t tcp_port;	/* TCP listener, 0 = none */
 	struct drop_count *lz4; /* compression counters */
 	size_t n_lz4;
 	struct peer_info *peers;
@@ -771,8 +771,8 @@ static void peer_field(const char *field, const struct peer_info *peer)
 	tapir_wipe(b64, sizeof(b64));
 }
 
-static const char *const device_fields[] = {"private-key", "public-key", "listen-port", "fwmark",
-					    "dump",	   "drops",	 "tcp", "compression"};
+static const char *const device_fields[] = {
+    "private-key", "public-key", "listen-port", "fwmark", "dump", "drops", "tcp", "compression"};
 static const char *const peer_fields[] = {
     "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
     "transfer", "persistent-keepalive"};
@@ -950,7 +950,8 @@ static const char SHOW_HELP[] =
     "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
     "packets dropped so far by reason; tcp (tapird only) the TCP transport's listening port\n"
     "and connection counters; compression (tapird only) the LZ4 counters and, per peer,\n"
-    "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed). --json prints every interface asked for as one JSON\n"
+    "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed). --json prints every "
+    "interface asked for as one JSON\n"
     "object without any private or preshared key (schema: README, JSON output).\n";
 
 enum show_mode {

@@ -87,10 +87,10 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason);
 
 /* Compression counters (tapir show IF compression; UAPI get=tapir tapir_lz4_NAME=). */
 enum tapir_lz4_stat {
-	TAPIR_LZ4_COMPRESSED,	 /* payloads sent as COMPRESSED frames */
+	TAPIR_LZ4_COMPRESSED,	  /* payloads sent as COMPRESSED frames */
 	TAPIR_LZ4_INCOMPRESSIBLE, /* payloads for an LZ4 peer sent as they were: not smaller */
-	TAPIR_LZ4_BYTES_SAVED,	 /* payload bytes that compression saved */
-	TAPIR_LZ4_DECOMPRESSED,	 /* COMPRESSED frames received and decompressed */
+	TAPIR_LZ4_BYTES_SAVED,	  /* payload bytes that compression saved */
+	TAPIR_LZ4_DECOMPRESSED,	  /* COMPRESSED frames received and decompressed */
 	TAPIR_LZ4_STAT_MAX,
 };
 const char *tapir_lz4_stat_name(enum tapir_lz4_stat s);

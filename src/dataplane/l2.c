@@ -259,7 +259,7 @@ static uint32_t local_caps(const struct tapir_device *dev, struct tapir_peer *pe
 {
 	return (dev->is_tap ? TAPIR_EXT_CAP_L2 : 0) |
 	       (atomic_load_explicit(&peer->wants_lz4, memory_order_relaxed) ? TAPIR_EXT_CAP_LZ4
-									      : 0);
+									     : 0);
 }
 
 static void announce(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
@@ -311,8 +311,7 @@ void tapir_l2_maybe_compress(struct tapir_device *dev, struct tapir_keypair *kp,
 
 	if (!atomic_load_explicit(&peer->wants_lz4, memory_order_relaxed) || slot >= dev->n_lz4)
 		return;
-	if (!(atomic_load_explicit(&peer->remote_caps, memory_order_relaxed) &
-	      TAPIR_EXT_CAP_LZ4)) {
+	if (!(atomic_load_explicit(&peer->remote_caps, memory_order_relaxed) & TAPIR_EXT_CAP_LZ4)) {
 		if (tapir_now_ns() - kp->birth_ns >= tapir_ms_to_ns(CAPS_GRACE_MS) &&
 		    !atomic_exchange_explicit(&peer->is_lz4_mismatch_logged, true,
 					      memory_order_relaxed))

@@ -20,7 +20,7 @@ enum {
 };
 
 struct tapir_lz4_ctx {
-	void *state; /* LZ4_sizeofState() bytes */
+	void *state;			  /* LZ4_sizeofState() bytes */
 	uint8_t out[TAPIR_LZ4_OUT_BYTES]; /* compression output */
 	uint8_t in[TAPIR_LZ4_OUT_BYTES];  /* decompression output */
 };
@@ -61,9 +61,9 @@ size_t tapir_lz4_compress_inplace(struct tapir_lz4_ctx *z, uint8_t *p, size_t le
 	if (p[0] < TAPIR_EXT_TYPE_LIMIT && p[0] != TAPIR_EXT_ETHERNET)
 		return 0; /* CAPS and other control frames stay as they are */
 	/* room for a frame of at most len - 1 bytes */
-	n = LZ4_compress_fast_extState(z->state, (const char *)p,
-				       (char *)z->out + TAPIR_EXT_HEADER_LEN_BYTES, (int)len,
-				       (int)(len - 1 - TAPIR_EXT_HEADER_LEN_BYTES), LZ4_ACCELERATION);
+	n = LZ4_compress_fast_extState(
+	    z->state, (const char *)p, (char *)z->out + TAPIR_EXT_HEADER_LEN_BYTES, (int)len,
+	    (int)(len - 1 - TAPIR_EXT_HEADER_LEN_BYTES), LZ4_ACCELERATION);
 	if (n <= 0)
 		return 0;
 	tapir_ext_put_header(z->out, TAPIR_EXT_COMPRESSED, (size_t)n);

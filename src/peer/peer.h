@@ -97,9 +97,9 @@ struct tapir_peer {
 	_Atomic bool is_handshake_requested;	 /* queued on the device request ring */
 
 	/* tapir extensions */
-	_Atomic uint32_t remote_caps;	 /* capabilities the peer announced (CAPS frame) */
-	_Atomic bool is_mismatch_logged; /* L2 mismatch logged once per session */
-	_Atomic bool wants_lz4;		 /* Compression = lz4 here (used once both announce) */
+	_Atomic uint32_t remote_caps;	     /* capabilities the peer announced (CAPS frame) */
+	_Atomic bool is_mismatch_logged;     /* L2 mismatch logged once per session */
+	_Atomic bool wants_lz4;		     /* Compression = lz4 here (used once both announce) */
 	_Atomic bool is_lz4_mismatch_logged; /* no LZ4 from the peer: logged once per session */
 	uint8_t pinned_macs[TAPIR_CONF_MAX_PINNED_MACS][6]; /* written under the device lock */
 	unsigned int n_pinned_macs;			    /* 0 = any source MAC */
