@@ -27,6 +27,7 @@
 #define PRIV "2IU65e1vDTsPfLJWJbcpWYMkkiGrVprUyhwzs/VRdW4="
 #define PSK "WGwKWZU05PRP3jgMj5sMlbF6MQhLKAXvQ5d3hWKbIrU="
 #define PUB1 "h7kC7V87U9Gz8+vsdVotp/4cWs3rr4yqAI8G0XGQ/EY="
+#define PUB1_HEX "87b902ed5f3b53d1b3f3ebec755a2da7fe1c5acdebaf8caa008f06d17190fc46"
 #define PUB2 "YVxsAnltqfVic/lWfxQZ1JGD+chQfXSgY+qRP6eAgkc="
 #define PUB3 "ljsDeutNfydppZ1tVmetNQvKvgWwKVCazO//89osbTs="
 #define PRIV_PREFIX "2IU65e1v"
@@ -714,6 +715,54 @@ static void test_tap_round_trip(void **state)
 	tapir_quick_conf_free(&q);
 }
 
+/* The per-peer tapir keys for the TCP transport and compression, and their bad values. */
+static void test_transport_compression(void **state)
+{
+	static const char file[] =
+	    "[Interface]\nPrivateKey = " PRIV "\n"
+	    "[Peer]\nPublicKey = " PUB1 "\n"
+	    "Endpoint = tcp://192.0.2.2:443\nCompression = LZ4\n"
+	    "[Peer]\nPublicKey = " PUB2 "\n"
+	    "Endpoint = 192.0.2.3:51820\nTransport = tcp\nCompression = off\n";
+	struct tapir_quick_conf q;
+	struct tapir_conf back;
+	size_t len;
+	char *req;
+
+	assert_int_equal(parse(file, &q), 0);
+	assert_string_equal(err, "");
+	assert_true(q.wg.peers[0].has_transport && q.wg.peers[0].is_tcp);
+	assert_true(q.wg.peers[0].has_compression && q.wg.peers[0].is_lz4);
+	assert_true(q.wg.peers[1].has_transport && q.wg.peers[1].is_tcp);
+	assert_true(q.wg.peers[1].has_compression && !q.wg.peers[1].is_lz4);
+	req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+	assert_non_null(req);
+	assert_non_null(strstr(req, "endpoint=192.0.2.2:443\ntapir_transport=tcp\n"
+				    "tapir_compression=lz4\n"));
+	assert_non_null(strstr(req, "tapir_compression=off\n"));
+	assert_int_equal(tapir_uapi_parse_set(req + 6, len - 7, &back, err, sizeof(err)), 0);
+	assert_true(back.peers[0].has_compression && back.peers[0].is_lz4);
+	assert_true(back.peers[1].has_compression && !back.peers[1].is_lz4);
+	assert_true(back.peers[0].has_transport && back.peers[0].is_tcp);
+	tapir_conf_free(&back);
+	explicit_bzero(req, len);
+	free(req);
+	tapir_quick_conf_free(&q);
+
+	assert_int_equal(parse("[Peer]\nPublicKey = " PUB1 "\nCompression = zstd\n", &q), -EINVAL);
+	assert_non_null(strstr(err, "Compression"));
+	assert_int_equal(parse("[Peer]\nPublicKey = " PUB1 "\nTransport = sctp\n", &q), -EINVAL);
+	assert_non_null(strstr(err, "Transport"));
+	assert_int_equal(parse("[Peer]\nPublicKey = " PUB1 "\nEndpoint = tcp://\n", &q), -EINVAL);
+	/* UAPI: only lz4 and off */
+	assert_int_equal(
+	    tapir_uapi_parse_set("public_key=" PUB1_HEX "\ntapir_compression=gzip\n",
+				 strlen("public_key=" PUB1_HEX "\ntapir_compression=gzip\n"), &back,
+				 err, sizeof(err)),
+	    -EINVAL);
+	tapir_conf_free(&back);
+}
+
 static void test_serialise_empty(void **state)
 {
 	struct tapir_conf conf = {0};
@@ -728,13 +777,21 @@ static void test_serialise_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_file),	  cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_value_forms),	  cmocka_unit_test(test_many_peers),
-	    cmocka_unit_test(test_bad_cases),	  cmocka_unit_test(test_nul_in_text),
-	    cmocka_unit_test(test_wg_only),	  cmocka_unit_test(test_null_err_and_free),
-	    cmocka_unit_test(test_round_trip),	  cmocka_unit_test(test_serialise_empty),
-	    cmocka_unit_test(test_tap_file),	  cmocka_unit_test(test_tap_value_forms),
-	    cmocka_unit_test(test_tap_mac_limit), cmocka_unit_test(test_tap_round_trip),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_value_forms),
+	    cmocka_unit_test(test_many_peers),
+	    cmocka_unit_test(test_bad_cases),
+	    cmocka_unit_test(test_nul_in_text),
+	    cmocka_unit_test(test_wg_only),
+	    cmocka_unit_test(test_null_err_and_free),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_serialise_empty),
+	    cmocka_unit_test(test_tap_file),
+	    cmocka_unit_test(test_tap_value_forms),
+	    cmocka_unit_test(test_tap_mac_limit),
+	    cmocka_unit_test(test_tap_round_trip),
+	    cmocka_unit_test(test_transport_compression),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
