@@ -950,9 +950,9 @@ static const char SHOW_HELP[] =
     "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
     "packets dropped so far by reason; tcp (tapird only) the TCP transport's listening port\n"
     "and connection counters; compression (tapird only) the LZ4 counters and, per peer,\n"
-    "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed). --json prints every "
-    "interface asked for as one JSON\n"
-    "object without any private or preshared key (schema: README, JSON output).\n";
+    "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed).\n"
+    "--json prints every interface asked for as one JSON object without any private or\n"
+    "preshared key (schema: the comment at the top of cli/show.c).\n";
 
 enum show_mode {
 	SHOW_PRETTY,
