@@ -195,8 +195,8 @@ static void test_bad_lengths_and_headers(void **state)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		print_message("bad: %s\n", cases[i].what);
-		assert_int_equal(tapir_tcpframe_check(cases[i].len, cases[i].head, 4), -EBADMSG);
+		if (tapir_tcpframe_check(cases[i].len, cases[i].head, 4) != -EBADMSG)
+			fail_msg("not refused: %s", cases[i].what);
 	}
 	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
 		assert_int_equal(tapir_tcpframe_check(good[i].len, good[i].head, 4), 0);
