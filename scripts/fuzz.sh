@@ -15,8 +15,9 @@
 # Builds build-fuzz/ (clang, -Dfuzz=true, AddressSanitizer + UndefinedBehaviorSanitizer, so
 # a memory error or UB is a crash), then runs each build-fuzz/tests/fuzz_NAME on a scratch
 # copy of tests/fuzz/corpus/NAME (the committed corpus is only changed with FUZZ_MERGE=1),
-# with tests/fuzz/dict/NAME.dict when it exists. A crash leaves its input in
-# build-fuzz/fuzz-artifacts/NAME/ and is reported with the command that replays it.
+# with tests/fuzz/dict/NAME.dict and the flags in tests/fuzz/NAME.options when they exist.
+# A crash leaves its input in build-fuzz/fuzz-artifacts/NAME/ and is reported with the
+# command that replays it.
 #
 # Prints one line per harness (executions, exec/s, final coverage) and, last,
 # "fuzz: N passed, N failed": exit status 1 if any harness crashed, leaked or timed out.
@@ -93,6 +94,12 @@ for name in "${names[@]}"; do
 	[ -d "$corpus" ] && cp -r "$corpus/." "$work/"
 	args=(-artifact_prefix="$artifacts/" -print_final_stats=1 -timeout=10 -rss_limit_mb=2048)
 	[ -f "tests/fuzz/dict/$name.dict" ] && args+=(-dict="tests/fuzz/dict/$name.dict")
+	# tests/fuzz/NAME.options: more libFuzzer flags for one harness, one per line (# comments)
+	if [ -f "tests/fuzz/$name.options" ]; then
+		while read -r opt; do
+			case $opt in '' | '#'*) ;; -*) args+=("$opt") ;; esac
+		done <"tests/fuzz/$name.options"
+	fi
 	[ -n "$runs" ] && args+=(-runs="$runs")
 	[ "$seconds" -gt 0 ] && args+=(-max_total_time="$seconds")
 	log=$scratch/$name.log
