@@ -488,32 +488,29 @@ static int key_tapir_mac(struct parser *p, const char *val, size_t len)
 	return 0;
 }
 
+/* A value that is one of two words: @yes sets *@is_yes, @no clears it, anything else fails. */
+static int parse_either(const char *val, size_t len, const char *yes, const char *no, bool *has,
+			bool *is_yes)
+{
+	if (!is_literal(val, len, yes) && !is_literal(val, len, no))
+		return -EINVAL;
+	*is_yes = is_literal(val, len, yes);
+	*has = true;
+	return 0;
+}
+
 static int key_tapir_transport(struct parser *p, const char *val, size_t len)
 {
 	struct tapir_conf_peer *peer = cur_peer(p);
 
-	if (is_literal(val, len, "tcp"))
-		peer->is_tcp = true;
-	else if (is_literal(val, len, "udp"))
-		peer->is_tcp = false;
-	else
-		return -EINVAL;
-	peer->has_transport = true;
-	return 0;
+	return parse_either(val, len, "tcp", "udp", &peer->has_transport, &peer->is_tcp);
 }
 
 static int key_tapir_compression(struct parser *p, const char *val, size_t len)
 {
 	struct tapir_conf_peer *peer = cur_peer(p);
 
-	if (is_literal(val, len, "lz4"))
-		peer->is_lz4 = true;
-	else if (is_literal(val, len, "off"))
-		peer->is_lz4 = false;
-	else
-		return -EINVAL;
-	peer->has_compression = true;
-	return 0;
+	return parse_either(val, len, "lz4", "off", &peer->has_compression, &peer->is_lz4);
 }
 
 static int key_protocol_version(struct parser *p, const char *val, size_t len)

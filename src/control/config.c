@@ -582,30 +582,33 @@ static int key_macs(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+/* A value that is one of two words (any case): @yes sets *@is_yes, @no clears it. */
+static int parse_either(struct cfg_parser *p, const char *val, size_t len, const char *yes,
+			const char *no, const char *problem, bool *has, bool *is_yes)
+{
+	if (!is_word(val, len, yes) && !is_word(val, len, no)) {
+		p->problem = problem;
+		return -EINVAL;
+	}
+	*is_yes = is_word(val, len, yes);
+	*has = true;
+	return 0;
+}
+
 static int key_transport(struct cfg_parser *p, const char *val, size_t len)
 {
 	struct tapir_conf_peer *peer = cur_peer(p);
 
-	if (!is_word(val, len, "tcp") && !is_word(val, len, "udp")) {
-		p->problem = "invalid transport (want tcp or udp)";
-		return -EINVAL;
-	}
-	peer->has_transport = true;
-	peer->is_tcp = is_word(val, len, "tcp");
-	return 0;
+	return parse_either(p, val, len, "tcp", "udp", "invalid transport (want tcp or udp)",
+			    &peer->has_transport, &peer->is_tcp);
 }
 
 static int key_compression(struct cfg_parser *p, const char *val, size_t len)
 {
 	struct tapir_conf_peer *peer = cur_peer(p);
 
-	if (!is_word(val, len, "lz4") && !is_word(val, len, "off")) {
-		p->problem = "invalid compression (want lz4 or off)";
-		return -EINVAL;
-	}
-	peer->has_compression = true;
-	peer->is_lz4 = is_word(val, len, "lz4");
-	return 0;
+	return parse_either(p, val, len, "lz4", "off", "invalid compression (want lz4 or off)",
+			    &peer->has_compression, &peer->is_lz4);
 }
 
 static const struct cfg_key cfg_keys[] = {

@@ -349,8 +349,9 @@ void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struc
  */
 void tapir_l2_set_compression(struct tapir_device *dev, struct tapir_peer *peer, bool is_lz4);
 /*
- * Send path, before encryption (any sending thread, @slot its context): compresses the payload
- * of @pkt in place when the peer of @kp and we both use LZ4 and it gets smaller.
+ * Send path, before encryption (any sending thread, @slot its context), for a peer with
+ * Compression = lz4: compresses the payload of @pkt in place when the peer announced LZ4 too
+ * and it gets smaller.
  */
 void tapir_l2_maybe_compress(struct tapir_device *dev, struct tapir_keypair *kp, unsigned int slot,
 			     struct tapir_pkt *pkt);

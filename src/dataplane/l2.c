@@ -309,10 +309,12 @@ void tapir_l2_maybe_compress(struct tapir_device *dev, struct tapir_keypair *kp,
 	struct tapir_peer *peer = kp->peer;
 	size_t n;
 
-	if (!atomic_load_explicit(&peer->wants_lz4, memory_order_relaxed) || slot >= dev->n_lz4)
+	if (slot >= dev->n_lz4)
 		return;
 	if (!(atomic_load_explicit(&peer->remote_caps, memory_order_relaxed) & TAPIR_EXT_CAP_LZ4)) {
-		if (tapir_now_ns() - kp->birth_ns >= tapir_ms_to_ns(CAPS_GRACE_MS) &&
+		/* the clock is read only until the mismatch has been logged for this session */
+		if (!atomic_load_explicit(&peer->is_lz4_mismatch_logged, memory_order_relaxed) &&
+		    tapir_now_ns() - kp->birth_ns >= tapir_ms_to_ns(CAPS_GRACE_MS) &&
 		    !atomic_exchange_explicit(&peer->is_lz4_mismatch_logged, true,
 					      memory_order_relaxed))
 			log_info("%s: peer %llu has not announced LZ4 compression (a stock "

@@ -81,7 +81,7 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 	counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
 	if (counter >= REJECT_AFTER_MESSAGES)
 		return false;
-	if (pkt->len)
+	if (pkt->len && atomic_load_explicit(&kp->peer->wants_lz4, memory_order_relaxed))
 		tapir_l2_maybe_compress(dev, kp, slot, pkt); /* opt-in per peer (Compression) */
 	plen = pkt->len ? padded_len(pkt->len, mtu) : 0;
 	memset(data + pkt->len, 0, plen - pkt->len);

@@ -45,8 +45,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(copy, data + 1, n);
 	r = (int)tapir_lz4_compress_inplace(ctx, copy, n);
-	if (r == 0)
-		return memcmp(copy, data + 1, n) ? (abort(), 0) : 0; /* left as it was */
+	if (r == 0) {
+		if (memcmp(copy, data + 1, n)) /* must be left as it was */
+			abort();
+		return 0;
+	}
 	{
 		struct tapir_ext_frame f;
 

@@ -532,6 +532,48 @@ size_of()
 	stat -c %s "$1"
 }
 
+# ---------------------------------------------------------------- tapird extensions
+
+# require_tapird_extension WHAT: skips the test unless $IMPL is tapird (WHAT, e.g. "the TCP
+# transport", is tapird's own) and the tapir CLI is found; sets TAPIR to it.
+require_tapird_extension()
+{
+	TAPIR=${TAPIR:-$(dirname "$IMPL")/tapir}
+	TAPIR=$(resolve_impl "$TAPIR") || skip_all "tapir CLI not found (set TAPIR)"
+	case $(basename "$IMPL") in
+	tapird*) ;;
+	*) skip_all "$1 is tapird's" ;;
+	esac
+}
+
+# block_underlay_udp NS...: nftables drops every UDP packet on the veths of each namespace,
+# both ways (the tunnel devices are not affected); the counters show what was tried.
+block_underlay_udp()
+{
+	local ns
+	for ns in "$@"; do
+		ip netns exec "$ns" nft -f - <<'NFT'
+table inet tapirtest {
+	chain in { type filter hook input priority 0; iifname "veth*" meta l4proto udp counter drop; }
+	chain out { type filter hook output priority 0; oifname "veth*" meta l4proto udp counter drop; }
+}
+NFT
+	done
+}
+
+# show_stat NS IFNAME FIELD KEY: KEY's value in `tapir show IFNAME FIELD` (tcp, compression).
+show_stat()
+{
+	ip netns exec "$1" "$TAPIR" show "$2" "$3" | awk -v k="$4" '$1 == k { print $2 }'
+}
+
+# peer_compression NS IFNAME: the compression state of the interface's (only) peer.
+peer_compression()
+{
+	ip netns exec "$1" "$TAPIR" show "$2" compression |
+		awk -F'\t' 'NF == 2 && length($1) == 44 { print $2 }'
+}
+
 # ---------------------------------------------------------------- TAP topologies
 
 # setup_tap_hosts: three hosts (ns 1-3) on an underlay bridge in ns 7 (192.0.2.N/24 on hN),

@@ -16,13 +16,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-TAPIR=${TAPIR:-$(dirname "$IMPL")/tapir}
-TAPIR=$(resolve_impl "$TAPIR") || skip_all "tapir CLI not found (set TAPIR)"
+require_tapird_extension "the TCP transport"
 require_cmds nc ss nft
-case $(basename "$IMPL") in
-tapird*) ;;
-*) skip_all "the TCP transport is tapird's" ;;
-esac
 
 plan 24
 
@@ -35,16 +30,8 @@ keygen b
 start_daemon "$NS1" "$IMPL" "$IFA"
 start_daemon "$NS2" "$IMPL" "$IFB"
 
-# Block UDP on the underlay, both ways, in both namespaces (the tunnel devices are not
-# affected). Counters show that UDP was tried and dropped.
-for ns in "$NS1" "$NS2"; do
-	ip netns exec "$ns" nft -f - <<'NFT'
-table inet tapirtest {
-	chain in { type filter hook input priority 0; iifname "veth*" meta l4proto udp counter drop; }
-	chain out { type filter hook output priority 0; oifname "veth*" meta l4proto udp counter drop; }
-}
-NFT
-done
+# Block UDP on the underlay, both ways, in both namespaces.
+block_underlay_udp "$NS1" "$NS2"
 
 n1 "$TAPIR" set "$IFA" private-key "$(key_of a)" listen-port 51821 \
 	peer "$(pub_of b)" endpoint tcp://192.0.2.2:51822 allowed-ips 10.79.0.2/32
@@ -53,7 +40,7 @@ n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51822 \
 addr_up "$NS1" "$IFA" 10.79.0.1/24
 addr_up "$NS2" "$IFB" 10.79.0.2/24
 
-tcp_stat() { ip netns exec "$1" "$TAPIR" show "$2" tcp | awk -v k="$3" '$1 == k { print $2 }'; }
+tcp_stat() { show_stat "$1" "$2" tcp "$3"; }
 stat_at_least()
 {
 	local v

@@ -12,13 +12,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-TAPIR=${TAPIR:-$(dirname "$IMPL")/tapir}
-TAPIR=$(resolve_impl "$TAPIR") || skip_all "tapir CLI not found (set TAPIR)"
+require_tapird_extension "compression"
 require_cmds nc
-case $(basename "$IMPL") in
-tapird*) ;;
-*) skip_all "compression is tapird's" ;;
-esac
 
 plan 23
 
@@ -42,8 +37,7 @@ seq -f "tapir line %08g: the quick brown fox jumps over the lazy dog, again and 
 	1 1000000 | head -c "$SIZE" >"$T/text"
 head -c "$SIZE" /dev/urandom >"$T/random"
 
-lz4_stat() { ip netns exec "$1" "$TAPIR" show "$2" compression | awk -v k="$3" '$1 == k { print $2 }'; }
-peer_compression() { ip netns exec "$1" "$TAPIR" show "$2" compression | awk -F'\t' 'NF == 2 && length($1) == 44 { print $2 }'; }
+lz4_stat() { show_stat "$1" "$2" compression "$3"; }
 tx_bytes() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/tx_bytes"; }
 
 # send FILE PORT: a -> b through the tunnel; sets SENT to the underlay bytes a's veth sent.

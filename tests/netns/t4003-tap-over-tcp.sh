@@ -11,13 +11,8 @@
 set -eu
 . "$(dirname "$0")/lib.sh"
 
-TAPIR=${TAPIR:-$(dirname "$IMPL")/tapir}
-TAPIR=$(resolve_impl "$TAPIR") || skip_all "tapir CLI not found (set TAPIR)"
+require_tapird_extension "TAP mode over TCP"
 require_cmds nc nft
-case $(basename "$IMPL") in
-tapird*) ;;
-*) skip_all "TAP mode over TCP is tapird's" ;;
-esac
 
 plan 9
 
@@ -29,14 +24,7 @@ printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
 chmod +x "$T/tapird-tap"
 keygen a
 keygen b
-for ns in "$NS1" "$NS2"; do
-	ip netns exec "$ns" nft -f - <<'NFT'
-table inet tapirtest {
-	chain in { type filter hook input priority 0; iifname "veth*" meta l4proto udp counter drop; }
-	chain out { type filter hook output priority 0; oifname "veth*" meta l4proto udp counter drop; }
-}
-NFT
-done
+block_underlay_udp "$NS1" "$NS2"
 start_daemon "$NS1" "$T/tapird-tap" "$IFA"
 start_daemon "$NS2" "$T/tapird-tap" "$IFB"
 n1 "$TAPIR" set "$IFA" private-key "$(key_of a)" listen-port 51841 \
@@ -46,10 +34,9 @@ n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51842 \
 addr_up "$NS1" "$IFA" 10.84.0.1/24
 addr_up "$NS2" "$IFB" 10.84.0.2/24
 
-lz4_stat() { ip netns exec "$1" "$TAPIR" show "$2" compression | awk -v k="$3" '$1 == k { print $2 }'; }
-peer_compression() { ip netns exec "$1" "$TAPIR" show "$2" compression | awk -F'\t' 'NF == 2 && length($1) == 44 { print $2 }'; }
+lz4_stat() { show_stat "$1" "$2" compression "$3"; }
 learned_macs() { printf 'get=tapir\n\n' | uapi "$1" | grep -c '^tapir_learned_mac=' || true; }
-tcp_stat() { ip netns exec "$1" "$TAPIR" show "$2" tcp | awk -v k="$3" '$1 == k { print $2 }'; }
+tcp_stat() { show_stat "$1" "$2" tcp "$3"; }
 positive() { echo "$1 = $2"; [ "${2:-0}" -gt 0 ]; }
 
 check "ARP and ping across the TAP devices over TCP" ping_until "$NS1" 30 10.84.0.2
