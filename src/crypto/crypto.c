@@ -51,12 +51,6 @@ struct thread_ctx {
 
 static __thread struct thread_ctx *this_thread;
 
-struct tapir_aead_ctx {
-	/* Holds the key schedule; OpenSSL cleanses it when the context is freed. */
-	EVP_CIPHER_CTX *evp;
-	bool is_seal;
-};
-
 static void thread_ctx_free(void *arg)
 {
 	struct thread_ctx *t = arg;
@@ -112,6 +106,8 @@ int tapir_crypto_init(void)
 		goto err_fetch;
 	if (EVP_MD_get_size(blake2s_md) != TAPIR_HASH_LEN ||
 	    EVP_CIPHER_get_iv_length(chacha_cipher) != AEAD_NONCE_LEN)
+		goto err_fetch;
+	if (tapir_aead_init() < 0)
 		goto err_fetch;
 	if (pthread_key_create(&thread_key, thread_exit) != 0)
 		goto err_fetch;
@@ -368,63 +364,6 @@ bool tapir_xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
 	/* libsodium checks the tag first and zeroes @dst when forged, as tapir_aead_open does. */
 	return crypto_aead_xchacha20poly1305_ietf_decrypt_detached(dst, NULL, src, len, src + len,
 								   ad, adlen, nonce, key) == 0;
-}
-
-struct tapir_aead_ctx *tapir_aead_ctx_new(const uint8_t key[32], bool is_seal)
-{
-	struct tapir_aead_ctx *ctx = calloc(1, sizeof(*ctx));
-
-	if (!ctx)
-		return NULL;
-	ctx->is_seal = is_seal;
-	ctx->evp = EVP_CIPHER_CTX_new();
-	/* Key only: each packet then sets just the nonce. */
-	if (!ctx->evp ||
-	    EVP_CipherInit_ex2(ctx->evp, chacha_cipher, key, NULL, is_seal, NULL) != 1) {
-		tapir_aead_ctx_free(ctx);
-		return NULL;
-	}
-	return ctx;
-}
-
-void tapir_aead_ctx_free(struct tapir_aead_ctx *ctx)
-{
-	if (!ctx)
-		return;
-	EVP_CIPHER_CTX_free(ctx->evp);
-	free(ctx);
-}
-
-int tapir_aead_ctx_seal(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len)
-{
-	uint8_t nonce[AEAD_NONCE_LEN];
-
-	if (!ctx->is_seal)
-		return -EINVAL;
-	make_nonce(nonce, counter);
-	if (EVP_CipherInit_ex2(ctx->evp, NULL, NULL, nonce, -1, NULL) != 1 ||
-	    !evp_seal(ctx->evp, buf, buf, len, NULL, 0)) {
-		/* The buffer may hold partial plaintext: the caller must drop it, not send it. */
-		tapir_wipe(buf, len + TAPIR_AEAD_TAG_LEN);
-		return -EIO;
-	}
-	return 0;
-}
-
-bool tapir_aead_ctx_open(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len)
-{
-	uint8_t nonce[AEAD_NONCE_LEN];
-
-	if (ctx->is_seal || len < TAPIR_AEAD_TAG_LEN)
-		return false;
-	len -= TAPIR_AEAD_TAG_LEN;
-	make_nonce(nonce, counter);
-	if (EVP_CipherInit_ex2(ctx->evp, NULL, NULL, nonce, -1, NULL) != 1 ||
-	    !evp_open(ctx->evp, buf, buf, len, NULL, 0, buf + len)) {
-		tapir_wipe(buf, len);
-		return false;
-	}
-	return true;
 }
 
 bool tapir_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32])

@@ -2,7 +2,8 @@
 /*
  * The WireGuard primitives (wireguard-protocol.md section 1) on top of OpenSSL 3 and libsodium.
  * Nothing here is hand-written cryptography: BLAKE2s, keyed BLAKE2s, HMAC and ChaCha20-Poly1305
- * come from OpenSSL (measured fastest for the AEAD, bench/aead.c), X25519, HChaCha20 /
+ * come from OpenSSL (the data-plane AEAD is composed from its ChaCha20 and Poly1305 in
+ * aead.c, measured fastest in bench/aead.c), X25519, HChaCha20 /
  * XChaCha20-Poly1305 and the RNG from libsodium. No I/O besides the RNG.
  */
 #ifndef TAPIR_CRYPTO_H
@@ -48,17 +49,27 @@ void tapir_xaead_seal(uint8_t *dst, const uint8_t *src, size_t len, const uint8_
 bool tapir_xaead_open(uint8_t *dst, const uint8_t *src, size_t len, const uint8_t *ad, size_t adlen,
 		      const uint8_t nonce[24], const uint8_t key[32]);
 
+/* aead.c: the data-plane AEAD */
+
 /*
- * Data-plane AEAD context: the key is set once when the keypair is derived; each packet costs
- * only a nonce and a length. One context per (keypair, direction, thread): not thread-safe.
+ * Data-plane AEAD context (ChaCha20-Poly1305 with empty AD, bit-identical to tapir_aead_seal
+ * with no AD): the key is set once when the keypair is derived; each packet costs only a
+ * nonce and a length. One context per (keypair, direction, thread): not thread-safe.
  */
 struct tapir_aead_ctx;
+enum {
+	TAPIR_AEAD_CTX_MAX_BYTES = 65536, /* longest text a context seals or opens */
+};
+/* Resolves OpenSSL's ChaCha20 and Poly1305 once; called by tapir_crypto_init(). 0 or -EIO. */
+int tapir_aead_init(void);
 /* Returns NULL on allocation failure. @is_seal selects encryption or decryption. */
 struct tapir_aead_ctx *tapir_aead_ctx_new(const uint8_t key[32], bool is_seal);
 void tapir_aead_ctx_free(struct tapir_aead_ctx *ctx);
-/* Seals @len bytes at @buf in place and appends the 16-byte tag at buf + len. */
+/* Seals @len (<= TAPIR_AEAD_CTX_MAX_BYTES) bytes at @buf in place and appends the 16-byte tag
+ * at buf + len. Returns 0, or -EINVAL (too long, or an open context) or -EIO. */
 int tapir_aead_ctx_seal(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len);
-/* Opens @len bytes (ciphertext + tag, len >= 16) in place; false if forged. */
+/* Opens @len bytes (ciphertext + tag, len >= 16) in place; false if forged (then @buf's
+ * text is zeroed) or too long. */
 bool tapir_aead_ctx_open(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len);
 
 /* DH(priv, pub): false when the result is all zero (low-order point); @out is then zeroed. */

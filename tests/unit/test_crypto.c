@@ -17,6 +17,7 @@
 
 #include <pthread.h>
 #include <stdio.h>
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -556,6 +557,73 @@ static void test_chacha_round_trips(void **state)
 	}
 }
 
+/*
+ * The data-plane context composes ChaCha20 and Poly1305 itself (block 0 as the Poly1305 key,
+ * the text rounded up to whole blocks): every text length from 0 to 1100 bytes (each way the
+ * text can end inside a ChaCha20 block and a Poly1305 block, one- to seventeen-block texts),
+ * the largest ones, and one context reused across all of them must agree with libsodium's
+ * ChaCha20-Poly1305. Each buffer is allocated at its exact size, so ASan reports any access
+ * outside [buf, buf + len + 16); a wrong counter, a flipped bit and a short or oversized
+ * input must not open.
+ */
+static void ctx_vs_libsodium(struct tapir_aead_ctx *seal, struct tapir_aead_ctx *open,
+			     const uint8_t key[32], size_t len, uint64_t counter)
+{
+	uint8_t nonce[12] = {0};
+	uint8_t *plain = malloc(len + 1), *buf = malloc(len + 16), *want = malloc(len + 16);
+
+	assert_true(plain && buf && want);
+	tapir_random_bytes(plain, len);
+	for (int j = 0; j < 8; j++)
+		nonce[4 + j] = (uint8_t)(counter >> (8 * j));
+	crypto_aead_chacha20poly1305_ietf_encrypt(want, NULL, plain, len, NULL, 0, NULL, nonce,
+						  key);
+	memcpy(buf, plain, len);
+	assert_int_equal(tapir_aead_ctx_seal(seal, counter, buf, len), 0);
+	assert_memory_equal(buf, want, len + 16);
+	assert_false(tapir_aead_ctx_open(open, counter + 1, buf, len + 16));
+	memcpy(buf, want, len + 16);
+	buf[(counter * 7919) % (len + 16)] ^= 0x20;
+	assert_false(tapir_aead_ctx_open(open, counter, buf, len + 16));
+	memcpy(buf, want, len + 16);
+	assert_true(tapir_aead_ctx_open(open, counter, buf, len + 16));
+	assert_memory_equal(buf, plain, len);
+	free(plain);
+	free(buf);
+	free(want);
+}
+
+static void test_chacha_ctx_every_length(void **state)
+{
+	uint8_t key[32], small[15];
+	struct tapir_aead_ctx *seal, *open;
+	size_t len;
+
+	tapir_random_bytes(key, sizeof(key));
+	seal = tapir_aead_ctx_new(key, true);
+	open = tapir_aead_ctx_new(key, false);
+	assert_non_null(seal);
+	assert_non_null(open);
+	for (len = 0; len <= 1100; len++)
+		ctx_vs_libsodium(seal, open, key, len, len * 0x9e3779b97f4a7c15u);
+	for (len = TAPIR_AEAD_CTX_MAX_BYTES - 65; len <= TAPIR_AEAD_CTX_MAX_BYTES; len += 13)
+		ctx_vs_libsodium(seal, open, key, len, ~(uint64_t)len);
+	ctx_vs_libsodium(seal, open, key, TAPIR_AEAD_CTX_MAX_BYTES, UINT64_MAX - 1);
+
+	/* Too short to hold a tag, too long for a context, or the wrong direction. */
+	memset(small, 0, sizeof(small));
+	assert_false(tapir_aead_ctx_open(open, 0, small, sizeof(small)));
+	uint8_t *big = calloc(1, TAPIR_AEAD_CTX_MAX_BYTES + 1 + 16);
+	assert_non_null(big);
+	assert_int_equal(tapir_aead_ctx_seal(seal, 0, big, TAPIR_AEAD_CTX_MAX_BYTES + 1), -EINVAL);
+	assert_false(tapir_aead_ctx_open(open, 0, big, TAPIR_AEAD_CTX_MAX_BYTES + 1 + 16));
+	assert_int_equal(tapir_aead_ctx_seal(open, 0, big, 16), -EINVAL);
+	assert_false(tapir_aead_ctx_open(seal, 0, big, 32));
+	free(big);
+	tapir_aead_ctx_free(seal);
+	tapir_aead_ctx_free(open);
+}
+
 /* A context is reused for many packets: each must start from a fresh nonce and MAC state. */
 static void test_chacha_ctx_reuse(void **state)
 {
@@ -867,6 +935,7 @@ int main(void)
 	    cmocka_unit_test(test_chacha_rfc8439_a5_ctx),
 	    cmocka_unit_test(test_chacha_round_trips),
 	    cmocka_unit_test(test_chacha_ctx_reuse),
+	    cmocka_unit_test(test_chacha_ctx_every_length),
 	    cmocka_unit_test(test_chacha_empty_with_ad),
 	    cmocka_unit_test(test_hchacha20),
 	    cmocka_unit_test(test_xchacha_a3_1),
