@@ -36,6 +36,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "device.h"
 #include "netlink.h"
 #include "uapi_client.h"
 
@@ -397,15 +398,16 @@ static char *find_tapird(void)
 }
 
 /*
- * Starts tapird [--mode tap] IFNAME and waits for it to daemonize (its parent exits once the
- * device and the socket exist).
+ * Starts tapird [--mode tap] [--offload LIST] [--workers N] IFNAME and waits for it to
+ * daemonize (its parent exits once the device and the socket exist).
  */
 static int start_daemon(struct quick *qk)
 {
 	char *tapird = find_tapird();
-	char mode[] = "--mode", tap[] = "tap";
+	char mode[] = "--mode", tap[] = "tap", offload[] = "--offload", workers[] = "--workers";
+	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16];
 	bool is_tap = qk->conf.mode == TAPIR_MODE_TAP;
-	char *argv[5] = {tapird};
+	char *argv[9] = {tapird};
 	int status = 0, waited = 0, argc = 1;
 	pid_t pid;
 
@@ -415,8 +417,20 @@ static int start_daemon(struct quick *qk)
 		argv[argc++] = mode;
 		argv[argc++] = tap;
 	}
+	if (qk->conf.has_offloads) {
+		tapir_offload_format(qk->conf.offloads, offload_list, sizeof(offload_list));
+		argv[argc++] = offload;
+		argv[argc++] = offload_list;
+	}
+	if (qk->conf.workers) {
+		snprintf(nworkers, sizeof(nworkers), "%u", qk->conf.workers);
+		argv[argc++] = workers;
+		argv[argc++] = nworkers;
+	}
 	argv[argc] = qk->ifname;
-	say("%s %s%s", tapird, is_tap ? "--mode tap " : "", qk->ifname);
+	say("%s%s%s%s%s%s %s", tapird, is_tap ? " --mode tap" : "",
+	    qk->conf.has_offloads ? " --offload " : "", qk->conf.has_offloads ? offload_list : "",
+	    qk->conf.workers ? " --workers " : "", qk->conf.workers ? nworkers : "", qk->ifname);
 	pid = fork();
 	if (pid < 0) {
 		free(tapird);
@@ -1135,7 +1149,9 @@ static int check_args(int argc, char **argv)
 		       "  policy routing) and runs the hooks; down undoes what up did.\n\n"
 		       "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
 		       "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
-		       "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n",
+		       "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
+		       "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
+		       "  passed to tapird as --offload and --workers.\n",
 		       argv[0]);
 		return 0;
 	}

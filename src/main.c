@@ -42,7 +42,8 @@ struct options {
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: tapird [-f|--foreground] [--mode tun|tap] [--workers N] INTERFACE\n"
+		"Usage: tapird [-f|--foreground] [--mode tun|tap] [--workers N] [--offload LIST]\n"
+		"              INTERFACE\n"
 		"\n"
 		"Creates the TUN interface INTERFACE and serves the WireGuard userspace API on\n"
 		"/var/run/wireguard/INTERFACE.sock; configure it with wg(8) or tapir(8).\n"
@@ -51,10 +52,10 @@ static void usage(FILE *out)
 		"  -m, --mode MODE    tun (default): WireGuard, IP packets; tap: Ethernet\n"
 		"                     frames switched between tapir peers (L2 mode)\n"
 		"  -w, --workers N    data-plane worker threads, one TUN queue each\n"
+		"                     (default: online CPUs, at most 16; also TAPIR_WORKERS)\n"
 		"  -o, --offload LIST all (default), none, or some of tun,gso,gro: TUN\n"
 		"                     TSO/checksum offload, UDP GSO sends, UDP GRO receives\n"
 		"                     with coalesced TUN writes (also TAPIR_OFFLOAD)\n"
-		"                     (default: online CPUs, at most 16; also TAPIR_WORKERS)\n"
 		"  -u, --user NAME    user to run as once the device and sockets exist\n"
 		"                     (default: tapir if it exists, else nobody; TAPIR_USER)\n"
 		"      --no-drop      keep running as root (also TAPIR_PRIVDROP=0)\n"
@@ -77,35 +78,9 @@ static int parse_workers(const char *s, unsigned int *out)
 	return 0;
 }
 
-/* "all", "none", or a comma-separated subset of tun,gso,gro. */
 static int parse_offloads(const char *s, unsigned int *out)
 {
-	static const struct {
-		const char *name;
-		unsigned int bits;
-	} names[] = {
-	    {"all", TAPIR_OFFLOAD_ALL}, {"none", 0},
-	    {"tun", TAPIR_OFFLOAD_TUN}, {"gso", TAPIR_OFFLOAD_GSO},
-	    {"gro", TAPIR_OFFLOAD_GRO},
-	};
-	char buf[64], *save = NULL;
-	unsigned int bits = 0;
-
-	if (strlen(s) >= sizeof(buf))
-		return -EINVAL;
-	snprintf(buf, sizeof(buf), "%s", s);
-	for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-		size_t i;
-
-		for (i = 0; i < sizeof(names) / sizeof(names[0]); i++)
-			if (!strcmp(tok, names[i].name))
-				break;
-		if (i == sizeof(names) / sizeof(names[0]))
-			return -EINVAL;
-		bits |= names[i].bits;
-	}
-	*out = bits;
-	return 0;
+	return tapir_offload_parse(s, strlen(s), out);
 }
 
 static int parse_args(int argc, char **argv, struct options *o)

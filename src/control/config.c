@@ -20,6 +20,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "device.h"
 #include "encoding.h"
 
 enum {
@@ -347,6 +348,28 @@ static int key_save_config(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+static int key_offload(struct cfg_parser *p, const char *val, size_t len)
+{
+	if (tapir_offload_parse(val, len, &p->q->offloads) < 0) {
+		p->problem = "invalid offload list (want all, none, or some of tun,gso,gro)";
+		return -EINVAL;
+	}
+	p->q->has_offloads = true;
+	return 0;
+}
+
+static int key_workers(struct cfg_parser *p, const char *val, size_t len)
+{
+	uint64_t v;
+
+	if (parse_decimal(val, len, TAPIR_MAX_THREADS - 2, &v) || v < 1) {
+		p->problem = "invalid worker count (want 1-62)";
+		return -EINVAL;
+	}
+	p->q->workers = (unsigned int)v;
+	return 0;
+}
+
 /* Mode is checked against the other TAP keys only at the end: it may come after them. */
 static int key_mode(struct cfg_parser *p, const char *val, size_t len)
 {
@@ -625,6 +648,8 @@ static const struct cfg_key cfg_keys[] = {
     {"PostDown", SECTION_INTERFACE, KEY_QUICK, false, key_post_down},
     {"SaveConfig", SECTION_INTERFACE, KEY_QUICK, false, key_save_config},
     {"Mode", SECTION_INTERFACE, KEY_TAPIR, false, key_mode},
+    {"Offload", SECTION_INTERFACE, KEY_TAPIR, false, key_offload},
+    {"Workers", SECTION_INTERFACE, KEY_TAPIR, false, key_workers},
     {"Bridge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_bridge},
     {"Forward", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_forward},
     {"MACAge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_mac_age},

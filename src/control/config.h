@@ -57,7 +57,10 @@ struct tapir_quick_conf {
 	size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
 	bool save_config;
 	enum tapir_config_mode mode;
-	char *bridge; /* owned: Bridge = NAME (tap only); NULL = none */
+	char *bridge;	       /* owned: Bridge = NAME (tap only); NULL = none */
+	bool has_offloads;     /* Offload = LIST was given */
+	unsigned int offloads; /* enum tapir_offload bits (tapird --offload) */
+	unsigned int workers;  /* Workers = N (tapird --workers); 0 = tapird's default */
 };
 
 /*

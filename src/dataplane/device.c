@@ -444,3 +444,60 @@ void tapir_device_disable_offload(struct tapir_device *dev, enum tapir_offload b
 		log_info("%s: turning offload %s off: %s", dev->ifname,
 			 names[__builtin_ctz((unsigned int)bit)], why);
 }
+
+static const struct {
+	const char *name;
+	unsigned int bits;
+} offload_names[] = {
+    {"all", TAPIR_OFFLOAD_ALL}, {"none", 0}, {"tun", TAPIR_OFFLOAD_TUN}, {"gso", TAPIR_OFFLOAD_GSO},
+    {"gro", TAPIR_OFFLOAD_GRO},
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int tapir_offload_parse(const char *s, size_t len, unsigned int *bits)
+{
+	unsigned int out = 0;
+	size_t i = 0;
+
+	do {
+		size_t start, end, k;
+
+		while (i < len && is_blank(s[i]))
+			i++;
+		start = i;
+		while (i < len && s[i] != ',' && !is_blank(s[i]))
+			i++;
+		end = i;
+		while (i < len && is_blank(s[i]))
+			i++;
+		if (i < len && s[i] != ',')
+			return -EINVAL; /* two words without a comma */
+		for (k = 0; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
+			if (strlen(offload_names[k].name) == end - start &&
+			    !memcmp(s + start, offload_names[k].name, end - start))
+				break;
+		}
+		if (k == sizeof(offload_names) / sizeof(offload_names[0]))
+			return -EINVAL; /* also an empty name: "", "tun,", ",gso" */
+		out |= offload_names[k].bits;
+	} while (i++ < len);
+	*bits = out;
+	return 0;
+}
+
+void tapir_offload_format(unsigned int bits, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "none");
+	for (size_t k = 2; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
+		if (!(bits & offload_names[k].bits))
+			continue;
+		used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+					 used ? "," : "", offload_names[k].name);
+	}
+}

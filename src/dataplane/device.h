@@ -105,6 +105,17 @@ enum tapir_offload {
 	TAPIR_OFFLOAD_ALL = TAPIR_OFFLOAD_TUN | TAPIR_OFFLOAD_GSO | TAPIR_OFFLOAD_GRO,
 };
 
+/* device.c: offload lists ("all", "none", or a comma-separated subset of tun,gso,gro; blanks
+ * around the names are allowed), as tapird --offload, TAPIR_OFFLOAD and the config key
+ * Offload take them. Returns 0 with the bits in @bits, or -EINVAL. */
+int tapir_offload_parse(const char *s, size_t len, unsigned int *bits);
+/* Writes the canonical list for @bits ("none" or names joined by commas) into @buf (at least
+ * TAPIR_OFFLOAD_LIST_MAX bytes). */
+void tapir_offload_format(unsigned int bits, char *buf, size_t len);
+enum {
+	TAPIR_OFFLOAD_LIST_MAX = sizeof("tun,gso,gro"),
+};
+
 /*
  * Extension-frame hook: called by a worker (device read lock held) for an authenticated,
  * decrypted payload from @peer whose first byte is below 0x40. Returns 0 if consumed;

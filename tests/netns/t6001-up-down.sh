@@ -25,7 +25,7 @@ CLI=$(dirname "$IMPL")/tapir
 export TAPIRD="$IMPL"
 STATE_DIR=/var/run/tapir
 
-plan 47
+plan 51
 
 IFA="tu$$a"
 IFB="tu$$b"
@@ -72,6 +72,8 @@ PostDown = echo post-down %i >>$T/hooks.log
 EOC
 write_conf "$T/$IFB.conf" b "10.66.0.2/24, fd66::2/64" 51812 a 192.0.2.1:51811 \
 	"10.66.0.1/32, fd66::1/128, 10.66.0.0/24, fd66::/64"
+# b's daemon gets tapird's offload and worker switches from its config file.
+sed -i 's/^\[Peer\]/Offload = gso, gro\nWorkers = 1\n\n[Peer]/' "$T/$IFB.conf"
 write_conf "$T/$IFD.conf" a "10.66.0.1/24, fd66::1/64" 51811 b 192.0.2.2:51812 \
 	"0.0.0.0/0, ::/0"
 
@@ -126,6 +128,11 @@ check "10.66.0.2/32 is covered by the address's route, not added" \
 check "ping 10.66.0.2 through the tunnel" ping_ok "$NS1" 10.66.0.2
 check "ping fd66::2 through the tunnel" ping_ok "$NS1" fd66::2
 check "handshake done" handshake_done "$NS1" "$IFA" "$(pub_of b)"
+# daemon_args NS: the command line of the one tapird in NS, arguments separated by spaces.
+daemon_args() { tr '\0' ' ' <"/proc/$(ip netns pids "$1" | head -1)/cmdline"; }
+check_eq "Offload and Workers reach tapird as --offload and --workers" \
+	"$IMPL --offload gso,gro --workers 1 $IFB " daemon_args "$NS2"
+check_eq "and a file without them passes neither" "$IMPL $IFA " daemon_args "$NS1"
 check "state file recorded" test -s "$STATE_DIR/$IFA.state"
 check_fails "second up of $IFA refused" tq "$NS1" up "$T/$IFA.conf"
 check "down $IFA" tq "$NS1" down "$T/$IFA.conf"
@@ -173,6 +180,8 @@ PUB="PublicKey = $(pub_of b)"
 check "bad: unknown key" bad_case 3 Frobnicate "[Interface]\n$PK\nFrobnicate = 1\n"
 check "bad: bad private key" bad_case 2 PrivateKey "[Interface]\nPrivateKey = $(cut -c1-40 "$(key_of a)")\n"
 check "bad: bad address" bad_case 3 Address "[Interface]\n$PK\nAddress = 10.0.0.300/24\n"
+check "bad: unknown offload" bad_case 3 Offload "[Interface]\n$PK\nOffload = tso\n"
+check "bad: zero workers" bad_case 3 Workers "[Interface]\n$PK\nWorkers = 0\n"
 check "bad: [Peer] without PublicKey" bad_case 4 PublicKey \
 	"[Interface]\n$PK\n\n[Peer]\nAllowedIPs = 10.0.0.0/8\n"
 

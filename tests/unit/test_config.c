@@ -21,6 +21,7 @@
 
 #include <cmocka.h>
 
+#include "device.h"
 #include "encoding.h"
 
 /* Throw-away keys; PRIV and PSK must never show up in an error message. */
@@ -763,6 +764,63 @@ static void test_transport_compression(void **state)
 	tapir_conf_free(&back);
 }
 
+/* Offload and Workers: tapird's --offload and --workers, from the [Interface] section. */
+static void test_offload_workers(void **state)
+{
+	static const struct {
+		const char *value;
+		unsigned int bits;
+		const char *canonical;
+	} lists[] = {
+	    {"all", TAPIR_OFFLOAD_ALL, "tun,gso,gro"},
+	    {"none", 0, "none"},
+	    {"gro", TAPIR_OFFLOAD_GRO, "gro"},
+	    {"gso , tun", TAPIR_OFFLOAD_GSO | TAPIR_OFFLOAD_TUN, "tun,gso"},
+	    {"tun,gro,tun", TAPIR_OFFLOAD_TUN | TAPIR_OFFLOAD_GRO, "tun,gro"},
+	    {"none,gso", TAPIR_OFFLOAD_GSO, "gso"},
+	};
+	static const char *const bad[] = {
+	    "", "tun,", ",gso", "tun gso", "TSO", "tun,,gro", "all2", "gso;gro",
+	};
+	static const char *const bad_workers[] = {"0",	"63", "-1",
+						  "2x", "",   "99999999999999999999"};
+	struct tapir_quick_conf q;
+	char text[128], canonical[TAPIR_OFFLOAD_LIST_MAX];
+
+	assert_int_equal(parse("[Interface]\nPrivateKey = " PRIV "\n", &q), 0);
+	assert_false(q.has_offloads);
+	assert_int_equal(q.workers, 0);
+	tapir_quick_conf_free(&q);
+	for (size_t i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nOffload = %s\nWorkers = %zu\n",
+			 lists[i].value, i + 1);
+		assert_int_equal(parse(text, &q), 0);
+		assert_true(q.has_offloads);
+		assert_int_equal(q.offloads, lists[i].bits);
+		assert_int_equal(q.workers, i + 1);
+		tapir_offload_format(q.offloads, canonical, sizeof(canonical));
+		assert_string_equal(canonical, lists[i].canonical);
+		tapir_quick_conf_free(&q);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nOffload = %s\n", bad[i]);
+		assert_int_equal(parse(text, &q), -EINVAL);
+		assert_non_null(strstr(err, "test.conf:2:"));
+		assert_non_null(strstr(err, "(key Offload)"));
+	}
+	for (size_t i = 0; i < sizeof(bad_workers) / sizeof(bad_workers[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nWorkers = %s\n", bad_workers[i]);
+		assert_int_equal(parse(text, &q), -EINVAL);
+		assert_non_null(strstr(err, "(key Workers)"));
+	}
+	assert_int_equal(parse("[Interface]\nWorkers = 62\n", &q), 0);
+	assert_int_equal(q.workers, 62);
+	tapir_quick_conf_free(&q);
+	/* wg(8) files take no tapir key */
+	assert_int_equal(parse_mode("[Interface]\nOffload = none\n", true, &q), -EINVAL);
+	assert_int_equal(parse_mode("[Interface]\nWorkers = 1\n", true, &q), -EINVAL);
+}
+
 static void test_serialise_empty(void **state)
 {
 	struct tapir_conf conf = {0};
@@ -792,6 +850,7 @@ int main(void)
 	    cmocka_unit_test(test_tap_mac_limit),
 	    cmocka_unit_test(test_tap_round_trip),
 	    cmocka_unit_test(test_transport_compression),
+	    cmocka_unit_test(test_offload_workers),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
