@@ -287,6 +287,7 @@ int main(int argc, char **argv)
 	char name[IFNAMSIZ], sock_path[108];
 	int tun_fds[TAPIR_MAX_THREADS];
 	int uapi_fd, ret;
+	bool is_uapi_inherited;
 	bool has_uso = false;
 	const char *level = getenv("LOG_LEVEL");
 	enum tapir_log_level lvl;
@@ -310,6 +311,7 @@ int main(int argc, char **argv)
 	uapi_fd = inherited_fd("WG_UAPI_FD");
 	if (uapi_fd == -2)
 		fatal("invalid WG_UAPI_FD");
+	is_uapi_inherited = uapi_fd >= 0;
 	if (uapi_fd < 0)
 		uapi_fd = tapir_uapi_listen(name, sock_path, sizeof(sock_path));
 	else
@@ -341,7 +343,7 @@ int main(int argc, char **argv)
 	ret = tapir_device_bind(&dev, 0);
 	if (ret < 0)
 		fatal("cannot open UDP sockets: %s", strerror(-ret));
-	if (tapir_daemon_open(&loop, &dev, uapi_fd, sock_path) < 0)
+	if (tapir_daemon_open(&loop, &dev, uapi_fd, sock_path, !is_uapi_inherited) < 0)
 		return 1;
 	ret = tapir_sock_guard_init(&guard, sock_path, !o.is_no_drop && geteuid() == 0,
 				    !o.is_no_seccomp);

@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/timerfd.h>
@@ -254,8 +255,9 @@ static void teardown(struct tapir_daemon *l)
 }
 
 int tapir_daemon_open(struct tapir_daemon **out, struct tapir_device *dev, int uapi_fd,
-		      const char *sock_path)
+		      const char *sock_path, bool is_path_ours)
 {
+	struct stat st;
 	struct tapir_daemon *l = calloc(1, sizeof(*l));
 	int ret;
 
@@ -271,6 +273,9 @@ int tapir_daemon_open(struct tapir_daemon **out, struct tapir_device *dev, int u
 		tapir_daemon_close(l);
 		return ret;
 	}
+	/* Our socket file exists since before the watch: a deletion in between shows here. */
+	if (is_path_ours && lstat(sock_path, &st) < 0 && errno == ENOENT)
+		stop(l, 0, "uapi socket deleted");
 	*out = l;
 	return 0;
 }
