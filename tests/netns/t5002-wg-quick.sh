@@ -82,8 +82,8 @@ no_socket() { [ ! -e "$(sock_of "$1")" ]; }
 
 check "wg-quick up $IFA" quick "$NS1" up "$IFA"
 check "wg-quick up $IFB" quick "$NS2" up "$IFB"
-pids_a=$(ip netns pids "$NS1")
-pids_b=$(ip netns pids "$NS2")
+pids_a=$(ip netns pids "$NS1" | tr "\n" " ") # tapird and its socket helper
+pids_b=$(ip netns pids "$NS2" | tr "\n" " ")
 check "wg-quick started IMPL for $IFA" runs_impl "$NS1" "$IFA"
 check "wg-quick started IMPL for $IFB" runs_impl "$NS2" "$IFB"
 check_eq "$IFA has MTU 1420" 1420 mtu_of "$NS1" "$IFA"
@@ -94,7 +94,7 @@ check "a: latest handshake with b is set" handshake_done "$NS1" "$IFA" "$(pub_of
 
 check "wg-quick down $IFA" quick "$NS1" down "$IFA"
 check "wg-quick down $IFB" quick "$NS2" down "$IFB"
-check "$IFA's daemon exited (pid $pids_a)" wait_for "$IFA's daemon to exit" 10 no_process_in "$NS1"
-check "$IFB's daemon exited (pid $pids_b)" wait_for "$IFB's daemon to exit" 10 no_process_in "$NS2"
+check "$IFA's daemon exited (pids ${pids_a% })" wait_for "$IFA's daemon to exit" 10 no_process_in "$NS1"
+check "$IFB's daemon exited (pids ${pids_b% })" wait_for "$IFB's daemon to exit" 10 no_process_in "$NS2"
 check "$IFA's socket is removed" wait_for "$(sock_of "$IFA") to go" 5 no_socket "$IFA"
 check "$IFB's socket is removed" wait_for "$(sock_of "$IFB") to go" 5 no_socket "$IFB"
