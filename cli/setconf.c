@@ -48,7 +48,7 @@ enum {
 
 static const char SET_USAGE[] =
     "Usage: tapir set <interface> [listen-port <port>] [fwmark <mark>]\n"
-    "       [private-key <file path>]\n"
+    "       [private-key <file path>] [tcp-listen on|off]\n"
     "       [peer <base64 public key> [remove] [preshared-key <file path>]\n"
     "        [endpoint [tcp://]<host>:<port>] [persistent-keepalive <interval seconds>|off]\n"
     "        [allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...]\n"
@@ -412,6 +412,14 @@ static int set_device_word(struct tapir_conf *conf, const char *word, const char
 		if (read_key_file("set", value, conf->private_key))
 			return -1;
 		conf->has_private_key = true;
+	} else if (!strcmp(word, "tcp-listen")) {
+		/* tapir's TCP listener (tapird only; off by default) */
+		if (strcmp(value, "on") && strcmp(value, "off")) {
+			fprintf(stderr, "tapir set: tcp-listen is neither on nor off: `%s'\n", value);
+			return -1;
+		}
+		conf->has_tcp_listen = true;
+		conf->is_tcp_listen = !strcmp(value, "on");
 	} else {
 		return 0;
 	}
@@ -527,10 +535,12 @@ int tapir_cmd_set(int argc, char **argv)
 		printf(
 		    "%s\nChanges the configuration of a running interface, as wg set does.\n"
 		    "Key files hold one base64 key; /dev/null or an empty file removes the key.\n"
-		    "tapird only: endpoint tcp://host:port sends to that peer over TCP (tapird\n"
-		    "also listens on TCP at its listen port); compression lz4 compresses what\n"
-		    "goes to that peer once it announces LZ4 too (off by default: compression\n"
-		    "next to secrets leaks them through packet sizes, see tapir.conf(5)).\n",
+		    "tapird only: tcp-listen on makes tapird listen on TCP at its listen port too\n"
+		    "(off by default: a TCP probe gets a reset); endpoint tcp://host:port sends to\n"
+		    "that peer over TCP (connecting out: no listener needed on this side, one on\n"
+		    "the peer's); compression lz4 compresses what goes to that peer once it\n"
+		    "announces LZ4 too (off by default: compression next to secrets leaks them\n"
+		    "through packet sizes, see tapir.conf(5)).\n",
 		    SET_USAGE);
 		return 0;
 	}

@@ -22,6 +22,7 @@
  *           "<reason>": 0, ...          e.g. "decrypt_failed", "replay", "no_route"
  *         },
  *         "tcp": {                      tapird only: the TCP transport
+ *           "listen": false,            TCPListen: whether it listens (off by default)
  *           "listen_port": 51820,       0 when not listening on TCP
  *           "<counter>": 0, ...         accepted, refused, connected, connect_failed,
  *         },                            authenticated, closed_garbage, closed_timeout,
@@ -134,6 +135,7 @@ struct device_info {
 	struct drop_count *tcp; /* TCP transport counters */
 	size_t n_tcp;
 	uint16_t tcp_port;	/* TCP listener, 0 = none */
+	bool is_tcp_listen;	/* TCPListen is on (tapir_tcp_listen=true) */
 	struct drop_count *lz4; /* compression counters */
 	size_t n_lz4;
 	struct peer_info *peers;
@@ -312,6 +314,8 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 	} else if (klen > plen && !memcmp(key, drop_prefix, plen)) {
 		dev->is_tapird = true;
 		return add_count(&dev->drops, &dev->n_drops, key + plen, klen - plen, val, vlen);
+	} else if (is_key(key, klen, "tapir_tcp_listen")) {
+		dev->is_tcp_listen = vlen == 4 && !memcmp(val, "true", 4);
 	} else if (is_key(key, klen, "tapir_tcp_listen_port")) {
 		if (parse_u64(val, vlen, UINT16_MAX, &v))
 			return -EPROTO;
@@ -699,6 +703,10 @@ static int pretty_print(const struct device_info *dev)
 		printf("  %sfwmark%s: 0x%x\n", st.bold, st.reset, dev->fwmark);
 	if (dev->is_tap)
 		printf("  %smode%s: tap (L2)\n", st.bold, st.reset);
+	if (dev->is_tcp_listen && dev->tcp_port)
+		printf("  %stcp listening port%s: %u\n", st.bold, st.reset, dev->tcp_port);
+	else if (dev->is_tcp_listen)
+		printf("  %stcp listening port%s: none (cannot listen)\n", st.bold, st.reset);
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		printf("\n");
 		pretty_peer(&st, &dev->peers[order[i]]);
@@ -814,6 +822,7 @@ static void field_print(const struct device_info *dev, const char *field, const 
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->drops[i].reason,
 			       dev->drops[i].count);
 	} else if (!strcmp(field, "tcp")) {
+		printf("%slisten\t%s\n", prefix, dev->is_tcp_listen ? "on" : "off");
 		printf("%slisten_port\t%u\n", prefix, dev->tcp_port);
 		for (size_t i = 0; i < dev->n_tcp; i++)
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->tcp[i].reason,
@@ -916,7 +925,8 @@ static void json_device(const struct device_info *dev, bool is_first)
 			printf(": %" PRIu64, dev->drops[i].count);
 		}
 		printf("%s},\n", dev->n_drops ? "\n      " : "");
-		printf("      \"tcp\": {\n        \"listen_port\": %u", dev->tcp_port);
+		printf("      \"tcp\": {\n        \"listen\": %s,\n        \"listen_port\": %u",
+		       dev->is_tcp_listen ? "true" : "false", dev->tcp_port);
 		for (size_t i = 0; i < dev->n_tcp; i++) {
 			printf(",\n        ");
 			json_string(dev->tcp[i].reason);
@@ -948,8 +958,8 @@ static const char SHOW_HELP[] =
     "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
     "Private and preshared keys print as (hidden) unless WG_HIDE_KEYS=never; the dump and\n"
     "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
-    "packets dropped so far by reason; tcp (tapird only) the TCP transport's listening port\n"
-    "and connection counters; compression (tapird only) the LZ4 counters and, per peer,\n"
+    "packets dropped so far by reason; tcp (tapird only) whether the TCP transport listens\n"
+    "(TCPListen, off by default), on which port, and its connection counters; compression (tapird only) the LZ4 counters and, per peer,\n"
     "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed).\n"
     "--json prints every interface asked for as one JSON object without any private or\n"
     "preshared key (schema: the comment at the top of cli/show.c).\n";

@@ -410,17 +410,28 @@ static int key_bridge(struct cfg_parser *p, const char *val, size_t len)
 	return p->q->bridge ? 0 : -ENOMEM;
 }
 
-static int key_forward(struct cfg_parser *p, const char *val, size_t len)
+/* on, off, true or false (any case) into *@has and *@is_on. */
+static int parse_switch(struct cfg_parser *p, const char *val, size_t len, bool *has, bool *is_on)
 {
-	bool is_on = is_word(val, len, "on") || is_word(val, len, "true");
+	bool is_yes = is_word(val, len, "on") || is_word(val, len, "true");
 
-	if (!is_on && !is_word(val, len, "off") && !is_word(val, len, "false")) {
+	if (!is_yes && !is_word(val, len, "off") && !is_word(val, len, "false")) {
 		p->problem = "invalid switch (want on, off, true or false)";
 		return -EINVAL;
 	}
-	p->q->wg.has_forward = true;
-	p->q->wg.is_forward = is_on;
+	*has = true;
+	*is_on = is_yes;
 	return 0;
+}
+
+static int key_forward(struct cfg_parser *p, const char *val, size_t len)
+{
+	return parse_switch(p, val, len, &p->q->wg.has_forward, &p->q->wg.is_forward);
+}
+
+static int key_tcp_listen(struct cfg_parser *p, const char *val, size_t len)
+{
+	return parse_switch(p, val, len, &p->q->wg.has_tcp_listen, &p->q->wg.is_tcp_listen);
 }
 
 static int key_mac_age(struct cfg_parser *p, const char *val, size_t len)
@@ -650,6 +661,7 @@ static const struct cfg_key cfg_keys[] = {
     {"Mode", SECTION_INTERFACE, KEY_TAPIR, false, key_mode},
     {"Offload", SECTION_INTERFACE, KEY_TAPIR, false, key_offload},
     {"Workers", SECTION_INTERFACE, KEY_TAPIR, false, key_workers},
+    {"TCPListen", SECTION_INTERFACE, KEY_TAPIR, false, key_tcp_listen},
     {"Bridge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_bridge},
     {"Forward", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_forward},
     {"MACAge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_mac_age},
@@ -1019,6 +1031,8 @@ static void put_conf(struct writer *w, const struct tapir_conf *conf, bool is_re
 		put(w, "tapir_forward=%s\n", conf->is_forward ? "true" : "false");
 	if (conf->has_mac_age)
 		put(w, "tapir_mac_age=%u\n", (unsigned)conf->mac_age_s);
+	if (conf->has_tcp_listen)
+		put(w, "tapir_tcp_listen=%s\n", conf->is_tcp_listen ? "true" : "false");
 	if (is_replace || conf->replace_peers)
 		put(w, "replace_peers=true\n");
 	for (size_t i = 0; i < conf->n_peers; i++)

@@ -9,7 +9,7 @@
  * tapir up's TAP (L2) keys: Mode, Bridge, Forward, MACAge under [Interface], MACs under [Peer].
  * Forward, MACAge and MACs travel to tapird as UAPI extension keys (in struct tapir_conf);
  * Bridge and every key but Mode are valid only with Mode = tap, and AllowedIPs is not (allowed
- * IPs do not apply to frames).
+ * IPs do not apply to frames). TCPListen (any mode) travels as tapir_tcp_listen.
  */
 #ifndef TAPIR_CONFIG_H
 #define TAPIR_CONFIG_H
@@ -76,8 +76,8 @@ void tapir_quick_conf_free(struct tapir_quick_conf *conf);
 /*
  * Serialises the WireGuard part as a UAPI set request body ("set=1\n" ... "\n"), with
  * replace_peers / replace_allowed_ips as wg setconf sends them when @is_replace. tapir's
- * extension keys (tapir_forward, tapir_mac_age, tapir_mac, tapir_replace_macs) appear only
- * when @conf sets them, so a conf a stock daemon can take produces a stock request. Returns a
+ * extension keys (tapir_forward, tapir_mac_age, tapir_tcp_listen, tapir_mac, tapir_replace_macs)
+ * appear only when @conf sets them, so a conf a stock daemon can take produces a stock request. Returns a
  * malloc'd string (caller wipes and frees) or NULL.
  */
 char *tapir_conf_to_uapi_set(const struct tapir_conf *conf, bool is_replace, size_t *len_out);

@@ -222,6 +222,8 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 		sb_printf(&sb, "tapir_forward=%s\n", dev->is_forwarding ? "true" : "false");
 		sb_printf(&sb, "tapir_mac_age=%" PRIu64 "\n",
 			  (uint64_t)(dev->mac_age_ns / NSEC_PER_SEC));
+		sb_printf(&sb, "tapir_tcp_listen=%s\n",
+			  tapir_tcp_is_listen_on(dev) ? "true" : "false");
 		sb_printf(&sb, "tapir_tcp_listen_port=%u\n", (unsigned)tapir_tcp_listen_port(dev));
 		for (int s = 0; s < TAPIR_TCP_STAT_MAX; s++)
 			sb_printf(&sb, "tapir_tcp_%s=%" PRIu64 "\n",
@@ -373,6 +375,15 @@ int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
 	if (conf.has_fwmark && tapir_device_set_fwmark(dev, conf.fwmark) < 0) {
 		ret = -EADDRINUSE;
 		goto out;
+	}
+	if (conf.has_tcp_listen) {
+		ret = tapir_tcp_set_listen(dev, conf.is_tcp_listen);
+		if (ret < 0) {
+			log_info("%s: uapi: cannot listen on tcp port %u: %s", dev->ifname,
+				 (unsigned)dev->listen_port, strerror(-ret));
+			ret = -EADDRINUSE;
+			goto out;
+		}
 	}
 	ret = apply_locked(dev, &conf);
 out:

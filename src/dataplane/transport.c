@@ -61,6 +61,8 @@ struct tapir_tcp {
 	uint64_t next_id;				   /* lock */
 	int listen_fd;					   /* lock */
 	_Atomic uint16_t listen_port;
+	_Atomic bool is_listen_on; /* written by the control thread only */
+	uint16_t bound_port;	   /* control thread: the UDP port, where the listener goes */
 	_Atomic uint32_t fwmark;
 	int epoll_fd, event_fd;
 	pthread_t thread;
@@ -505,28 +507,59 @@ void tapir_tcp_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
 	pthread_mutex_unlock(&t->lock);
 }
 
+bool tapir_tcp_is_listen_on(const struct tapir_device *dev)
+{
+	return dev->tcp && atomic_load(&dev->tcp->is_listen_on);
+}
+
 int tapir_tcp_listen(struct tapir_device *dev, uint16_t port)
 {
 	struct tapir_tcp *t = dev->tcp;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_LISTEN};
-	int fd, old;
+	int fd = -1, ret = 0, old;
 
 	if (!t)
 		return -ENOTCONN;
-	fd = tapir_tcpsock_listen(port, atomic_load(&t->fwmark));
-	if (fd >= 0 && epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int ret = -errno;
-		close(fd);
-		fd = ret;
+	t->bound_port = port;
+	if (atomic_load(&t->is_listen_on)) {
+		fd = tapir_tcpsock_listen(port, atomic_load(&t->fwmark));
+		if (fd >= 0 && epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			ret = -errno;
+			close(fd);
+		} else if (fd < 0) {
+			ret = fd;
+		}
+		if (ret < 0)
+			fd = -1;
 	}
 	pthread_mutex_lock(&t->lock);
 	old = t->listen_fd;
-	t->listen_fd = fd >= 0 ? fd : -1;
+	t->listen_fd = fd;
 	atomic_store(&t->listen_port, fd >= 0 ? port : 0);
 	pthread_mutex_unlock(&t->lock);
 	if (old >= 0)
 		close(old);
-	return fd < 0 ? fd : 0;
+	return ret;
+}
+
+int tapir_tcp_set_listen(struct tapir_device *dev, bool is_on)
+{
+	struct tapir_tcp *t = dev->tcp;
+	int ret;
+
+	if (!t)
+		return -ENOTCONN;
+	if (atomic_load(&t->is_listen_on) == is_on)
+		return 0;
+	atomic_store(&t->is_listen_on, is_on);
+	if (!dev->is_up)
+		return 0; /* the first bind opens it */
+	/* connections accepted before an off stay: authenticated ones carry peers, the others
+	 * expire on their own (first frame, authentication) */
+	ret = tapir_tcp_listen(dev, t->bound_port);
+	if (ret < 0)
+		atomic_store(&t->is_listen_on, false);
+	return ret;
 }
 
 /* --- the TCP thread --- */

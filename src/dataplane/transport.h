@@ -3,9 +3,11 @@
  * The TCP transport (design.md, "TCP transport"), for networks that block UDP. WireGuard
  * messages travel unchanged, each framed by a 2-byte big-endian length (net/tcpframe.h).
  *
- * - tapird listens on TCP at its UDP listen port. A peer configured with a TCP endpoint
- *   (UAPI tapir_transport=tcp, config Endpoint = tcp://host:port) is connected to by us,
- *   and reconnected after a failure with exponential backoff and jitter (capped).
+ * - tapird listens on TCP at its UDP listen port only when asked to (UAPI tapir_tcp_listen=true,
+ *   config TCPListen = on): by default a TCP SYN gets a reset, as a UDP probe gets silence.
+ *   A peer configured with a TCP endpoint (UAPI tapir_transport=tcp, config Endpoint =
+ *   tcp://host:port) is connected to by us whether or not we listen, and reconnected after a
+ *   failure with exponential backoff and jitter (capped).
  * - One connection per peer. An accepted connection belongs to no peer until something on
  *   it authenticates (a handshake message consumed or a data packet decrypted); then it
  *   carries that peer, and the connection it replaces is closed: roaming over TCP.
@@ -74,8 +76,19 @@ int tapir_tcp_init(struct tapir_device *dev);
 int tapir_tcp_start(struct tapir_device *dev);
 /* Stops the thread (the device stop event must be set) and frees everything. */
 void tapir_tcp_destroy(struct tapir_device *dev);
-/* (Re)opens the listener on @port; control thread, no device lock held. 0 or -errno. */
+/*
+ * The UDP socket is now bound to @port: (re)opens the listener there if listening is on, else
+ * only remembers the port. Control thread, no device lock held. 0 or -errno.
+ */
 int tapir_tcp_listen(struct tapir_device *dev, uint16_t port);
+/*
+ * Turns listening on (opens the listener at the last port given to tapir_tcp_listen()) or off
+ * (closes it and every connection still waiting for authentication). Control thread, no device
+ * lock held. 0 or -errno (the switch stays off when the listener cannot be opened).
+ */
+int tapir_tcp_set_listen(struct tapir_device *dev, bool is_on);
+/* Whether listening is switched on (it may still have failed: see tapir_tcp_listen_port). */
+bool tapir_tcp_is_listen_on(const struct tapir_device *dev);
 /* The listening port, 0 when not listening. */
 uint16_t tapir_tcp_listen_port(const struct tapir_device *dev);
 /* Applies a new fwmark to the listener and every connection. */

@@ -35,7 +35,7 @@ block_underlay_udp "$NS1" "$NS2"
 
 n1 "$TAPIR" set "$IFA" private-key "$(key_of a)" listen-port 51821 \
 	peer "$(pub_of b)" endpoint tcp://192.0.2.2:51822 allowed-ips 10.79.0.2/32
-n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51822 \
+n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51822 tcp-listen on \
 	peer "$(pub_of a)" allowed-ips 10.79.0.1/32
 addr_up "$NS1" "$IFA" 10.79.0.1/24
 addr_up "$NS2" "$IFB" 10.79.0.2/24

@@ -533,6 +533,7 @@ static void test_wg_only(void **state)
 	    {"Bridge = br0", "(key Bridge)"},
 	    {"Forward = on", "(key Forward)"},
 	    {"MACAge = 60", "(key MACAge)"},
+	    {"TCPListen = on", "(key TCPListen)"},
 	};
 	struct tapir_quick_conf q;
 	char text[256];
@@ -821,6 +822,54 @@ static void test_offload_workers(void **state)
 	assert_int_equal(parse_mode("[Interface]\nWorkers = 1\n", true, &q), -EINVAL);
 }
 
+/* TCPListen = on|off (any mode): tapir_tcp_listen in the request, only when the file sets it. */
+static void test_tcp_listen(void **state)
+{
+	static const char *const bad[] = {"yes", "", "1", "on on"};
+	struct tapir_quick_conf q;
+	struct tapir_conf back;
+	char text[128];
+	size_t len;
+	char *req;
+
+	assert_int_equal(parse("[Interface]\nTCPListen = On\n", &q), 0);
+	assert_true(q.wg.has_tcp_listen && q.wg.is_tcp_listen);
+	req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+	assert_string_equal(req, "set=1\ntapir_tcp_listen=true\n\n");
+	assert_int_equal(tapir_uapi_parse_set(req + 6, len - 7, &back, err, sizeof(err)), 0);
+	assert_true(back.has_tcp_listen && back.is_tcp_listen);
+	tapir_conf_free(&back);
+	free(req);
+	tapir_quick_conf_free(&q);
+
+	assert_int_equal(parse("[Interface]\nTCPListen = false\n", &q), 0);
+	req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+	assert_string_equal(req, "set=1\ntapir_tcp_listen=false\n\n");
+	free(req);
+	tapir_quick_conf_free(&q);
+
+	/* not given: the daemon's default (off), and no extension key a stock daemon would see */
+	assert_int_equal(parse("[Interface]\nListenPort = 1\n", &q), 0);
+	assert_false(q.wg.has_tcp_listen);
+	req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+	assert_null(strstr(req, "tapir_"));
+	free(req);
+	tapir_quick_conf_free(&q);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nTCPListen = %s\n", bad[i]);
+		assert_int_equal(parse(text, &q), -EINVAL);
+		assert_non_null(strstr(err, "test.conf:2:"));
+		assert_non_null(strstr(err, "(key TCPListen)"));
+		snprintf(text, sizeof(text), "tapir_tcp_listen=%s\n", bad[i]);
+		assert_int_equal(tapir_uapi_parse_set(text, strlen(text), &back, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "tapir_tcp_listen"));
+	}
+	/* [Interface] only */
+	assert_int_equal(parse("[Peer]\nPublicKey = " PUB1 "\nTCPListen = on\n", &q), -EINVAL);
+}
+
 static void test_serialise_empty(void **state)
 {
 	struct tapir_conf conf = {0};
@@ -851,6 +900,7 @@ int main(void)
 	    cmocka_unit_test(test_tap_round_trip),
 	    cmocka_unit_test(test_transport_compression),
 	    cmocka_unit_test(test_offload_workers),
+	    cmocka_unit_test(test_tcp_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
