@@ -415,7 +415,8 @@ static int set_device_word(struct tapir_conf *conf, const char *word, const char
 	} else if (!strcmp(word, "tcp-listen")) {
 		/* tapir's TCP listener (tapird only; off by default) */
 		if (strcmp(value, "on") && strcmp(value, "off")) {
-			fprintf(stderr, "tapir set: tcp-listen is neither on nor off: `%s'\n", value);
+			fprintf(stderr, "tapir set: tcp-listen is neither on nor off: `%s'\n",
+				value);
 			return -1;
 		}
 		conf->has_tcp_listen = true;
@@ -536,9 +537,9 @@ int tapir_cmd_set(int argc, char **argv)
 		    "%s\nChanges the configuration of a running interface, as wg set does.\n"
 		    "Key files hold one base64 key; /dev/null or an empty file removes the key.\n"
 		    "tapird only: tcp-listen on makes tapird listen on TCP at its listen port too\n"
-		    "(off by default: a TCP probe gets a reset); endpoint tcp://host:port sends to\n"
-		    "that peer over TCP (connecting out: no listener needed on this side, one on\n"
-		    "the peer's); compression lz4 compresses what goes to that peer once it\n"
+		    "(off by default: a TCP probe gets a reset); endpoint tcp://host:port sends\n"
+		    "to that peer over TCP (connecting out: no listener needed on this side, one\n"
+		    "on the peer's); compression lz4 compresses what goes to that peer once it\n"
 		    "announces LZ4 too (off by default: compression next to secrets leaks them\n"
 		    "through packet sizes, see tapir.conf(5)).\n",
 		    SET_USAGE);

@@ -959,8 +959,9 @@ static const char SHOW_HELP[] =
     "Private and preshared keys print as (hidden) unless WG_HIDE_KEYS=never; the dump and\n"
     "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
     "packets dropped so far by reason; tcp (tapird only) whether the TCP transport listens\n"
-    "(TCPListen, off by default), on which port, and its connection counters; compression (tapird only) the LZ4 counters and, per peer,\n"
-    "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed).\n"
+    "(TCPListen, off by default), on which port, and its connection counters; compression\n"
+    "(tapird only) the LZ4 counters and, per peer, off, lz4 (active) or lz4 (not announced\n"
+    "by the peer: sent uncompressed).\n"
     "--json prints every interface asked for as one JSON object without any private or\n"
     "preshared key (schema: the comment at the top of cli/show.c).\n";
 

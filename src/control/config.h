@@ -77,8 +77,8 @@ void tapir_quick_conf_free(struct tapir_quick_conf *conf);
  * Serialises the WireGuard part as a UAPI set request body ("set=1\n" ... "\n"), with
  * replace_peers / replace_allowed_ips as wg setconf sends them when @is_replace. tapir's
  * extension keys (tapir_forward, tapir_mac_age, tapir_tcp_listen, tapir_mac, tapir_replace_macs)
- * appear only when @conf sets them, so a conf a stock daemon can take produces a stock request. Returns a
- * malloc'd string (caller wipes and frees) or NULL.
+ * appear only when @conf sets them, so a conf a stock daemon can take produces a stock request.
+ * Returns a malloc'd string (caller wipes and frees) or NULL.
  */
 char *tapir_conf_to_uapi_set(const struct tapir_conf *conf, bool is_replace, size_t *len_out);
 

@@ -529,10 +529,8 @@ static void test_wg_only(void **state)
 	static const struct {
 		const char *line, *key;
 	} tapir_keys[] = {
-	    {"Mode = tap", "(key Mode)"},
-	    {"Bridge = br0", "(key Bridge)"},
-	    {"Forward = on", "(key Forward)"},
-	    {"MACAge = 60", "(key MACAge)"},
+	    {"Mode = tap", "(key Mode)"},	   {"Bridge = br0", "(key Bridge)"},
+	    {"Forward = on", "(key Forward)"},	   {"MACAge = 60", "(key MACAge)"},
 	    {"TCPListen = on", "(key TCPListen)"},
 	};
 	struct tapir_quick_conf q;
