@@ -44,6 +44,7 @@ struct tapir_tcp_conn {
 	bool is_authenticated;
 	bool is_dead; /* a sender saw an error: the TCP thread closes it */
 	bool is_out_armed;
+	bool has_frame; /* a complete frame arrived (the first-frame deadline is met) */
 	enum tapir_tcp_stat dead_reason;
 	uint64_t peer_id; /* client: the peer it is for; server: once authenticated */
 	union tapir_sockaddr remote;
@@ -86,6 +87,9 @@ const char *tapir_tcp_stat_name(enum tapir_tcp_stat stat)
 	    [TAPIR_TCP_STAT_CLOSED_ERROR] = "closed_error",
 	    [TAPIR_TCP_STAT_CLOSED_REPLACED] = "closed_replaced",
 	    [TAPIR_TCP_STAT_QUEUE_FULL] = "queue_full",
+	    [TAPIR_TCP_STAT_REFUSED_SOURCE] = "refused_source",
+	    [TAPIR_TCP_STAT_EVICTED] = "evicted",
+	    [TAPIR_TCP_STAT_CLOSED_FIRST_FRAME] = "closed_first_frame",
 	};
 	return stat < TAPIR_TCP_STAT_MAX ? names[stat] : "unknown";
 }
@@ -564,13 +568,65 @@ int tapir_tcp_set_listen(struct tapir_device *dev, bool is_on)
 
 /* --- the TCP thread --- */
 
+static bool is_pending(const struct tapir_tcp_conn *c)
+{
+	return c && !c->is_client && !c->is_authenticated;
+}
+
+/* One source: the same IPv4 address, or the same IPv6 /64 (what one host can easily hold). */
+static bool is_same_source(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->sa.sa_family == AF_INET6 &&
+	       !memcmp(a->in6.sin6_addr.s6_addr, b->in6.sin6_addr.s6_addr, 8);
+}
+
+/*
+ * Whether a connection from @from may wait for authentication: not if its source holds its
+ * share already (refused: returns false). If every pending slot is taken, the oldest pending
+ * connection makes room: unlinked and returned in *@victim for the caller to free. TCP thread,
+ * transport lock held.
+ */
+static bool admit_locked(struct tapir_tcp *t, const union tapir_sockaddr *from,
+			 struct tapir_tcp_conn **victim)
+{
+	struct tapir_tcp_conn *oldest = NULL;
+	unsigned int from_source = 0;
+
+	*victim = NULL;
+	for (unsigned int i = 0; i < TAPIR_TCP_MAX_CONNS; i++) {
+		struct tapir_tcp_conn *c = t->conns[i];
+
+		if (!is_pending(c))
+			continue;
+		/* a connection already marked dead is as good as gone: not counted */
+		if (!c->is_dead && is_same_source(&c->remote, from))
+			from_source++;
+		if (!oldest || c->created_ns < oldest->created_ns)
+			oldest = c;
+	}
+	if (from_source >= TAPIR_TCP_MAX_PENDING_PER_SOURCE) {
+		count(t, TAPIR_TCP_STAT_REFUSED_SOURCE);
+		return false;
+	}
+	if (t->npending >= TAPIR_TCP_MAX_PENDING && oldest) {
+		unlink_locked(t, oldest);
+		count(t, oldest->is_dead ? oldest->dead_reason : TAPIR_TCP_STAT_EVICTED);
+		*victim = oldest;
+	}
+	return true;
+}
+
 static void accept_conns(struct tapir_tcp *t, uint64_t now)
 {
 	for (unsigned int i = 0; i < ACCEPTS_PER_WAKE; i++) {
 		union tapir_sockaddr from;
 		socklen_t alen = sizeof(from);
-		struct tapir_tcp_conn *c = NULL;
-		bool is_refused;
+		struct tapir_tcp_conn *c = NULL, *victim = NULL;
+		bool is_admitted;
 		int fd;
 
 		pthread_mutex_lock(&t->lock);
@@ -582,13 +638,17 @@ static void accept_conns(struct tapir_tcp *t, uint64_t now)
 			return;
 		}
 		tapir_udp_sockaddr_normalise(&from);
-		is_refused = t->npending >= TAPIR_TCP_MAX_PENDING;
-		if (!is_refused)
+		is_admitted = admit_locked(t, &from, &victim);
+		if (is_admitted)
 			c = new_conn_locked(t, fd, &from, false, false, now);
 		pthread_mutex_unlock(&t->lock);
+		/* only this thread frees connections: the victim is ours now */
+		if (victim)
+			free_conn(victim);
 		if (!c) {
 			close(fd);
-			count(t, TAPIR_TCP_STAT_REFUSED);
+			if (is_admitted)
+				count(t, TAPIR_TCP_STAT_REFUSED);
 			continue;
 		}
 		tapir_tcpsock_setup(fd, atomic_load(&t->fwmark));
@@ -671,6 +731,8 @@ static bool read_conn(struct tapir_tcp *t, struct tapir_tcp_conn *c, uint64_t no
 		pthread_rwlock_rdlock(&dev->lock);
 		nmsgs = take_messages(t, c);
 		pthread_rwlock_unlock(&dev->lock);
+		if (nmsgs > 0)
+			c->has_frame = true;
 		if (nmsgs < 0) {
 			char text[INET6_ADDRSTRLEN + 16];
 
@@ -774,6 +836,9 @@ static enum tapir_tcp_stat expiry(struct tapir_tcp *t, struct tapir_tcp_conn *c,
 			return TAPIR_TCP_STAT_CONNECT_FAILED;
 		return TAPIR_TCP_STAT_MAX;
 	}
+	if (!c->is_authenticated && !c->has_frame &&
+	    now - c->created_ns > tapir_ms_to_ns(TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS))
+		return TAPIR_TCP_STAT_CLOSED_FIRST_FRAME;
 	if (!c->is_authenticated)
 		return now - c->created_ns > tapir_ms_to_ns(TAPIR_TCP_AUTH_TIMEOUT_MS)
 			   ? TAPIR_TCP_STAT_CLOSED_TIMEOUT

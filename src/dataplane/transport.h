@@ -16,9 +16,16 @@
  * - Each connection has a bounded send queue: a data packet that does not fit is dropped
  *   and counted; handshakes and keepalives may use a reserve that data cannot.
  * - Bad input closes that connection only, counted: garbage or a length that does not
- *   match its message type, no authentication within TAPIR_TCP_AUTH_TIMEOUT_MS (slowloris,
- *   silence), a frame not completed within TAPIR_TCP_FRAME_TIMEOUT_MS; more than
- *   TAPIR_TCP_MAX_PENDING unauthenticated connections are refused at accept.
+ *   match its message type, no complete first frame within TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS
+ *   (silence), no authentication within TAPIR_TCP_AUTH_TIMEOUT_MS (a well-formed frame that
+ *   is not a handshake of ours), a frame not completed within TAPIR_TCP_FRAME_TIMEOUT_MS
+ *   (slowloris).
+ * - Unauthenticated (pending) accepted connections are capped so that one host cannot lock
+ *   the peers out: TAPIR_TCP_MAX_PENDING_PER_SOURCE per source (an IPv4 address, an IPv6 /64;
+ *   more are refused at accept), and when TAPIR_TCP_MAX_PENDING are pending, a new one closes
+ *   the oldest pending one (evicted) instead of being refused. A legitimate peer's connection
+ *   authenticates within a round trip of its arrival, so it is never the oldest for long;
+ *   an attacker needs many sources to keep even the global cap full.
  *
  * Threads: one TCP thread owns the listener, every connection's receive side and the
  * timers; it receives like a worker (its own thread slot, device read lock per batch). Any
@@ -40,9 +47,11 @@ struct tapir_peer;
 
 enum tapir_tcp_limits {
 	TAPIR_TCP_MAX_CONNS = 512,
-	TAPIR_TCP_MAX_PENDING = 64,	     /* unauthenticated accepted connections */
-	TAPIR_TCP_SENDQ_BYTES = 256 * 1024,  /* per connection, framing included */
-	TAPIR_TCP_SENDQ_RESERVE = 16 * 1024, /* of which data packets may not use the last */
+	TAPIR_TCP_MAX_PENDING = 64,		 /* unauthenticated accepted connections */
+	TAPIR_TCP_MAX_PENDING_PER_SOURCE = 4,	 /* of those, from one IPv4 address or IPv6 /64 */
+	TAPIR_TCP_SENDQ_BYTES = 256 * 1024,	 /* per connection, framing included */
+	TAPIR_TCP_SENDQ_RESERVE = 16 * 1024,	 /* of which data packets may not use the last */
+	TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS = 2000, /* accept to the first complete frame */
 	TAPIR_TCP_AUTH_TIMEOUT_MS = 10000,
 	TAPIR_TCP_FRAME_TIMEOUT_MS = 15000,
 	TAPIR_TCP_CONNECT_TIMEOUT_MS = 10000,
@@ -55,7 +64,7 @@ enum tapir_tcp_limits {
 /* Counters, shown by `get` (tapir extension keys tapir_tcp_NAME) and `tapir show`. */
 enum tapir_tcp_stat {
 	TAPIR_TCP_STAT_ACCEPTED,
-	TAPIR_TCP_STAT_REFUSED, /* over the pending or total cap */
+	TAPIR_TCP_STAT_REFUSED, /* over the total cap (or out of memory) */
 	TAPIR_TCP_STAT_CONNECTED,
 	TAPIR_TCP_STAT_CONNECT_FAILED,
 	TAPIR_TCP_STAT_AUTHENTICATED,
@@ -63,7 +72,10 @@ enum tapir_tcp_stat {
 	TAPIR_TCP_STAT_CLOSED_TIMEOUT,
 	TAPIR_TCP_STAT_CLOSED_ERROR, /* reset, EOF, write error */
 	TAPIR_TCP_STAT_CLOSED_REPLACED,
-	TAPIR_TCP_STAT_QUEUE_FULL, /* data packets dropped */
+	TAPIR_TCP_STAT_QUEUE_FULL,	   /* data packets dropped */
+	TAPIR_TCP_STAT_REFUSED_SOURCE,	   /* over the pending cap of its source */
+	TAPIR_TCP_STAT_EVICTED,		   /* oldest pending, closed for a new one */
+	TAPIR_TCP_STAT_CLOSED_FIRST_FRAME, /* no complete frame in time */
 	TAPIR_TCP_STAT_MAX,
 };
 
