@@ -1151,7 +1151,9 @@ static int check_args(int argc, char **argv)
 		       "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
 		       "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
 		       "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
-		       "  passed to tapird as --offload and --workers.\n",
+		       "  passed to tapird as --offload and --workers. TCPListen = on makes\n"
+		       "  tapird listen on TCP at ListenPort too, for peers whose endpoint is\n"
+		       "  tcp:// (off by default).\n",
 		       argv[0]);
 		return 0;
 	}
