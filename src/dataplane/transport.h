@@ -95,8 +95,9 @@ void tapir_tcp_destroy(struct tapir_device *dev);
 int tapir_tcp_listen(struct tapir_device *dev, uint16_t port);
 /*
  * Turns listening on (opens the listener at the last port given to tapir_tcp_listen()) or off
- * (closes it and every connection still waiting for authentication). Control thread, no device
- * lock held. 0 or -errno (the switch stays off when the listener cannot be opened).
+ * (closes the listener; accepted connections stay: authenticated ones carry peers, the others
+ * expire on their own deadlines). Control thread, no device lock held. 0 or -errno (the switch
+ * stays off when the listener cannot be opened).
  */
 int tapir_tcp_set_listen(struct tapir_device *dev, bool is_on);
 /* Whether listening is switched on (it may still have failed: see tapir_tcp_listen_port). */
