@@ -26,7 +26,7 @@ require_cmds ss nft socat
 TCPHOLD=${TCPHOLD:-$(dirname "$IMPL")/tests/tools/tcphold}
 [ -x "$TCPHOLD" ] || skip_all "tcphold not found (set TCPHOLD)"
 
-plan 12
+plan 14
 
 IFA="ta$$a"
 IFB="ta$$b"
@@ -42,8 +42,13 @@ for i in $(seq 10 25); do
 	ip3 addr add "198.51.100.$i/24" dev veth3
 	ATTACK_SOURCES+=(--source "198.51.100.$i")
 done
+ip2 -6 addr add 2001:db8:3::1/64 dev veth4 nodad
+ip2 -6 addr add 2001:db8:4::1/64 dev veth4 nodad
+ip3 -6 addr add 2001:db8:3::2/64 dev veth3 nodad
+ip3 -6 addr add 2001:db8:3::3/64 dev veth3 nodad
+ip3 -6 addr add 2001:db8:4::2/64 dev veth3 nodad
 ip3 link set veth3 up
-pretty "$NS3" "ip addr add 198.51.100.2/24 198.51.100.10-25/24 dev veth3; ip link set veth3 up"
+pretty "$NS3" "ip addr add 198.51.100.2/24 198.51.100.10-25/24 2001:db8:3::2,3/64 2001:db8:4::2/64 dev veth3; ip link set veth3 up"
 
 keygen a
 keygen b
@@ -66,6 +71,30 @@ stat_at_least()
 	echo "$1 = $v (want >= $2)"
 	[ "${v:-0}" -ge "$2" ]
 }
+
+# ---- IPv6: a /64 is one source
+# hold6 SOURCE...: 8 idle connections for 1 s over the sources, no reopening
+hold6()
+{
+	local args=() a
+	for a in "$@"; do args+=(--source "$a"); done
+	ip netns exec "$NS3" "$TCPHOLD" --target "[2001:db8:3::1]:51862" --conns 8 "${args[@]}" \
+		--duration 1 --reopen-ms 60000 >/dev/null
+}
+refused_delta()
+{
+	local r0 r1
+	r0=$(tcp_stat refused_source)
+	hold6 "$@"
+	r1=$(tcp_stat refused_source)
+	echo $((r1 - r0))
+}
+check_eq "8 connections from two addresses of one IPv6 /64: 4 refused" 4 \
+	refused_delta 2001:db8:3::2 2001:db8:3::3
+sleep 3 # the admitted ones close for want of a first frame
+check_eq "8 connections from two /64s: none refused" 0 \
+	refused_delta 2001:db8:3::3 2001:db8:4::2
+sleep 3
 
 # ---- the attack: 256 idle connections from one address, then 64 from 16 more
 pretty "$NS3" "tcphold --target 198.51.100.1:51862 --conns 256 --source 198.51.100.2 --duration 30 &"
