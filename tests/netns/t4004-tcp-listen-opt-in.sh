@@ -5,7 +5,8 @@
 # tapir_tcp_listen=true) opens it, a listen-port change moves it, off closes it again. The
 # connecting side of a tcp:// peer needs no listener of its own. tapir show, its tcp field,
 # --json and the UAPI get say whether it listens; tapir setconf refuses TCPListen (a tapir up
-# key) and the UAPI refuses a bad value. tapird only.
+# key) and the UAPI refuses a bad value; tapir up of a file with TCPListen = on (in tapir-$$-3,
+# alone) starts a tapird that listens. tapird only.
 #
 #   tapir-$$-1 (connects, no listener)                   tapir-$$-2 (TCPListen toggled)
 #   +-------------------------------+                     +-------------------------------+
@@ -19,7 +20,7 @@ set -eu
 require_tapird_extension "the TCP transport"
 require_cmds ss nft socat
 
-plan 22
+plan 25
 
 IFA="tl$$a"
 IFB="tl$$b"
@@ -99,3 +100,15 @@ printf '[Interface]\nListenPort = 51852\nTCPListen = on\n' >"$T/wg.conf"
 check_fails "tapir setconf refuses TCPListen (a tapir up key)" \
 	n2 "$TAPIR" setconf "$IFB" "$T/wg.conf"
 check_eq "and nothing changed: still off" off tcp_field "$NS2" "$IFB" listen
+
+# ---- tapir up passes TCPListen = on to the daemon it starts
+IFC="tl$$c"
+register_if "$IFC"
+printf '[Interface]\nPrivateKey = %s\nListenPort = 51855\nTCPListen = on\n' \
+	"$(cat "$(key_of a)")" >"$T/$IFC.conf"
+tup() { ip netns exec "$NS3" env TAPIRD="$IMPL" timeout 60 "$TAPIR" "$@" >"$T/tup.log" 2>&1 </dev/null; }
+add_ns 3
+check "tapir up of a file with TCPListen = on" tup up "$T/$IFC.conf"
+check_eq "its tapird listens on TCP port 51855" 51855 \
+	eval 'ip netns exec "$NS3" "$TAPIR" show "$IFC" tcp | awk "\$1 == \"listen_port\" { print \$2 }"'
+check "tapir down" tup down "$IFC"
