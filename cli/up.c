@@ -38,6 +38,7 @@
 #include "config.h"
 #include "device.h"
 #include "netlink.h"
+#include "resolve.h"
 #include "uapi_client.h"
 
 static const char STATE_DIR[] = "/var/run/tapir";
@@ -739,24 +740,15 @@ static int resolve_endpoints(struct quick *qk)
 
 	for (size_t i = 0; i < q->wg.n_peers; i++) {
 		struct tapir_config_endpoint *ep = &q->endpoints[i];
-		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
-		char port[8];
-		int r;
+		char port[8], who[TEXT_BYTES * 4];
 
 		if (!ep->host || q->wg.peers[i].has_endpoint)
 			continue;
 		snprintf(port, sizeof(port), "%u", (unsigned)ep->port);
-		r = getaddrinfo(ep->host, port, &hints, &res);
-		if (r || !res || res->ai_addrlen > sizeof(q->wg.peers[i].endpoint)) {
-			fprintf(stderr, "tapir: %s: cannot resolve endpoint `%s': %s\n",
-				qk->config_path, ep->host, r ? gai_strerror(r) : "no address");
-			if (res)
-				freeaddrinfo(res);
+		snprintf(who, sizeof(who), "tapir: %s:%zu: Endpoint", qk->config_path, ep->line);
+		if (tapir_resolve_endpoint(who, ep->host, port, &q->wg.peers[i].endpoint))
 			return -EINVAL;
-		}
-		memcpy(&q->wg.peers[i].endpoint, res->ai_addr, res->ai_addrlen);
 		q->wg.peers[i].has_endpoint = true;
-		freeaddrinfo(res);
 	}
 	return 0;
 }

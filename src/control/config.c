@@ -552,6 +552,7 @@ static int key_endpoint(struct cfg_parser *p, const char *val, size_t len)
 	if (!ep->host)
 		return -ENOMEM;
 	ep->port = (uint16_t)port;
+	ep->line = p->line_no;
 	p->problem = NULL;
 	return 0;
 }

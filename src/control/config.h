@@ -29,6 +29,7 @@ struct tapir_config_address {
 struct tapir_config_endpoint {
 	char *host; /* owned: host name or numeric address, without brackets; NULL = none */
 	uint16_t port;
+	size_t line; /* of the Endpoint key, for messages */
 };
 
 enum tapir_config_mode {

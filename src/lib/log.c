@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: MIT
 /*
- * stderr logger with a process-wide level. The level is the only global state; it is an
- * atomic so workers may log while the control thread changes it.
+ * Logger with a process-wide level and destination: stderr (the default, which journald
+ * collects in the foreground), a file opened by the caller, or syslog(3) once tapird has
+ * detached from its caller's terminal and pipes. The destination is chosen before any thread
+ * starts and never changes after; the level is an atomic so workers may log while the
+ * control thread changes it.
  */
 #include "log.h"
 
@@ -11,9 +14,28 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Atomic int current_level = TAPIR_LOG_INFO;
+/* set before threads start (tapir_log_to_*), read-only after */
+static int log_fd = -1;
+static bool is_syslog;
+
+void tapir_log_to_fd(int fd)
+{
+	log_fd = fd;
+	is_syslog = false;
+}
+
+void tapir_log_to_syslog(const char *ident)
+{
+	/* LOG_NDELAY: connect now, before the privilege drop and the system-call filter */
+	openlog(ident, LOG_PID | LOG_NDELAY, LOG_DAEMON);
+	is_syslog = true;
+	log_fd = -1;
+}
 
 void tapir_log_set_level(enum tapir_log_level level)
 {
@@ -43,14 +65,35 @@ int tapir_log_parse_level(const char *s, enum tapir_log_level *out)
 	return -EINVAL;
 }
 
-static void vlog(const char *prefix, bool with_errno, int saved_errno, const char *fmt, va_list ap)
+/* A log file gets a timestamp per line, in one write(2) so threads do not interleave. */
+static void write_file_line(const char *line)
 {
-	char msg[1024];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	if (!localtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S%z", &tm))
+		stamp[0] = '\0';
+	dprintf(log_fd, "%s %s[%ld]: %s\n", stamp, program_invocation_short_name,
+		(long)getpid(), line);
+}
+
+static void vlog(int priority, const char *prefix, bool with_errno, int saved_errno,
+		 const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n = (size_t)snprintf(line, sizeof(line), "%s", prefix);
+
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	n = strlen(line);
 	if (with_errno)
-		fprintf(stderr, "%s%s: %s\n", prefix, msg, strerror(saved_errno));
+		snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved_errno));
+	if (is_syslog)
+		syslog(priority, "%s", line);
+	else if (log_fd >= 0)
+		write_file_line(line);
 	else
-		fprintf(stderr, "%s%s\n", prefix, msg);
+		fprintf(stderr, "%s\n", line);
 }
 
 void tapir_log(enum tapir_log_level level, bool with_errno, const char *fmt, ...)
@@ -58,11 +101,12 @@ void tapir_log(enum tapir_log_level level, bool with_errno, const char *fmt, ...
 	int saved_errno = errno;
 	va_list ap;
 	static const char *const prefixes[] = {"", "error: ", "", "debug: "};
+	static const int priorities[] = {LOG_ERR, LOG_ERR, LOG_INFO, LOG_DEBUG};
 
 	if ((int)level > atomic_load_explicit(&current_level, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
-	vlog(prefixes[level], with_errno, saved_errno, fmt, ap);
+	vlog(priorities[level], prefixes[level], with_errno, saved_errno, fmt, ap);
 	va_end(ap);
 	errno = saved_errno;
 }
@@ -71,7 +115,7 @@ void fatal(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog("fatal: ", false, 0, fmt, ap);
+	vlog(LOG_CRIT, "fatal: ", false, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }
