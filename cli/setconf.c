@@ -13,8 +13,8 @@
  *             get remove=true, so the others keep their sessions
  * Config files are plain wg(8) files (wg-quick keys such as Address are errors), parsed by
  * src/control/config.c. Host names in endpoints are resolved here (resolve.c, with wg(8)'s
- * retries); the daemon only takes numeric endpoints. Keys are read from files, never from the command
- * line, and every copy is wiped.
+ * retries); the daemon only takes numeric endpoints. Keys are read from files, never from the
+ * command line, and every copy is wiped.
  */
 #include "cli.h"
 

@@ -37,6 +37,8 @@
 
 #include "config.h"
 #include "device.h"
+#include "confperm.h"
+#include "dns.h"
 #include "netlink.h"
 #include "resolve.h"
 #include "uapi_client.h"
@@ -215,24 +217,22 @@ static int resolve_target(struct quick *qk, const char *arg)
 	return 0;
 }
 
-static int read_file(const char *path, char **out, size_t *len_out, bool *is_world_readable)
+static int read_file(const char *path, char **out, size_t *len_out, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st = {0};
 	ssize_t n;
 	char *buf;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > CONFIG_MAX_BYTES) {
-		int r = st.st_size > CONFIG_MAX_BYTES ? -EFBIG : -errno;
+	if (fstat(fd, st) < 0 || st->st_size > CONFIG_MAX_BYTES) {
+		int r = st->st_size > CONFIG_MAX_BYTES ? -EFBIG : -errno;
 
 		close(fd);
 		return r;
 	}
-	*is_world_readable = st.st_mode & S_IROTH;
-	buf = malloc((size_t)st.st_size + 1);
-	n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	buf = malloc((size_t)st->st_size + 1);
+	n = buf ? read(fd, buf, (size_t)st->st_size) : -1;
 	close(fd);
 	if (n < 0) {
 		free(buf);
@@ -243,10 +243,21 @@ static int read_file(const char *path, char **out, size_t *len_out, bool *is_wor
 	return 0;
 }
 
+/* The first hook key the file uses, or NULL. */
+static const char *first_hook(const struct tapir_quick_conf *c)
+{
+	return c->n_pre_up	? "PreUp"
+	       : c->n_post_up	? "PostUp"
+	       : c->n_pre_down	? "PreDown"
+	       : c->n_post_down ? "PostDown"
+				: NULL;
+}
+
 static int load_config(struct quick *qk)
 {
 	char err[TEXT_BYTES];
-	bool is_world_readable = false;
+	struct stat st = {0};
+	const char *hook;
 	size_t len = 0;
 	char *text = NULL;
 	int r;
@@ -256,7 +267,7 @@ static int load_config(struct quick *qk)
 			qk->ifname, qk->ifname);
 		return -ENOENT;
 	}
-	r = read_file(qk->config_path, &text, &len, &is_world_readable);
+	r = read_file(qk->config_path, &text, &len, &st);
 	if (r) {
 		fprintf(stderr, "tapir: %s: %s\n", qk->config_path, strerror(-r));
 		return r;
@@ -269,7 +280,10 @@ static int load_config(struct quick *qk)
 		return r;
 	}
 	qk->has_conf = true;
-	if (is_world_readable && qk->conf.wg.has_private_key)
+	hook = first_hook(&qk->conf);
+	if (hook && tapir_confperm_check_hooks(qk->config_path, &st, hook))
+		return -EPERM;
+	if ((st.st_mode & S_IROTH) && qk->conf.wg.has_private_key)
 		fprintf(stderr, "Warning: `%s' is world accessible\n", qk->config_path);
 	return 0;
 }
@@ -335,7 +349,8 @@ static char *substitute(const char *cmd, const char *ifname)
 	return out;
 }
 
-static int run_hooks(struct quick *qk, char **hooks, size_t n)
+/* Runs the hooks of one key (@key: "PreUp", ...); a failure names the key and its line. */
+static int run_hooks(struct quick *qk, const char *key, char **hooks, const size_t *lines, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *cmd = substitute(hooks[i], qk->ifname);
@@ -349,7 +364,8 @@ static int run_hooks(struct quick *qk, char **hooks, size_t n)
 		r = run(argv, NULL);
 		free(cmd);
 		if (r) {
-			fprintf(stderr, "tapir: hook exited with status %d\n", r);
+			fprintf(stderr, "tapir: %s:%zu: %s hook failed (exit status %d)\n",
+				qk->config_path, lines[i], key, r);
 			return -ECANCELED;
 		}
 	}
@@ -658,10 +674,10 @@ static int write_sysctl(const char *path, unsigned value)
 
 static int undo_dns(struct quick *qk)
 {
-	char prog[] = "resolvconf", d[] = "-d", f[] = "-f", name[IFNAMSIZ + 4];
+	char prog[] = "resolvconf", d[] = "-d", f[] = "-f", name[TEXT_BYTES];
 	char *argv[] = {prog, d, name, f, NULL};
 
-	snprintf(name, sizeof(name), "tun.%s", qk->ifname);
+	tapir_dns_record_name(qk->ifname, name, sizeof(name));
 	say("resolvconf -d %s -f", name);
 	return run(argv, NULL) ? -EIO : 0;
 }
@@ -878,7 +894,7 @@ static bool is_ip_literal(const char *s)
 static int set_dns(struct quick *qk)
 {
 	char prog[] = "resolvconf", a[] = "-a", m[] = "-m", zero[] = "0", x[] = "-x";
-	char name[IFNAMSIZ + 4], *text = NULL;
+	char name[TEXT_BYTES], *text = NULL;
 	bool has_search = false;
 	char *argv[] = {prog, a, name, m, zero, x, NULL};
 	struct action act = {.kind = ACT_DNS};
@@ -912,7 +928,7 @@ static int set_dns(struct quick *qk)
 	if (has_search)
 		fputc('\n', f);
 	fclose(f);
-	snprintf(name, sizeof(name), "tun.%s", qk->ifname);
+	tapir_dns_record_name(qk->ifname, name, sizeof(name));
 	say("resolvconf -a %s -m 0 -x", name);
 	r = run(argv, text);
 	free(text);
@@ -1195,7 +1211,7 @@ static int do_up(struct quick *qk)
 	struct action daemon = {.kind = ACT_DAEMON};
 	int r;
 
-	r = run_hooks(qk, qk->conf.pre_up, qk->conf.n_pre_up);
+	r = run_hooks(qk, "PreUp", qk->conf.pre_up, qk->conf.pre_up_lines, qk->conf.n_pre_up);
 	if (r || (r = record(qk, &daemon)) || (r = start_daemon(qk)))
 		return r;
 	qk->ifindex = tapir_nl_link_lookup(qk->nl, qk->ifname, NULL);
@@ -1208,7 +1224,8 @@ static int do_up(struct quick *qk)
 	    is_interrupted() || (r = attach_bridge(qk)) || is_interrupted() || (r = set_dns(qk)) ||
 	    is_interrupted() || (r = add_routes(qk)) || is_interrupted())
 		return r ? r : -EINTR;
-	return run_hooks(qk, qk->conf.post_up, qk->conf.n_post_up);
+	return run_hooks(qk, "PostUp", qk->conf.post_up, qk->conf.post_up_lines,
+			 qk->conf.n_post_up);
 }
 
 int tapir_cmd_up(int argc, char **argv)
@@ -1284,8 +1301,14 @@ static int prepare_down(struct quick *qk, const char *arg)
 	if (resolve_target(qk, arg))
 		return -EINVAL;
 	r = load_state(qk, &state_config);
-	if (r == -ENOENT)
-		fprintf(stderr, "tapir: %s is not up: it was not brought up by tapir up\n",
+	if (r == -ENOENT && if_nametoindex(qk->ifname))
+		fprintf(stderr,
+			"tapir: %s was not brought up by tapir up (no %s/%s.state): leaving it "
+			"alone\n",
+			qk->ifname, STATE_DIR, qk->ifname);
+	else if (r == -ENOENT)
+		fprintf(stderr,
+			"tapir: there is no interface %s, and it was not brought up by tapir up\n",
 			qk->ifname);
 	else if (r == -EINVAL)
 		fprintf(stderr, "tapir: %s/%s.state is corrupt\n", STATE_DIR, qk->ifname);
@@ -1327,11 +1350,13 @@ int tapir_cmd_down(int argc, char **argv)
 		quick_free(&qk);
 		return 1;
 	}
-	if (qk.has_conf && run_hooks(&qk, qk.conf.pre_down, qk.conf.n_pre_down))
-		fprintf(stderr, "tapir: warning: a PreDown hook failed; going on\n");
+	if (qk.has_conf &&
+	    run_hooks(&qk, "PreDown", qk.conf.pre_down, qk.conf.pre_down_lines, qk.conf.n_pre_down))
+		fprintf(stderr, "tapir: warning: going on with down\n");
 	undo_all(&qk);
-	if (qk.has_conf && run_hooks(&qk, qk.conf.post_down, qk.conf.n_post_down))
-		fprintf(stderr, "tapir: warning: a PostDown hook failed\n");
+	if (qk.has_conf && run_hooks(&qk, "PostDown", qk.conf.post_down, qk.conf.post_down_lines,
+				     qk.conf.n_post_down))
+		fprintf(stderr, "tapir: warning: %s is down all the same\n", qk.ifname);
 	path = state_path(qk.ifname);
 	if (path)
 		unlink(path);

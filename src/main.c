@@ -35,7 +35,7 @@ struct options {
 	bool is_no_drop;
 	bool is_no_seccomp;
 	const char *log_file; /* NULL: stderr in the foreground, syslog once detached */
-	uid_t uid; /* of user, looked up before daemonizing */
+	uid_t uid;	      /* of user, looked up before daemonizing */
 	gid_t gid;
 	char user_name[64];
 };
@@ -93,11 +93,16 @@ static int parse_offloads(const char *s, unsigned int *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"foreground", no_argument, NULL, 'f'}, {"workers", required_argument, NULL, 'w'},
-	    {"mode", required_argument, NULL, 'm'}, {"offload", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
-	    {"user", required_argument, NULL, 'u'}, {"no-drop", no_argument, NULL, 'D'},
-	    {"no-seccomp", no_argument, NULL, 'S'}, {"log-file", required_argument, NULL, 'l'},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"offload", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"no-drop", no_argument, NULL, 'D'},
+	    {"no-seccomp", no_argument, NULL, 'S'},
+	    {"log-file", required_argument, NULL, 'l'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *env;

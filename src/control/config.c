@@ -315,24 +315,38 @@ static int key_table(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+/* A hook's command, and its line for tapir up's message when it fails. */
+static int append_hook(struct cfg_parser *p, char ***arr, size_t **lines, size_t *n,
+		       const char *val, size_t len)
+{
+	size_t *grown = reallocarray(*lines, *n + 1, sizeof(**lines));
+
+	if (!grown)
+		return -ENOMEM;
+	*lines = grown;
+	grown[*n] = p->line_no;
+	return append_string(arr, n, val, len);
+}
+
 static int key_pre_up(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->pre_up, &p->q->n_pre_up, val, len);
+	return append_hook(p, &p->q->pre_up, &p->q->pre_up_lines, &p->q->n_pre_up, val, len);
 }
 
 static int key_post_up(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->post_up, &p->q->n_post_up, val, len);
+	return append_hook(p, &p->q->post_up, &p->q->post_up_lines, &p->q->n_post_up, val, len);
 }
 
 static int key_pre_down(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->pre_down, &p->q->n_pre_down, val, len);
+	return append_hook(p, &p->q->pre_down, &p->q->pre_down_lines, &p->q->n_pre_down, val, len);
 }
 
 static int key_post_down(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->post_down, &p->q->n_post_down, val, len);
+	return append_hook(p, &p->q->post_down, &p->q->post_down_lines, &p->q->n_post_down, val,
+			   len);
 }
 
 static int key_save_config(struct cfg_parser *p, const char *val, size_t len)
@@ -931,6 +945,10 @@ void tapir_quick_conf_free(struct tapir_quick_conf *conf)
 	free_strings(conf->post_up, conf->n_post_up);
 	free_strings(conf->pre_down, conf->n_pre_down);
 	free_strings(conf->post_down, conf->n_post_down);
+	free(conf->pre_up_lines);
+	free(conf->post_up_lines);
+	free(conf->pre_down_lines);
+	free(conf->post_down_lines);
 	free(conf->bridge);
 	memset(conf, 0, sizeof(*conf));
 }

@@ -56,6 +56,7 @@ struct tapir_quick_conf {
 	uint32_t table_number;
 	char **pre_up, **post_up, **pre_down, **post_down; /* hooks in file order */
 	size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
+	size_t *pre_up_lines, *post_up_lines, *pre_down_lines, *post_down_lines; /* of each hook */
 	bool save_config;
 	enum tapir_config_mode mode;
 	char *bridge;	       /* owned: Bridge = NAME (tap only); NULL = none */

@@ -74,8 +74,8 @@ static void write_file_line(const char *line)
 
 	if (!localtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S%z", &tm))
 		stamp[0] = '\0';
-	dprintf(log_fd, "%s %s[%ld]: %s\n", stamp, program_invocation_short_name,
-		(long)getpid(), line);
+	dprintf(log_fd, "%s %s[%ld]: %s\n", stamp, program_invocation_short_name, (long)getpid(),
+		line);
 }
 
 static void vlog(int priority, const char *prefix, bool with_errno, int saved_errno,
