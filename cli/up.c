@@ -120,6 +120,31 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 }
 
 /*
+ * @s as one shell word, so that a "[#] ..." line runs as shown: as is when it has only safe
+ * characters, else in single quotes (each ' written '\''). Returns @s or @buf.
+ */
+static const char *shell_word(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+			    "@%+=:,./-") == strlen(s))
+		return s;
+	buf[o++] = '\'';
+	for (; *s && o + 6 < size; s++) {
+		if (*s == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
+}
+
+/*
  * Ctrl-C, SIGTERM and SIGHUP only set a flag (without SA_RESTART, so a blocking call returns
  * EINTR); up and down check it between steps and undo what was done.
  */
@@ -422,7 +447,7 @@ static int start_daemon(struct quick *qk)
 {
 	char *tapird = find_tapird();
 	char mode[] = "--mode", tap[] = "tap", offload[] = "--offload", workers[] = "--workers";
-	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16];
+	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16], quoted[TEXT_BYTES * 4];
 	bool is_tap = qk->conf.mode == TAPIR_MODE_TAP;
 	char *argv[9] = {tapird};
 	int status = 0, waited = 0, argc = 1;
@@ -445,7 +470,7 @@ static int start_daemon(struct quick *qk)
 		argv[argc++] = nworkers;
 	}
 	argv[argc] = qk->ifname;
-	say("%s%s%s%s%s%s %s", tapird, is_tap ? " --mode tap" : "",
+	say("%s%s%s%s%s%s %s", shell_word(tapird, quoted, sizeof(quoted)), is_tap ? " --mode tap" : "",
 	    qk->conf.has_offloads ? " --offload " : "", qk->conf.has_offloads ? offload_list : "",
 	    qk->conf.workers ? " --workers " : "", qk->conf.workers ? nworkers : "", qk->ifname);
 	pid = fork();
@@ -748,6 +773,22 @@ static void quick_free(struct quick *qk)
 	tapir_nl_close(qk->nl);
 }
 
+char *tapir_up_config_path(const char *arg)
+{
+	struct quick qk = {.state_fd = -1};
+	char *path = NULL;
+
+	if (!resolve_target(&qk, arg)) {
+		path = qk.config_path;
+		qk.config_path = NULL;
+		if (!path)
+			fprintf(stderr, "tapir: no /etc/tapir/%s.conf or /etc/wireguard/%s.conf\n",
+				qk.ifname, qk.ifname);
+	}
+	quick_free(&qk);
+	return path;
+}
+
 /* ---------------------------------------------------------------- up steps */
 
 static int resolve_endpoints(struct quick *qk)
@@ -771,13 +812,15 @@ static int resolve_endpoints(struct quick *qk)
 
 static int apply_uapi(struct quick *qk)
 {
+	char quoted[TEXT_BYTES * 4];
 	size_t len;
 	char *req = tapir_conf_to_uapi_set(&qk->conf.wg, true, &len);
 	int r;
 
 	if (!req)
 		return -ENOMEM;
-	say("tapir setconf %s %s", qk->ifname, qk->config_path);
+	say("tapir setconf %s <(tapir strip %s)", qk->ifname,
+	    shell_word(qk->config_path, quoted, sizeof(quoted)));
 	/* The client adds "set=1" and the blank line itself. */
 	r = tapir_uapi_set(qk->ifname, req + 6, len - 7);
 	explicit_bzero(req, len);

@@ -69,11 +69,19 @@ struct tapir_quick_conf {
  * Parses a whole file's text. @filename is used only in messages. On error returns -EINVAL
  * and writes "FILE:LINE: <problem> (key KEY)" into @err, never including a key's value; @out
  * is left empty. With @is_wg_only (wg setconf semantics), wg-quick keys such as Address are
- * errors, like wg(8).
+ * errors, like wg(8), and so are tapir up's own keys (tapir_config_is_up_key); tapir's keys
+ * that go to the daemon (Transport, Compression, Forward, MACAge, MACs) are not.
  */
 int tapir_config_parse(const char *text, size_t len, const char *filename, bool is_wg_only,
 		       struct tapir_quick_conf *out, char *err, size_t errlen);
 void tapir_quick_conf_free(struct tapir_quick_conf *conf);
+
+/*
+ * Whether @name (@len bytes) is an [Interface] key that tapir up acts on itself (wg-quick's
+ * Address, DNS, MTU, Table, hooks, SaveConfig; tapir's Mode, Offload, Workers, Bridge): the
+ * keys `tapir strip` removes and a setconf file may not have.
+ */
+bool tapir_config_is_up_key(const char *name, size_t len);
 
 /*
  * Serialises the WireGuard part as a UAPI set request body ("set=1\n" ... "\n"), with
