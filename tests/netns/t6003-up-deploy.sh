@@ -125,7 +125,7 @@ unset TAPIR_LOG_FILE LOG_LEVEL
 check "up $IFA" tq "$NS1" up "$T/$IFA.conf"
 check "ping b through the tunnel" ping_ok "$NS1" 10.71.0.2
 check "handshake with b" handshake_done "$NS1" "$IFA" "$(pub_of b)"
-ip netns exec "$NS1" "$CLI" strip "$T/$IFA.conf" >"$T/stripped" 2>"$T/strip.err"
+ip netns exec "$NS1" "$CLI" strip "$T/$IFA.conf" >"$T/stripped" 2>"$T/strip.err" || true
 check "strip drops Address and PostUp" eval '! grep -Eq "^(Address|PostUp)" "$T/stripped"'
 check_eq "and keeps every other line as written" \
 	"$(grep -Ev '^(Address|PostUp) =' "$T/$IFA.conf")" cat "$T/stripped"
@@ -140,7 +140,7 @@ check "strip by interface name looks in /etc/tapir, /etc/wireguard" strip_missin
 check "syncconf takes the stripped file as it is" \
 	ip netns exec "$NS1" "$CLI" syncconf "$IFA" "$T/stripped"
 check "after a ping b's session is still there" ping_ok "$NS1" 10.71.0.2
-hs_before=$(peer_field "$NS1" "$IFA" "$(pub_of b)" handshake)
+hs_before=$(peer_field "$NS1" "$IFA" "$(pub_of b)" handshake) || true
 sleep 2 # a new handshake would now get a later timestamp
 sed -i 's|^AllowedIPs = 10.72.0.0/24|AllowedIPs = 10.73.0.0/24|; s|^Address = .*|Address = 10.71.0.9/24|' \
 	"$T/$IFA.conf"
@@ -283,7 +283,7 @@ state()
 }
 check "up $IFE" tq "$NS1" up "$T/$IFE.conf"
 sed -n 's/^\[#\] //p' "$T/tq.log" >"$T/replay.sh"
-state "$NS1" "$IFE" >"$T/state-up"
+state "$NS1" "$IFE" >"$T/state-up" || true
 check "down $IFE" tq "$NS1" down "$IFE"
 replay() { ip netns exec "$NS1" env PATH="$(dirname "$CLI"):$PATH" timeout 30 bash -e "$T/replay.sh" </dev/null; }
 check "the echoed [#] lines run as shown" replay
