@@ -127,14 +127,15 @@ int tapir_cmd_strip(int argc, char **argv)
 	int r;
 
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: tapir strip [ CONFIG_FILE | INTERFACE ]\n\n"
-		       "Prints the tapir up configuration file (INTERFACE means\n"
-		       "/etc/tapir/INTERFACE.conf or /etc/wireguard/INTERFACE.conf) without the\n"
-		       "keys tapir up acts on itself: Address, DNS, MTU, Table, PreUp, PostUp,\n"
-		       "PreDown, PostDown, SaveConfig, Mode, Offload, Workers, Bridge. What is left\n"
-		       "is what tapir setconf/syncconf take; to reload a running interface,\n"
-		       "keeping the sessions of unchanged peers:\n\n"
-		       "  tapir syncconf wg0 <(tapir strip wg0)\n");
+		printf(
+		    "Usage: tapir strip [ CONFIG_FILE | INTERFACE ]\n\n"
+		    "Prints the tapir up configuration file (INTERFACE means\n"
+		    "/etc/tapir/INTERFACE.conf or /etc/wireguard/INTERFACE.conf) without the\n"
+		    "keys tapir up acts on itself: Address, DNS, MTU, Table, PreUp, PostUp,\n"
+		    "PreDown, PostDown, SaveConfig, Mode, Offload, Workers, Bridge. What is left\n"
+		    "is what tapir setconf/syncconf take; to reload a running interface,\n"
+		    "keeping the sessions of unchanged peers:\n\n"
+		    "  tapir syncconf wg0 <(tapir strip wg0)\n");
 		return 0;
 	}
 	if (argc != 2) {

@@ -470,9 +470,10 @@ static int start_daemon(struct quick *qk)
 		argv[argc++] = nworkers;
 	}
 	argv[argc] = qk->ifname;
-	say("%s%s%s%s%s%s %s", shell_word(tapird, quoted, sizeof(quoted)), is_tap ? " --mode tap" : "",
-	    qk->conf.has_offloads ? " --offload " : "", qk->conf.has_offloads ? offload_list : "",
-	    qk->conf.workers ? " --workers " : "", qk->conf.workers ? nworkers : "", qk->ifname);
+	say("%s%s%s%s%s%s %s", shell_word(tapird, quoted, sizeof(quoted)),
+	    is_tap ? " --mode tap" : "", qk->conf.has_offloads ? " --offload " : "",
+	    qk->conf.has_offloads ? offload_list : "", qk->conf.workers ? " --workers " : "",
+	    qk->conf.workers ? nworkers : "", qk->ifname);
 	pid = fork();
 	if (pid < 0) {
 		free(tapird);

@@ -534,7 +534,8 @@ static void test_wg_only(void **state)
 	    {"Offload = none", "(key Offload)"},
 	    {"Workers = 1", "(key Workers)"},
 	};
-	/* tapir's keys that go to the daemon: a setconf file may have them (tapir strip keeps them) */
+	/* tapir's keys that go to the daemon: a setconf file may have them (tapir strip keeps them)
+	 */
 	static const char *const daemon_keys[] = {
 	    "[Interface]\nForward = on\n",
 	    "[Interface]\nMACAge = 60\n",
