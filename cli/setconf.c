@@ -472,6 +472,8 @@ int tapir_cmd_set(int argc, char **argv)
 		printf(
 		    "%s\nChanges the configuration of a running interface, as wg set does.\n"
 		    "Key files hold one base64 key; /dev/null or an empty file removes the key.\n"
+		    "An endpoint host name is retried per WG_ENDPOINT_RESOLUTION_RETRIES\n"
+		    "(default 15, or infinity), as wg(8) does.\n"
 		    "tapird only: endpoint tcp://host:port sends to that peer over TCP (tapird\n"
 		    "also listens on TCP at its listen port); compression lz4 compresses what\n"
 		    "goes to that peer once it announces LZ4 too (off by default: compression\n"
@@ -704,9 +706,12 @@ static int conf_command(const char *cmd, int argc, char **argv)
 
 	if (argc >= 2 && is_help_arg(argv[1])) {
 		printf("Usage: tapir %s <interface> <configuration filename>\n\n"
-		       "%s the [Interface]/[Peer] file (wg(8) format; wg-quick keys such as\n"
-		       "Address are errors: strip them first) to the running interface. Nothing\n"
-		       "changes when the file has an error; the message names its line.\n",
+		       "%s the [Interface]/[Peer] file (wg(8) format, plus tapir's daemon keys;\n"
+		       "wg-quick and tapir up keys such as Address are errors: tapir strip\n"
+		       "removes them) to the running interface. Nothing changes when the file\n"
+		       "has an error; the message names its line. Endpoint host names are\n"
+		       "retried per WG_ENDPOINT_RESOLUTION_RETRIES (default 15, or infinity).\n"
+		       "Reload a tapir up interface: tapir syncconf wg0 <(tapir strip wg0)\n",
 		       cmd,
 		       !strcmp(cmd, "setconf") ? "Replaces the configuration with"
 		       : !strcmp(cmd, "addconf")

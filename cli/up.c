@@ -1192,19 +1192,28 @@ static int add_routes(struct quick *qk)
 static int check_args(int argc, char **argv)
 {
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n\n"
-		       "  CONFIG_FILE is a wg-quick configuration file whose name, without .conf,\n"
-		       "  is the interface name; INTERFACE means /etc/tapir/INTERFACE.conf or\n"
-		       "  /etc/wireguard/INTERFACE.conf.\n\n"
-		       "  up starts tapird, applies the [Interface] and [Peer] sections, adds the\n"
-		       "  addresses, sets MTU, DNS and routes (a default route through fwmark\n"
-		       "  policy routing) and runs the hooks; down undoes what up did.\n\n"
-		       "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
-		       "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
-		       "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
-		       "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
-		       "  passed to tapird as --offload and --workers.\n",
-		       argv[0]);
+		printf(
+		    "Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n\n"
+		    "  CONFIG_FILE is a wg-quick configuration file whose name, without .conf,\n"
+		    "  is the interface name; INTERFACE means /etc/tapir/INTERFACE.conf or\n"
+		    "  /etc/wireguard/INTERFACE.conf.\n\n"
+		    "  up starts tapird, applies the [Interface] and [Peer] sections, adds the\n"
+		    "  addresses, sets MTU, DNS and routes (a default route through fwmark\n"
+		    "  policy routing) and runs the hooks; down undoes what up did.\n\n"
+		    "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
+		    "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
+		    "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
+		    "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
+		    "  passed to tapird as --offload and --workers.\n\n"
+		    "  Endpoint host names are retried as wg(8) does\n"
+		    "  (WG_ENDPOINT_RESOLUTION_RETRIES: a count, default 15, or infinity).\n"
+		    "  tapird detaches holding none of tapir's descriptors (so $(tapir up wg0)\n"
+		    "  returns) and logs to syslog, or to TAPIR_LOG_FILE when set. DNS goes to\n"
+		    "  resolvconf as IFNAME, or PREFIX.IFNAME as /etc/resolvconf/interface-order\n"
+		    "  says (like wg-quick). A file with hooks must not be writable by group or\n"
+		    "  others nor owned by another user. Reload: tapir syncconf IF <(tapir strip "
+		    "IF).\n",
+		    argv[0]);
 		return 0;
 	}
 	if (argc != 2) {
