@@ -300,8 +300,16 @@ static void daemonize(const struct options *o)
 	if (pid > 0)
 		_exit(0); /* the device and the socket exist: the caller may configure them now */
 	setsid();
-	if (!o->log_file)
-		tapir_log_to_syslog("tapird");
+	if (!o->log_file) {
+		const char *path = getenv("TAPIR_SYSLOG_SOCKET"); /* for tests */
+		int r = tapir_log_to_syslog("tapird", path && *path ? path : "/dev/log");
+
+		if (r < 0) /* said while the caller still sees our stderr */
+			fprintf(stderr,
+				"tapird: %s: no syslog at %s (%s): its log is lost once detached; "
+				"use --log-file\n",
+				o->ifname, path && *path ? path : "/dev/log", strerror(-r));
+	}
 	null = open("/dev/null", O_RDWR);
 	if (null < 0)
 		fatal("/dev/null: %s", strerror(errno));

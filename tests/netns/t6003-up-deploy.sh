@@ -25,7 +25,7 @@ CLI=$(dirname "$IMPL")/tapir
 export TAPIRD="$IMPL"
 STATE_DIR=/var/run/tapir
 
-plan 64
+plan 69
 
 IFA="td$$a"
 IFB="td$$b"
@@ -96,7 +96,8 @@ captured()
 {
 	local form=$1 run=(ip netns exec "$NS2" "$CLI" up "$T/$IFB.conf")
 	case $form in
-	subst) timeout 10 bash -c 'out=$("$@" 2>&1); rc=$?; echo "$out"; exit $rc' _ "${run[@]}" ;;
+	subst) timeout 10 bash -c 'out=$("$@" 2>&1); rc=$?; echo "$out" | tee "$0"; exit $rc' \
+		"$T/captured.out" "${run[@]}" ;;
 	tail) timeout 10 bash -c 'set -o pipefail; "$@" | tail -n 50' _ "${run[@]}" ;;
 	cat) timeout 10 bash -c 'set -o pipefail; "$@" 2>&1 | cat' _ "${run[@]}" ;;
 	esac
@@ -119,7 +120,20 @@ no_pipe() { ! fds_of "$(daemon_pid "$NS2")" | grep -E 'pipe:|pts|tty'; }
 check "the detached tapird's stdin, stdout and stderr are /dev/null" std_is_null
 check "and it holds no pipe or terminal of its caller" no_pipe
 check "its log is in TAPIR_LOG_FILE" grep -q "$IFB: tapird started" "$T/tapird.log"
-unset TAPIR_LOG_FILE LOG_LEVEL
+check "down" tq "$NS2" down "$IFB"
+unset TAPIR_LOG_FILE
+# Without a log file the detached daemon logs to syslog: a datagram socket standing in for
+# /dev/log (TAPIR_SYSLOG_SOCKET, for tests) records what it gets (datagrams run together).
+socat -u "UNIX-RECV:$T/syslog.sock" "OPEN:$T/syslog.txt,creat,append" </dev/null &
+track_pid $!
+wait_for "the syslog stand-in" 5 test -S "$T/syslog.sock"
+export TAPIR_SYSLOG_SOCKET="$T/syslog.sock"
+check "tapir up returns at once when captured, logging to syslog" captured subst
+check_eq "tapird said nothing on the caller's terminal" "" eval 'grep -v "^\[#\]" "$T/captured.out" || true'
+syslogged() { grep -Eq "<30>[A-Z][a-z]{2} [ 0-9]{2} [0-9:]{8} tapird\[[0-9]+\]: $IFB: tapird started" "$T/syslog.txt"; }
+check "its log reaches syslog: facility daemon, level info, tapird[PID]" \
+	wait_for "the syslog line" 5 syslogged
+unset TAPIR_SYSLOG_SOCKET LOG_LEVEL
 
 # ---------------------------------------------------------------- 15.5: strip and syncconf
 check "up $IFA" tq "$NS1" up "$T/$IFA.conf"
@@ -233,6 +247,7 @@ check_fails "set with WG_ENDPOINT_RESOLUTION_RETRIES=0 fails" \
 check "at once" eval '[ $((SECONDS - start)) -le 3 ] && ! said "trying again"'
 check_fails "a retry count that is not a number is an error" \
 	rq WG_ENDPOINT_RESOLUTION_RETRIES=lots -- set "$IFR" peer "$(pub_of b)" endpoint "never-$$.test:1"
+check "saying so" said "unable to parse WG_ENDPOINT_RESOLUTION_RETRIES: \`lots'"
 check "down $IFR" rq -- down "$IFR"
 mkdir -p "$T/never"
 sed "s/late-$$.test/never-$$.test/" "$T/$IFR.conf" >"$T/never/$IFR.conf"
