@@ -61,7 +61,7 @@ static int read_all(const char *path, char **out, size_t *len_out)
 {
 	FILE *f = fopen(path, "re");
 	char *buf = malloc(STRIP_MAX_BYTES);
-	size_t n;
+	size_t n = 0;
 	int r = 0;
 
 	if (!f || !buf) {
