@@ -20,7 +20,7 @@
 #include "crypto.h"
 
 enum {
-	STRIP_MAX_BYTES = 16 * 1024 * 1024,
+	STRIP_MAX_BYTES = 1024 * 1024, /* as tapir up */
 	ERR_BYTES = 512,
 };
 
