@@ -25,6 +25,10 @@ int tapir_cmd_tuntap(int argc, char **argv);
 /* up.c: up/down CONFIG|IFNAME (wg-quick semantics over netlink) */
 int tapir_cmd_up(int argc, char **argv);
 int tapir_cmd_down(int argc, char **argv);
+/* The config file tapir up would read for CONFIG|IFNAME (malloc'd), or NULL after a message. */
+char *tapir_up_config_path(const char *arg);
+/* strip.c: strip CONFIG|IFNAME (wg-quick strip) */
+int tapir_cmd_strip(int argc, char **argv);
 /* demo.c */
 int tapir_cmd_demo(int argc, char **argv);
 

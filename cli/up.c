@@ -37,7 +37,10 @@
 
 #include "config.h"
 #include "device.h"
+#include "confperm.h"
+#include "dns.h"
 #include "netlink.h"
+#include "resolve.h"
 #include "uapi_client.h"
 
 static const char STATE_DIR[] = "/var/run/tapir";
@@ -114,6 +117,31 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * @s as one shell word, so that a "[#] ..." line runs as shown: as is when it has only safe
+ * characters, else in single quotes (each ' written '\''). Returns @s or @buf.
+ */
+static const char *shell_word(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+			    "@%+=:,./-") == strlen(s))
+		return s;
+	buf[o++] = '\'';
+	for (; *s && o + 6 < size; s++) {
+		if (*s == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
 }
 
 /*
@@ -214,24 +242,22 @@ static int resolve_target(struct quick *qk, const char *arg)
 	return 0;
 }
 
-static int read_file(const char *path, char **out, size_t *len_out, bool *is_world_readable)
+static int read_file(const char *path, char **out, size_t *len_out, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st = {0};
 	ssize_t n;
 	char *buf;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > CONFIG_MAX_BYTES) {
-		int r = st.st_size > CONFIG_MAX_BYTES ? -EFBIG : -errno;
+	if (fstat(fd, st) < 0 || st->st_size > CONFIG_MAX_BYTES) {
+		int r = st->st_size > CONFIG_MAX_BYTES ? -EFBIG : -errno;
 
 		close(fd);
 		return r;
 	}
-	*is_world_readable = st.st_mode & S_IROTH;
-	buf = malloc((size_t)st.st_size + 1);
-	n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	buf = malloc((size_t)st->st_size + 1);
+	n = buf ? read(fd, buf, (size_t)st->st_size) : -1;
 	close(fd);
 	if (n < 0) {
 		free(buf);
@@ -242,10 +268,21 @@ static int read_file(const char *path, char **out, size_t *len_out, bool *is_wor
 	return 0;
 }
 
+/* The first hook key the file uses, or NULL. */
+static const char *first_hook(const struct tapir_quick_conf *c)
+{
+	return c->n_pre_up	? "PreUp"
+	       : c->n_post_up	? "PostUp"
+	       : c->n_pre_down	? "PreDown"
+	       : c->n_post_down ? "PostDown"
+				: NULL;
+}
+
 static int load_config(struct quick *qk)
 {
 	char err[TEXT_BYTES];
-	bool is_world_readable = false;
+	struct stat st = {0};
+	const char *hook;
 	size_t len = 0;
 	char *text = NULL;
 	int r;
@@ -255,7 +292,7 @@ static int load_config(struct quick *qk)
 			qk->ifname, qk->ifname);
 		return -ENOENT;
 	}
-	r = read_file(qk->config_path, &text, &len, &is_world_readable);
+	r = read_file(qk->config_path, &text, &len, &st);
 	if (r) {
 		fprintf(stderr, "tapir: %s: %s\n", qk->config_path, strerror(-r));
 		return r;
@@ -268,7 +305,10 @@ static int load_config(struct quick *qk)
 		return r;
 	}
 	qk->has_conf = true;
-	if (is_world_readable && qk->conf.wg.has_private_key)
+	hook = first_hook(&qk->conf);
+	if (hook && tapir_confperm_check_hooks(qk->config_path, &st, hook))
+		return -EPERM;
+	if ((st.st_mode & S_IROTH) && qk->conf.wg.has_private_key)
 		fprintf(stderr, "Warning: `%s' is world accessible\n", qk->config_path);
 	return 0;
 }
@@ -334,7 +374,8 @@ static char *substitute(const char *cmd, const char *ifname)
 	return out;
 }
 
-static int run_hooks(struct quick *qk, char **hooks, size_t n)
+/* Runs the hooks of one key (@key: "PreUp", ...); a failure names the key and its line. */
+static int run_hooks(struct quick *qk, const char *key, char **hooks, const size_t *lines, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *cmd = substitute(hooks[i], qk->ifname);
@@ -348,7 +389,8 @@ static int run_hooks(struct quick *qk, char **hooks, size_t n)
 		r = run(argv, NULL);
 		free(cmd);
 		if (r) {
-			fprintf(stderr, "tapir: hook exited with status %d\n", r);
+			fprintf(stderr, "tapir: %s:%zu: %s hook failed (exit status %d)\n",
+				qk->config_path, lines[i], key, r);
 			return -ECANCELED;
 		}
 	}
@@ -405,7 +447,7 @@ static int start_daemon(struct quick *qk)
 {
 	char *tapird = find_tapird();
 	char mode[] = "--mode", tap[] = "tap", offload[] = "--offload", workers[] = "--workers";
-	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16];
+	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16], quoted[TEXT_BYTES * 4];
 	bool is_tap = qk->conf.mode == TAPIR_MODE_TAP;
 	char *argv[9] = {tapird};
 	int status = 0, waited = 0, argc = 1;
@@ -428,9 +470,10 @@ static int start_daemon(struct quick *qk)
 		argv[argc++] = nworkers;
 	}
 	argv[argc] = qk->ifname;
-	say("%s%s%s%s%s%s %s", tapird, is_tap ? " --mode tap" : "",
-	    qk->conf.has_offloads ? " --offload " : "", qk->conf.has_offloads ? offload_list : "",
-	    qk->conf.workers ? " --workers " : "", qk->conf.workers ? nworkers : "", qk->ifname);
+	say("%s%s%s%s%s%s %s", shell_word(tapird, quoted, sizeof(quoted)),
+	    is_tap ? " --mode tap" : "", qk->conf.has_offloads ? " --offload " : "",
+	    qk->conf.has_offloads ? offload_list : "", qk->conf.workers ? " --workers " : "",
+	    qk->conf.workers ? nworkers : "", qk->ifname);
 	pid = fork();
 	if (pid < 0) {
 		free(tapird);
@@ -657,10 +700,10 @@ static int write_sysctl(const char *path, unsigned value)
 
 static int undo_dns(struct quick *qk)
 {
-	char prog[] = "resolvconf", d[] = "-d", f[] = "-f", name[IFNAMSIZ + 4];
+	char prog[] = "resolvconf", d[] = "-d", f[] = "-f", name[TEXT_BYTES];
 	char *argv[] = {prog, d, name, f, NULL};
 
-	snprintf(name, sizeof(name), "tun.%s", qk->ifname);
+	tapir_dns_record_name(qk->ifname, name, sizeof(name));
 	say("resolvconf -d %s -f", name);
 	return run(argv, NULL) ? -EIO : 0;
 }
@@ -731,6 +774,22 @@ static void quick_free(struct quick *qk)
 	tapir_nl_close(qk->nl);
 }
 
+char *tapir_up_config_path(const char *arg)
+{
+	struct quick qk = {.state_fd = -1};
+	char *path = NULL;
+
+	if (!resolve_target(&qk, arg)) {
+		path = qk.config_path;
+		qk.config_path = NULL;
+		if (!path)
+			fprintf(stderr, "tapir: no /etc/tapir/%s.conf or /etc/wireguard/%s.conf\n",
+				qk.ifname, qk.ifname);
+	}
+	quick_free(&qk);
+	return path;
+}
+
 /* ---------------------------------------------------------------- up steps */
 
 static int resolve_endpoints(struct quick *qk)
@@ -739,37 +798,30 @@ static int resolve_endpoints(struct quick *qk)
 
 	for (size_t i = 0; i < q->wg.n_peers; i++) {
 		struct tapir_config_endpoint *ep = &q->endpoints[i];
-		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
-		char port[8];
-		int r;
+		char port[8], who[TEXT_BYTES * 4];
 
 		if (!ep->host || q->wg.peers[i].has_endpoint)
 			continue;
 		snprintf(port, sizeof(port), "%u", (unsigned)ep->port);
-		r = getaddrinfo(ep->host, port, &hints, &res);
-		if (r || !res || res->ai_addrlen > sizeof(q->wg.peers[i].endpoint)) {
-			fprintf(stderr, "tapir: %s: cannot resolve endpoint `%s': %s\n",
-				qk->config_path, ep->host, r ? gai_strerror(r) : "no address");
-			if (res)
-				freeaddrinfo(res);
+		snprintf(who, sizeof(who), "tapir: %s:%zu: Endpoint", qk->config_path, ep->line);
+		if (tapir_resolve_endpoint(who, ep->host, port, &q->wg.peers[i].endpoint))
 			return -EINVAL;
-		}
-		memcpy(&q->wg.peers[i].endpoint, res->ai_addr, res->ai_addrlen);
 		q->wg.peers[i].has_endpoint = true;
-		freeaddrinfo(res);
 	}
 	return 0;
 }
 
 static int apply_uapi(struct quick *qk)
 {
+	char quoted[TEXT_BYTES * 4];
 	size_t len;
 	char *req = tapir_conf_to_uapi_set(&qk->conf.wg, true, &len);
 	int r;
 
 	if (!req)
 		return -ENOMEM;
-	say("tapir setconf %s %s", qk->ifname, qk->config_path);
+	say("tapir setconf %s <(tapir strip %s)", qk->ifname,
+	    shell_word(qk->config_path, quoted, sizeof(quoted)));
 	/* The client adds "set=1" and the blank line itself. */
 	r = tapir_uapi_set(qk->ifname, req + 6, len - 7);
 	explicit_bzero(req, len);
@@ -886,7 +938,7 @@ static bool is_ip_literal(const char *s)
 static int set_dns(struct quick *qk)
 {
 	char prog[] = "resolvconf", a[] = "-a", m[] = "-m", zero[] = "0", x[] = "-x";
-	char name[IFNAMSIZ + 4], *text = NULL;
+	char name[TEXT_BYTES], *text = NULL;
 	bool has_search = false;
 	char *argv[] = {prog, a, name, m, zero, x, NULL};
 	struct action act = {.kind = ACT_DNS};
@@ -920,7 +972,7 @@ static int set_dns(struct quick *qk)
 	if (has_search)
 		fputc('\n', f);
 	fclose(f);
-	snprintf(name, sizeof(name), "tun.%s", qk->ifname);
+	tapir_dns_record_name(qk->ifname, name, sizeof(name));
 	say("resolvconf -a %s -m 0 -x", name);
 	r = run(argv, text);
 	free(text);
@@ -1140,21 +1192,30 @@ static int add_routes(struct quick *qk)
 static int check_args(int argc, char **argv)
 {
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n\n"
-		       "  CONFIG_FILE is a wg-quick configuration file whose name, without .conf,\n"
-		       "  is the interface name; INTERFACE means /etc/tapir/INTERFACE.conf or\n"
-		       "  /etc/wireguard/INTERFACE.conf.\n\n"
-		       "  up starts tapird, applies the [Interface] and [Peer] sections, adds the\n"
-		       "  addresses, sets MTU, DNS and routes (a default route through fwmark\n"
-		       "  policy routing) and runs the hooks; down undoes what up did.\n\n"
-		       "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
-		       "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
-		       "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
-		       "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
-		       "  passed to tapird as --offload and --workers. TCPListen = on makes\n"
-		       "  tapird listen on TCP at ListenPort too, for peers whose endpoint is\n"
-		       "  tcp:// (off by default).\n",
-		       argv[0]);
+		printf(
+		    "Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n\n"
+		    "  CONFIG_FILE is a wg-quick configuration file whose name, without .conf,\n"
+		    "  is the interface name; INTERFACE means /etc/tapir/INTERFACE.conf or\n"
+		    "  /etc/wireguard/INTERFACE.conf.\n\n"
+		    "  up starts tapird, applies the [Interface] and [Peer] sections, adds the\n"
+		    "  addresses, sets MTU, DNS and routes (a default route through fwmark\n"
+		    "  policy routing) and runs the hooks; down undoes what up did.\n\n"
+		    "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
+		    "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
+		    "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
+		    "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
+		    "  passed to tapird as --offload and --workers. TCPListen = on makes\n"
+		    "  tapird listen on TCP at ListenPort too, for peers whose endpoint is\n"
+		    "  tcp:// (off by default).\n\n"
+		    "  Endpoint host names are retried as wg(8) does\n"
+		    "  (WG_ENDPOINT_RESOLUTION_RETRIES: a count, default 15, or infinity).\n"
+		    "  tapird detaches holding none of tapir's descriptors (so $(tapir up wg0)\n"
+		    "  returns) and logs to syslog, or to TAPIR_LOG_FILE when set. DNS goes to\n"
+		    "  resolvconf as IFNAME, or PREFIX.IFNAME as /etc/resolvconf/interface-order\n"
+		    "  says (like wg-quick). A file with hooks must not be writable by group or\n"
+		    "  others nor owned by another user. Reload: tapir syncconf IF <(tapir strip "
+		    "IF).\n",
+		    argv[0]);
 		return 0;
 	}
 	if (argc != 2) {
@@ -1205,7 +1266,7 @@ static int do_up(struct quick *qk)
 	struct action daemon = {.kind = ACT_DAEMON};
 	int r;
 
-	r = run_hooks(qk, qk->conf.pre_up, qk->conf.n_pre_up);
+	r = run_hooks(qk, "PreUp", qk->conf.pre_up, qk->conf.pre_up_lines, qk->conf.n_pre_up);
 	if (r || (r = record(qk, &daemon)) || (r = start_daemon(qk)))
 		return r;
 	qk->ifindex = tapir_nl_link_lookup(qk->nl, qk->ifname, NULL);
@@ -1218,7 +1279,8 @@ static int do_up(struct quick *qk)
 	    is_interrupted() || (r = attach_bridge(qk)) || is_interrupted() || (r = set_dns(qk)) ||
 	    is_interrupted() || (r = add_routes(qk)) || is_interrupted())
 		return r ? r : -EINTR;
-	return run_hooks(qk, qk->conf.post_up, qk->conf.n_post_up);
+	return run_hooks(qk, "PostUp", qk->conf.post_up, qk->conf.post_up_lines,
+			 qk->conf.n_post_up);
 }
 
 int tapir_cmd_up(int argc, char **argv)
@@ -1294,8 +1356,14 @@ static int prepare_down(struct quick *qk, const char *arg)
 	if (resolve_target(qk, arg))
 		return -EINVAL;
 	r = load_state(qk, &state_config);
-	if (r == -ENOENT)
-		fprintf(stderr, "tapir: %s is not up: it was not brought up by tapir up\n",
+	if (r == -ENOENT && if_nametoindex(qk->ifname))
+		fprintf(stderr,
+			"tapir: %s was not brought up by tapir up (no %s/%s.state): leaving it "
+			"alone\n",
+			qk->ifname, STATE_DIR, qk->ifname);
+	else if (r == -ENOENT)
+		fprintf(stderr,
+			"tapir: there is no interface %s, and it was not brought up by tapir up\n",
 			qk->ifname);
 	else if (r == -EINVAL)
 		fprintf(stderr, "tapir: %s/%s.state is corrupt\n", STATE_DIR, qk->ifname);
@@ -1337,11 +1405,13 @@ int tapir_cmd_down(int argc, char **argv)
 		quick_free(&qk);
 		return 1;
 	}
-	if (qk.has_conf && run_hooks(&qk, qk.conf.pre_down, qk.conf.n_pre_down))
-		fprintf(stderr, "tapir: warning: a PreDown hook failed; going on\n");
+	if (qk.has_conf &&
+	    run_hooks(&qk, "PreDown", qk.conf.pre_down, qk.conf.pre_down_lines, qk.conf.n_pre_down))
+		fprintf(stderr, "tapir: warning: going on with down\n");
 	undo_all(&qk);
-	if (qk.has_conf && run_hooks(&qk, qk.conf.post_down, qk.conf.n_post_down))
-		fprintf(stderr, "tapir: warning: a PostDown hook failed\n");
+	if (qk.has_conf && run_hooks(&qk, "PostDown", qk.conf.post_down, qk.conf.post_down_lines,
+				     qk.conf.n_post_down))
+		fprintf(stderr, "tapir: warning: %s is down all the same\n", qk.ifname);
 	path = state_path(qk.ifname);
 	if (path)
 		unlink(path);

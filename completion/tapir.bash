@@ -211,7 +211,7 @@ _tapir()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
 		_tapir_reply "$cur" show showconf set setconf addconf syncconf genkey genpsk \
-			pubkey up down tuntap demo --help --version
+			pubkey up down strip tuntap demo --help --version
 		return 0
 	fi
 	case $cmd in
@@ -231,7 +231,7 @@ _tapir()
 			_tapir_files "$cur"
 		fi
 		;;
-	up)
+	up | strip)
 		_tapir_up "$cur"
 		;;
 	down)

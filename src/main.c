@@ -34,7 +34,8 @@ struct options {
 	const char *user; /* NULL: tapir, else nobody */
 	bool is_no_drop;
 	bool is_no_seccomp;
-	uid_t uid; /* of user, looked up before daemonizing */
+	const char *log_file; /* NULL: stderr in the foreground, syslog once detached */
+	uid_t uid;	      /* of user, looked up before daemonizing */
 	gid_t gid;
 	char user_name[64];
 };
@@ -60,11 +61,17 @@ static void usage(FILE *out)
 		"                     (default: tapir if it exists, else nobody; TAPIR_USER)\n"
 		"      --no-drop      keep running as root (also TAPIR_PRIVDROP=0)\n"
 		"      --no-seccomp   no system-call filter (also TAPIR_SECCOMP=0)\n"
+		"  -l, --log-file PATH append the log to PATH (also TAPIR_LOG_FILE); without\n"
+		"                     it the log goes to stderr in the foreground and to\n"
+		"                     syslog (facility daemon) once detached\n"
 		"  -h, --help         show this help\n"
 		"      --version      show the version\n"
 		"\n"
 		"Environment: LOG_LEVEL=silent|error|info|verbose, WG_TUN_FD, WG_UAPI_FD.\n"
-		"It exits on SIGINT/SIGTERM, when INTERFACE is deleted, or when its socket is.\n");
+		"It exits on SIGINT/SIGTERM, when INTERFACE is deleted, or when its socket is.\n"
+		"Once detached it holds none of its caller's descriptors: stdin, stdout and\n"
+		"stderr are /dev/null, every other inherited descriptor but WG_TUN_FD and\n"
+		"WG_UAPI_FD is closed.\n");
 }
 
 static int parse_workers(const char *s, unsigned int *out)
@@ -86,11 +93,17 @@ static int parse_offloads(const char *s, unsigned int *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"foreground", no_argument, NULL, 'f'}, {"workers", required_argument, NULL, 'w'},
-	    {"mode", required_argument, NULL, 'm'}, {"offload", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
-	    {"user", required_argument, NULL, 'u'}, {"no-drop", no_argument, NULL, 'D'},
-	    {"no-seccomp", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"offload", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"no-drop", no_argument, NULL, 'D'},
+	    {"no-seccomp", no_argument, NULL, 'S'},
+	    {"log-file", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -117,7 +130,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->is_no_drop = env && !strcmp(env, "0");
 	env = getenv("TAPIR_SECCOMP");
 	o->is_no_seccomp = env && !strcmp(env, "0");
-	while ((c = getopt_long(argc, argv, "fw:m:o:u:h", longopts, NULL)) != -1) {
+	o->log_file = getenv("TAPIR_LOG_FILE");
+	if (o->log_file && !*o->log_file)
+		o->log_file = NULL;
+	while ((c = getopt_long(argc, argv, "fw:m:o:u:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->is_foreground = true;
@@ -149,6 +165,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'S':
 			o->is_no_seccomp = true;
+			break;
+		case 'l':
+			o->log_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -227,7 +246,51 @@ static void block_signals(void)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 
-static void daemonize(void)
+/*
+ * Closes every descriptor from 3 up except the inherited WG_TUN_FD and WG_UAPI_FD, before
+ * tapird opens its own: a detached daemon keeps none of its caller's pipes, which would hold
+ * `out=$(tapir up wg0)` or an ssh session open until the daemon exits.
+ */
+static void close_inherited_fds(void)
+{
+	int keep[2] = {inherited_fd("WG_TUN_FD"), inherited_fd("WG_UAPI_FD")};
+	unsigned int from = 3;
+
+	if (keep[0] > keep[1]) {
+		int t = keep[0];
+		keep[0] = keep[1];
+		keep[1] = t;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+/* Opens --log-file (before the privilege drop: the file may be root's) and logs there. */
+static void open_log_file(const struct options *o)
+{
+	int fd;
+
+	if (!o->log_file)
+		return;
+	fd = open(o->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		fatal("cannot open log file %s: %s", o->log_file, strerror(errno));
+	tzset(); /* localtime_r reads /etc/localtime now, not under the system-call filter */
+	tapir_log_to_fd(fd);
+}
+
+/*
+ * The parent returns once the device and the socket exist. The child starts a session and
+ * gives back its caller's stdin, stdout and stderr (/dev/null instead); its log goes to the
+ * log file if there is one, else to syslog.
+ */
+static void daemonize(const struct options *o)
 {
 	pid_t pid = fork();
 	int null;
@@ -237,16 +300,24 @@ static void daemonize(void)
 	if (pid > 0)
 		_exit(0); /* the device and the socket exist: the caller may configure them now */
 	setsid();
-	null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		if (tapir_log_get_level() == TAPIR_LOG_SILENT) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		if (null > STDERR_FILENO)
-			close(null);
+	if (!o->log_file) {
+		const char *path = getenv("TAPIR_SYSLOG_SOCKET"); /* for tests */
+		int r = tapir_log_to_syslog("tapird", path && *path ? path : "/dev/log");
+
+		if (r < 0) /* said while the caller still sees our stderr */
+			fprintf(stderr,
+				"tapird: %s: no syslog at %s (%s): its log is lost once detached; "
+				"use --log-file\n",
+				o->ifname, path && *path ? path : "/dev/log", strerror(-r));
 	}
+	null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		fatal("/dev/null: %s", strerror(errno));
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
 }
 
 /*
@@ -297,6 +368,9 @@ int main(int argc, char **argv)
 		return ret;
 	if (level && tapir_log_parse_level(level, &lvl) == 0)
 		tapir_log_set_level(lvl);
+	if (!o.is_foreground)
+		close_inherited_fds();
+	open_log_file(&o);
 	signal(SIGPIPE, SIG_IGN);
 	block_signals(); /* before any thread starts, so only the control loop's signalfd sees them
 			  */
@@ -321,7 +395,7 @@ int main(int argc, char **argv)
 		      uapi_fd == -EADDRINUSE ? "another process is serving it"
 					     : strerror(-uapi_fd));
 	if (!o.is_foreground)
-		daemonize();
+		daemonize(&o);
 	ret = tapir_device_init(&dev, name, tun_fds, o.nworkers);
 	if (ret < 0)
 		fatal("cannot initialise device %s: %s", name, strerror(-ret));

@@ -4,8 +4,8 @@
 # with a reset (no listener, as WireGuard answers nothing); `tapir set IF tcp-listen on` (UAPI
 # tapir_tcp_listen=true) opens it, a listen-port change moves it, off closes it again. The
 # connecting side of a tcp:// peer needs no listener of its own. tapir show, its tcp field,
-# --json and the UAPI get say whether it listens; tapir setconf refuses TCPListen (a tapir up
-# key) and the UAPI refuses a bad value; tapir up of a file with TCPListen = on (in tapir-$$-3,
+# --json and the UAPI get say whether it listens; tapir setconf applies TCPListen (a key
+# for tapird) and the UAPI refuses a bad value; tapir up of a file with TCPListen = on (in tapir-$$-3,
 # alone) starts a tapird that listens. tapird only.
 #
 #   tapir-$$-1 (connects, no listener)                   tapir-$$-2 (TCPListen toggled)
@@ -97,9 +97,10 @@ check_eq "off again: show tcp says listen off, listen_port 0" "off 0" \
 check_eq "UAPI tapir_tcp_listen=yes is refused (errno=-22)" "errno=-22" \
 	eval 'printf "set=1\ntapir_tcp_listen=yes\n\n" | uapi "$IFB" | grep errno'
 printf '[Interface]\nListenPort = 51852\nTCPListen = on\n' >"$T/wg.conf"
-check_fails "tapir setconf refuses TCPListen (a tapir up key)" \
+check "tapir setconf takes TCPListen (a key for tapird, kept by tapir strip)" \
 	n2 "$TAPIR" setconf "$IFB" "$T/wg.conf"
-check_eq "and nothing changed: still off" off tcp_field "$NS2" "$IFB" listen
+check_eq "and the listener is open" on tcp_field "$NS2" "$IFB" listen
+n2 "$TAPIR" set "$IFB" tcp-listen off
 
 # ---- tapir up passes TCPListen = on to the daemon it starts
 IFC="tl$$c"

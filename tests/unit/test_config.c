@@ -529,9 +529,20 @@ static void test_wg_only(void **state)
 	static const struct {
 		const char *line, *key;
 	} tapir_keys[] = {
-	    {"Mode = tap", "(key Mode)"},	   {"Bridge = br0", "(key Bridge)"},
-	    {"Forward = on", "(key Forward)"},	   {"MACAge = 60", "(key MACAge)"},
-	    {"TCPListen = on", "(key TCPListen)"},
+	    {"Mode = tap", "(key Mode)"},
+	    {"Bridge = br0", "(key Bridge)"},
+	    {"Offload = none", "(key Offload)"},
+	    {"Workers = 1", "(key Workers)"},
+	};
+	/* tapir's keys that go to the daemon: a setconf file may have them (tapir strip keeps them)
+	 */
+	static const char *const daemon_keys[] = {
+	    "[Interface]\nForward = on\n",
+	    "[Interface]\nMACAge = 60\n",
+	    "[Interface]\nTCPListen = on\n",
+	    "[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00:01\n",
+	    "[Peer]\nPublicKey = " PUB1 "\nTransport = tcp\n",
+	    "[Peer]\nPublicKey = " PUB1 "\nCompression = lz4\n",
 	};
 	struct tapir_quick_conf q;
 	char text[256];
@@ -546,7 +557,7 @@ static void test_wg_only(void **state)
 		assert_int_equal(parse_mode(text, false, &q), 0);
 		tapir_quick_conf_free(&q);
 	}
-	/* tapir up's keys too: tapir setconf hands the file to a daemon as it is */
+	/* tapir up's own keys too: they are tapird's command line, not its configuration */
 	for (size_t i = 0; i < sizeof(tapir_keys) / sizeof(tapir_keys[0]); i++) {
 		snprintf(text, sizeof(text), "[Interface]\nPrivateKey = %s\n%s\n", PRIV,
 			 tapir_keys[i].line);
@@ -559,11 +570,17 @@ static void test_wg_only(void **state)
 		assert_int_equal(parse_mode(text, false, &q), 0);
 		tapir_quick_conf_free(&q);
 	}
-	assert_int_equal(
-	    parse_mode("[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00:01\n", true, &q),
-	    -EINVAL);
-	assert_non_null(
-	    strstr(err, "test.conf:3: tapir up key not valid in a wg config (key MACs)"));
+	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++) {
+		assert_int_equal(parse_mode(daemon_keys[i], true, &q), 0);
+		tapir_quick_conf_free(&q);
+	}
+	/* and tapir strip knows which keys are tapir up's */
+	assert_true(tapir_config_is_up_key("Address", 7));
+	assert_true(tapir_config_is_up_key("postup", 6));
+	assert_true(tapir_config_is_up_key("Bridge", 6));
+	assert_false(tapir_config_is_up_key("ListenPort", 10));
+	assert_false(tapir_config_is_up_key("Forward", 7));
+	assert_false(tapir_config_is_up_key("Frobnicate", 10));
 	assert_int_equal(parse_mode("[Interface]\nPrivateKey=" PRIV "\nListenPort=1\nFwMark=2\n"
 				    "[Peer]\nPublicKey=" PUB1 "\nPresharedKey=" PSK "\n"
 				    "AllowedIPs=10.0.0.0/8\nEndpoint=192.0.2.1:1\n"
