@@ -63,7 +63,7 @@ static int socket_netns(int fd, struct stat *st)
 int tapir_link_open(struct tapir_link **out, int tun_fd)
 {
 	struct tapir_link *lk = calloc(1, sizeof(*lk));
-	struct stat st;
+	struct stat st = {0};
 	int ret;
 
 	if (!lk)
@@ -117,12 +117,12 @@ bool tapir_link_is_move(const struct nlmsghdr *nlh)
 }
 
 /* Starts a request of @type with NLM_F_ACK (so every answer ends with an ack or an error). */
-static struct nlmsghdr *request_put(struct tapir_link *lk, uint16_t type, uint16_t flags)
+static struct nlmsghdr *request_put(struct tapir_link *lk, uint16_t type)
 {
 	struct nlmsghdr *nlh = mnl_nlmsg_put_header(lk->buf);
 
 	nlh->nlmsg_type = type;
-	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK | flags;
+	nlh->nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK;
 	nlh->nlmsg_seq = ++lk->seq;
 	return nlh;
 }
@@ -169,7 +169,7 @@ static int nsid_cb(const struct nlmsghdr *nlh, void *data)
 /* RTM_GETNSID, or with @is_new RTM_NEWNSID (any free id), for namespace fd @ns. */
 static int nsid_request(struct tapir_link *lk, int ns, bool is_new, int32_t *nsid)
 {
-	struct nlmsghdr *nlh = request_put(lk, is_new ? RTM_NEWNSID : RTM_GETNSID, 0);
+	struct nlmsghdr *nlh = request_put(lk, is_new ? RTM_NEWNSID : RTM_GETNSID);
 	struct rtgenmsg *g = mnl_nlmsg_put_extra_header(nlh, sizeof(*g));
 
 	g->rtgen_family = AF_UNSPEC;
@@ -212,7 +212,7 @@ static int link_cb(const struct nlmsghdr *nlh, void *data)
 /* The MTU of interface @name in the namespace home knows as @nsid. */
 static int mtu_in_netns(struct tapir_link *lk, int32_t nsid, const char *name)
 {
-	struct nlmsghdr *nlh = request_put(lk, RTM_GETLINK, 0);
+	struct nlmsghdr *nlh = request_put(lk, RTM_GETLINK);
 	struct ifinfomsg *ifm = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifm));
 	int mtu = -ENODATA, ret;
 
