@@ -3,8 +3,8 @@
  * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
  * exactly as wg(8) renders it (the human-readable form, every single field, the
  * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
- * additions: the "drops", "tcp" and "compression" fields and --json. Private and preshared keys are
- * shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
+ * additions: the "drops", "tcp", "compression" and "icmp" fields and --json. Private and preshared
+ * keys are shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
  * human-readable form says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
  *
  * JSON schema (stable: keys keep their meaning; new keys may be added):
@@ -30,6 +30,9 @@
  *         "compression": {              tapird only: LZ4 counters (all peers)
  *           "<counter>": 0, ...         compressed, incompressible, bytes_saved,
  *         },                            decompressed
+ *         "icmp": {                     tapird only: "destination unreachable" errors for
+ *           "<counter>": 0, ...         packets no peer routes: unreachable_sent,
+ *         },                            unreachable_ratelimited
  *         "peers": [                    in the daemon's order
  *           {
  *             "public_key": "<base64>",
@@ -138,6 +141,8 @@ struct device_info {
 	bool is_tcp_listen;	/* TCPListen is on (tapir_tcp_listen=true) */
 	struct drop_count *lz4; /* compression counters */
 	size_t n_lz4;
+	struct drop_count *icmp; /* ICMP error counters */
+	size_t n_icmp;
 	struct peer_info *peers;
 	size_t n_peers;
 	size_t cap_peers;
@@ -160,6 +165,7 @@ static void device_free(struct device_info *dev)
 	free(dev->drops);
 	free(dev->tcp);
 	free(dev->lz4);
+	free(dev->icmp);
 	tapir_wipe(dev, sizeof(*dev));
 }
 
@@ -284,9 +290,9 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 			     size_t vlen)
 {
 	static const char drop_prefix[] = "tapir_drop_", tcp_prefix[] = "tapir_tcp_",
-			  lz4_prefix[] = "tapir_lz4_";
+			  lz4_prefix[] = "tapir_lz4_", icmp_prefix[] = "tapir_icmp_";
 	size_t plen = sizeof(drop_prefix) - 1, tlen = sizeof(tcp_prefix) - 1,
-	       zlen = sizeof(lz4_prefix) - 1;
+	       zlen = sizeof(lz4_prefix) - 1, ilen = sizeof(icmp_prefix) - 1;
 	uint64_t v;
 
 	if (is_key(key, klen, "private_key")) {
@@ -324,6 +330,8 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 		return add_count(&dev->tcp, &dev->n_tcp, key + tlen, klen - tlen, val, vlen);
 	} else if (klen > zlen && !memcmp(key, lz4_prefix, zlen)) {
 		return add_count(&dev->lz4, &dev->n_lz4, key + zlen, klen - zlen, val, vlen);
+	} else if (klen > ilen && !memcmp(key, icmp_prefix, ilen)) {
+		return add_count(&dev->icmp, &dev->n_icmp, key + ilen, klen - ilen, val, vlen);
 	}
 	/* Unknown device keys are extensions of some other daemon: ignored, as wg(8) does. */
 	return 0;
@@ -780,7 +788,9 @@ static void peer_field(const char *field, const struct peer_info *peer)
 }
 
 static const char *const device_fields[] = {
-    "private-key", "public-key", "listen-port", "fwmark", "dump", "drops", "tcp", "compression"};
+    "private-key", "public-key", "listen-port", "fwmark", "dump",
+    "drops",	   "tcp",	 "compression", "icmp",
+};
 static const char *const peer_fields[] = {
     "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
     "transfer", "persistent-keepalive"};
@@ -827,6 +837,10 @@ static void field_print(const struct device_info *dev, const char *field, const 
 		for (size_t i = 0; i < dev->n_tcp; i++)
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->tcp[i].reason,
 			       dev->tcp[i].count);
+	} else if (!strcmp(field, "icmp")) {
+		for (size_t i = 0; i < dev->n_icmp; i++)
+			printf("%s%s\t%" PRIu64 "\n", prefix, dev->icmp[i].reason,
+			       dev->icmp[i].count);
 	} else if (!strcmp(field, "compression")) {
 		for (size_t i = 0; i < dev->n_lz4; i++)
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->lz4[i].reason,
@@ -939,6 +953,13 @@ static void json_device(const struct device_info *dev, bool is_first)
 			printf(": %" PRIu64, dev->lz4[i].count);
 		}
 		printf("%s},\n", dev->n_lz4 ? "\n      " : "");
+		printf("      \"icmp\": {");
+		for (size_t i = 0; i < dev->n_icmp; i++) {
+			printf("%s\n        ", i ? "," : "");
+			json_string(dev->icmp[i].reason);
+			printf(": %" PRIu64, dev->icmp[i].count);
+		}
+		printf("%s},\n", dev->n_icmp ? "\n      " : "");
 	}
 	printf("      \"peers\": [");
 	for (size_t i = 0; i < dev->n_peers; i++)
@@ -952,7 +973,7 @@ static const char SHOW_USAGE[] =
     "Usage: tapir show [--json] { <interface> | all | interfaces } [public-key | private-key |\n"
     "       listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips |\n"
     "       latest-handshakes | transfer | persistent-keepalive | drops | tcp | compression |\n"
-    "       dump]\n";
+    "       icmp | dump]\n";
 
 static const char SHOW_HELP[] =
     "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
@@ -961,7 +982,8 @@ static const char SHOW_HELP[] =
     "packets dropped so far by reason; tcp (tapird only) whether the TCP transport listens\n"
     "(TCPListen, off by default), on which port, and its connection counters; compression\n"
     "(tapird only) the LZ4 counters and, per peer, off, lz4 (active) or lz4 (not announced\n"
-    "by the peer: sent uncompressed).\n"
+    "by the peer: sent uncompressed); icmp (tapird only) the \"destination unreachable\"\n"
+    "errors sent back for packets no peer routes, and those the rate limit held back.\n"
     "--json prints every interface asked for as one JSON object without any private or\n"
     "preshared key (schema: the comment at the top of cli/show.c).\n";
 
@@ -1039,7 +1061,7 @@ static int show_one(const struct show_args *a, const char *name, bool *has_print
 	 * get=1 */
 	bool has_ext = a->mode != SHOW_FIELD || !strcmp(a->field, "drops") ||
 		       !strcmp(a->field, "tcp") || !strcmp(a->field, "endpoints") ||
-		       !strcmp(a->field, "compression");
+		       !strcmp(a->field, "compression") || !strcmp(a->field, "icmp");
 	char prefix[IF_NAMESIZE + 2] = "";
 	struct device_info dev;
 	int r = fetch_device(&dev, name, has_ext);

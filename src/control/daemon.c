@@ -22,6 +22,7 @@
 
 #include "clock.h"
 #include "device.h"
+#include "link.h"
 #include "log.h"
 #include "tun.h"
 #include "uapi.h"
@@ -46,6 +47,10 @@ struct tapir_daemon {
 	struct tapir_device *dev;
 	int epfd, sigfd, timerfd, inofd, uapi_fd;
 	struct mnl_socket *nl;
+	struct tapir_link *link;
+	int mtu_seen;	     /* the device's MTU last read; 0 = none yet */
+	bool is_away;	     /* the device is in another network namespace */
+	bool has_mtu_failed; /* reading the MTU failed and was logged; reset on success */
 	const char *sock_path;
 	const char *sock_name;
 	struct tapir_uapi_client *clients[MAX_CLIENTS];
@@ -105,13 +110,26 @@ static void stop(struct tapir_daemon *l, int result, const char *why)
 	l->result = result;
 }
 
+/*
+ * Link events of this namespace. A move of our device to another namespace comes as a
+ * DELLINK too: the daemon stays, its sockets here, and forgets the ifindex, which belongs to
+ * this namespace (a deletion over there shows in the data path as EBADFD).
+ */
 static int netlink_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct tapir_daemon *l = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
-	if (nlh->nlmsg_type == RTM_DELLINK && ifi->ifi_index == l->dev->ifindex)
+	if (nlh->nlmsg_type != RTM_DELLINK || l->dev->ifindex <= 0 ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) || ifi->ifi_index != l->dev->ifindex)
+		return MNL_CB_OK;
+	if (!tapir_link_is_move(nlh)) {
 		stop(l, 0, "interface removed");
+		return MNL_CB_OK;
+	}
+	log_info("%s: interface moved to another network namespace; its sockets stay in this one",
+		 l->dev->ifname);
+	l->dev->ifindex = 0;
 	return MNL_CB_OK;
 }
 
@@ -137,19 +155,43 @@ static void handle_inotify(struct tapir_daemon *l)
 	}
 }
 
+/* Reads the device's MTU wherever it is; notes a return to this namespace. */
+static void refresh_mtu(struct tapir_daemon *l)
+{
+	char name[IFNAMSIZ];
+	bool is_home;
+	int mtu = tapir_link_get_mtu(l->link, name, &is_home);
+
+	if (mtu <= 0) {
+		if (mtu < 0 && mtu != -EBADFD && !l->has_mtu_failed)
+			log_warn("%s: cannot read the interface's MTU: %s; keeping %d",
+				 l->dev->ifname, strerror(-mtu), l->mtu_seen);
+		l->has_mtu_failed = mtu != -EBADFD;
+		return;
+	}
+	l->has_mtu_failed = false;
+	if (is_home && l->dev->ifindex <= 0)
+		l->dev->ifindex = tapir_tun_ifindex(name); /* moved back: its events count again */
+	if (is_home != !l->is_away)
+		log_info("%s: interface is %s network namespace now, named %s there",
+			 l->dev->ifname, is_home ? "back in this" : "in another", name);
+	l->is_away = !is_home;
+	if (l->mtu_seen && mtu != l->mtu_seen)
+		log_info("%s: mtu %d", l->dev->ifname, mtu);
+	l->mtu_seen = mtu;
+	/* padding is computed on the payload: in TAP mode a frame also carries its headers */
+	atomic_store_explicit(&l->dev->mtu_cached,
+			      mtu + (l->dev->is_tap ? TAPIR_L2_FRAME_OVERHEAD : 0),
+			      memory_order_relaxed);
+}
+
 static void handle_tick(struct tapir_daemon *l)
 {
 	uint64_t expirations;
-	int mtu;
 
 	if (read(l->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
-	mtu = tapir_tun_get_mtu(l->dev->ifname);
-	/* padding is computed on the payload: in TAP mode a frame also carries its headers */
-	if (mtu > 0)
-		atomic_store_explicit(&l->dev->mtu_cached,
-				      mtu + (l->dev->is_tap ? TAPIR_L2_FRAME_OVERHEAD : 0),
-				      memory_order_relaxed);
+	refresh_mtu(l);
 	tapir_handshake_tick(l->dev, tapir_now_ns());
 	if (++l->ticks % (1000 / TICK_MS) == 0)
 		tapir_l2_tick(l->dev, tapir_now_ns());
@@ -207,6 +249,7 @@ static int setup(struct tapir_daemon *l)
 	};
 	sigset_t mask;
 	char dir[256];
+	int ret;
 	const char *slash = strrchr(l->sock_path, '/');
 
 	sigemptyset(&mask);
@@ -231,6 +274,9 @@ static int setup(struct tapir_daemon *l)
 	l->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!l->nl || mnl_socket_bind(l->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
+	ret = tapir_link_open(&l->link, l->dev->workers[0].tun_fd);
+	if (ret < 0)
+		return ret;
 	if (add_fd(l, l->sigfd, EV_SIGNAL) || add_fd(l, l->uapi_fd, EV_UAPI_LISTEN) ||
 	    add_fd(l, l->timerfd, EV_TICK) || add_fd(l, l->dev->control_event_fd, EV_CONTROL) ||
 	    add_fd(l, mnl_socket_get_fd(l->nl), EV_NETLINK) || add_fd(l, l->inofd, EV_INOTIFY))
@@ -244,6 +290,7 @@ static void teardown(struct tapir_daemon *l)
 		tapir_uapi_client_free(l->clients[i]);
 	if (l->nl)
 		mnl_socket_close(l->nl);
+	tapir_link_close(l->link);
 	if (l->inofd >= 0)
 		close(l->inofd);
 	if (l->timerfd >= 0)

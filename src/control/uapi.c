@@ -233,6 +233,10 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 			sb_printf(&sb, "tapir_lz4_%s=%" PRIu64 "\n",
 				  tapir_lz4_stat_name((enum tapir_lz4_stat)s),
 				  atomic_load_explicit(&dev->lz4_stats[s], memory_order_relaxed));
+		for (int s = 0; s < TAPIR_ICMP_STAT_MAX; s++)
+			sb_printf(&sb, "tapir_icmp_%s=%" PRIu64 "\n",
+				  tapir_icmp_stat_name((enum tapir_icmp_stat)s),
+				  atomic_load_explicit(&dev->icmp_stats[s], memory_order_relaxed));
 	}
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
 		format_peer(&sb, dev, p, has_extensions);

@@ -21,6 +21,7 @@
 
 #include "allowedips.h"
 #include "compress.h"
+#include "icmp.h"
 #include "offload.h"
 #include "cookie.h"
 #include "noise.h"
@@ -226,6 +227,9 @@ struct tapir_device {
 	struct tapir_lz4_ctx **lz4;
 	unsigned int n_lz4;
 	_Atomic uint64_t lz4_stats[TAPIR_LZ4_STAT_MAX];
+	/* "destination unreachable" for packets no peer routes (unreachable.c) */
+	struct tapir_icmp_limiter icmp_limiter;
+	_Atomic uint64_t icmp_stats[TAPIR_ICMP_STAT_MAX];
 	_Atomic unsigned int offloads; /* enum tapir_offload; bits are cleared at run time */
 	bool has_vnet_hdr;	       /* the TUN queues carry a virtio_net_hdr */
 	_Atomic bool is_stopping;
@@ -324,6 +328,17 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 /* Sends a handshake message to @peer: over its TCP connection, else to its endpoint. */
 int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const void *msg,
 			size_t len);
+
+/* --- unreachable.c --- */
+
+/*
+ * Worker, TUN mode: answers @pkt, which no peer routes, with an ICMP/ICMPv6 "destination
+ * unreachable" written into the worker's TUN queue, within the device's rate limit and unless
+ * @prev (the packet before it in the batch, or NULL) went between the same two addresses.
+ * Borrows both.
+ */
+void tapir_unreachable_reply(struct tapir_device *dev, struct tapir_worker *w,
+			     struct tapir_pkt *pkt, struct tapir_pkt *prev);
 
 /* --- receive.c --- */
 

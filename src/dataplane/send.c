@@ -421,6 +421,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 		owner = tapir_allowedips_lookup(dev->allowedips, family, daddr);
 		if (!owner) {
 			tapir_device_count_drop(dev, TAPIR_DROP_NO_ROUTE);
+			tapir_unreachable_reply(dev, w, pkt, i ? pkts[i - 1] : NULL);
 			continue;
 		}
 		peer =

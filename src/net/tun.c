@@ -86,6 +86,18 @@ int tapir_tun_get_mtu(const char *name)
 	return ret < 0 ? ret : ifr.ifr_mtu;
 }
 
+/* Linux 5.2; older headers lack it */
+#ifndef TUNGETDEVNETNS
+#define TUNGETDEVNETNS _IO('T', 227)
+#endif
+
+int tapir_tun_open_netns(int fd)
+{
+	int ns = ioctl(fd, TUNGETDEVNETNS);
+
+	return ns < 0 ? -errno : ns;
+}
+
 int tapir_tun_ifindex(const char *name)
 {
 	unsigned int idx = if_nametoindex(name);
