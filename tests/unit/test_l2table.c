@@ -2,7 +2,8 @@
 /*
  * Unit tests for src/peer/l2table.c: learning and lookup, a MAC moving between owners, the
  * aging boundary, both -ENOSPC limits (with the table left unchanged), refused source MACs,
- * owner removal and walks; a differential test against a naive array model on random
+ * owner removal and walks; pins (reserved MACs: refused to other owners, never aged, taking over
+ * a learned entry, room of their own); a differential test against a naive array model on random
  * operations; and a concurrency test (4 threads learning and looking up while the main thread
  * expires and removes owners) that checks the counting invariants at the end. Run it under
  * TSan too. Set TAPIR_TEST_SEED to replay a failing random run; the seed is printed on failure.
@@ -379,6 +380,138 @@ static void test_remove_owner_and_walk(void **state)
 	tapir_l2table_free(t);
 }
 
+/* ---- pins (issue 13: a pinned MAC is reserved for its peer) ---- */
+
+/* Pinned to owner 0: no other owner can learn it, lookups find owner 0 at any age. */
+static void test_pin_reserves(void **state)
+{
+	struct tapir_l2table *t = tapir_l2table_new(16, 4);
+	uint8_t a[6], b[6];
+	uint64_t id = 0;
+
+	assert_non_null(t);
+	make_mac(a, 0x52, 1);
+	make_mac(b, 0x52, 2);
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(0), owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+	assert_int_equal(tapir_l2table_count(t), 0); /* pins are not learned entries */
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 1ull << 62, 0, &id), owner_ptr(0));
+	assert_int_equal(id, owner_id(0));
+
+	/* another owner sending from it: refused, the table unchanged */
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 10), -EPERM);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 10, 0, &id), owner_ptr(0));
+	assert_int_equal(id, owner_id(0));
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(1)), 0);
+	assert_int_equal(tapir_l2table_count(t), 0);
+
+	/* not listed as learned until its owner sends from it; then it is */
+	assert_int_equal(walk_count(t, owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(0), owner_id(0), 20), 0);
+	assert_int_equal(walk_count(t, owner_id(0)), 1);
+	assert_true(collected_has(&coll, a, NULL));
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+
+	/* pinning again to the same owner is a no-op; to another one, refused */
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(0), owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(1), owner_id(1)), -EEXIST);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 30, 0, NULL), owner_ptr(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+
+	/* aging never removes a pin; other MACs still move freely */
+	assert_int_equal(tapir_l2table_learn(t, b, owner_ptr(1), owner_id(1), 30), 0);
+	assert_int_equal(tapir_l2table_expire(t, 1ull << 62, 5), 1);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 1ull << 62, 5, NULL), owner_ptr(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+
+	assert_int_equal(tapir_l2table_pin(t, (const uint8_t[6]){0x01, 0, 0, 0, 0, 1}, owner_ptr(0),
+					   owner_id(0)),
+			 -EINVAL);
+	assert_int_equal(tapir_l2table_pin(t, (const uint8_t[6]){0}, owner_ptr(0), owner_id(0)),
+			 -EINVAL);
+	tapir_l2table_free(t);
+}
+
+/* Pinning a MAC another owner (or the same one) learned takes the entry over. */
+static void test_pin_takes_learned(void **state)
+{
+	struct tapir_l2table *t = tapir_l2table_new(16, 4);
+	uint8_t a[6], b[6];
+	uint64_t id = 0;
+
+	assert_non_null(t);
+	make_mac(a, 0x52, 1);
+	make_mac(b, 0x52, 2);
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 10), 0);
+	assert_int_equal(tapir_l2table_learn(t, b, owner_ptr(0), owner_id(0), 10), 0);
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(0), owner_id(0)), 0);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 10, 0, &id), owner_ptr(0));
+	assert_int_equal(id, owner_id(0));
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(1)), 0);
+	assert_int_equal(walk_count(t, owner_id(1)), 0);
+	assert_int_equal(walk_count(t, owner_id(0)), 1); /* b; a not seen from owner 0 yet */
+	assert_int_equal(tapir_l2table_count(t), 1);
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 20), -EPERM);
+
+	/* the owner's own learned MAC: stays listed as seen */
+	assert_int_equal(tapir_l2table_pin(t, b, owner_ptr(0), owner_id(0)), 0);
+	assert_int_equal(walk_count(t, owner_id(0)), 1);
+	assert_int_equal(tapir_l2table_count(t), 0);
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_count_pinned(t), 2);
+
+	/* removing the owner frees its pins: the MAC can be learned by anyone again */
+	tapir_l2table_remove_owner(t, owner_id(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 0);
+	assert_null(tapir_l2table_lookup(t, a, 20, 0, NULL));
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 20), 0);
+	assert_int_equal(tapir_l2table_count(t), 1);
+	tapir_l2table_free(t);
+}
+
+/* Pins take no room from learning and learning none from pins; the pin limit holds. */
+static void test_pin_room(void **state)
+{
+	struct tapir_l2table *t = tapir_l2table_new(4, 2);
+	uint8_t mac[6];
+
+	assert_non_null(t);
+	for (uint32_t i = 0; i < 4; i++) {
+		make_mac(mac, 0x52, i);
+		assert_int_equal(tapir_l2table_learn(t, mac, owner_ptr(i / 2), owner_id(i / 2), 1),
+				 0);
+	}
+	/* full table, owners 0 and 1 at their limit: pins still fit, for them too */
+	for (uint32_t i = 0; i < TAPIR_L2TABLE_MAX_PINNED; i++) {
+		make_mac(mac, 0x56, i);
+		assert_int_equal(tapir_l2table_pin(t, mac, owner_ptr(i % 2), owner_id(i % 2)), 0);
+	}
+	make_mac(mac, 0x56, TAPIR_L2TABLE_MAX_PINNED);
+	assert_int_equal(tapir_l2table_pin(t, mac, owner_ptr(0), owner_id(0)), -ENOSPC);
+	make_mac(mac, 0x52, 0); /* a learned one cannot become a pin either: no room left */
+	assert_int_equal(tapir_l2table_pin(t, mac, owner_ptr(0), owner_id(0)), -ENOSPC);
+	assert_ptr_equal(tapir_l2table_lookup(t, mac, 1, 0, NULL), owner_ptr(0));
+	assert_int_equal(tapir_l2table_count(t), 4);
+	assert_int_equal(tapir_l2table_count_pinned(t), TAPIR_L2TABLE_MAX_PINNED);
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(0)), 2);
+
+	/* learned entries leaving make room for learning again, not beyond max_entries */
+	tapir_l2table_remove_owner(t, owner_id(1));
+	assert_int_equal(tapir_l2table_count(t), 2);
+	assert_int_equal(tapir_l2table_count_pinned(t), TAPIR_L2TABLE_MAX_PINNED / 2);
+	for (uint32_t i = 0; i < 3; i++) {
+		make_mac(mac, 0x5a, i);
+		assert_int_equal(tapir_l2table_learn(t, mac, owner_ptr(2 + i), owner_id(2 + i), 2),
+				 i < 2 ? 0 : -ENOSPC);
+	}
+	tapir_l2table_remove_owner(t, owner_id(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 0);
+	assert_int_equal(tapir_l2table_count(t), 2);
+	tapir_l2table_free(t);
+}
+
 /* ---- differential test against a naive model ---- */
 
 struct model_entry {
@@ -705,6 +838,9 @@ int main(void)
 	    cmocka_unit_test(test_max_entries),
 	    cmocka_unit_test(test_refused_sources),
 	    cmocka_unit_test(test_remove_owner_and_walk),
+	    cmocka_unit_test(test_pin_reserves),
+	    cmocka_unit_test(test_pin_takes_learned),
+	    cmocka_unit_test(test_pin_room),
 	    cmocka_unit_test(test_differential),
 	    cmocka_unit_test(test_concurrency),
 	};
