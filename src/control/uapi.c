@@ -407,12 +407,12 @@ static bool is_pinned_elsewhere(struct tapir_device *dev, const struct tapir_con
 	for (size_t i = 0; i < conf->n_peers; i++) {
 		const struct tapir_conf_peer *o = &conf->peers[i];
 
-		if (!o->remove && memcmp(o->public_key, cp->public_key, 32) &&
+		if (!o->remove && memcmp(o->public_key, cp->public_key, 32) != 0 &&
 		    has_mac(o->pinned_macs, o->n_pinned_macs, mac))
 			return true;
 	}
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next) {
-		if (memcmp(p->public_key, cp->public_key, 32) &&
+		if (memcmp(p->public_key, cp->public_key, 32) != 0 &&
 		    has_mac((const uint8_t(*)[6])p->pinned_macs, p->n_pinned_macs, mac) &&
 		    !releases_pins(conf, p->public_key))
 			return true;

@@ -19,7 +19,7 @@ set -eu
 require_cmds socat
 require_tapird_extension "TAP mode"
 
-plan 11
+plan 14
 
 setup_tap_hosts
 for n in 1 2 3; do
@@ -98,3 +98,19 @@ check "host1 has learned vm2's MAC from host2" wait_for "vm2's MAC learned" 10 v
 printf 'set=1\npublic_key=%s\ntapir_replace_macs=true\ntapir_mac=02:00:00:00:30:05\n\n' \
 	"$(hex h2)" | uapi "tt$$1" >/dev/null
 check_fails "new pins for host2's peer flushed the MACs learned from it" learned_by 1 h2 "$mac2"
+
+# a MAC is pinned to one peer at a time: pinning vm3's MAC to host2's peer as well fails and
+# changes nothing; moving it (host3's peer gives it up in the same request) works
+pins_of()
+{
+	printf 'get=tapir\n\n' | uapi "tt$$1" | awk -v k="$(hex "$1")" \
+		'/^public_key=/ { cur = substr($0, 12) } /^tapir_mac=/ && cur == k { print substr($0, 11) }' |
+		words_sorted
+}
+printf 'set=1\npublic_key=%s\ntapir_mac=%s\n\n' "$(hex h2)" "$mac3" | uapi "tt$$1" >"$T/dup.reply"
+check "UAPI: pinning a MAC that another peer holds fails with a negative errno" \
+	grep -Eqx 'errno=-[0-9]+' "$T/dup.reply"
+check_eq "and host2's peer keeps the pins it had" "02:00:00:00:30:05" pins_of h2
+check_eq "UAPI: moving the pin from host3's peer to host2's in one request works" "errno=0" \
+	eval 'printf "set=1\npublic_key=%s\ntapir_replace_macs=true\npublic_key=%s\ntapir_mac=%s\n\n" \
+		"$(hex h3)" "$(hex h2)" "$mac3" | uapi "tt$$1"'
