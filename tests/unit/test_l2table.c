@@ -755,11 +755,24 @@ static void *worker(void *p)
 	return NULL;
 }
 
-/* With nothing running: count == sum of per-owner counts == entries walked, all in bounds. */
-static void check_invariants(struct conc *c)
+/* Pins owner 0 holds, made by the main thread while the workers run. */
+struct conc_pins {
+	bool is_pinned[CONC_MACS];
+	size_t n;
+};
+
+/*
+ * With nothing running: count == sum of per-owner counts == learned entries walked, all in
+ * bounds; every pin is owner 0's and is found as such.
+ */
+static void check_invariants(struct conc *c, const struct conc_pins *pins)
 {
 	size_t sum = 0, walked = 0, count = tapir_l2table_count(c->t);
+	uint64_t id;
 
+	if (tapir_l2table_count_pinned(c->t) != pins->n)
+		fail_msg("seed %llu: %zu pins, %zu made", (unsigned long long)c->seed,
+			 tapir_l2table_count_pinned(c->t), pins->n);
 	for (unsigned int o = 0; o < OWNERS; o++) {
 		size_t n = tapir_l2table_count_owner(c->t, owner_id(o));
 
@@ -768,7 +781,14 @@ static void check_invariants(struct conc *c)
 				 n);
 		sum += n;
 		walked += walk_count(c->t, owner_id(o));
+		for (unsigned int m = 0; o == 0 && m < CONC_MACS; m++)
+			walked -= pins->is_pinned[m] && collected_has(&coll, c->macs[m], NULL);
 	}
+	for (unsigned int m = 0; m < CONC_MACS; m++)
+		if (pins->is_pinned[m] &&
+		    (tapir_l2table_lookup(c->t, c->macs[m], 0, 0, &id) != owner_ptr(0) ||
+		     id != owner_id(0)))
+			fail_msg("seed %llu: pin %u lost", (unsigned long long)c->seed, m);
 	if (count != sum || count != walked || count > CONC_MAX_ENTRIES)
 		fail_msg("seed %llu: count %zu, owner sum %zu, walked %zu",
 			 (unsigned long long)c->seed, count, sum, walked);
@@ -779,6 +799,7 @@ static void test_concurrency(void **state)
 	static struct conc c;
 	struct worker_arg args[CONC_THREADS];
 	pthread_t threads[CONC_THREADS];
+	struct conc_pins pins = {0};
 	uint64_t rng, start, removals = 0, expired = 0;
 	uint8_t mac[6];
 
@@ -794,9 +815,22 @@ static void test_concurrency(void **state)
 	}
 	start = now_ns();
 	while (now_ns() - start < CONC_RUN_NS) {
+		unsigned int o = rnd(&rng, OWNERS), m = rnd(&rng, CONC_MACS);
+
 		expired += tapir_l2table_expire(c.t, now_ns(), rnd(&rng, 2000000));
-		tapir_l2table_remove_owner(c.t, owner_id(rnd(&rng, OWNERS)));
-		removals++;
+		/* owner 0 is pinned: it loses its pins only now and then */
+		if (o != 0 || rnd(&rng, 8) == 0) {
+			tapir_l2table_remove_owner(c.t, owner_id(o));
+			removals++;
+			if (o == 0)
+				memset(&pins, 0, sizeof(pins));
+		}
+		/* pinning races with the workers' learns of the same MAC */
+		if (tapir_l2table_pin(c.t, c.macs[m], owner_ptr(0), owner_id(0)) == 0 &&
+		    !pins.is_pinned[m]) {
+			pins.is_pinned[m] = true;
+			pins.n++;
+		}
 		usleep(100);
 	}
 	atomic_store(&c.is_done, true);
@@ -808,12 +842,15 @@ static void test_concurrency(void **state)
 	if (atomic_load(&c.bad_lookups))
 		fail_msg("seed %llu: %lu torn lookups", (unsigned long long)c.seed,
 			 atomic_load(&c.bad_lookups));
-	check_invariants(&c);
+	check_invariants(&c, &pins);
 
 	/* empty it, then fill it to the brim: no node or owner record leaked */
 	tapir_l2table_expire(c.t, UINT64_MAX, 0);
 	assert_int_equal(tapir_l2table_count(c.t), 0);
-	check_invariants(&c);
+	check_invariants(&c, &pins);
+	tapir_l2table_remove_owner(c.t, owner_id(0));
+	memset(&pins, 0, sizeof(pins));
+	check_invariants(&c, &pins);
 	for (uint32_t i = 0; i < CONC_MAX_ENTRIES; i++) {
 		make_mac(mac, 0x06, i);
 		assert_int_equal(
@@ -822,7 +859,7 @@ static void test_concurrency(void **state)
 	}
 	make_mac(mac, 0x06, CONC_MAX_ENTRIES);
 	assert_int_equal(tapir_l2table_learn(c.t, mac, owner_ptr(0), owner_id(0), 1), -ENOSPC);
-	check_invariants(&c);
+	check_invariants(&c, &pins);
 	tapir_l2table_free(c.t);
 }
 
