@@ -80,8 +80,7 @@ enum tapir_drop_reason {
 	TAPIR_DROP_L2_MISMATCH,	 /* Ethernet frame on a tun-mode interface */
 	TAPIR_DROP_MAC_REJECTED, /* source MAC multicast, not pinned, or over the table limits */
 	TAPIR_DROP_DECOMPRESS,	 /* COMPRESSED frame malformed or larger than the MTU allows */
-	TAPIR_DROP_NOT_ETHERNET, /* TAP mode: a payload other than an Ethernet frame (an IP packet)
-				  */
+	TAPIR_DROP_NOT_ETHERNET, /* TAP mode: a payload that is no Ethernet frame (an IP packet) */
 	TAPIR_DROP_MAC_RESERVED, /* TAP mode: source MAC pinned to another peer */
 	TAPIR_DROP_MAX,
 };
