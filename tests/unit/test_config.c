@@ -856,14 +856,22 @@ static void test_serialise_empty(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_full_file),	    cmocka_unit_test(test_defaults),
-	    cmocka_unit_test(test_value_forms),	    cmocka_unit_test(test_many_peers),
-	    cmocka_unit_test(test_bad_cases),	    cmocka_unit_test(test_nul_in_text),
-	    cmocka_unit_test(test_wg_only),	    cmocka_unit_test(test_null_err_and_free),
-	    cmocka_unit_test(test_round_trip),	    cmocka_unit_test(test_serialise_empty),
-	    cmocka_unit_test(test_tap_file),	    cmocka_unit_test(test_tap_value_forms),
-	    cmocka_unit_test(test_tap_mac_limit),   cmocka_unit_test(test_tap_mac_one_peer),
-	    cmocka_unit_test(test_tap_round_trip),  cmocka_unit_test(test_transport_compression),
+	    cmocka_unit_test(test_full_file),
+	    cmocka_unit_test(test_defaults),
+	    cmocka_unit_test(test_value_forms),
+	    cmocka_unit_test(test_many_peers),
+	    cmocka_unit_test(test_bad_cases),
+	    cmocka_unit_test(test_nul_in_text),
+	    cmocka_unit_test(test_wg_only),
+	    cmocka_unit_test(test_null_err_and_free),
+	    cmocka_unit_test(test_round_trip),
+	    cmocka_unit_test(test_serialise_empty),
+	    cmocka_unit_test(test_tap_file),
+	    cmocka_unit_test(test_tap_value_forms),
+	    cmocka_unit_test(test_tap_mac_limit),
+	    cmocka_unit_test(test_tap_mac_one_peer), /* one peer per pinned MAC */
+	    cmocka_unit_test(test_tap_round_trip),
+	    cmocka_unit_test(test_transport_compression),
 	    cmocka_unit_test(test_offload_workers),
 	};
 
