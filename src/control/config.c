@@ -621,6 +621,17 @@ static int parse_mac(const char *s, size_t len, uint8_t mac[6])
 
 _Static_assert(TAPIR_CONF_MAX_PINNED_MACS == 16, "the MACs message names the limit");
 
+/* Is @mac pinned to a [Peer] before @peer (a MAC is reserved for one peer: tapir.conf(5))? */
+static bool is_pinned_before(const struct cfg_parser *p, const struct tapir_conf_peer *peer,
+			     const uint8_t mac[6])
+{
+	for (const struct tapir_conf_peer *o = p->q->wg.peers; o < peer; o++)
+		for (size_t i = 0; i < o->n_pinned_macs; i++)
+			if (!memcmp(o->pinned_macs[i], mac, 6))
+				return true;
+	return false;
+}
+
 static int key_macs(struct cfg_parser *p, const char *val, size_t len)
 {
 	struct tapir_conf_peer *peer = cur_peer(p);
@@ -631,6 +642,11 @@ static int key_macs(struct cfg_parser *p, const char *val, size_t len)
 	}
 	if (parse_mac(val, len, peer->pinned_macs[peer->n_pinned_macs])) {
 		p->problem = "invalid MAC (want aa:bb:cc:dd:ee:ff, unicast, not all zero)";
+		return -EINVAL;
+	}
+	if (is_pinned_before(p, peer, peer->pinned_macs[peer->n_pinned_macs])) {
+		p->problem =
+		    "MAC already pinned to another peer (a pinned MAC belongs to one peer)";
 		return -EINVAL;
 	}
 	peer->n_pinned_macs++;

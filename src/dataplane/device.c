@@ -43,6 +43,8 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
 	    [TAPIR_DROP_L2_MISMATCH] = "l2_mismatch",
 	    [TAPIR_DROP_MAC_REJECTED] = "mac_rejected",
 	    [TAPIR_DROP_DECOMPRESS] = "decompress_failed",
+	    [TAPIR_DROP_NOT_ETHERNET] = "not_ethernet",
+	    [TAPIR_DROP_MAC_RESERVED] = "mac_reserved",
 	};
 	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
 }

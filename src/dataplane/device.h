@@ -81,6 +81,8 @@ enum tapir_drop_reason {
 	TAPIR_DROP_L2_MISMATCH,	 /* Ethernet frame on a tun-mode interface */
 	TAPIR_DROP_MAC_REJECTED, /* source MAC multicast, not pinned, or over the table limits */
 	TAPIR_DROP_DECOMPRESS,	 /* COMPRESSED frame malformed or larger than the MTU allows */
+	TAPIR_DROP_NOT_ETHERNET, /* TAP mode: a payload that is no Ethernet frame (an IP packet) */
+	TAPIR_DROP_MAC_RESERVED, /* TAP mode: source MAC pinned to another peer */
 	TAPIR_DROP_MAX,
 };
 
@@ -388,6 +390,17 @@ void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer,
 void tapir_l2_tick(struct tapir_device *dev, uint64_t now_ns);
 /* Control thread, write lock held: forget @peer's MACs (removal). */
 void tapir_l2_remove_peer(struct tapir_device *dev, struct tapir_peer *peer);
+/*
+ * Control thread, write lock held, after @peer's pins (MACs =) changed: forget every MAC of
+ * @peer, learned or pinned. tapir_l2_pin_all() then makes the new reservations.
+ */
+void tapir_l2_unpin(struct tapir_device *dev, struct tapir_peer *peer);
+/*
+ * Control thread, write lock held: reserves every peer's pinned MACs in the MAC table (a learned
+ * entry of another peer for one gives way). Logs a MAC it cannot reserve (pinned to two peers:
+ * the first keeps it; the UAPI refuses such a set before it gets here).
+ */
+void tapir_l2_pin_all(struct tapir_device *dev);
 
 /* send.c helpers shared with l2.c */
 struct tapir_keypair *tapir_send_keypair(struct tapir_peer *peer, uint64_t now_ns);

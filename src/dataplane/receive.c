@@ -4,7 +4,8 @@
  * control thread's queue; transport data is authenticated with this thread's cipher context,
  * replay-checked only after the tag verified, confirms a pending keypair, updates the endpoint
  * (roaming), and its inner packet is source-checked against the peer's allowed IPs before it
- * is written to the TUN. A first byte below 0x40 is a tapir extension frame for the hook.
+ * is written to the TUN. A first byte below 0x40 is a tapir extension frame for the hook; in TAP
+ * mode nothing else reaches the device.
  */
 #include "device.h"
 
@@ -225,6 +226,12 @@ static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tap
 		if (!dev->extension_handler ||
 		    dev->extension_handler(dev->extension_ctx, dev, peer, p, len, w) != 0)
 			drop(dev, TAPIR_DROP_EXTENSION, src);
+		return;
+	}
+	/* a TAP takes Ethernet frames, and only as ETHERNET extension frames (l2.c), which
+	 * check the source MAC; the bytes of an IP packet would be read as MAC addresses */
+	if (dev->is_tap) {
+		drop(dev, TAPIR_DROP_NOT_ETHERNET, src);
 		return;
 	}
 	family = inner_source(p, len, &ip_len, &saddr);

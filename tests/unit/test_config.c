@@ -362,6 +362,27 @@ static void test_tap_mac_limit(void **state)
 	assert_zeroed(&q);
 }
 
+/* A pinned MAC belongs to one peer (issue 13): the same MAC for two peers is an error. */
+static void test_tap_mac_one_peer(void **state)
+{
+	struct tapir_quick_conf q;
+
+	assert_int_equal(parse("[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1
+			       "\nMACs = 02:00:00:00:00:01, 02:00:00:00:00:01\n",
+			       &q),
+			 0); /* twice for one peer: harmless */
+	tapir_quick_conf_free(&q);
+	assert_int_equal(parse("[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1
+			       "\nMACs = 02:00:00:00:00:01\n[Peer]\nPublicKey = " PUB2
+			       "\nMACs = 02:00:00:00:00:02\nMACs = 02:00:00:00:00:01\n",
+			       &q),
+			 -EINVAL);
+	assert_non_null(strstr(err, "test.conf:9:"));
+	assert_non_null(strstr(err, "already pinned to another peer"));
+	assert_non_null(strstr(err, "(key MACs)"));
+	assert_zeroed(&q);
+}
+
 static void test_many_peers(void **state)
 {
 	enum { N = 100 };
@@ -912,6 +933,7 @@ int main(void)
 	    cmocka_unit_test(test_tap_file),
 	    cmocka_unit_test(test_tap_value_forms),
 	    cmocka_unit_test(test_tap_mac_limit),
+	    cmocka_unit_test(test_tap_mac_one_peer), /* one peer per pinned MAC */
 	    cmocka_unit_test(test_tap_round_trip),
 	    cmocka_unit_test(test_transport_compression),
 	    cmocka_unit_test(test_offload_workers),
