@@ -13,13 +13,16 @@
 #   3      198.51.100.12/32 on another interface     192.0.2.2
 #          (ss$$o, a veth), a routes it via 192.0.2.2
 #
-# a learns b's endpoint from the source of b's authenticated packets (roaming), so a's
-# endpoint for b shows where b answered from; nftables counters on a's veth1 (what arrives
-# from b's port) and on b's veth2 (what b sends, UDP GSO super-packets included) check the
-# source on the wire. Each round: ping both ways, a's endpoint is X and nothing came from
+# a sits behind a stateful firewall (conntrack: from b's port only replies to what a sent,
+# i.e. from X), as a NATed peer does, so answers from D never reach it. a learns b's
+# endpoint from the source of b's authenticated packets (roaming), so a's endpoint for b
+# shows where b answered from; nftables counters on a's veth1 (what arrives from b's port,
+# before the firewall) and on b's veth2 (what b sends, UDP GSO super-packets included) check
+# the source on the wire. Each round: ping both ways, a's endpoint is X and nothing came from
 # another source; a bulk TCP transfer b -> a (offloads on: TUN TSO, UDP GSO) whose
-# UDP_SEGMENT super-packets leave from X; then X is removed and b's pings to a still get
-# through, now from D (a's endpoint follows), and a reaches b again.
+# UDP_SEGMENT super-packets leave from X; then the firewall is lifted (b's traffic from a
+# new address is a new flow to it), X is removed, and b's pings to a still get through,
+# now from D (a's endpoint follows), and a reaches b again.
 #
 #   tapir-$$-1 (a)                                     tapir-$$-2 (b, multi-homed)
 #   +----------------------------------------+         +------------------------------------------+
@@ -72,6 +75,20 @@ table inet tsticky {
 		$fam saddr != $x meta length > 1600 counter name gso_bad
 		$fam saddr $x counter name good
 		$fam saddr != $x counter name bad
+	}
+}
+NFT
+}
+
+# firewall NS PORT: from PORT, NS accepts only replies to what it sent (conntrack).
+firewall()
+{
+	ip netns exec "$1" nft -f - <<NFT
+table inet tfw {
+	chain in {
+		type filter hook input priority 10;
+		udp sport $2 ct state established,related accept
+		udp sport $2 counter drop
 	}
 }
 NFT
@@ -132,6 +149,7 @@ round()
 	addr_up "$NS2" "$ifb" "$net.2/24"
 	counters "$NS1" veth1 input "$pb" "$x"
 	counters "$NS2" veth2 output "$pb" "$x"
+	firewall "$NS1" "$pb"
 
 	check "$name: a pings b (a initiates)" ping_until "$NS1" 15 "$net.2"
 	check "$name: b pings a" ping_ok "$NS2" "$net.1"
@@ -146,6 +164,7 @@ round()
 	check "$name: b sent UDP_SEGMENT super-packets, every packet from $x" gso_from "$NS2"
 
 	# X goes away: b's next sends fail from X, forget it and go from D
+	n1 nft delete table inet tfw
 	if [ "$n" = 3 ]; then
 		pretty "$NS2" "ip link del $OTHER"
 		ip2 link del "$OTHER"
