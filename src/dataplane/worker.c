@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
