@@ -22,7 +22,7 @@
 static struct tapir_log_ratelimit drop_log_rl;
 
 static void drop(struct tapir_device *dev, enum tapir_drop_reason reason,
-		 const union tapir_sockaddr *src)
+		 const struct tapir_endpoint *src)
 {
 	tapir_device_count_drop(dev, reason);
 	if (tapir_log_get_level() >= TAPIR_LOG_DEBUG && tapir_log_ratelimit_ok(&drop_log_rl, 10))
@@ -54,33 +54,19 @@ static int inner_source(const uint8_t *p, size_t len, size_t *ip_len, const uint
 	return 0;
 }
 
-static bool same_endpoint(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) &&
-	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
-}
-
 /*
  * Roaming: the endpoint follows the source of every authenticated packet, and so does the
- * transport (a TCP connection that carries a peer replaces the one before). A peer we
- * connect to over TCP keeps its configured endpoint.
+ * transport (a TCP connection that carries a peer replaces the one before); the local
+ * address the packet arrived on becomes the source of what we send (sticky source). A peer
+ * we connect to over TCP keeps its configured endpoint.
  */
 static void update_endpoint(struct tapir_device *dev, struct tapir_worker *w,
-			    struct tapir_peer *peer, const union tapir_sockaddr *src)
+			    struct tapir_peer *peer, const struct tapir_endpoint *src)
 {
 	tapir_tcp_note_authenticated(dev, peer, w->rx_tcp_conn);
 	if (!w->rx_tcp_conn && atomic_load_explicit(&peer->is_tcp_client, memory_order_relaxed))
 		return;
-	pthread_mutex_lock(&peer->endpoint_lock);
-	if (!same_endpoint(&peer->endpoint, src))
-		peer->endpoint = *src;
-	pthread_mutex_unlock(&peer->endpoint_lock);
+	tapir_peer_roam(peer, src);
 }
 
 /*
@@ -182,7 +168,7 @@ static void write_tun(struct tapir_device *dev, struct tapir_worker *w, const ui
  * Returns its length or 0 (dropped and counted).
  */
 static size_t decompress(struct tapir_device *dev, struct tapir_worker *w, const uint8_t *p,
-			 size_t len, uint8_t **out, const union tapir_sockaddr *src)
+			 size_t len, uint8_t **out, const struct tapir_endpoint *src)
 {
 	struct tapir_ext_frame f;
 	size_t cap = (size_t)atomic_load_explicit(&dev->mtu_cached, memory_order_relaxed);
@@ -205,7 +191,7 @@ static size_t decompress(struct tapir_device *dev, struct tapir_worker *w, const
 }
 
 static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
-		    uint8_t *p, size_t len, const union tapir_sockaddr *src)
+		    uint8_t *p, size_t len, const struct tapir_endpoint *src)
 {
 	struct tapir_allowedips_owner *owner;
 	const uint8_t *saddr;
@@ -248,7 +234,7 @@ static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tap
 }
 
 static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8_t *msg, size_t len,
-			 const union tapir_sockaddr *src, uint64_t now)
+			 const struct tapir_endpoint *src, uint64_t now)
 {
 	const struct tapir_msg_data *hdr = (const struct tapir_msg_data *)msg;
 	struct tapir_index_entry *entry;
@@ -302,7 +288,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 }
 
 void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8_t *const *msgs,
-			 const size_t *lens, const union tapir_sockaddr *srcs, unsigned int n)
+			 const size_t *lens, const struct tapir_endpoint *from, unsigned int n)
 {
 	uint64_t now = tapir_now_ns();
 
@@ -311,13 +297,13 @@ void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8
 		case TAPIR_MSG_INITIATION:
 		case TAPIR_MSG_RESPONSE:
 		case TAPIR_MSG_COOKIE:
-			tapir_handshake_enqueue(dev, msgs[i], lens[i], &srcs[i], w->rx_tcp_conn);
+			tapir_handshake_enqueue(dev, msgs[i], lens[i], &from[i], w->rx_tcp_conn);
 			break;
 		case TAPIR_MSG_DATA:
-			receive_data(dev, w, msgs[i], lens[i], &srcs[i], now);
+			receive_data(dev, w, msgs[i], lens[i], &from[i], now);
 			break;
 		default:
-			drop(dev, TAPIR_DROP_MALFORMED, &srcs[i]);
+			drop(dev, TAPIR_DROP_MALFORMED, &from[i]);
 			break;
 		}
 	}

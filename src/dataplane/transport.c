@@ -666,10 +666,11 @@ static void receive_data(struct tapir_tcp *t, struct tapir_tcp_conn *c, unsigned
 	for (unsigned int i = 0; i < n; i++) {
 		w->rx_msgs[i] = tapir_pkt_data(w->pkts[i]);
 		w->rx_lens[i] = w->pkts[i]->len;
-		w->rx_srcs[i] = c->remote;
+		memset(&w->rx_from[i], 0, sizeof(w->rx_from[i])); /* no local address: TCP */
+		w->rx_from[i].addr = c->remote;
 	}
 	w->rx_tcp_conn = c->id;
-	tapir_receive_batch(t->dev, w, w->rx_msgs, w->rx_lens, w->rx_srcs, n);
+	tapir_receive_batch(t->dev, w, w->rx_msgs, w->rx_lens, w->rx_from, n);
 }
 
 /*
@@ -688,7 +689,9 @@ static int take_messages(struct tapir_tcp *t, struct tapir_tcp_conn *c)
 	while ((r = tapir_tcpframe_next(&c->rx, &msg, &len)) == 1) {
 		nmsgs++;
 		if (msg[0] != TAPIR_MSG_DATA) {
-			tapir_handshake_enqueue(dev, msg, len, &c->remote, c->id);
+			struct tapir_endpoint from = {.addr = c->remote};
+
+			tapir_handshake_enqueue(dev, msg, len, &from, c->id);
 			continue;
 		}
 		if (len > TAPIR_PKT_DATA_MAX) {

@@ -57,7 +57,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct tapir_pkt pkt;
 	static uint8_t sink[65536];
-	union tapir_sockaddr src = {.in = {.sin_family = AF_INET, .sin_port = htons(9)}};
+	struct tapir_endpoint src = {.addr.in = {.sin_family = AF_INET, .sin_port = htons(9)}};
 
 	if (!kp)
 		setup();
