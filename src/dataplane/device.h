@@ -27,6 +27,7 @@
 #include "peer.h"
 #include "ratelimiter.h"
 #include "sockaddr.h"
+#include "sockops.h"
 #include "transport.h"
 
 enum tapir_pkt_sizes {
@@ -183,6 +184,8 @@ struct tapir_device {
 	struct tapir_allowedips *allowedips;	    /* writes under lock */
 	uint16_t listen_port;			    /* control thread */
 	uint32_t fwmark;			    /* control thread */
+	/* makes the sockets that need privilege; set before tapir_device_start, then constant */
+	const struct tapir_sock_ops *sock_ops;
 	bool is_up;				    /* sockets open */
 	int udp_family;
 
