@@ -198,11 +198,13 @@ check "TAPIR_PRIVDROP=0: answers" answers "$IFD"
 grep -v '^tapir:' /etc/passwd >"$T/passwd.notapir"
 register_if "tw$$g"
 without_tapir() {
+	local rc=0
 	ip netns exec "$NS1" timeout 20 unshare -m sh -c \
 		'mount --bind "$1" /etc/passwd && exec "$2" -f "$3"' \
-		sh "$T/passwd.notapir" "$IMPL" "tw$$g" >"$T/notapir.log" 2>&1
+		sh "$T/passwd.notapir" "$IMPL" "tw$$g" >"$T/notapir.log" 2>&1 || rc=$?
+	echo "$rc"
 }
-check_fails "no tapir user: tapird refuses to start" without_tapir
+check_eq "no tapir user: tapird refuses to start (exit status 1 at once)" 1 without_tapir
 check "no tapir user: the message says how to create it" grep -q "useradd --system" "$T/notapir.log"
 check_fails "no tapir user: no interface was created" ip1 link show "tw$$g"
 
