@@ -295,8 +295,8 @@ int main(int argc, char **argv)
 			  */
 	if (tapir_crypto_init() < 0)
 		fatal("cannot initialise the crypto libraries");
-	if (!o.is_no_drop &&
-	    tapir_privsep_lookup_user(o.user, &o.uid, &o.gid, o.user_name, sizeof(o.user_name)) < 0) {
+	if (!o.is_no_drop && tapir_privsep_lookup_user(o.user, &o.uid, &o.gid, o.user_name,
+						       sizeof(o.user_name)) < 0) {
 		if (o.user)
 			fatal("no such user: %s", o.user);
 		fatal("no user tapir to run as: create it with `useradd --system --no-create-home "

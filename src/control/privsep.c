@@ -334,8 +334,8 @@ static int serve(const struct priv_req *req, int in_fd, int *out_fd)
 			return -EPROTOTYPE;
 		if (req->port > 65535)
 			return -EINVAL;
-		ret = tapir_sock_open_bound(req->family, req->type, (uint16_t)req->port,
-					    req->fwmark);
+		ret =
+		    tapir_sock_open_bound(req->family, req->type, (uint16_t)req->port, req->fwmark);
 		if (ret < 0)
 			return ret;
 		*out_fd = ret;
@@ -463,7 +463,8 @@ int tapir_sock_guard_init(struct tapir_sock_guard *g, const char *path, bool use
 	memset(g, 0, sizeof(*g));
 	g->helper_fd = -1;
 	pthread_mutex_init(&g->lock, NULL);
-	g->ops = (struct tapir_sock_ops){.open = helper_open, .set_mark = helper_set_mark, .ctx = g};
+	g->ops =
+	    (struct tapir_sock_ops){.open = helper_open, .set_mark = helper_set_mark, .ctx = g};
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		g->dev = st.st_dev;

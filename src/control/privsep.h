@@ -30,7 +30,7 @@ struct tapir_sock_guard {
 	bool has_file;	       /* recorded: unlink only that file, not a successor's */
 	int helper_fd;	       /* channel to the helper, -1 = none (we do it all ourselves) */
 	pid_t helper_pid;
-	pthread_mutex_t lock;	    /* one request at a time: control thread and TCP thread */
+	pthread_mutex_t lock;	   /* one request at a time: control thread and TCP thread */
 	struct tapir_sock_ops ops; /* requests to the helper; ctx = this guard */
 };
 

@@ -184,10 +184,10 @@ struct tapir_device {
 	struct tapir_allowedips *allowedips;	    /* writes under lock */
 	uint16_t listen_port;			    /* control thread */
 	uint32_t fwmark;			    /* control thread */
-	/* makes the sockets that need privilege; set before tapir_device_start, then constant */
-	const struct tapir_sock_ops *sock_ops;
 	bool is_up;				    /* sockets open */
 	int udp_family;
+	/* makes the sockets that need privilege; set before tapir_device_start, then constant */
+	const struct tapir_sock_ops *sock_ops;
 
 	unsigned int nworkers;
 	struct tapir_worker *workers;

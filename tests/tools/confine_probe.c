@@ -28,7 +28,7 @@
 #include "privsep.h"
 
 static const char *ifname, *dir;
-static int ifindex; /* looked up before the drop: if_nametoindex(3) needs an AF_UNIX socket */
+static int ifindex;	/* looked up before the drop: if_nametoindex(3) needs an AF_UNIX socket */
 static int pre_nl = -1; /* a NETLINK_ROUTE socket opened before the drop, as daemon.c does */
 
 static int set_down_ioctl(void)
