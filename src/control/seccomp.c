@@ -13,9 +13,10 @@
  * their harm lies there: socket() only for AF_INET/AF_INET6 datagram or stream sockets with
  * the default protocol (no netlink, packet, raw or AF_UNIX socket: the TCP transport's
  * connections and the MTU/ifindex ioctls' socket are all tapird creates after start-up),
- * ioctl() only for the requests listed, and, in sanitizer builds only, open/openat only for
- * reading. A release build has no path-based call at all: no open, unlink, readlink or
- * directory listing. Sockets that need privilege come from the helper (privsep.c).
+ * ioctl() only for the requests listed, and open/openat only for reading (allowed in sanitizer
+ * builds, failing with EACCES in release builds). A release build opens no file and has no
+ * other path-based call: no unlink, readlink or directory listing. Sockets that need
+ * privilege come from the helper (privsep.c).
  */
 #include "seccomp.h"
 
@@ -118,6 +119,15 @@ static const int sanitizer_syscalls[] = {
 static const unsigned int daemon_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX};
 /* a sanitizer report asks whether stderr is a terminal (TCGETS) */
 static const unsigned int sanitizer_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX, TCGETS};
+
+/*
+ * Opening a file for reading: ASan and LSan need it (sanitizer builds). A release build opens
+ * nothing, but glibc's malloc reads /proc/sys/vm/overcommit_memory once, the first time a
+ * thread's heap shrinks (in free(), long after start-up), and copes with a failed open: that
+ * open fails with EACCES instead of aborting the daemon. Opening for writing always traps.
+ */
+static const unsigned int read_only_open_action =
+    TAPIR_HAS_SANITIZER ? SECCOMP_RET_ALLOW : SECCOMP_RET_ERRNO | EACCES;
 
 /* socket(): the families, types and protocol tapird creates after start-up (see above) */
 static const unsigned int inet_families[] = {AF_INET, AF_INET6};
@@ -225,14 +235,19 @@ static void allow_ioctl(struct prog *p, const unsigned int *reqs, size_t n)
 	end_call(p, at);
 }
 
-/* open/openat for reading only: the flags (argument @flags_arg) carry no write or create bit */
-static void allow_open_read_only(struct prog *p, int nr, unsigned int flags_arg)
+/*
+ * open/openat: with a write or create bit in the flags (argument @flags_arg) trap; for reading,
+ * @read_action (allow in sanitizer builds; an errno in release builds, see the list above).
+ */
+static void open_read_only(struct prog *p, int nr, unsigned int flags_arg, unsigned int read_action)
 {
 	unsigned short at = begin_call(p, nr);
 
 	load_arg(p, flags_arg);
 	emit(p, BPF_JMP | BPF_JSET | BPF_K, 0, 1, OPEN_WRITE_FLAGS);
 	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
+	emit(p, BPF_RET | BPF_K, 0, 0, read_action);
+	/* both branches returned: the closing allow is never reached */
 	end_call(p, at);
 }
 
@@ -273,13 +288,13 @@ static void build(struct prog *p, enum tapir_seccomp_profile profile)
 		if (TAPIR_HAS_SANITIZER) {
 			allow_list(p, sanitizer_syscalls, N_OF(sanitizer_syscalls));
 			allow_ioctl(p, sanitizer_ioctls, N_OF(sanitizer_ioctls));
-			allow_open_read_only(p, SYS_openat, 2);
-#if defined(__x86_64__)
-			allow_open_read_only(p, SYS_open, 1);
-#endif
 		} else {
 			allow_ioctl(p, daemon_ioctls, N_OF(daemon_ioctls));
 		}
+		open_read_only(p, SYS_openat, 2, read_only_open_action);
+#if defined(__x86_64__)
+		open_read_only(p, SYS_open, 1, read_only_open_action);
+#endif
 		allow_clone(p, TAPIR_HAS_SANITIZER);
 	}
 	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);

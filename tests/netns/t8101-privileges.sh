@@ -70,10 +70,11 @@ keygen c
 start_daemon "$NS1" "$IMPL" "$IFA"
 start_daemon "$NS2" "$IMPL" "$IFB"
 PA=${DAEMON_PID[$IFA]}
+# the socket exists before the drop: wait for the end of start-up
+wait_for "$IFA to finish start-up" 10 started "$IFA"
 
 check_eq "runs as $USER_NAME (real, effective, saved, fs uid)" \
 	"$USER_UID $USER_UID $USER_UID $USER_UID" uid_of "$PA"
-wait_for "$IFA to finish start-up" 10 started "$IFA"
 check_eq "CapEff is empty (no CAP_NET_ADMIN)" "$NO_CAPS" status_field "$PA" CapEff
 check_eq "CapPrm is empty" "$NO_CAPS" status_field "$PA" CapPrm
 check_eq "CapBnd is empty" "$NO_CAPS" status_field "$PA" CapBnd
