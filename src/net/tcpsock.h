@@ -32,7 +32,11 @@ int tapir_tcpsock_listen_family(int family, uint16_t port, uint32_t fwmark);
  */
 int tapir_tcpsock_connect(const union tapir_sockaddr *to, uint32_t fwmark,
 			  const struct tapir_sock_ops *ops);
-/* Socket options for an accepted connection (TCP_NODELAY, user timeout, SO_MARK). */
+/*
+ * Socket options for an accepted connection (TCP_NODELAY, user timeout, SO_MARK). The mark
+ * needs CAP_NET_ADMIN and fails quietly without it; an accepted connection has its
+ * listener's mark anyway.
+ */
 void tapir_tcpsock_setup(int fd, uint32_t fwmark);
 /* The pending error of a connecting socket: 0 once connected, else a positive errno. */
 int tapir_tcpsock_error(int fd);

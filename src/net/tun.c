@@ -86,8 +86,10 @@ int tapir_tun_get_mtu(const char *name)
 	return ret < 0 ? ret : ifr.ifr_mtu;
 }
 
-/* SIOCGIFINDEX on an AF_INET socket, not if_nametoindex(3): glibc's opens an AF_UNIX one,
- * a family tapird's seccomp list does not allow after start-up. */
+/*
+ * SIOCGIFINDEX on an AF_INET socket, not if_nametoindex(3): glibc's opens an AF_UNIX one, a
+ * family tapird's seccomp list does not allow after start-up.
+ */
 int tapir_tun_ifindex(const char *name)
 {
 	struct ifreq ifr;
