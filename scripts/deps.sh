@@ -14,8 +14,9 @@ packages=(
 	procps kmod ca-certificates coreutils util-linux nftables
 )
 
-# tapird drops to the system user `tapir` once its device and sockets exist (else `nobody`,
-# which Debian always has): create it when we may. No home, no login shell, no password.
+# tapird drops to the system user `tapir` once its device and sockets exist, and refuses to
+# start without it (no fallback to the shared `nobody`): create it when we may. No home, no
+# login shell, no password.
 if ! getent passwd tapir >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] &&
 	command -v useradd >/dev/null 2>&1; then
 	echo "[#] useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin tapir"

@@ -31,11 +31,12 @@ struct options {
 	bool is_tap;
 	unsigned int nworkers;
 	const char *ifname;
-	const char *user; /* NULL: tapir, else nobody */
+	const char *user; /* NULL: tapir (no fallback) */
 	bool is_no_drop;
 	bool is_no_seccomp;
 	const char *log_file; /* NULL: stderr in the foreground, syslog once detached */
 	uid_t uid;	      /* of user, looked up before daemonizing */
+	pid_t helper_pid;
 	gid_t gid;
 	char user_name[64];
 };
@@ -58,7 +59,7 @@ static void usage(FILE *out)
 		"                     TSO/checksum offload, UDP GSO sends, UDP GRO receives\n"
 		"                     with coalesced TUN writes (also TAPIR_OFFLOAD)\n"
 		"  -u, --user NAME    user to run as once the device and sockets exist\n"
-		"                     (default: tapir if it exists, else nobody; TAPIR_USER)\n"
+		"                     (default: tapir, which must exist; also TAPIR_USER)\n"
 		"      --no-drop      keep running as root (also TAPIR_PRIVDROP=0)\n"
 		"      --no-seccomp   no system-call filter (also TAPIR_SECCOMP=0)\n"
 		"  -l, --log-file PATH append the log to PATH (also TAPIR_LOG_FILE); without\n"
@@ -322,31 +323,23 @@ static void daemonize(const struct options *o)
 
 /*
  * After everything privileged is open (TUN queues, UDP and UAPI sockets, the control loop's
- * watches) and before any thread starts: the drop, then the filter, which has neither fork
- * nor setuid nor capset on its list.
+ * watches, the privileged helper) and before any thread starts: the drop to no capability,
+ * then the filter, which has neither fork nor setuid nor capset on its list.
  */
 static void confine(const struct options *o, const char *name)
 {
+	const char *step = "";
 	int ret;
 
-	if (!o->is_no_drop) {
-		ret = tapir_privsep_drop(o->uid, o->gid);
-		if (ret < 0)
-			fatal("%s: cannot drop privileges to user %s: %s", name, o->user_name,
-			      strerror(-ret));
-		log_info("%s: running as user %s (uid %u), keeping CAP_NET_ADMIN and "
-			 "CAP_NET_BIND_SERVICE",
-			 name, o->user_name, (unsigned int)getuid());
-	}
-	if (o->is_no_seccomp)
-		return;
-	if (!tapir_seccomp_is_supported()) {
+	if (!o->is_no_seccomp && !tapir_seccomp_is_supported())
 		log_info("%s: no seccomp filter for this architecture", name);
-		return;
-	}
-	ret = tapir_seccomp_install(TAPIR_SECCOMP_DAEMON);
+	ret = tapir_privsep_confine(o->uid, o->gid, !o->is_no_drop, !o->is_no_seccomp, &step);
 	if (ret < 0)
-		fatal("%s: cannot install the seccomp filter: %s", name, strerror(-ret));
+		fatal("%s: %s (user %s) failed: %s", name, step, o->user_name, strerror(-ret));
+	if (!o->is_no_drop)
+		log_info("%s: running as user %s (uid %u) with no capability; the privileged "
+			 "helper (pid %d) keeps CAP_NET_ADMIN and CAP_NET_BIND_SERVICE",
+			 name, o->user_name, (unsigned int)getuid(), (int)o->helper_pid);
 }
 
 int main(int argc, char **argv)
@@ -376,9 +369,14 @@ int main(int argc, char **argv)
 			  */
 	if (tapir_crypto_init() < 0)
 		fatal("cannot initialise the crypto libraries");
-	if (!o.is_no_drop &&
-	    tapir_privsep_lookup_user(o.user, &o.uid, &o.gid, o.user_name, sizeof(o.user_name)) < 0)
-		fatal("no such user: %s", o.user ? o.user : "tapir or nobody");
+	if (!o.is_no_drop && tapir_privsep_lookup_user(o.user, &o.uid, &o.gid, o.user_name,
+						       sizeof(o.user_name)) < 0) {
+		if (o.user)
+			fatal("no such user: %s", o.user);
+		fatal("no user tapir to run as: create it with `useradd --system --no-create-home "
+		      "--home-dir /nonexistent --shell /usr/sbin/nologin tapir`, or name another "
+		      "unshared user with --user NAME (or TAPIR_USER)");
+	}
 	ret = open_tun(&o, tun_fds, name);
 	if (ret < 0)
 		fatal("cannot create TUN device %s: %s", o.ifname, strerror(-ret));
@@ -419,10 +417,12 @@ int main(int argc, char **argv)
 		fatal("cannot open UDP sockets: %s", strerror(-ret));
 	if (tapir_daemon_open(&loop, &dev, uapi_fd, sock_path, !is_uapi_inherited) < 0)
 		return 1;
-	ret = tapir_sock_guard_init(&guard, sock_path, !o.is_no_drop && geteuid() == 0,
-				    !o.is_no_seccomp);
+	/* always the helper: with it tapird needs no path-based system call after start-up */
+	ret = tapir_sock_guard_init(&guard, sock_path, true, !o.is_no_seccomp);
 	if (ret < 0)
-		fatal("cannot start the socket helper: %s", strerror(-ret));
+		fatal("cannot start the privileged helper: %s", strerror(-ret));
+	dev.sock_ops = tapir_sock_guard_ops(&guard);
+	o.helper_pid = guard.helper_pid;
 	confine(&o, name);
 	ret = tapir_device_start(&dev);
 	if (ret < 0)

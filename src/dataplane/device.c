@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "log.h"
+#include "sockops.h"
 #include "udp.h"
 
 const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
@@ -138,6 +139,7 @@ int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *t
 	dev->nworkers = nworkers;
 	dev->mtu = TAPIR_DEFAULT_MTU;
 	dev->control_event_fd = -1;
+	dev->sock_ops = &tapir_sock_ops_direct;
 	pthread_rwlock_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	pthread_mutex_init(&dev->req_lock, NULL);
@@ -256,7 +258,7 @@ int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 	int fds[TAPIR_MAX_THREADS];
 	int ret;
 
-	ret = tapir_udp_open(fds, dev->nworkers, port, dev->fwmark);
+	ret = tapir_udp_open(fds, dev->nworkers, port, dev->fwmark, dev->sock_ops);
 	if (ret < 0)
 		return ret;
 	pthread_rwlock_wrlock(&dev->lock);
@@ -288,7 +290,7 @@ int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 int tapir_device_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
 {
 	for (unsigned int i = 0; dev->is_up && i < dev->nworkers; i++) {
-		int ret = tapir_udp_set_fwmark(dev->udp_fds[i], fwmark);
+		int ret = dev->sock_ops->set_mark(dev->sock_ops->ctx, dev->udp_fds[i], fwmark);
 		if (ret < 0)
 			return ret;
 	}

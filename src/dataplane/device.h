@@ -28,6 +28,7 @@
 #include "peer.h"
 #include "ratelimiter.h"
 #include "sockaddr.h"
+#include "sockops.h"
 #include "transport.h"
 #include "udp.h"
 
@@ -191,6 +192,8 @@ struct tapir_device {
 	uint32_t fwmark;			    /* control thread */
 	bool is_up;				    /* sockets open */
 	int udp_family;
+	/* makes the sockets that need privilege; set before tapir_device_start, then constant */
+	const struct tapir_sock_ops *sock_ops;
 
 	unsigned int nworkers;
 	struct tapir_worker *workers;

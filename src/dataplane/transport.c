@@ -344,7 +344,7 @@ static struct tapir_tcp_conn *connect_locked(struct tapir_tcp *t, struct tapir_p
 	if (!to.sa.sa_family)
 		return NULL;
 	tapir_sockaddr_format(text, sizeof(text), &to);
-	fd = tapir_tcpsock_connect(&to, atomic_load(&t->fwmark));
+	fd = tapir_tcpsock_connect(&to, atomic_load(&t->fwmark), t->dev->sock_ops);
 	if (fd < 0) {
 		count(t, TAPIR_TCP_STAT_CONNECT_FAILED);
 		log_debug("%s: peer %llu: tcp connect to %s: %s", t->dev->ifname,
@@ -502,11 +502,13 @@ void tapir_tcp_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
 		return;
 	atomic_store(&t->fwmark, fwmark);
 	pthread_mutex_lock(&t->lock);
+	/* through the helper after the drop: a short round trip per socket, under t->lock so
+	 * that no socket is closed meanwhile */
 	if (t->listen_fd >= 0)
-		setsockopt(t->listen_fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
+		dev->sock_ops->set_mark(dev->sock_ops->ctx, t->listen_fd, fwmark);
 	for (unsigned int i = 0; i < TAPIR_TCP_MAX_CONNS; i++) {
 		if (t->conns[i])
-			setsockopt(t->conns[i]->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
+			dev->sock_ops->set_mark(dev->sock_ops->ctx, t->conns[i]->fd, fwmark);
 	}
 	pthread_mutex_unlock(&t->lock);
 }
@@ -526,7 +528,7 @@ int tapir_tcp_listen(struct tapir_device *dev, uint16_t port)
 		return -ENOTCONN;
 	t->bound_port = port;
 	if (atomic_load(&t->is_listen_on)) {
-		fd = tapir_tcpsock_listen(port, atomic_load(&t->fwmark));
+		fd = tapir_tcpsock_listen(port, atomic_load(&t->fwmark), dev->sock_ops);
 		if (fd >= 0 && epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
 			ret = -errno;
 			close(fd);

@@ -14,6 +14,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sockops.h"
+
 enum {
 	UDP_BUFFER_BYTES = 7 << 20,
 };
@@ -32,7 +34,7 @@ static void set_buffers(int fd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
 }
 
-static int open_one(int family, uint16_t port, uint32_t fwmark)
+int tapir_udp_open_socket(int family, uint16_t port, uint32_t fwmark)
 {
 	union tapir_sockaddr addr;
 	int one = 1, zero = 0, fd, ret;
@@ -60,7 +62,7 @@ static int open_one(int family, uint16_t port, uint32_t fwmark)
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		goto err;
 	set_buffers(fd);
-	if (fwmark && tapir_udp_set_fwmark(fd, fwmark) < 0)
+	if (fwmark && tapir_sock_set_mark(fd, fwmark) < 0)
 		goto err;
 	if (bind(fd, &addr.sa, alen) < 0)
 		goto err;
@@ -81,16 +83,17 @@ static int bound_port(int fd)
 	return addr.sa.sa_family == AF_INET6 ? ntohs(addr.in6.sin6_port) : ntohs(addr.in.sin_port);
 }
 
-int tapir_udp_open(int *fds, unsigned int count, uint16_t port, uint32_t fwmark)
+int tapir_udp_open(int *fds, unsigned int count, uint16_t port, uint32_t fwmark,
+		   const struct tapir_sock_ops *ops)
 {
 	int family = AF_INET6, ret = 0;
 	unsigned int i;
 
 	for (i = 0; i < count; i++) {
-		ret = open_one(family, port, fwmark);
+		ret = ops->open(ops->ctx, family, SOCK_DGRAM, port, fwmark);
 		if (ret == -EAFNOSUPPORT && i == 0 && family == AF_INET6) {
 			family = AF_INET;
-			ret = open_one(family, port, fwmark);
+			ret = ops->open(ops->ctx, family, SOCK_DGRAM, port, fwmark);
 		}
 		if (ret < 0)
 			goto err;
@@ -109,13 +112,6 @@ err:
 	while (i-- > 0)
 		close(fds[i]);
 	return ret;
-}
-
-int tapir_udp_set_fwmark(int fd, uint32_t fwmark)
-{
-	if (setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)
-		return -errno;
-	return 0;
 }
 
 socklen_t tapir_udp_sockaddr_for(int sock_family, const union tapir_sockaddr *in,

@@ -16,6 +16,7 @@
 #include "sockaddr.h"
 
 struct msghdr;
+struct tapir_sock_ops;
 
 enum {
 	/* control data of one message: a UDP_GRO or UDP_SEGMENT value and an IPV6_PKTINFO */
@@ -23,11 +24,17 @@ enum {
 };
 
 /*
- * Opens @count sockets bound to @port (0 = pick one; all share the chosen port) into @fds.
+ * Opens @count sockets bound to @port (0 = pick one; all share the chosen port) into @fds,
+ * each made by @ops (directly, or by tapird's privileged helper).
  * Returns the bound port (> 0) or -errno (all sockets closed on failure).
  */
-int tapir_udp_open(int *fds, unsigned int count, uint16_t port, uint32_t fwmark);
-int tapir_udp_set_fwmark(int fd, uint32_t fwmark);
+int tapir_udp_open(int *fds, unsigned int count, uint16_t port, uint32_t fwmark,
+		   const struct tapir_sock_ops *ops);
+/*
+ * One socket of @family, SO_REUSEPORT, big buffers (the FORCE variants need CAP_NET_ADMIN),
+ * SO_MARK @fwmark (0 = none), bound to @port. Returns the fd or -errno.
+ */
+int tapir_udp_open_socket(int family, uint16_t port, uint32_t fwmark);
 /* Turns on UDP_GRO (coalesced receives). 0 or -errno (kernels before 5.0 lack it). */
 int tapir_udp_enable_gro(int fd);
 /* Whether UDP_SEGMENT (send-side GSO) is available on @fd. */
