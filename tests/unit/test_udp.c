@@ -22,6 +22,7 @@
 
 #include <cmocka.h>
 
+#include "sockops.h"
 #include "udp.h"
 
 enum {
@@ -226,7 +227,7 @@ static void test_loopback_sticky(void **state)
 	int fd, peer, port;
 
 	(void)state;
-	port = tapir_udp_open(&fd, 1, 0, 0);
+	port = tapir_udp_open(&fd, 1, 0, 0, &tapir_sock_ops_direct);
 	assert_true(port > 0);
 	peer = loopback_peer();
 	to.sin_port = htons((uint16_t)port);
