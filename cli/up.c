@@ -38,6 +38,7 @@
 #include "config.h"
 #include "device.h"
 #include "netlink.h"
+#include "nft.h"
 #include "uapi_client.h"
 
 static const char STATE_DIR[] = "/var/run/tapir";
@@ -55,6 +56,7 @@ enum {
 	SOCKET_WAIT_MS = 5000,
 	STEP_MS = 50,
 	TEXT_BYTES = 256,
+	FIREWALL_ADDRS_MAX = 64, /* addresses of one family the guard protects */
 };
 
 /* One change that must be undone explicitly; a line of the state file. */
@@ -65,7 +67,8 @@ enum action_kind {
 	ACT_RULE_SUPPRESS, /* family table priority */
 	ACT_SYSCTL,	   /* src_valid_mark, old value */
 	ACT_DNS,
-	ACT_BRIDGE, /* the link was made a port of bridge @name */
+	ACT_BRIDGE,   /* the link was made a port of bridge @name */
+	ACT_FIREWALL, /* family: nftables table tapir-IFNAME (nft.c) */
 };
 
 struct action {
@@ -549,6 +552,9 @@ static void format_action(char out[TEXT_BYTES], const struct action *a)
 	case ACT_BRIDGE:
 		snprintf(out, TEXT_BYTES, "bridge %s", a->name);
 		break;
+	case ACT_FIREWALL:
+		snprintf(out, TEXT_BYTES, "firewall %d", a->family == AF_INET6 ? 6 : 4);
+		break;
 	}
 }
 
@@ -571,6 +577,8 @@ static int parse_action(struct action *a, const char *line)
 		a->kind = ACT_RULE_FWMARK;
 	else if (sscanf(line, "rule-suppress %u %u %u", &fam, &a->table, &a->priority) == 3)
 		a->kind = ACT_RULE_SUPPRESS;
+	else if (sscanf(line, "firewall %u", &fam) == 1)
+		a->kind = ACT_FIREWALL;
 	else if (sscanf(line, "route %49s %u", p, &a->table) == 2 && (slash = strchr(p, '/'))) {
 		*slash = '\0';
 		a->kind = ACT_ROUTE;
@@ -581,7 +589,7 @@ static int parse_action(struct action *a, const char *line)
 		return 0;
 	} else
 		return -EINVAL;
-	if (a->kind == ACT_RULE_FWMARK || a->kind == ACT_RULE_SUPPRESS)
+	if (a->kind == ACT_RULE_FWMARK || a->kind == ACT_RULE_SUPPRESS || a->kind == ACT_FIREWALL)
 		a->family = fam == 6 ? AF_INET6 : AF_INET;
 	return 0;
 }
@@ -705,6 +713,9 @@ static void undo(struct quick *qk, const struct action *a)
 		say("ip link set %s nomaster", qk->ifname);
 		if (qk->ifindex > 0)
 			r = tapir_nl_link_set_master(qk->nl, qk->ifindex, 0);
+		break;
+	case ACT_FIREWALL:
+		r = tapir_nft_guard_del(qk->ifname, a->family);
 		break;
 	}
 	if (r && !is_gone(r)) {
@@ -1011,6 +1022,31 @@ static int set_src_valid_mark(struct quick *qk)
 }
 
 /*
+ * wg-quick's nftables guard for a full tunnel (nft.c), over the addresses the link has now,
+ * as wg-quick reads them from `ip addr show`.
+ */
+static int add_firewall(struct quick *qk, int family, uint32_t fwmark)
+{
+	struct action act = {.kind = ACT_FIREWALL, .family = family};
+	uint8_t addrs[FIREWALL_ADDRS_MAX][16];
+	size_t n = 0;
+	int r;
+
+	r = tapir_nl_addr_list(qk->nl, qk->ifindex, family, addrs, FIREWALL_ADDRS_MAX, &n);
+	if (r) {
+		fprintf(stderr, "tapir: cannot list the addresses of %s: %s\n", qk->ifname,
+			strerror(-r));
+		return r;
+	}
+	r = tapir_nft_guard_add(qk->ifname, family, fwmark, addrs, n);
+	if (r) {
+		fprintf(stderr, "tapir: cannot add the firewall guard of %s\n", qk->ifname);
+		return r;
+	}
+	return record(qk, &act);
+}
+
+/*
  * A /0 route: everything goes to table T (= the fwmark) through the tunnel, except packets
  * tapird marks (its own UDP), and anything the main table knows more specifically than /0.
  */
@@ -1038,6 +1074,8 @@ static int add_default(struct quick *qk, int family, const uint8_t *dst, uint32_
 	if (r || (r = record(qk, &sup)))
 		return r;
 	r = add_route(qk, family, dst, 0, table);
+	if (!r)
+		r = add_firewall(qk, family, table);
 	if (!r && family == AF_INET)
 		r = set_src_valid_mark(qk);
 	return r;
