@@ -1325,25 +1325,26 @@ static int do_up(struct quick *qk)
 }
 
 /* Takes --foreground out of up's arguments (before or after the target). */
-static int take_foreground(int *argc, char **argv, struct quick *qk)
+static void take_foreground(int *argc, char **argv, struct quick *qk)
 {
 	for (int i = 1; i < *argc; i++) {
 		if (strcmp(argv[i], "--foreground") != 0)
 			continue;
 		qk->is_foreground = true;
+		/* argv[argc] is NULL: it moves down too */
 		memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
 		(*argc)--;
-		return 0;
+		return;
 	}
-	return 0;
 }
 
 int tapir_cmd_up(int argc, char **argv)
 {
 	struct quick qk = {.state_fd = -1};
 	char *path;
-	int r = take_foreground(&argc, argv, &qk);
+	int r;
 
+	take_foreground(&argc, argv, &qk);
 	r = check_args(argc, argv);
 	if (r >= 0)
 		return r;

@@ -169,7 +169,7 @@ state "$NS1" >"$T/up1"
 pids=$(tapirds "$NS1")
 diag "kill -9 $pids"
 # shellcheck disable=SC2086
-kill -KILL $pids
+[ -z "$pids" ] || kill -KILL $pids
 check "the interface goes with its daemon" wait_for "$IFA to go" 10 no_link
 check "the dead daemon's state file is left behind" test -e "$STATE_DIR/$IFA.state"
 check "tapir up again, without tapir down" tq "$NS1" up "$T/$IFA.conf"
@@ -215,7 +215,7 @@ check "the interface handshakes" wait_for "a handshake" 15 has_handshake
 pids=$(tapirds "$NS1")
 diag "kill -9 $pids"
 # shellcheck disable=SC2086
-kill -KILL $pids
+[ -z "$pids" ] || kill -KILL $pids
 fg_exit
 check_eq "tapird killed: the supervisor exits 1 (Restart=on-failure restarts it)" 1 echo "$FG_RC"
 diag_file "$T/fg-$FG_N.log"
