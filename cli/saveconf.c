@@ -276,7 +276,7 @@ int tapir_saveconf(const char *path, const char *ifname)
 {
 	char *old = NULL, *run = NULL, *text = NULL;
 	size_t old_len = 0, run_len = 0, len = 0;
-	struct stat st;
+	struct stat st = {0};
 	FILE *f;
 	int r;
 
