@@ -30,7 +30,7 @@ CLI=$(dirname "$IMPL")/tapir
 export TAPIRD="$IMPL"
 STATE_DIR=/var/run/tapir
 
-plan 33
+plan 35
 
 IFA="ts$$a"
 IFB="ts$$b"
@@ -177,6 +177,8 @@ check "it said it cleaned up after the dead daemon" grep -q "is gone; cleaning u
 check "routes, rules, sysctl and ruleset equal those after the first up" same_state "$NS1" "$T/up1"
 check "the peer is back" peer_of_a
 check "and handshakes again" wait_for "a handshake" 15 has_handshake
+check_fails "tapir up while its daemon lives is still refused" tq "$NS1" up "$T/$IFA.conf"
+check "and cleans nothing up" eval '! grep -q "cleaning up" "$T/tq.log" && same_state "$NS1" "$T/up1" && peer_of_a'
 check "tapir down" tq "$NS1" down "$IFA"
 check "routing and ruleset as before" same_state "$NS1" "$T/before"
 
