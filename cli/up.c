@@ -14,6 +14,11 @@
  * appended to /var/run/tapir/IFNAME.state as soon as it is made; a failure midway, Ctrl-C, or
  * a later `down` undoes exactly those records, newest first. The state file is also how down
  * knows that an interface is ours.
+ *
+ * A default route also gets wg-quick's nftables guard (nft.c). SaveConfig = true makes down
+ * write the running configuration back first (saveconf.c). up --foreground keeps tapird as a
+ * child and supervises it for tapir@.service (supervise.c); a state file whose daemon died is
+ * cleaned up by the next up, as down would.
  */
 #include "cli.h"
 
@@ -1241,7 +1246,7 @@ static int supervise(struct quick *qk);
 static int check_args(int argc, char **argv)
 {
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n\n"
+		printf("Usage: tapir %s %s[ CONFIG_FILE | INTERFACE ]\n\n"
 		       "  CONFIG_FILE is a wg-quick configuration file whose name, without .conf,\n"
 		       "  is the interface name; INTERFACE means /etc/tapir/INTERFACE.conf or\n"
 		       "  /etc/wireguard/INTERFACE.conf.\n\n"
@@ -1263,11 +1268,12 @@ static int check_args(int argc, char **argv)
 		       "  undoes what that earlier up recorded, as down would.\n\n"
 		       "  With SaveConfig = true, down first writes the running configuration\n"
 		       "  back to the file (see tapir.conf(5)).\n",
-		       argv[0]);
+		       argv[0], strcmp(argv[0], "up") ? "" : "[ --foreground ] ");
 		return 0;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n", argv[0]);
+		fprintf(stderr, "Usage: tapir %s %s[ CONFIG_FILE | INTERFACE ]\n", argv[0],
+			strcmp(argv[0], "up") ? "" : "[ --foreground ] ");
 		return 2;
 	}
 	return -1;
