@@ -8,6 +8,8 @@
 #ifndef TAPIR_CLI_H
 #define TAPIR_CLI_H
 
+#include <stddef.h>
+
 /* keys.c */
 int tapir_cmd_genkey(int argc, char **argv);
 int tapir_cmd_pubkey(int argc, char **argv);
@@ -15,6 +17,12 @@ int tapir_cmd_genpsk(int argc, char **argv);
 /* show.c: show [IFNAME|all|interfaces] [--json] [dump|FIELD], showconf IFNAME */
 int tapir_cmd_show(int argc, char **argv);
 int tapir_cmd_showconf(int argc, char **argv);
+/*
+ * IFNAME's configuration as showconf prints it, plus the tapir peer keys the daemon knows
+ * (tcp:// endpoints, Compression), for SaveConfig. Returns a malloc'd text holding the private
+ * key (caller wipes and frees) in @out, or -errno.
+ */
+int tapir_showconf_text(const char *ifname, char **out, size_t *len_out);
 /* setconf.c: set IFNAME ..., setconf/addconf/syncconf IFNAME FILE */
 int tapir_cmd_set(int argc, char **argv);
 int tapir_cmd_setconf(int argc, char **argv);

@@ -1116,46 +1116,76 @@ int tapir_cmd_show(int argc, char **argv)
 
 /* ---------------------------------------------------------------- tapir showconf */
 
-static void showconf_peer(const struct peer_info *peer)
+/* With @is_save (SaveConfig), also the tapir peer keys the daemon knows (Compression). */
+static void showconf_peer(FILE *f, const struct peer_info *peer, bool is_save)
 {
 	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES], ip[ADDR_TEXT_BYTES];
 
 	key_text(b64, peer->public_key);
-	printf("[Peer]\nPublicKey = %s\n", b64);
+	fprintf(f, "[Peer]\nPublicKey = %s\n", b64);
 	if (peer->has_preshared_key) {
 		key_text(b64, peer->preshared_key);
-		printf("PresharedKey = %s\n", b64);
+		fprintf(f, "PresharedKey = %s\n", b64);
 	}
 	for (size_t i = 0; i < peer->n_aips; i++)
-		printf("%s%s/%u%s", i ? "" : "AllowedIPs = ", aip_text(ip, &peer->aips[i]),
-		       peer->aips[i].cidr, i + 1 < peer->n_aips ? ", " : "\n");
+		fprintf(f, "%s%s/%u%s", i ? "" : "AllowedIPs = ", aip_text(ip, &peer->aips[i]),
+			peer->aips[i].cidr, i + 1 < peer->n_aips ? ", " : "\n");
 	if (has_endpoint(peer))
-		printf("Endpoint = %s\n", peer_endpoint_text(ep, peer));
+		fprintf(f, "Endpoint = %s\n", peer_endpoint_text(ep, peer));
 	if (peer->keepalive_s)
-		printf("PersistentKeepalive = %u\n", peer->keepalive_s);
+		fprintf(f, "PersistentKeepalive = %u\n", peer->keepalive_s);
+	if (is_save && peer->is_lz4)
+		fprintf(f, "Compression = lz4\n");
 	tapir_wipe(b64, sizeof(b64));
 }
 
-static void showconf_print(const struct device_info *dev)
+static void showconf_print(FILE *f, const struct device_info *dev, bool is_save)
 {
 	char b64[TAPIR_KEY_BASE64_LEN + 1];
 
-	printf("[Interface]\n");
+	fprintf(f, "[Interface]\n");
 	if (dev->listen_port)
-		printf("ListenPort = %u\n", dev->listen_port);
+		fprintf(f, "ListenPort = %u\n", dev->listen_port);
 	if (dev->fwmark)
-		printf("FwMark = 0x%x\n", dev->fwmark);
+		fprintf(f, "FwMark = 0x%x\n", dev->fwmark);
 	if (dev->has_private_key) {
 		key_text(b64, dev->private_key);
-		printf("PrivateKey = %s\n", b64);
+		fprintf(f, "PrivateKey = %s\n", b64);
 		tapir_wipe(b64, sizeof(b64));
 	}
 	/* A blank line after [Interface] even without peers, then one between peers. */
 	for (size_t i = 0; i < dev->n_peers || !i; i++) {
-		printf("\n");
+		fprintf(f, "\n");
 		if (i < dev->n_peers)
-			showconf_peer(&dev->peers[i]);
+			showconf_peer(f, &dev->peers[i], is_save);
 	}
+}
+
+int tapir_showconf_text(const char *ifname, char **out, size_t *len_out)
+{
+	struct device_info dev;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r = fetch_device(&dev, ifname, true);
+
+	if (!r && !(f = open_memstream(&text, &len)))
+		r = -ENOMEM;
+	if (!r) {
+		showconf_print(f, &dev, true);
+		if (fclose(f))
+			r = -ENOMEM;
+	}
+	device_free(&dev);
+	if (r) {
+		if (text)
+			tapir_wipe(text, len);
+		free(text);
+		return r;
+	}
+	*out = text;
+	*len_out = len;
+	return 0;
 }
 
 int tapir_cmd_showconf(int argc, char **argv)
@@ -1176,7 +1206,7 @@ int tapir_cmd_showconf(int argc, char **argv)
 	}
 	r = fetch_device(&dev, argv[1], false);
 	if (!r)
-		showconf_print(&dev);
+		showconf_print(stdout, &dev, false);
 	device_free(&dev);
 	if (!r && fflush(stdout)) {
 		perror("tapir showconf");

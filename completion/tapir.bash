@@ -141,7 +141,10 @@ _tapir_set()
 _tapir_up()
 {
 	local cur=$1
-	if [ "$COMP_CWORD" -ne 2 ]; then
+	if [ "$COMP_CWORD" -eq 3 ]; then
+		_tapir_reply "$cur" --foreground
+		return
+	elif [ "$COMP_CWORD" -ne 2 ]; then
 		return
 	fi
 	case $cur in

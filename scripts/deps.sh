@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
 	# build
 	meson ninja-build pkg-config gcc clang clang-format libclang-rt-dev libc6-dev
-	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev
+	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev libnftables-dev
 	# tests and demo: the reference implementation and tools, namespaces, traffic
 	wireguard-go wireguard-tools iproute2 iputils-ping socat iperf3 netcat-openbsd
 	procps kmod ca-certificates coreutils util-linux nftables

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
+#include "notify.h"
 #include "privsep.h"
 #include "seccomp.h"
 #include "tun.h"
@@ -68,7 +69,8 @@ static void usage(FILE *out)
 		"  -h, --help         show this help\n"
 		"      --version      show the version\n"
 		"\n"
-		"Environment: LOG_LEVEL=silent|error|info|verbose, WG_TUN_FD, WG_UAPI_FD.\n"
+		"Environment: LOG_LEVEL=silent|error|info|verbose, WG_TUN_FD, WG_UAPI_FD,\n"
+		"NOTIFY_SOCKET (READY=1 once serving, as sd_notify(3) says).\n"
 		"It exits on SIGINT/SIGTERM, when INTERFACE is deleted, or when its socket is.\n"
 		"Once detached it holds none of its caller's descriptors: stdin, stdout and\n"
 		"stderr are /dev/null, every other inherited descriptor but WG_TUN_FD and\n"
@@ -350,7 +352,7 @@ int main(int argc, char **argv)
 	struct options o = {0};
 	char name[IFNAMSIZ], sock_path[108];
 	int tun_fds[TAPIR_MAX_THREADS];
-	int uapi_fd, ret;
+	int uapi_fd, notify_fd, ret;
 	bool is_uapi_inherited;
 	bool has_uso = false;
 	const char *level = getenv("LOG_LEVEL");
@@ -423,6 +425,11 @@ int main(int argc, char **argv)
 		fatal("cannot start the privileged helper: %s", strerror(-ret));
 	dev.sock_ops = tapir_sock_guard_ops(&guard);
 	o.helper_pid = guard.helper_pid;
+	/* opened while still root: the service manager's socket may be writable by root only */
+	ret = tapir_notify_open(&notify_fd);
+	if (ret < 0)
+		log_warn("%s: cannot reach $NOTIFY_SOCKET, not telling readiness: %s", name,
+			 strerror(-ret));
 	confine(&o, name);
 	ret = tapir_device_start(&dev);
 	if (ret < 0)
@@ -434,7 +441,13 @@ int main(int argc, char **argv)
 		     : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");
+	ret = tapir_notify_send(notify_fd, "READY=1\nSTATUS=serving the userspace API\n");
+	if (ret < 0)
+		log_warn("%s: cannot send READY=1 to $NOTIFY_SOCKET: %s", name, strerror(-ret));
 	ret = tapir_daemon_run(loop);
+	tapir_notify_send(notify_fd, "STOPPING=1\n");
+	if (notify_fd >= 0)
+		close(notify_fd);
 	tapir_sock_guard_release(&guard);
 	tapir_daemon_close(loop);
 	close(uapi_fd);

@@ -117,20 +117,21 @@ installed_ok()
 check "PREFIX=/usr: programs, man pages, unit, completion installed, nothing else" \
 	installed_ok "$ROOT" /usr
 
-# unit_points_at TREE PREFIX BINDIR SBINDIR: ExecStart, ExecStop and TAPIRD name the installed
-# programs.
+# unit_points_at TREE PREFIX BINDIR SBINDIR: ExecStart (the supervised tapir up --foreground
+# of a Type=notify unit, which takes the interface down itself on stop) and TAPIRD name the
+# installed programs.
 unit_points_at()
 {
 	local unit
 	unit=$(unit_in "$1" "$2") || { echo "no unit"; return 1; }
-	if ! grep -qx "ExecStart=$3/tapir up %i" "$unit" ||
-		! grep -qx "ExecStop=$3/tapir down %i" "$unit" ||
+	if ! grep -qx "ExecStart=$3/tapir up %i --foreground" "$unit" ||
+		! grep -qx "Type=notify" "$unit" ||
 		! grep -qx "Environment=TAPIRD=$4/tapird" "$unit"; then
-		grep -E '^(Exec|Environment)' "$unit"
+		grep -E '^(Type|Exec|Environment)' "$unit"
 		return 1
 	fi
 }
-check "PREFIX=/usr: the unit runs /usr/bin/tapir up/down %i with /usr/sbin/tapird" \
+check "PREFIX=/usr: the unit runs /usr/bin/tapir up %i --foreground with /usr/sbin/tapird" \
 	unit_points_at "$ROOT" /usr /usr/bin /usr/sbin
 
 VERSION=$(meson introspect --projectinfo "$T/b" | grep -o '"version": *"[^"]*"' | head -n 1 |
