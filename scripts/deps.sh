@@ -12,6 +12,8 @@ packages=(
 	# tests and demo: the reference implementation and tools, namespaces, traffic
 	wireguard-go wireguard-tools iproute2 iputils-ping socat iperf3 netcat-openbsd
 	procps kmod ca-certificates coreutils util-linux nftables
+	# install test: systemd-analyze verify of the unit, systemd-sysusers of the user file
+	systemd
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist, and refuses to
