@@ -434,7 +434,7 @@ int main(int argc, char **argv)
 		     : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");
-	ret = tapir_daemon_run(loop);
+	ret = tapir_daemon_run(loop, &guard);
 	tapir_sock_guard_release(&guard);
 	tapir_daemon_close(loop);
 	close(uapi_fd);
