@@ -170,12 +170,17 @@ static void refresh_mtu(struct tapir_daemon *l)
 	bool is_home = true;
 	int mtu = tapir_tun_get_name(tun_fd, name);
 
-	if (mtu == 0 && l->has_moved) {
+	if (mtu == 0 && !l->has_moved)
+		mtu = tapir_tun_get_mtu(name);
+	/* the device is there (TUNGETIFF answered) but not here: moved, its DELLINK not read yet */
+	if (mtu == -ENODEV)
+		l->has_moved = true;
+	if (l->has_moved && (mtu == 0 || mtu == -ENODEV)) {
 		mtu = tapir_privsep_link_mtu(l->helper, tun_fd);
 		is_home = mtu == 0;
+		if (is_home)
+			mtu = tapir_tun_get_mtu(name);
 	}
-	if (mtu == 0)
-		mtu = tapir_tun_get_mtu(name);
 
 	if (mtu <= 0) {
 		if (mtu < 0 && mtu != -EBADFD && !l->has_mtu_failed)
