@@ -6,10 +6,11 @@
 # confinement (confine-probe: the same code path) SIOCSIFFLAGS, rtnetlink on a socket opened
 # before the drop, netlink/unix/packet sockets, writing or unlinking files all fail. The
 # tunnel, a fwmark (on every socket, seen by nft on the packets) and its change, a runtime
-# listen_port change (also below 1024, sockets from the helper) and new peers still work; deleting the socket file stops it, SIGTERM removes the
-# root-owned socket file; --no-seccomp and --no-drop switch the confinement off; without a
-# tapir user it refuses to start (no nobody fallback); the socket is mode 0600; `tapir up`
-# warns about a world-readable config with a private key.
+# listen_port change (also below 1024, sockets from the helper) and new peers still work;
+# deleting the socket file stops it, SIGTERM removes the root-owned socket file; --no-seccomp
+# and --no-drop switch the confinement off; without a tapir user it refuses to start (no
+# nobody fallback); the socket is mode 0600; `tapir up` warns about a world-readable config
+# with a private key.
 #
 #   tapir-$$-1                                   tapir-$$-2
 #   +----------------------------------+         +----------------------------------+
