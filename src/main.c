@@ -444,7 +444,7 @@ int main(int argc, char **argv)
 	ret = tapir_notify_send(notify_fd, "READY=1\nSTATUS=serving the userspace API\n");
 	if (ret < 0)
 		log_warn("%s: cannot send READY=1 to $NOTIFY_SOCKET: %s", name, strerror(-ret));
-	ret = tapir_daemon_run(loop);
+	ret = tapir_daemon_run(loop, &guard);
 	tapir_notify_send(notify_fd, "STOPPING=1\n");
 	if (notify_fd >= 0)
 		close(notify_fd);

@@ -24,6 +24,7 @@
 #include "device.h"
 #include "link.h"
 #include "log.h"
+#include "privsep.h"
 #include "tun.h"
 #include "uapi.h"
 
@@ -47,8 +48,9 @@ struct tapir_daemon {
 	struct tapir_device *dev;
 	int epfd, sigfd, timerfd, inofd, uapi_fd;
 	struct mnl_socket *nl;
-	struct tapir_link *link;
-	int mtu_seen;	     /* the device's MTU last read; 0 = none yet */
+	struct tapir_sock_guard *helper; /* reads the MTU once the device moved (link.c) */
+	int mtu_seen;			 /* the device's MTU last read; 0 = none yet */
+	bool has_moved;	     /* a move was seen and the device was not found at home since */
 	bool is_away;	     /* the device is in another network namespace */
 	bool has_mtu_failed; /* reading the MTU failed and was logged; reset on success */
 	const char *sock_path;
@@ -130,6 +132,7 @@ static int netlink_cb(const struct nlmsghdr *nlh, void *data)
 	log_info("%s: interface moved to another network namespace; its sockets stay in this one",
 		 l->dev->ifname);
 	l->dev->ifindex = 0;
+	l->has_moved = true;
 	return MNL_CB_OK;
 }
 
@@ -155,12 +158,29 @@ static void handle_inotify(struct tapir_daemon *l)
 	}
 }
 
-/* Reads the device's MTU wherever it is; notes a return to this namespace. */
+/*
+ * Reads the device's MTU: by its name now (TUNGETIFF, a rename changes it) at home, from the
+ * privileged helper once it has moved (it alone may look into other namespaces); notes a
+ * return to this namespace.
+ */
 static void refresh_mtu(struct tapir_daemon *l)
 {
+	int tun_fd = l->dev->workers[0].tun_fd;
 	char name[IFNAMSIZ];
-	bool is_home;
-	int mtu = tapir_link_get_mtu(l->link, name, &is_home);
+	bool is_home = true;
+	int mtu = tapir_tun_get_name(tun_fd, name);
+
+	if (mtu == 0 && !l->has_moved)
+		mtu = tapir_tun_get_mtu(name);
+	/* the device is there (TUNGETIFF answered) but not here: moved, its DELLINK not read yet */
+	if (mtu == -ENODEV)
+		l->has_moved = true;
+	if (l->has_moved && (mtu == 0 || mtu == -ENODEV)) {
+		mtu = tapir_privsep_link_mtu(l->helper, tun_fd);
+		is_home = mtu == 0;
+		if (is_home)
+			mtu = tapir_tun_get_mtu(name);
+	}
 
 	if (mtu <= 0) {
 		if (mtu < 0 && mtu != -EBADFD && !l->has_mtu_failed)
@@ -170,6 +190,7 @@ static void refresh_mtu(struct tapir_daemon *l)
 		return;
 	}
 	l->has_mtu_failed = false;
+	l->has_moved = !is_home;
 	if (is_home && l->dev->ifindex <= 0)
 		l->dev->ifindex = tapir_tun_ifindex(name); /* moved back: its events count again */
 	if (is_home != !l->is_away)
@@ -249,7 +270,6 @@ static int setup(struct tapir_daemon *l)
 	};
 	sigset_t mask;
 	char dir[256];
-	int ret;
 	const char *slash = strrchr(l->sock_path, '/');
 
 	sigemptyset(&mask);
@@ -274,9 +294,6 @@ static int setup(struct tapir_daemon *l)
 	l->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!l->nl || mnl_socket_bind(l->nl, RTMGRP_LINK, MNL_SOCKET_AUTOPID) < 0)
 		return -errno;
-	ret = tapir_link_open(&l->link, l->dev->workers[0].tun_fd);
-	if (ret < 0)
-		return ret;
 	if (add_fd(l, l->sigfd, EV_SIGNAL) || add_fd(l, l->uapi_fd, EV_UAPI_LISTEN) ||
 	    add_fd(l, l->timerfd, EV_TICK) || add_fd(l, l->dev->control_event_fd, EV_CONTROL) ||
 	    add_fd(l, mnl_socket_get_fd(l->nl), EV_NETLINK) || add_fd(l, l->inofd, EV_INOTIFY))
@@ -290,7 +307,6 @@ static void teardown(struct tapir_daemon *l)
 		tapir_uapi_client_free(l->clients[i]);
 	if (l->nl)
 		mnl_socket_close(l->nl);
-	tapir_link_close(l->link);
 	if (l->inofd >= 0)
 		close(l->inofd);
 	if (l->timerfd >= 0)
@@ -335,10 +351,11 @@ void tapir_daemon_close(struct tapir_daemon *l)
 	free(l);
 }
 
-int tapir_daemon_run(struct tapir_daemon *l)
+int tapir_daemon_run(struct tapir_daemon *l, struct tapir_sock_guard *helper)
 {
 	int ret = 0;
 
+	l->helper = helper;
 	/* the interface may have vanished between its creation and the netlink subscription */
 	if (tapir_tun_ifindex(l->dev->ifname) != l->dev->ifindex)
 		stop(l, 0, "interface removed");

@@ -7,14 +7,17 @@
  * IFLA_NEW_NETNSID and IFLA_NEW_IFINDEX (rtnetlink.h); a real deletion has neither, and
  * detaches the queues, so the data path's reads and writes fail with EBADFD anywhere.
  *
- * The MTU is read through the queue fd, so it follows the device across moves and renames:
- * TUNGETIFF gives its name now, TUNGETDEVNETNS its namespace now. At home SIOCGIFMTU answers
- * (by name, as before); elsewhere an RTM_GETLINK from home names the namespace by the id home
- * knows it by (IFLA_TARGET_NETNSID, Linux 4.20), which RTM_GETNSID gives for the namespace fd,
- * and which the kernel assigns on a move (else RTM_NEWNSID assigns one). Both need
- * CAP_NET_ADMIN, which tapird keeps (privsep.c). A namespace tapird could only enter with
- * setns(2) would need CAP_SYS_ADMIN; this way it never leaves its own. Nothing here changes
- * the device; the control thread is the only user.
+ * Two users. tapird (no capability after the drop) only tells a move from a deletion
+ * (tapir_link_is_move); at home it reads the MTU itself, by the name TUNGETIFF gives for its
+ * queue fd, with SIOCGIFMTU. Once it has seen a move, it passes the queue fd to its privileged
+ * helper (privsep.c), which runs tapir_link_away_mtu: TUNGETDEVNETNS gives the device's
+ * namespace now, compared with home's (SIOCGSKNS on the netlink socket, recorded when the
+ * helper starts); elsewhere an RTM_GETLINK from home names that namespace by the id home
+ * knows it by (IFLA_TARGET_NETNSID, Linux 4.20), which RTM_GETNSID gives for the namespace
+ * fd, and which the kernel assigns on a move (else RTM_NEWNSID assigns one). All of these but
+ * TUNGETIFF need CAP_NET_ADMIN, which only the helper keeps; its netlink socket is opened
+ * before it confines itself. A namespace entered with setns(2) would need CAP_SYS_ADMIN;
+ * this way nobody leaves home. Nothing here changes the device.
  */
 #include "link.h"
 
@@ -37,7 +40,6 @@ enum {
 };
 
 struct tapir_link {
-	int tun_fd;	       /* borrowed: the first queue */
 	struct mnl_socket *nl; /* requests only: bound to no multicast group */
 	unsigned int portid;
 	uint32_t seq;
@@ -60,7 +62,7 @@ static int socket_netns(int fd, struct stat *st)
 	return ret;
 }
 
-int tapir_link_open(struct tapir_link **out, int tun_fd)
+int tapir_link_open(struct tapir_link **out)
 {
 	struct tapir_link *lk = calloc(1, sizeof(*lk));
 	struct stat st = {0};
@@ -68,7 +70,6 @@ int tapir_link_open(struct tapir_link **out, int tun_fd)
 
 	if (!lk)
 		return -ENOMEM;
-	lk->tun_fd = tun_fd;
 	lk->nl = mnl_socket_open2(NETLINK_ROUTE, SOCK_CLOEXEC | SOCK_NONBLOCK);
 	if (!lk->nl || mnl_socket_bind(lk->nl, 0, MNL_SOCKET_AUTOPID) < 0) {
 		ret = -errno;
@@ -76,7 +77,7 @@ int tapir_link_open(struct tapir_link **out, int tun_fd)
 		return ret;
 	}
 	lk->portid = mnl_socket_get_portid(lk->nl);
-	/* without it (no CAP_NET_ADMIN) the device is looked up by name here, as before */
+	/* without it (no CAP_NET_ADMIN) the device counts as at home: looked up by name */
 	if (socket_netns(mnl_socket_get_fd(lk->nl), &st) == 0) {
 		lk->has_home = true;
 		lk->home_dev = st.st_dev;
@@ -224,31 +225,27 @@ static int mtu_in_netns(struct tapir_link *lk, int32_t nsid, const char *name)
 	return ret < 0 ? ret : mtu;
 }
 
-int tapir_link_get_mtu(struct tapir_link *lk, char name[IFNAMSIZ], bool *is_home)
+int tapir_link_away_mtu(struct tapir_link *lk, int tun_fd)
 {
+	char name[IFNAMSIZ];
 	struct stat st;
 	int32_t nsid;
 	int ns, ret;
 
-	ret = tapir_tun_get_name(lk->tun_fd, name);
+	ret = tapir_tun_get_name(tun_fd, name);
 	if (ret < 0)
 		return ret;
-	*is_home = true;
-	ns = lk->has_home ? tapir_tun_open_netns(lk->tun_fd) : -ENOTSUP;
+	ns = lk->has_home ? tapir_tun_open_netns(tun_fd) : -ENOTSUP;
 	if (ns == -EBADFD)
 		return ns;
-	if (ns < 0) /* a kernel before 5.2: only the name is known */
-		return tapir_tun_get_mtu(name);
-	if (fstat(ns, &st) < 0) {
+	if (ns < 0) /* a kernel before 5.2: only the name is known, at home */
+		return 0;
+	if (fstat(ns, &st) < 0)
 		ret = -errno;
-		goto out;
-	}
-	*is_home = st.st_dev == lk->home_dev && st.st_ino == lk->home_ino;
-	if (*is_home)
-		ret = tapir_tun_get_mtu(name);
-	else if ((ret = nsid_of(lk, ns, &nsid)) == 0)
-		ret = mtu_in_netns(lk, nsid, name);
-out:
+	else if (st.st_dev == lk->home_dev && st.st_ino == lk->home_ino)
+		ret = 0;
+	else if ((ret = nsid_of(lk, ns, &nsid)) == 0 && (ret = mtu_in_netns(lk, nsid, name)) == 0)
+		ret = -ENODATA; /* an MTU of 0 would read as "at home" */
 	close(ns);
 	return ret;
 }

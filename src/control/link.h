@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Where the interface is, for the control loop: tells a move to another network namespace
- * from a deletion, and reads the device's MTU in whatever namespace it is in now.
+ * Where the interface is: tells a move to another network namespace from a deletion (for the
+ * control loop), and reads the device's MTU in another namespace (for the privileged helper,
+ * which has the capability that needs).
  */
 #ifndef TAPIR_LINK_H
 #define TAPIR_LINK_H
@@ -13,22 +14,24 @@ struct nlmsghdr;
 struct tapir_link;
 
 /*
- * Opens the lookups for the device of TUN queue fd @tun_fd (borrowed: it must outlive the
- * result). Namespace "home" is the one tapird runs in. Returns 0 with *@out, or -errno.
+ * For the privileged helper (CAP_NET_ADMIN): opens the lookups, with a netlink socket and
+ * home's identity (the namespace the caller runs in). Call before a seccomp filter that
+ * allows no netlink socket. Returns 0 with *@out, or -errno.
  */
-int tapir_link_open(struct tapir_link **out, int tun_fd);
+int tapir_link_open(struct tapir_link **out);
 /* Accepts NULL. */
 void tapir_link_close(struct tapir_link *lk);
 /*
  * True when @nlh, an RTM_DELLINK for our device, reports a move to another namespace
- * (IFLA_NEW_NETNSID or IFLA_NEW_IFINDEX) rather than a deletion.
+ * (IFLA_NEW_NETNSID or IFLA_NEW_IFINDEX) rather than a deletion. Needs no privilege.
  */
 bool tapir_link_is_move(const struct nlmsghdr *nlh);
 /*
- * Reads the device's MTU where it is now: SIOCGIFMTU at home, an RTM_GETLINK naming the
- * namespace by its id elsewhere. Stores the device's current name in @name and whether it
- * is at home in *@is_home. Returns the MTU, or -errno (-EBADFD: the device is gone).
+ * The MTU of the device of TUN fd @tun_fd (borrowed) if it is in another namespace than
+ * home, read with an RTM_GETLINK naming that namespace by its id; 0 if it is at home (or its
+ * namespace cannot be told: read it by name there, SIOCGIFMTU); or -errno (-EBADFD: the
+ * device is gone).
  */
-int tapir_link_get_mtu(struct tapir_link *lk, char name[IFNAMSIZ], bool *is_home);
+int tapir_link_away_mtu(struct tapir_link *lk, int tun_fd);
 
 #endif

@@ -30,10 +30,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "link.h"
 #include "log.h"
 #include "seccomp.h"
 
@@ -193,7 +195,11 @@ enum priv_op {
 	PRIV_UNLINK = 1,   /* remove the UAPI socket file, answer, exit */
 	PRIV_OPEN = 2,	   /* family, type, port, fwmark -> answer + descriptor */
 	PRIV_SET_MARK = 3, /* fwmark + the socket's descriptor -> answer */
+	PRIV_LINK_MTU = 4, /* a TUN queue's descriptor -> its MTU elsewhere, 0 at home */
 };
+
+/* /dev/net/tun: the misc device (major 10) with minor TUN_MINOR (linux/miscdevice.h) */
+enum { TUN_MISC_MAJOR = 10, TUN_MISC_MINOR = 200 };
 
 struct priv_req {
 	uint32_t op;
@@ -205,7 +211,8 @@ struct priv_req {
 _Static_assert(sizeof(struct priv_req) == 20, "priv_req is a fixed-size message");
 
 struct priv_resp {
-	int32_t result; /* 0 or -errno; PRIV_OPEN: 0 and one descriptor attached */
+	int32_t result; /* 0 or -errno; PRIV_OPEN: 0 and one descriptor attached; PRIV_LINK_MTU:
+			 * also an MTU > 0 */
 };
 _Static_assert(sizeof(struct priv_resp) == 4, "priv_resp is a fixed-size message");
 
@@ -319,8 +326,25 @@ static int check_inet_socket(int fd)
 	return 0;
 }
 
-/* Serves one request; *@out_fd gets a descriptor to hand back. Every field is checked. */
-static int serve(const struct priv_req *req, int in_fd, int *out_fd)
+/* A queue of the TUN/TAP driver (an fd of /dev/net/tun): the only thing we look up. */
+static int check_tun(int fd)
+{
+	struct stat st;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != TUN_MISC_MAJOR ||
+	    minor(st.st_rdev) != TUN_MISC_MINOR)
+		return -ENOTTY;
+	return 0;
+}
+
+/*
+ * Serves one request with the lookups @lk (NULL: they could not be opened, -@lk_err);
+ * *@out_fd gets a descriptor to hand back. Every field is checked.
+ */
+static int serve(const struct priv_req *req, int in_fd, int *out_fd, struct tapir_link *lk,
+		 int lk_err)
 {
 	int ret;
 
@@ -345,6 +369,13 @@ static int serve(const struct priv_req *req, int in_fd, int *out_fd)
 			return -EINVAL;
 		ret = check_inet_socket(in_fd);
 		return ret < 0 ? ret : tapir_sock_set_mark(in_fd, req->fwmark);
+	case PRIV_LINK_MTU:
+		if (in_fd < 0 || req->family || req->type || req->port || req->fwmark)
+			return -EINVAL;
+		ret = check_tun(in_fd);
+		if (ret < 0)
+			return ret;
+		return lk ? tapir_link_away_mtu(lk, in_fd) : lk_err;
 	case PRIV_UNLINK:
 		break;
 	}
@@ -366,8 +397,10 @@ static int helper_caps(void)
 static __attribute__((noreturn)) void helper_main(const struct tapir_sock_guard *g, int ch,
 						  bool use_seccomp)
 {
+	struct tapir_link *lk = NULL;
 	struct priv_req req;
 	struct priv_resp resp;
+	int lk_err;
 	ssize_t n;
 
 	if (ch != 3) {
@@ -378,6 +411,8 @@ static __attribute__((noreturn)) void helper_main(const struct tapir_sock_guard 
 	close_range(4, ~0u, 0); /* TUN queues included: the interface must go when tapird does */
 	if (helper_caps() < 0 || prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		_exit(1);
+	/* its netlink socket now: the helper's seccomp list allows no netlink socket */
+	lk_err = tapir_link_open(&lk);
 	if (use_seccomp && tapir_seccomp_is_supported() &&
 	    tapir_seccomp_install(TAPIR_SECCOMP_HELPER) < 0)
 		_exit(1);
@@ -390,7 +425,7 @@ static __attribute__((noreturn)) void helper_main(const struct tapir_sock_guard 
 			break; /* tapird is gone */
 		if (n > 0 && req.op == PRIV_UNLINK && in_fd < 0)
 			break;
-		resp.result = n < 0 ? -EBADMSG : serve(&req, in_fd, &out_fd);
+		resp.result = n < 0 ? -EBADMSG : serve(&req, in_fd, &out_fd, lk, lk_err);
 		if (in_fd >= 0)
 			close(in_fd);
 		n = send_with_fd(ch, &resp, sizeof(resp), out_fd);
@@ -428,8 +463,9 @@ static int call(struct tapir_sock_guard *g, const struct priv_req *req, int send
 		fatal("privileged helper: malformed answer to request %u", (unsigned int)req->op);
 	if (n <= 0)
 		return -EPIPE; /* the helper is gone */
-	/* a descriptor comes with success of an open request, and only then */
-	if (resp.result > 0 || (fd >= 0) != (recv_fd && resp.result == 0))
+	/* a descriptor comes with success of an open request, and only then; an MTU is positive */
+	if ((resp.result > 0 && req->op != PRIV_LINK_MTU) ||
+	    (fd >= 0) != (recv_fd && resp.result == 0))
 		fatal("privileged helper: malformed answer to request %u", (unsigned int)req->op);
 	if (recv_fd)
 		*recv_fd = fd;
@@ -451,6 +487,13 @@ static int helper_set_mark(void *ctx, int fd, uint32_t fwmark)
 	struct priv_req req = {.op = PRIV_SET_MARK, .fwmark = fwmark};
 
 	return call(ctx, &req, fd, NULL);
+}
+
+int tapir_privsep_link_mtu(struct tapir_sock_guard *g, int tun_fd)
+{
+	struct priv_req req = {.op = PRIV_LINK_MTU};
+
+	return g->helper_fd < 0 ? -EOPNOTSUPP : call(g, &req, tun_fd, NULL);
 }
 
 int tapir_sock_guard_init(struct tapir_sock_guard *g, const char *path, bool use_helper,

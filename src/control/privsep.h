@@ -7,9 +7,12 @@
  *   - open a UDP socket or a TCP listener for a (changed) listen_port, also below 1024, with
  *     forced buffer sizes and SO_MARK, and hand the descriptor back (SCM_RIGHTS);
  *   - set SO_MARK (fwmark) on a UDP or TCP socket tapird passes it;
+ *   - read the MTU of the device of a TUN queue tapird passes it, once that device was moved
+ *     to another network namespace (link.c; tapird reads it by name while it is at home);
  *   - remove the UAPI socket from the root-owned /var/run/wireguard when tapird exits or dies.
- * The helper keeps CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only, no other descriptor, and its
- * own seccomp list; it accepts nothing else.
+ * The helper keeps CAP_NET_ADMIN and CAP_NET_BIND_SERVICE only, no other descriptor but its
+ * channel and one NETLINK_ROUTE socket for those lookups, and its own seccomp list; it
+ * accepts nothing else.
  */
 #ifndef TAPIR_PRIVSEP_H
 #define TAPIR_PRIVSEP_H
@@ -44,6 +47,12 @@ int tapir_sock_guard_init(struct tapir_sock_guard *g, const char *path, bool use
 			  bool use_seccomp);
 /* The socket operations to use after the drop: the helper's, or the direct ones without it. */
 const struct tapir_sock_ops *tapir_sock_guard_ops(struct tapir_sock_guard *g);
+/*
+ * Asks the helper where the device of TUN queue fd @tun_fd (borrowed) is: its MTU (> 0) if it
+ * is in another network namespace, 0 if it is in tapird's own (read it by name there), or
+ * -errno (-EBADFD: the device is gone; -EPIPE: the helper is; -EOPNOTSUPP: no helper).
+ */
+int tapir_privsep_link_mtu(struct tapir_sock_guard *g, int tun_fd);
 /* Removes the socket file (if it is still ours) and ends the helper. Accepts -1 fds. */
 void tapir_sock_guard_release(struct tapir_sock_guard *g);
 

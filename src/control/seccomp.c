@@ -13,10 +13,10 @@
  * their harm lies there: socket() only for AF_INET/AF_INET6 datagram or stream sockets with
  * the default protocol (no netlink, packet, raw or AF_UNIX socket: the TCP transport's
  * connections and the MTU/ifindex ioctls' socket are all tapird creates after start-up),
- * ioctl() only for the requests listed, and open/openat only for reading (allowed in sanitizer
- * builds, failing with EACCES in release builds). A release build opens no file and has no
- * other path-based call: no unlink, readlink or directory listing. Sockets that need
- * privilege come from the helper (privsep.c).
+ * ioctl() only for the read-only requests listed, and open/openat only for reading (allowed
+ * in sanitizer builds, failing with EACCES in release builds). A release build opens no file
+ * and has no other path-based call: no unlink, readlink or directory listing. Sockets that
+ * need privilege come from the helper (privsep.c).
  */
 #include "seccomp.h"
 
@@ -24,6 +24,7 @@
 #include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
@@ -111,14 +112,21 @@ static const int sanitizer_syscalls[] = {
 #endif
 };
 
+/* Linux 5.2; older headers lack it */
+#ifndef TUNGETDEVNETNS
+#define TUNGETDEVNETNS _IO('T', 227)
+#endif
+
 /*
  * The ioctls tapird makes after start-up: SIOCGIFMTU (the MTU after a link change) and
- * SIOCGIFINDEX (is our interface still there), both on an AF_INET datagram socket. Nothing
- * that sets anything: SIOCSIF* would need CAP_NET_ADMIN anyway, which tapird no longer has.
+ * SIOCGIFINDEX (is our interface still there), both on an AF_INET datagram socket, and
+ * TUNGETIFF on a TUN queue (the device's name now, which a rename or a move changes; it only
+ * reads, needs no capability, and only the TUN driver answers it). Nothing that sets
+ * anything: SIOCSIF* and TUNSET* would need CAP_NET_ADMIN anyway, which tapird no longer has.
  */
-static const unsigned int daemon_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX};
+static const unsigned int daemon_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX, TUNGETIFF};
 /* a sanitizer report asks whether stderr is a terminal (TCGETS) */
-static const unsigned int sanitizer_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX, TCGETS};
+static const unsigned int sanitizer_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX, TUNGETIFF, TCGETS};
 
 /*
  * Opening a file for reading: ASan and LSan need it (sanitizer builds). A release build opens
@@ -134,9 +142,13 @@ static const unsigned int inet_families[] = {AF_INET, AF_INET6};
 static const unsigned int inet_types[] = {SOCK_DGRAM, SOCK_STREAM};
 static const unsigned int protocol_default[] = {0};
 
-/* The helper: wait on its channel, make sockets, stat and unlink one path, answer, exit. */
+/*
+ * The helper: wait on its channel, make sockets, stat and unlink one path, look up a moved
+ * device's MTU (sendto and recvmsg on the netlink socket it opened before the filter), answer,
+ * exit.
+ */
 static const int helper_syscalls[] = {
-	SYS_recvmsg, SYS_sendmsg, SYS_close, SYS_newfstatat, SYS_fstat, SYS_unlinkat,
+	SYS_recvmsg, SYS_sendmsg, SYS_sendto, SYS_close, SYS_newfstatat, SYS_fstat, SYS_unlinkat,
 	SYS_setsockopt, SYS_getsockopt, SYS_bind, SYS_listen, SYS_getsockname, SYS_exit_group,
 	SYS_exit, SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_tgkill, SYS_gettid,
 	SYS_getpid, SYS_munmap,
@@ -145,6 +157,13 @@ static const int helper_syscalls[] = {
 #endif
 };
 /* clang-format on */
+
+/*
+ * The helper's ioctls, both on a TUN queue tapird passes it (checked to be one first): its
+ * name and its network namespace now (TUNGETDEVNETNS opens a descriptor of it; needs
+ * CAP_NET_ADMIN). Home's namespace (SIOCGSKNS) is read before the filter.
+ */
+static const unsigned int helper_ioctls[] = {TUNGETIFF, TUNGETDEVNETNS};
 
 struct prog {
 	struct sock_filter insns[MAX_INSNS];
@@ -282,6 +301,7 @@ static void build(struct prog *p, enum tapir_seccomp_profile profile)
 	if (profile == TAPIR_SECCOMP_HELPER) {
 		allow_list(p, helper_syscalls, N_OF(helper_syscalls));
 		allow_socket(p, inet_families, N_OF(inet_families), inet_types, N_OF(inet_types));
+		allow_ioctl(p, helper_ioctls, N_OF(helper_ioctls));
 	} else {
 		allow_list(p, daemon_syscalls, N_OF(daemon_syscalls));
 		allow_socket(p, inet_families, N_OF(inet_families), inet_types, N_OF(inet_types));

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 # Privileges: tapird runs as the unprivileged user tapir with no capability at all,
 # no_new_privs and a seccomp filter; its privileged helper keeps exactly CAP_NET_ADMIN and
-# CAP_NET_BIND_SERVICE. Under that confinement (confine-probe: the same code path) SIOCSIFFLAGS,
-# rtnetlink on a socket opened before the drop, netlink/unix/packet sockets, writing or
-# unlinking files all fail. The tunnel, a fwmark (on every socket, seen by nft on the
-# packets) and its change, a runtime listen_port change (also below 1024, sockets from the
-# helper) and new peers still work; deleting the socket file stops it, SIGTERM removes the
-# root-owned socket file; --no-seccomp and --no-drop switch the confinement off; without a
-# tapir user it refuses to start (no nobody fallback); the socket is mode 0600; `tapir up`
-# warns about a world-readable config with a private key.
+# CAP_NET_BIND_SERVICE, and no descriptor but its channel and one rtnetlink socket. Under that
+# confinement (confine-probe: the same code path) SIOCSIFFLAGS, rtnetlink on a socket opened
+# before the drop, netlink/unix/packet sockets, writing or unlinking files all fail. The
+# tunnel, a fwmark (on every socket, seen by nft on the packets) and its change, a runtime
+# listen_port change (also below 1024, sockets from the helper) and new peers still work;
+# deleting the socket file stops it, SIGTERM removes the root-owned socket file; --no-seccomp
+# and --no-drop switch the confinement off; without a tapir user it refuses to start (no
+# nobody fallback); the socket is mode 0600; `tapir up` warns about a world-readable config
+# with a private key.
 #
 #   tapir-$$-1                                   tapir-$$-2
 #   +----------------------------------+         +----------------------------------+
@@ -87,8 +88,24 @@ check_eq "helper: CapPrm and CapBnd the same" "$HELPER_CAPS $HELPER_CAPS" \
 	eval 'echo "$(status_field "$HA" CapPrm) $(status_field "$HA" CapBnd)"'
 check_eq "helper: NoNewPrivs 1, Seccomp 2" "1 2" \
 	eval 'echo "$(status_field "$HA" NoNewPrivs) $(status_field "$HA" Seccomp)"'
-check_eq "helper: no descriptor but stdio and its channel" "0 1 2 3" \
-	eval 'ls "/proc/$HA/fd" | sort -n | xargs'
+# fds_of PID: its descriptors, a NETLINK_ROUTE socket shown as FD:rtnetlink
+fds_of()
+{
+	local fd ino out=""
+	for fd in $(ls "/proc/$1/fd" | sort -n); do
+		ino=$(readlink "/proc/$1/fd/$fd" | sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p')
+		# /proc/PID/net/netlink: the protocol in column 2, the inode in column 10
+		if [ -n "$ino" ] && awk -v i="$ino" 'NR > 1 && $2 == 0 && $10 == i { f = 1 }
+			END { exit !f }' "/proc/$1/net/netlink"; then
+			fd="$fd:rtnetlink"
+		fi
+		out="$out${out:+ }$fd"
+	done
+	echo "$out"
+}
+# the rtnetlink socket: a moved interface's MTU (opened before the helper's seccomp list)
+check_eq "helper: no descriptor but stdio, its channel and one rtnetlink socket" \
+	"0 1 2 3 4:rtnetlink" fds_of "$HA"
 
 # code running inside tapird: the probe confines itself through tapird's own functions
 ip1 link add "pv$$" type veth peer name "pw$$"

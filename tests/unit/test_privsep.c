@@ -2,15 +2,18 @@
 /*
  * The privileged helper (removes only the file it recorded, on request and when its parent
  * dies; opens sockets and marks them only for requests whose every field checks out; answers
- * a message of the wrong size with -EBADMSG) and the seccomp filter (allowed calls pass,
+ * a message of the wrong size with -EBADMSG; looks up the MTU only of a TUN queue) and the
+ * seccomp filter (allowed calls pass,
  * others report their number and abort; clone only for threads; socket and ioctl checked by
  * argument). Runs without root: each filter goes into a forked child.
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <sched.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -203,6 +206,7 @@ static void test_helper_refuses(void **state)
 	    /* 6 */ {{2, AF_INET, SOCK_DGRAM, 0, 0, 0}, 24, -EBADMSG},
 	    /* 7 */ {{99, AF_INET, SOCK_DGRAM, 0, 0}, 20, -EINVAL},
 	    /* 8 */ {{3, 0, 0, 0, 1}, 20, -EINVAL}, /* a mark request without a socket */
+	    /* 9 */ {{4, 0, 0, 0, 0}, 20, -EINVAL}, /* an MTU request without a TUN queue */
 	};
 	struct tapir_sock_guard g;
 	int fd, pipefd[2], unix_fd;
@@ -230,6 +234,91 @@ static void test_helper_refuses(void **state)
 	close(fd);
 	tapir_sock_guard_release(&g);
 	waitpid(g.helper_pid, NULL, 0);
+}
+
+/*
+ * The MTU request takes a TUN queue and nothing else: no descriptor, another one, or other
+ * fields set are refused, and the helper serves on. A queue of no device (/dev/net/tun opened,
+ * never attached) passes the check and is looked up: -EBADFD, as for a deleted device.
+ */
+static void test_helper_link_mtu_refuses(void **state)
+{
+	static const uint32_t good[5] = {4, 0, 0, 0, 0}, stray[5] = {4, 0, 0, 0, 7};
+	struct tapir_sock_guard g;
+	int fd, got, sock_fd, null_fd, tun_fd, pipefd[2];
+
+	(void)state;
+	assert_int_equal(tapir_sock_guard_init(&g, "/nonexistent/x.sock", true, true), 0);
+	sock_fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	tun_fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	assert_true(sock_fd >= 0 && null_fd >= 0 && tun_fd >= 0);
+	assert_int_equal(pipe(pipefd), 0);
+	assert_int_equal(tapir_privsep_link_mtu(&g, sock_fd), -ENOTTY);
+	assert_int_equal(tapir_privsep_link_mtu(&g, null_fd), -ENOTTY);
+	assert_int_equal(tapir_privsep_link_mtu(&g, pipefd[0]), -ENOTTY);
+	got = raw_request(g.helper_fd, stray, sizeof(stray), tun_fd, &fd);
+	assert_int_equal(got, -EINVAL);
+	assert_int_equal(fd, -1);
+	got = raw_request(g.helper_fd, good, sizeof(good), tun_fd, &fd);
+	assert_int_equal(got, -EBADFD);
+	assert_int_equal(fd, -1);
+	assert_int_equal(tapir_privsep_link_mtu(&g, tun_fd), -EBADFD);
+	/* and it still serves another request */
+	fd = tapir_sock_guard_ops(&g)->open(&g, AF_INET, SOCK_DGRAM, 0, 0);
+	assert_true(fd >= 0);
+	close(fd);
+	close(sock_fd);
+	close(null_fd);
+	close(tun_fd);
+	close(pipefd[0]);
+	close(pipefd[1]);
+	tapir_sock_guard_release(&g);
+	waitpid(g.helper_pid, NULL, 0);
+}
+
+/*
+ * In a child in a network namespace of its own: a TUN device there, where the helper runs,
+ * is at home (0: tapird reads it by name). Exit 0 when so, 77 without the privilege to make
+ * the namespace or the device.
+ */
+static int link_mtu_at_home(void)
+{
+	struct tapir_sock_guard g;
+	struct ifreq ifr;
+	int fd, ret;
+
+	if (unshare(CLONE_NEWNET) < 0)
+		return 77;
+	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "tapirtest0");
+	if (fd < 0 || ioctl(fd, TUNSETIFF, &ifr) < 0)
+		return 77;
+	if (tapir_sock_guard_init(&g, "/nonexistent/x.sock", true, true) < 0)
+		return 2;
+	ret = tapir_privsep_link_mtu(&g, fd);
+	tapir_sock_guard_release(&g);
+	waitpid(g.helper_pid, NULL, 0);
+	return ret == 0 ? 0 : 3;
+}
+
+static void test_helper_link_mtu_home(void **state)
+{
+	int status = 0;
+	pid_t pid;
+
+	(void)state;
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(link_mtu_at_home());
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	if (WEXITSTATUS(status) == 77)
+		skip(); /* not root: no namespace of our own */
+	assert_int_equal(WEXITSTATUS(status), 0);
 }
 
 /* Runs @fn in a child under the daemon filter; returns its wait status and stderr. */
@@ -319,6 +408,27 @@ static void call_gifmtu(void)
 		syscall(SYS_exit_group, 4);
 }
 
+static int tun_fd_for_calls = -1; /* opened before the filter: a queue of no device */
+
+static void call_tungetiff(void)
+{
+	struct ifreq ifr;
+
+	/* read-only, allowed: an unattached queue answers EBADFD */
+	memset(&ifr, 0, sizeof(ifr));
+	if (syscall(SYS_ioctl, tun_fd_for_calls, TUNGETIFF, &ifr) == 0 || errno != EBADFD)
+		syscall(SYS_exit_group, 4);
+}
+
+static void call_tunsetiff(void)
+{
+	struct ifreq ifr;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+	syscall(SYS_ioctl, tun_fd_for_calls, TUNSETIFF, &ifr);
+}
+
 static void call_open_write(void)
 {
 	syscall(SYS_openat, AT_FDCWD, "/tmp/tapir-test-privsep-never", O_WRONLY | O_CREAT, 0600);
@@ -343,6 +453,8 @@ static void test_seccomp_arguments(void **state)
 	    /* 4 */ {call_gifmtu, 0},
 	    /* 5 */ {call_open_write, SYS_openat},
 	    /* 6 */ {call_unlink, SYS_unlinkat},
+	    /* 7 */ {call_tungetiff, 0},
+	    /* 8 */ {call_tunsetiff, SYS_ioctl},
 	};
 	char err[256], want[128];
 	int status;
@@ -350,6 +462,8 @@ static void test_seccomp_arguments(void **state)
 	(void)state;
 	if (!tapir_seccomp_is_supported())
 		skip();
+	tun_fd_for_calls = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+	assert_true(tun_fd_for_calls >= 0);
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
 		status = in_filtered_child(rows[i].fn, err, sizeof(err));
 		if (!rows[i].nr) {
@@ -362,6 +476,7 @@ static void test_seccomp_arguments(void **state)
 		if (!WIFSIGNALED(status) || !strstr(err, want))
 			fail_msg("row %zu: not trapped (status %#x): %s", i, status, err);
 	}
+	close(tun_fd_for_calls);
 }
 
 static void test_seccomp_allows(void **state)
@@ -421,6 +536,8 @@ int main(void)
 	    cmocka_unit_test(test_guard_without_helper),
 	    cmocka_unit_test(test_helper_opens_udp),
 	    cmocka_unit_test(test_helper_refuses),
+	    cmocka_unit_test(test_helper_link_mtu_refuses),
+	    cmocka_unit_test(test_helper_link_mtu_home),
 	    cmocka_unit_test(test_seccomp_arguments),
 	    cmocka_unit_test(test_seccomp_allows),
 	    cmocka_unit_test(test_seccomp_traps_and_names),
