@@ -25,6 +25,8 @@ int tapir_cmd_tuntap(int argc, char **argv);
 /* up.c: up/down CONFIG|IFNAME (wg-quick semantics over netlink) */
 int tapir_cmd_up(int argc, char **argv);
 int tapir_cmd_down(int argc, char **argv);
+/* mesh_cmd.c: mesh init|join|leave|status (an overlay kept in etcd) */
+int tapir_cmd_mesh(int argc, char **argv);
 /* demo.c */
 int tapir_cmd_demo(int argc, char **argv);
 

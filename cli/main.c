@@ -36,6 +36,7 @@ static const struct subcommand subcommands[] = {
     {"up", tapir_cmd_up, "Starts tapird and brings an interface up from a config file"},
     {"down", tapir_cmd_down, "Takes down an interface brought up with tapir up"},
     {"tuntap", tapir_cmd_tuntap, "Manages persistent TUN/TAP devices and watches them"},
+    {"mesh", tapir_cmd_mesh, "Joins hosts into one overlay network kept in etcd"},
     {"demo", tapir_cmd_demo,
      "Builds a tunnel between namespaces on this machine and tears it down"},
 };

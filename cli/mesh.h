@@ -1,0 +1,97 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tapir mesh (doc/mesh-design.md): the network definition and host records kept in etcd under
+ * /tapir/networks/NAME/, and the agent that turns them into tapird peers. Overlay addresses are
+ * IPv4 in host byte order; a host's subnet is named by its number inside the overlay CIDR.
+ */
+#ifndef TAPIR_MESH_H
+#define TAPIR_MESH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etcd.h"
+
+enum {
+	TAPIR_MESH_NAME_MAX = 64,
+	TAPIR_MESH_ENDPOINT_MAX = 64,
+	TAPIR_MESH_RECORD_MAX_BYTES = 1024,
+	TAPIR_MESH_SUBNET_BITS_MAX = 16, /* at most 65,536 hosts per network */
+	TAPIR_MESH_KEY_MAX = 160,
+	TAPIR_MESH_CIDR_TEXT = 20, /* "255.255.255.255/32" */
+	TAPIR_MESH_DEFAULT_PORT = 51820,
+	TAPIR_MESH_DEFAULT_MTU = 1420,
+	TAPIR_MESH_DEFAULT_KEEPALIVE_S = 25,
+	TAPIR_MESH_DEFAULT_SUBNET_LEN = 24,
+	TAPIR_MESH_DEFAULT_TTL_S = 30,
+};
+
+struct tapir_mesh_net {
+	char name[TAPIR_MESH_NAME_MAX];
+	uint32_t cidr_addr; /* network address */
+	uint8_t cidr_len, subnet_len;
+	uint16_t port, mtu, keepalive_s;
+};
+
+struct tapir_mesh_host {
+	uint8_t public_key[32];
+	char endpoint[TAPIR_MESH_ENDPOINT_MAX]; /* "192.0.2.7:51820" or "[2001:db8::7]:51820" */
+	char hostname[TAPIR_MESH_NAME_MAX];
+	uint32_t subnet; /* number of the subnet inside the CIDR */
+};
+
+/* mesh_record.c: parsing and formatting; no I/O */
+bool tapir_mesh_name_is_valid(const char *name);
+int tapir_mesh_cidr_parse(const char *s, uint32_t *addr_out, uint8_t *len_out);
+/* Checks the lengths (subnet at most 16 bits longer than the CIDR, at most /30). */
+int tapir_mesh_net_check(const struct tapir_mesh_net *net, const char **why);
+int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t len,
+			 const char **why);
+/* Returns a new string (free) or NULL. */
+char *tapir_mesh_net_format(const struct tapir_mesh_net *net);
+uint32_t tapir_mesh_n_subnets(const struct tapir_mesh_net *net);
+uint32_t tapir_mesh_subnet_addr(const struct tapir_mesh_net *net, uint32_t subnet);
+void tapir_mesh_subnet_text(char out[TAPIR_MESH_CIDR_TEXT], const struct tapir_mesh_net *net,
+			    uint32_t subnet);
+void tapir_mesh_prefix(char out[TAPIR_MESH_KEY_MAX], const char *name, const char *what);
+void tapir_mesh_subnet_key(char out[TAPIR_MESH_KEY_MAX], const struct tapir_mesh_net *net,
+			   uint32_t subnet);
+/* Parses ".../subnets/A.B.C.D-LEN" into a subnet number of @net; -EINVAL otherwise. */
+int tapir_mesh_key_subnet(const struct tapir_mesh_net *net, const char *key, size_t len,
+			  uint32_t *subnet_out);
+bool tapir_mesh_endpoint_is_valid(const char *s);
+/*
+ * Parses a host record stored under subnet @key_subnet. Returns 0, or -EINVAL with *why set
+ * to a short reason; never reads past @len.
+ */
+int tapir_mesh_host_parse(const struct tapir_mesh_net *net, uint32_t key_subnet, const char *json,
+			  size_t len, struct tapir_mesh_host *h, const char **why);
+char *tapir_mesh_host_format(const struct tapir_mesh_net *net, const struct tapir_mesh_host *h);
+
+/* mesh.c: the agent (tapir mesh join) */
+struct tapir_mesh_join_opts {
+	const char *ifname;
+	const char *endpoint; /* NULL: the address towards etcd, with the listen port */
+	const char *state_dir;
+	int port; /* 0: the network's */
+	int ttl_s;
+};
+int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
+		    const struct tapir_mesh_join_opts *o);
+/* Reads the network config from etcd; prints why not. */
+int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net);
+
+/* mesh_state.c: the state file and subnet.env */
+struct tapir_mesh_state {
+	uint32_t subnet;
+	bool has_subnet;
+	int64_t lease;
+	long pid;
+};
+int tapir_mesh_state_read(const char *dir, const char *name, struct tapir_mesh_state *st);
+int tapir_mesh_state_write(const char *dir, const char *name, const struct tapir_mesh_state *st);
+int tapir_mesh_env_write(const char *dir, const struct tapir_mesh_net *net, uint32_t subnet);
+void tapir_mesh_state_remove(const char *dir, const char *name);
+
+#endif
