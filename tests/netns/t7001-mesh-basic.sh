@@ -67,15 +67,25 @@ add_host()
 # join N: the agent of host N in the background, its log in $T/agentN.log (appended).
 join()
 {
-	local n=$1
+	local n=$1 before
+	before=$(joins_of "$n")
 	pretty "tapir-$$-$n" "tapir mesh join --network $NET --interface tm$$$n --ttl $TTL"
 	(exec ip netns exec "tapir-$$-$n" "$CLI" mesh join --etcd "$ETCD" --network "$NET" \
 		--interface "tm$$$n" --ttl "$TTL" --state-dir "$T/s$n" \
 		>>"$T/agent$n.log" 2>&1 </dev/null) &
 	AGENT_PID[$n]=$!
 	track_pid "${AGENT_PID[$n]}"
-	wait_for "agent $n to take a subnet" 10 test -s "$T/s$n/subnet.env"
+	# subnet.env may be left from an earlier run: wait for this agent's first resync
+	wait_for "agent $n to join" 10 joined_since "$n" "$before"
 }
+
+joins_of()
+{
+	local c
+	c=$(grep -c 'resynced at revision' "$T/agent$1.log" 2>/dev/null) || true
+	echo "${c:-0}"
+}
+joined_since() { [ "$(joins_of "$1")" -gt "$2" ]; }
 
 # addr_of N: host N's overlay address (the first address of its subnet, from subnet.env).
 addr_of()
