@@ -29,6 +29,7 @@ enum {
 	STEP_MS = 50,
 	TTL_MIN_S = 2,
 	TTL_MAX_S = 3600,
+	STATE_DIR_MAX = 256, /* mesh_state.c builds paths of at most 512 bytes */
 };
 
 static const char USAGE[] =
@@ -103,19 +104,20 @@ static const struct option OPTIONS[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* Numeric options: {flag, min, max, field offset}. */
+/* Numeric options: {flag, name, min, max, field offset}. */
 static int number_option(struct args *a, int c, const char *arg)
 {
 	static const struct {
 		int c;
+		const char *name;
 		long min, max;
 		size_t offset;
 	} rows[] = {
-	    {'s', 1, 30, offsetof(struct args, subnet_len)},
-	    {'p', 1, 65535, offsetof(struct args, port)},
-	    {'m', 576, 65535, offsetof(struct args, mtu)},
-	    {'k', 0, 65535, offsetof(struct args, keepalive)},
-	    {'t', TTL_MIN_S, TTL_MAX_S, offsetof(struct args, ttl)},
+	    {'s', "subnet-len", 1, 30, offsetof(struct args, subnet_len)},
+	    {'p', "port", 1, 65535, offsetof(struct args, port)},
+	    {'m', "mtu", 576, 65535, offsetof(struct args, mtu)},
+	    {'k', "keepalive", 0, 65535, offsetof(struct args, keepalive)},
+	    {'t', "ttl", TTL_MIN_S, TTL_MAX_S, offsetof(struct args, ttl)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -123,7 +125,8 @@ static int number_option(struct args *a, int c, const char *arg)
 			continue;
 		if (!parse_long(arg, rows[i].min, rows[i].max,
 				(long *)((char *)a + rows[i].offset)))
-			return usage_error("bad number `%s'", arg);
+			return usage_error("--%s: `%s' is not a number from %ld to %ld",
+					   rows[i].name, arg, rows[i].min, rows[i].max);
 		return 0;
 	}
 	return -1;
@@ -185,6 +188,9 @@ static int parse_args(struct args *a, int argc, char **argv)
 		return usage_error("unexpected argument `%s'", argv[optind]);
 	if (!a->network || !tapir_mesh_name_is_valid(a->network))
 		return usage_error("--network NAME is missing or not [A-Za-z0-9_.-]{1,63}");
+	if (a->state_dir && (!a->state_dir[0] || strlen(a->state_dir) > STATE_DIR_MAX))
+		return usage_error("--state-dir: an empty path or one over %d bytes",
+				   STATE_DIR_MAX);
 	return 0;
 }
 
@@ -231,10 +237,12 @@ static int cmd_init(struct args *a, struct tapir_etcd *e)
 		r = tapir_etcd_put(e, key, value, 0);
 	else
 		r = tapir_etcd_put_if(e, key, value, 0, 0, &is_done);
-	if (r == 0 && !is_done)
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: cannot write %s: %s\n", key, strerror(-r));
+	else if (!is_done)
 		fprintf(stderr, "tapir mesh: network `%s' exists already (--force replaces it)\n",
 			a->network);
-	else if (r == 0)
+	else
 		printf("%s = %s\n", key, value);
 	free(value);
 	return r == 0 && is_done ? 0 : 1;
