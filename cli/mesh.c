@@ -201,6 +201,41 @@ static int configure_link(struct tapir_mesh_agent *a)
 	return r;
 }
 
+/*
+ * --cert: the certificate must name a subnet of this network and, when we have the admin key,
+ * verify for our public key. The subnet it names is the only one acquire() tries.
+ */
+static int check_own_cert(struct tapir_mesh_agent *a)
+{
+	struct tapir_mesh_cert c;
+	const char *why = "it names no subnet of this network";
+	uint32_t addr, subnet;
+
+	snprintf(a->self.cert, sizeof(a->self.cert), "%s", a->opts->cert);
+	if (tapir_mesh_cert_decode(a->self.cert, &c, NULL) < 0) {
+		why = "it is malformed";
+		goto bad;
+	}
+	addr = c.subnet_addr;
+	if (c.subnet_len != a->net->subnet_len ||
+	    (addr ^ a->net->cidr_addr) >> (32 - a->net->cidr_len))
+		goto bad;
+	subnet = (addr - a->net->cidr_addr) >> (32 - a->net->subnet_len);
+	if (tapir_mesh_subnet_addr(a->net, subnet) != addr)
+		goto bad;
+	a->self.subnet = subnet;
+	if (a->opts->admin_key &&
+	    tapir_mesh_cert_verify(a->self.cert, a->opts->admin_key, a->net->name,
+				   a->self.public_key, addr, c.subnet_len, (uint64_t)time(NULL),
+				   &why) < 0)
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "tapir mesh: %s: this host's certificate is refused: %s\n", a->net->name,
+		why);
+	return -EACCES;
+}
+
 /* ---------------------------------------------------------------- the subnet lease */
 
 /* Tries to write our record at @subnet: created if absent, or taken over if it holds our key. */
@@ -258,6 +293,12 @@ static int acquire(struct tapir_mesh_agent *a, bool has_preferred, uint32_t pref
 		r = tapir_etcd_lease_grant(a->e, a->opts->ttl_s, &a->lease);
 	if (r == 0)
 		r = read_taken(a, taken);
+	if (r == 0 && a->opts->cert) {
+		/* a certificate names the one subnet this host may take */
+		if (taken[a->self.subnet] >= 0)
+			r = try_subnet(a, a->self.subnet, taken[a->self.subnet], &is_done);
+		n = 0;
+	}
 	if (r == 0 && has_preferred && preferred < n && taken[preferred] >= 0)
 		r = try_subnet(a, preferred, taken[preferred], &is_done);
 	for (uint32_t s = 1; r == 0 && !is_done && s < n; s++) {
@@ -273,7 +314,9 @@ static int acquire(struct tapir_mesh_agent *a, bool has_preferred, uint32_t pref
 		r = -ENOSPC;
 	if (r < 0) {
 		fprintf(stderr, "tapir mesh: %s: cannot take a subnet: %s\n", a->net->name,
-			r == -ENOSPC ? "every subnet is taken" : strerror(-r));
+			r != -ENOSPC	? strerror(-r)
+			: a->opts->cert ? "another host holds the certificate's subnet"
+					: "every subnet is taken");
 		if (a->lease)
 			tapir_etcd_lease_revoke(a->e, a->lease);
 		return r;
@@ -386,6 +429,8 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	r = prepare_tapird(&a, port);
 	if (r == 0)
 		r = pick_endpoint(&a, port);
+	if (r == 0 && o->cert)
+		r = check_own_cert(&a);
 	if (r == 0) {
 		tapir_mesh_state_read(o->state_dir, net->name, &st);
 		r = acquire(&a, st.has_subnet, st.subnet);

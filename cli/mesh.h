@@ -25,6 +25,7 @@ enum {
 	TAPIR_MESH_DEFAULT_KEEPALIVE_S = 25,
 	TAPIR_MESH_DEFAULT_SUBNET_LEN = 24,
 	TAPIR_MESH_DEFAULT_TTL_S = 30,
+	TAPIR_MESH_CERT_TEXT = 112, /* base64 of 78 bytes, and a NUL */
 };
 
 struct tapir_mesh_net {
@@ -32,13 +33,23 @@ struct tapir_mesh_net {
 	uint32_t cidr_addr; /* network address */
 	uint8_t cidr_len, subnet_len;
 	uint16_t port, mtu, keepalive_s;
+	bool has_admin_key;    /* the config names an admin key: records must be signed */
+	uint8_t admin_key[32]; /* Ed25519 public key */
+};
+
+/* What a host certificate binds, besides the network and the WireGuard key (mesh_trust.c). */
+struct tapir_mesh_cert {
+	uint32_t subnet_addr;
+	uint8_t subnet_len;
+	uint64_t not_after; /* seconds since the epoch */
 };
 
 struct tapir_mesh_host {
 	uint8_t public_key[32];
 	char endpoint[TAPIR_MESH_ENDPOINT_MAX]; /* "192.0.2.7:51820" or "[2001:db8::7]:51820" */
 	char hostname[TAPIR_MESH_NAME_MAX];
-	uint32_t subnet; /* number of the subnet inside the CIDR */
+	uint32_t subnet;		 /* number of the subnet inside the CIDR */
+	char cert[TAPIR_MESH_CERT_TEXT]; /* "" when the record has none */
 };
 
 /* mesh_record.c: parsing and formatting; no I/O */
@@ -76,11 +87,24 @@ struct tapir_mesh_join_opts {
 	const char *state_dir;
 	int port; /* 0: the network's */
 	int ttl_s;
+	const uint8_t *admin_key; /* NULL: records are not checked */
+	const char *cert;	  /* this host's certificate, or NULL */
 };
 int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 		    const struct tapir_mesh_join_opts *o);
 /* Reads the network config from etcd; prints why not. */
 int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net);
+
+/* mesh_trust.c: Ed25519 host certificates */
+int tapir_mesh_cert_sign(char out[TAPIR_MESH_CERT_TEXT], const uint8_t admin_sk[64],
+			 const char *network, const uint8_t key[32],
+			 const struct tapir_mesh_cert *c);
+/* Decodes the fields (and the signature, unless @sig is NULL) without verifying. */
+int tapir_mesh_cert_decode(const char *text, struct tapir_mesh_cert *c, uint8_t sig[64]);
+/* 0, or -EACCES with *why: missing, malformed, bad signature, other subnet, expired. */
+int tapir_mesh_cert_verify(const char *text, const uint8_t admin_pk[32], const char *network,
+			   const uint8_t key[32], uint32_t subnet_addr, uint8_t subnet_len,
+			   uint64_t now, const char **why);
 
 /* mesh_state.c: the state file and subnet.env */
 struct tapir_mesh_state {

@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "encoding.h"
 #include "uapi_client.h"
@@ -147,6 +148,13 @@ static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, 
 	}
 	if (!memcmp(h->public_key, a->self.public_key, 32)) {
 		ignore(a, kv, "it carries this host's public key");
+		return -1;
+	}
+	if (a->opts->admin_key &&
+	    tapir_mesh_cert_verify(h->cert, a->opts->admin_key, a->net->name, h->public_key,
+				   tapir_mesh_subnet_addr(a->net, *subnet), a->net->subnet_len,
+				   (uint64_t)time(NULL), &why) < 0) {
+		ignore(a, kv, why);
 		return -1;
 	}
 	return 1;

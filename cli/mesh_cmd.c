@@ -7,6 +7,8 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -39,6 +41,11 @@ static const char USAGE[] =
     "                         [--endpoint ADDR[:PORT]] [--port P] [--ttl S] [--state-dir DIR]\n"
     "       tapir mesh leave  --network NAME [--etcd URL[,URL...]] [--state-dir DIR]\n"
     "       tapir mesh status --etcd URL[,URL...] --network NAME [--interface IFNAME]\n"
+    "                         [--admin-pub KEY]\n"
+    "       tapir mesh keygen --out FILE\n"
+    "       tapir mesh sign   --admin-key FILE --network NAME --public-key KEY\n"
+    "                         --subnet A.B.C.D/LEN [--days N]\n"
+    "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
     "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
     "\n"
     "An overlay network kept in etcd under /tapir/networks/NAME/. init writes the network\n"
@@ -50,13 +57,20 @@ static const char USAGE[] =
     "updates and removes one peer per change in etcd. SIGTERM or Ctrl-C revokes the lease (the\n"
     "other hosts drop this one at once); a restart asks for the same subnet (DIR/NAME.state).\n"
     "leave stops the agent and gives the subnet up. status lists the network's hosts and, with\n"
-    "--interface, which of them are peers of IFNAME. DIR is /run/tapir/mesh by default.\n";
+    "--interface, which of them are peers of IFNAME. DIR is /run/tapir/mesh by default.\n"
+    "\n"
+    "Signed networks: keygen writes an admin key (Ed25519) to FILE and prints its public half;\n"
+    "sign prints a certificate binding a host's WireGuard public key to one subnet for N days\n"
+    "(365). An agent given --admin-pub takes only the subnet of its certificate and ignores\n"
+    "every record whose certificate does not verify, so write access to etcd alone adds no\n"
+    "peer. Give agents the admin's public key yourself: one read from etcd protects nothing.\n";
 
 struct args {
 	struct tapir_etcd_opts etcd;
 	const char *network, *cidr, *ifname, *endpoint, *state_dir;
-	long subnet_len, port, mtu, keepalive, ttl;
-	bool is_force;
+	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
+	long subnet_len, port, mtu, keepalive, ttl, days;
+	bool is_force, needs_network;
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -99,6 +113,13 @@ static const struct option OPTIONS[] = {
     {"cacert", required_argument, NULL, 'A'},
     {"cert", required_argument, NULL, 'C'},
     {"key", required_argument, NULL, 'K'},
+    {"admin-key", required_argument, NULL, 'a'},
+    {"admin-pub", required_argument, NULL, 'P'},
+    {"public-key", required_argument, NULL, 'u'},
+    {"subnet", required_argument, NULL, 'S'},
+    {"days", required_argument, NULL, 'D'},
+    {"cert-file", required_argument, NULL, 'R'},
+    {"out", required_argument, NULL, 'o'},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -118,6 +139,7 @@ static int number_option(struct args *a, int c, const char *arg)
 	    {'m', "mtu", 576, 65535, offsetof(struct args, mtu)},
 	    {'k', "keepalive", 0, 65535, offsetof(struct args, keepalive)},
 	    {'t', "ttl", TTL_MIN_S, TTL_MAX_S, offsetof(struct args, ttl)},
+	    {'D', "days", 1, 36500, offsetof(struct args, days)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -132,6 +154,39 @@ static int number_option(struct args *a, int c, const char *arg)
 	return -1;
 }
 
+/* String options: {flag, field offset}. */
+static bool string_option(struct args *a, int c, const char *arg)
+{
+	static const struct {
+		int c;
+		size_t offset;
+	} rows[] = {
+	    {'e', offsetof(struct args, etcd.endpoints)},
+	    {'n', offsetof(struct args, network)},
+	    {'c', offsetof(struct args, cidr)},
+	    {'i', offsetof(struct args, ifname)},
+	    {'E', offsetof(struct args, endpoint)},
+	    {'d', offsetof(struct args, state_dir)},
+	    {'A', offsetof(struct args, etcd.cacert)},
+	    {'C', offsetof(struct args, etcd.cert)},
+	    {'K', offsetof(struct args, etcd.key)},
+	    {'a', offsetof(struct args, admin_key_file)},
+	    {'P', offsetof(struct args, admin_pub)},
+	    {'u', offsetof(struct args, public_key)},
+	    {'S', offsetof(struct args, subnet)},
+	    {'R', offsetof(struct args, cert_file)},
+	    {'o', offsetof(struct args, out)},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].c == c) {
+			*(const char **)((char *)a + rows[i].offset) = arg;
+			return true;
+		}
+	}
+	return false;
+}
+
 static int parse_args(struct args *a, int argc, char **argv)
 {
 	int c, r;
@@ -140,53 +195,24 @@ static int parse_args(struct args *a, int argc, char **argv)
 	opterr = 1;
 	while ((c = getopt_long(argc, argv, "h", OPTIONS, NULL)) != -1) {
 		r = number_option(a, c, optarg);
-		if (r >= 0) {
-			if (r > 0)
-				return r;
+		if (r > 0)
+			return r;
+		if (r == 0 || string_option(a, c, optarg))
+			continue;
+		if (c == 'f') {
+			a->is_force = true;
 			continue;
 		}
-		switch (c) {
-		case 'e':
-			a->etcd.endpoints = optarg;
-			break;
-		case 'n':
-			a->network = optarg;
-			break;
-		case 'c':
-			a->cidr = optarg;
-			break;
-		case 'i':
-			a->ifname = optarg;
-			break;
-		case 'E':
-			a->endpoint = optarg;
-			break;
-		case 'd':
-			a->state_dir = optarg;
-			break;
-		case 'A':
-			a->etcd.cacert = optarg;
-			break;
-		case 'C':
-			a->etcd.cert = optarg;
-			break;
-		case 'K':
-			a->etcd.key = optarg;
-			break;
-		case 'f':
-			a->is_force = true;
-			break;
-		case 'h':
+		if (c == 'h') {
 			fputs(USAGE, stdout);
 			return -1;
-		default:
-			fputs("Try 'tapir mesh --help'.\n", stderr);
-			return 2;
 		}
+		fputs("Try 'tapir mesh --help'.\n", stderr);
+		return 2;
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument `%s'", argv[optind]);
-	if (!a->network || !tapir_mesh_name_is_valid(a->network))
+	if (a->needs_network && (!a->network || !tapir_mesh_name_is_valid(a->network)))
 		return usage_error("--network NAME is missing or not [A-Za-z0-9_.-]{1,63}");
 	if (a->state_dir && (!a->state_dir[0] || strlen(a->state_dir) > STATE_DIR_MAX))
 		return usage_error("--state-dir: an empty path or one over %d bytes",
@@ -211,6 +237,119 @@ static int open_etcd(struct args *a, struct tapir_etcd **e)
 	return 0;
 }
 
+/* ---------------------------------------------------------------- trust */
+
+/* Reads the first line of @path (at most @max - 1 bytes) into @out; wipes nothing. */
+static int read_line(const char *path, char *out, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(out, (int)max, f))
+		r = -EINVAL;
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	return r;
+}
+
+static int cmd_keygen(struct args *a, struct tapir_etcd *e)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	char text[sodium_base64_ENCODED_LEN(crypto_sign_SECRETKEYBYTES,
+					    sodium_base64_VARIANT_ORIGINAL) +
+		  1];
+	int fd, r = 0;
+
+	if (!a->out)
+		return usage_error("--out FILE is missing");
+	fd = open(a->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", a->out, strerror(errno));
+		return 1;
+	}
+	crypto_sign_keypair(pk, sk);
+	sodium_bin2base64(text, sizeof(text), sk, sizeof(sk), sodium_base64_VARIANT_ORIGINAL);
+	strcat(text, "\n");
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0)
+		r = -errno ? -errno : -EIO;
+	close(fd);
+	tapir_wipe(sk, sizeof(sk));
+	tapir_wipe(text, sizeof(text));
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", a->out, strerror(-r));
+		unlink(a->out);
+		return 1;
+	}
+	sodium_bin2base64(text, sizeof(text), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+	printf("%s\n", text);
+	return 0;
+}
+
+static int read_admin_key(const char *path, uint8_t sk[crypto_sign_SECRETKEYBYTES])
+{
+	char text[160];
+	size_t len = 0;
+	int r = read_line(path, text, sizeof(text));
+
+	if (r == 0 && (sodium_base642bin(sk, crypto_sign_SECRETKEYBYTES, text, strlen(text), NULL,
+					 &len, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+		       len != crypto_sign_SECRETKEYBYTES))
+		r = -EINVAL;
+	tapir_wipe(text, sizeof(text));
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: %s: %s\n", path,
+			r == -EINVAL ? "not an admin key (tapir mesh keygen)" : strerror(-r));
+	return r;
+}
+
+static int cmd_sign(struct args *a, struct tapir_etcd *e)
+{
+	uint8_t sk[crypto_sign_SECRETKEYBYTES], key[32];
+	char cert[TAPIR_MESH_CERT_TEXT];
+	struct tapir_mesh_cert c;
+	int r;
+
+	if (!a->admin_key_file)
+		return usage_error("--admin-key FILE is missing");
+	if (!a->public_key || tapir_key_from_base64(key, a->public_key, strlen(a->public_key)) < 0)
+		return usage_error("--public-key KEY is missing or not a base64 key");
+	if (!a->subnet || tapir_mesh_cidr_parse(a->subnet, &c.subnet_addr, &c.subnet_len) < 0)
+		return usage_error("--subnet A.B.C.D/LEN is missing or not a network");
+	c.not_after = (uint64_t)time(NULL) + (uint64_t)(a->days ? a->days : 365) * 86400;
+	if (read_admin_key(a->admin_key_file, sk) < 0)
+		return 1;
+	r = tapir_mesh_cert_sign(cert, sk, a->network, key, &c);
+	tapir_wipe(sk, sizeof(sk));
+	if (r < 0)
+		return 1;
+	printf("%s\n", cert);
+	return 0;
+}
+
+/* --admin-pub KEY against the network's admin_key: both or neither, and equal. */
+static int admin_key_of(const struct args *a, const struct tapir_mesh_net *net, uint8_t out[32])
+{
+	if (a->admin_pub && tapir_key_from_base64(out, a->admin_pub, strlen(a->admin_pub)) < 0)
+		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
+	if (!a->admin_pub && net->has_admin_key) {
+		fprintf(stderr,
+			"tapir mesh: network `%s' is signed: give --admin-pub KEY (from "
+			"the admin, not from etcd)\n",
+			net->name);
+		return 1;
+	}
+	if (a->admin_pub && net->has_admin_key && memcmp(out, net->admin_key, 32)) {
+		fprintf(stderr, "tapir mesh: --admin-pub is not the admin key of `%s'\n",
+			net->name);
+		return 1;
+	}
+	if (a->admin_pub && !a->cert_file)
+		return usage_error("--admin-pub needs --cert-file FILE (tapir mesh sign)");
+	return 0;
+}
+
 static int cmd_init(struct args *a, struct tapir_etcd *e)
 {
 	struct tapir_mesh_net net = {
@@ -228,6 +367,10 @@ static int cmd_init(struct args *a, struct tapir_etcd *e)
 		return usage_error("--cidr A.B.C.D/LEN is missing or not a network");
 	if (tapir_mesh_net_check(&net, &why) < 0)
 		return usage_error("%s", why);
+	net.has_admin_key = a->admin_pub != NULL;
+	if (a->admin_pub &&
+	    tapir_key_from_base64(net.admin_key, a->admin_pub, strlen(a->admin_pub)) < 0)
+		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
 	snprintf(net.name, sizeof(net.name), "%s", a->network);
 	tapir_mesh_prefix(key, a->network, "config");
 	value = tapir_mesh_net_format(&net);
@@ -258,11 +401,23 @@ static int cmd_join(struct args *a, struct tapir_etcd *e)
 	    .ttl_s = (int)(a->ttl ? a->ttl : TAPIR_MESH_DEFAULT_TTL_S),
 	};
 	struct tapir_mesh_net net;
+	char cert[TAPIR_MESH_CERT_TEXT];
+	uint8_t admin[32];
+	int r;
 
 	if (!a->ifname)
 		return usage_error("--interface IFNAME is missing");
 	if (tapir_mesh_load_net(e, a->network, &net) < 0)
 		return 1;
+	r = admin_key_of(a, &net, admin);
+	if (r)
+		return r;
+	if (a->cert_file && (r = read_line(a->cert_file, cert, sizeof(cert))) < 0) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", a->cert_file, strerror(-r));
+		return 1;
+	}
+	o.admin_key = a->admin_pub ? admin : NULL;
+	o.cert = a->cert_file ? cert : NULL;
 	return tapir_mesh_join(e, &net, &o) < 0 ? 1 : 0;
 }
 
@@ -354,13 +509,15 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	struct tapir_etcd_kv *kvs = NULL;
 	struct tapir_mesh_net net;
 	struct tapir_mesh_host h;
-	uint8_t self[32];
+	uint8_t self[32], admin[32];
 	size_t n = 0, n_bad = 0;
 	const char *why;
 	uint32_t s;
 
 	if (tapir_mesh_load_net(e, a->network, &net) < 0)
 		return 1;
+	if (a->admin_pub && tapir_key_from_base64(admin, a->admin_pub, strlen(a->admin_pub)) < 0)
+		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
 	tapir_mesh_prefix(prefix, a->network, "subnets/");
 	if (tapir_etcd_range(e, prefix, true, &kvs, &n, NULL) < 0)
 		return 1;
@@ -372,7 +529,11 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	       net.cidr_len, net.subnet_len, net.port, net.mtu, net.keepalive_s);
 	for (size_t i = 0; i < n; i++) {
 		if (tapir_mesh_key_subnet(&net, kvs[i].key, kvs[i].key_len, &s) < 0 ||
-		    tapir_mesh_host_parse(&net, s, kvs[i].value, kvs[i].value_len, &h, &why) < 0) {
+		    tapir_mesh_host_parse(&net, s, kvs[i].value, kvs[i].value_len, &h, &why) < 0 ||
+		    (a->admin_pub &&
+		     tapir_mesh_cert_verify(h.cert, admin, net.name, h.public_key,
+					    tapir_mesh_subnet_addr(&net, s), net.subnet_len,
+					    (uint64_t)time(NULL), &why) < 0)) {
 			n_bad++;
 			continue;
 		}
@@ -393,12 +554,11 @@ typedef int (*mesh_fn)(struct args *a, struct tapir_etcd *e);
 static const struct {
 	const char *name;
 	mesh_fn fn;
-	bool needs_etcd;
+	bool needs_etcd, needs_network;
 } VERBS[] = {
-    {"init", cmd_init, true},
-    {"join", cmd_join, true},
-    {"leave", cmd_leave, false},
-    {"status", cmd_status, true},
+    {"init", cmd_init, true, true},	  {"join", cmd_join, true, true},
+    {"leave", cmd_leave, false, true},	  {"status", cmd_status, true, true},
+    {"keygen", cmd_keygen, false, false}, {"sign", cmd_sign, false, true},
 };
 
 int tapir_cmd_mesh(int argc, char **argv)
@@ -415,6 +575,7 @@ int tapir_cmd_mesh(int argc, char **argv)
 	for (size_t i = 0; i < sizeof(VERBS) / sizeof(VERBS[0]); i++) {
 		if (strcmp(argv[1], VERBS[i].name))
 			continue;
+		a.needs_network = VERBS[i].needs_network;
 		r = parse_args(&a, argc - 1, argv + 1);
 		if (r)
 			return r < 0 ? 0 : r;

@@ -124,7 +124,7 @@ int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t le
 	unsigned long subnet_len = TAPIR_MESH_DEFAULT_SUBNET_LEN, port = TAPIR_MESH_DEFAULT_PORT;
 	unsigned long mtu = TAPIR_MESH_DEFAULT_MTU, keepalive = TAPIR_MESH_DEFAULT_KEEPALIVE_S;
 	struct json_object *o = len <= TAPIR_MESH_RECORD_MAX_BYTES ? parse_object(json, len) : NULL;
-	const char *cidr, *mode;
+	const char *cidr, *mode, *admin;
 	int r = -EINVAL;
 
 	*why = "not a JSON object of at most 1024 bytes";
@@ -132,7 +132,11 @@ int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t le
 		return r;
 	cidr = get_string(o, "cidr");
 	mode = get_string(o, "mode");
-	if (!cidr || tapir_mesh_cidr_parse(cidr, &net->cidr_addr, &net->cidr_len) < 0)
+	admin = get_string(o, "admin_key");
+	net->has_admin_key = admin != NULL;
+	if (admin && tapir_key_from_base64(net->admin_key, admin, strlen(admin)) < 0)
+		*why = "admin_key is not a base64 key";
+	else if (!cidr || tapir_mesh_cidr_parse(cidr, &net->cidr_addr, &net->cidr_len) < 0)
 		*why = "cidr is missing or not an IPv4 network A.B.C.D/LEN";
 	else if (mode && strcmp(mode, "tun"))
 		*why = "mode must be tun";
@@ -162,14 +166,17 @@ static void cidr_text(char out[TAPIR_MESH_CIDR_TEXT], uint32_t addr, unsigned le
 
 char *tapir_mesh_net_format(const struct tapir_mesh_net *net)
 {
-	char cidr[TAPIR_MESH_CIDR_TEXT];
+	char cidr[TAPIR_MESH_CIDR_TEXT], admin[TAPIR_KEY_BASE64_LEN + 1];
 	char *s;
 
 	cidr_text(cidr, net->cidr_addr, net->cidr_len);
+	tapir_key_to_base64(admin, net->admin_key);
 	if (asprintf(&s,
 		     "{\"cidr\":\"%s\",\"subnet_len\":%u,\"mode\":\"tun\",\"port\":%u,"
-		     "\"mtu\":%u,\"keepalive\":%u}",
-		     cidr, net->subnet_len, net->port, net->mtu, net->keepalive_s) < 0)
+		     "\"mtu\":%u,\"keepalive\":%u%s%s%s}",
+		     cidr, net->subnet_len, net->port, net->mtu, net->keepalive_s,
+		     net->has_admin_key ? ",\"admin_key\":\"" : "", net->has_admin_key ? admin : "",
+		     net->has_admin_key ? "\"" : "") < 0)
 		return NULL;
 	return s;
 }
@@ -280,7 +287,7 @@ int tapir_mesh_host_parse(const struct tapir_mesh_net *net, uint32_t key_subnet,
 			  size_t len, struct tapir_mesh_host *h, const char **why)
 {
 	struct json_object *o = len <= TAPIR_MESH_RECORD_MAX_BYTES ? parse_object(json, len) : NULL;
-	const char *key, *endpoint, *subnet, *hostname;
+	const char *key, *endpoint, *subnet, *hostname, *cert;
 	uint32_t n;
 	int r = -EINVAL;
 
@@ -292,6 +299,7 @@ int tapir_mesh_host_parse(const struct tapir_mesh_net *net, uint32_t key_subnet,
 	endpoint = get_string(o, "endpoint");
 	subnet = get_string(o, "subnet");
 	hostname = get_string(o, "hostname");
+	cert = get_string(o, "cert");
 	if (!key || tapir_key_from_base64(h->public_key, key, strlen(key)) < 0)
 		*why = "public_key is missing or not a base64 key";
 	else if (!endpoint || strlen(endpoint) >= sizeof(h->endpoint) ||
@@ -303,7 +311,12 @@ int tapir_mesh_host_parse(const struct tapir_mesh_net *net, uint32_t key_subnet,
 		*why = "subnet is not the one of its key";
 	else if (hostname && (strlen(hostname) >= sizeof(h->hostname) || !is_printable(hostname)))
 		*why = "hostname is too long or not printable";
+	else if (json_object_object_get_ex(o, "cert", NULL) &&
+		 (!cert || strlen(cert) >= sizeof(h->cert)))
+		*why = "cert is too long or not a string";
 	else {
+		if (cert)
+			memcpy(h->cert, cert, strlen(cert) + 1);
 		memcpy(h->endpoint, endpoint, strlen(endpoint) + 1);
 		if (hostname)
 			memcpy(h->hostname, hostname, strlen(hostname) + 1);
@@ -327,7 +340,10 @@ char *tapir_mesh_host_format(const struct tapir_mesh_net *net, const struct tapi
 	json_object_object_add(o, "subnet", json_object_new_string(subnet));
 	if (h->hostname[0])
 		json_object_object_add(o, "hostname", json_object_new_string(h->hostname));
-	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	if (h->cert[0])
+		json_object_object_add(o, "cert", json_object_new_string(h->cert));
+	s = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
 	json_object_put(o);
 	return s;
 }

@@ -14,6 +14,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <sodium.h>
+
 #include "mesh.h"
 
 static const char KEY[] = "qRi/tQ5rD1pVUj6RrEpoDzHPTuHqmyAxyMUwLaBp5Vo=";
@@ -209,12 +211,64 @@ static void test_host_round_trip(void **state)
 	free(s);
 }
 
+static void test_cert(void **state)
+{
+	uint8_t pk[32], sk[64], rogue_pk[32], rogue_sk[64], key[32], other[32];
+	struct tapir_mesh_cert c = {
+	    .subnet_addr = 0x0a2a0300, .subnet_len = 24, .not_after = 2000000000};
+	char cert[TAPIR_MESH_CERT_TEXT], bad[TAPIR_MESH_CERT_TEXT];
+	const char *why;
+	static const struct {
+		int row;
+		const char *want; /* NULL: verifies */
+	} rows[] = {
+	    {0, NULL},
+	    {1, "the certificate's signature does not verify"}, /* other admin */
+	    {2, "the certificate's signature does not verify"}, /* other network */
+	    {3, "the certificate's signature does not verify"}, /* other WireGuard key */
+	    {4, "the certificate is for another subnet"},
+	    {5, "the certificate has expired"},
+	    {6, "no certificate"},
+	    {7, "the certificate is malformed"},
+	    {8, "the certificate's signature does not verify"}, /* one byte changed */
+	};
+
+	(void)state;
+	assert_int_equal(sodium_init() >= 0, 1);
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(rogue_pk, rogue_sk);
+	memset(key, 7, sizeof(key));
+	memset(other, 8, sizeof(other));
+	assert_int_equal(tapir_mesh_cert_sign(cert, sk, "n1", key, &c), 0);
+	memcpy(bad, cert, sizeof(bad));
+	bad[20] = bad[20] == 'A' ? 'B' : 'A';
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const uint8_t *admin = rows[i].row == 1 ? rogue_pk : pk;
+		const char *net = rows[i].row == 2 ? "n2" : "n1";
+		const uint8_t *k = rows[i].row == 3 ? other : key;
+		uint32_t addr = rows[i].row == 4 ? 0x0a2a0400 : 0x0a2a0300;
+		uint64_t now = rows[i].row == 5 ? 2000000001 : 1900000000;
+		const char *text = rows[i].row == 6 ? "" : rows[i].row == 7 ? "AAAA" : cert;
+		int r;
+
+		if (rows[i].row == 8)
+			text = bad;
+		why = NULL;
+		r = tapir_mesh_cert_verify(text, admin, net, k, addr, 24, now, &why);
+		if (rows[i].want ? r == 0 || strcmp(why, rows[i].want) : r != 0)
+			fail_msg("row %zu: got %d (%s)", i, r, why ? why : "ok");
+	}
+	assert_int_equal(tapir_mesh_cert_decode(cert, &c, NULL), 0);
+	assert_int_equal(c.subnet_addr, 0x0a2a0300);
+	assert_int_equal(c.not_after, 2000000000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_subnets),	    cmocka_unit_test(test_net_parse),
 	    cmocka_unit_test(test_net_round_trip),  cmocka_unit_test(test_host_parse),
-	    cmocka_unit_test(test_host_round_trip),
+	    cmocka_unit_test(test_host_round_trip), cmocka_unit_test(test_cert),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
