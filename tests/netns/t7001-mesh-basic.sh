@@ -7,7 +7,8 @@
 # a subnet that is not its key's) are ignored with a log line and change nothing; a host whose
 # agent is SIGKILLed stays until its 5 s TTL runs out, then goes from every peer list; a host
 # that leaves goes at once; an agent restarted after SIGTERM gets its old subnet back (the
-# state file), although a lower subnet is free; status lists hosts and which are peers here.
+# state file), although a lower subnet is free, and one restarted at once after SIGKILL takes
+# its record over from its old lease; status lists hosts and which are peers here.
 #
 #   tapir-$$-1 .. tapir-$$-4 (hosts)                  tapir-$$-9 (hub)
 #   +---------------------------------+              +-------------------------------+
@@ -23,7 +24,7 @@ CLI=$(dirname "$IMPL")/tapir
 require_cmds etcd etcdctl
 "$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
 
-plan 29
+plan 33
 
 NET=t7001
 . "$(dirname "$0")/mesh-lib.sh"
@@ -129,5 +130,21 @@ join 1
 check "host 1 rejoins and takes the free subnet" test "$(addr_of 1)" = "$sub1"
 check "all three are peers again" wait_for "2 peers each" 10 all_have 1 2 3 2
 check "full-matrix ping after leave, restart and rejoin" matrix 1 2 3
+# a crash and an immediate restart: the record still lives under the old lease; the new agent
+# takes it over (a transaction on its mod revision) and binds it to its own lease, so it
+# survives the old lease's expiry
+sub3=$(addr_of 3)
+removals3() { cat "$T/agent1.log" "$T/agent2.log" | grep -c "peer ${sub3%.1}.0/24 removed" || true; }
+removed_before=$(removals3)
+signal_child KILL "${AGENT_PID[3]}"
+wait_for "agent 3 to die" 5 dead "${AGENT_PID[3]}"
+join 3
+check_eq "crash + restart within the TTL: host 3 keeps its subnet" "$sub3" addr_of 3
+sleep $((TTL + 2))
+check "host 3 outlives its old lease: TTL + 2 s later still a peer of 1 and 2" \
+	sh -c "ip netns exec tapir-$$-1 wg show tm$$1 dump | cut -f1 | grep -qxF '$(pub 3)' &&
+		ip netns exec tapir-$$-2 wg show tm$$2 dump | cut -f1 | grep -qxF '$(pub 3)'"
+check_eq "and was never removed from them meanwhile" "$removed_before" removals3
+check "and still pings" matrix 1 3
 check "the agents logged no etcd or UAPI error" \
 	sh -c "! grep -E 'cannot|malformed' $T/agent1.log $T/agent2.log $T/agent3.log"
