@@ -10,13 +10,17 @@
 #   join N [ARGS...]         the agent of host N in the background (log: $T/agentN.log),
 #                            waits for its first resync; AGENT_PID[N]
 #   addr_of N, pub N, n_peers N, has_n_peers N K, all_have N... K, matrix N..., hx N CMD, ctl ARGS
-ETCD=http://192.0.2.100:2379
+# For TLS, set before sourcing: ETCD=https://..., ETCD_TLS_ARGS (etcd's options) and
+# CTL_TLS_ARGS (etcdctl's).
+ETCD=${ETCD:-http://192.0.2.100:2379}
+[ -n "${ETCD_TLS_ARGS+set}" ] || ETCD_TLS_ARGS=()
+[ -n "${CTL_TLS_ARGS+set}" ] || CTL_TLS_ARGS=()
 HUB="tapir-$$-9"
 TTL=5
 declare -A AGENT_PID=()
 
 hx() { ip netns exec "tapir-$$-$1" "${@:2}"; }
-ctl() { ip netns exec "$HUB" timeout 10 etcdctl --endpoints "$ETCD" "$@"; }
+ctl() { ip netns exec "$HUB" timeout 10 etcdctl --endpoints "$ETCD" "${CTL_TLS_ARGS[@]}" "$@"; }
 
 # ---------------------------------------------------------------- etcd and the hosts
 
@@ -32,10 +36,12 @@ mesh_start_etcd()
 		--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
 		--listen-peer-urls http://127.0.0.1:2380 \
 		--initial-advertise-peer-urls http://127.0.0.1:2380 \
-		--initial-cluster mesh=http://127.0.0.1:2380 >"$T/etcd.log" 2>&1 </dev/null) &
+		--initial-cluster mesh=http://127.0.0.1:2380 "${ETCD_TLS_ARGS[@]}" \
+		>"$T/etcd.log" 2>&1 </dev/null) &
 	ETCD_PID=$!
 	track_pid "$ETCD_PID"
 	# etcd is stopped by PID before the namespaces go (cleanup also TERMs it); its data dir is in $T
+	# shellcheck disable=SC2154
 	trap 'rc=$?; signal_child TERM "$ETCD_PID"; (exit $rc); cleanup' EXIT
 	wait_for "etcd to answer" 20 ctl endpoint health ||
 		bail_out "etcd did not start: $(tail -5 "$T/etcd.log")"
@@ -108,8 +114,8 @@ matrix()
 # the first packets may only start the handshake: up to 5 tries
 ping_until_ok()
 {
-	local k
-	for k in 1 2 3 4 5; do
+	local _
+	for _ in 1 2 3 4 5; do
 		ping1 "$1" "$2" >/dev/null 2>&1 && return 0
 	done
 	return 1
