@@ -14,7 +14,7 @@ packages=(
 	wireguard-go wireguard-tools iproute2 iputils-ping socat iperf3 netcat-openbsd
 	procps kmod ca-certificates coreutils util-linux nftables
 	# tapir mesh tests: a single-member etcd and etcdctl
-	etcd-server etcd-client
+	etcd-server etcd-client openssl
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist (else `nobody`,

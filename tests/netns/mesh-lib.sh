@@ -6,6 +6,7 @@
 # each with a tapird tm$$N, and their agents.
 #
 #   mesh_start_etcd          the hub and etcd; waits until etcd answers
+#   etcd_run                 (re)starts etcd on its data dir, in the background; ETCD_PID
 #   add_host N               namespace, veth hN 192.0.2.N/24, tapird tm$$N
 #   join N [ARGS...]         the agent of host N in the background (log: $T/agentN.log),
 #                            waits for its first resync; AGENT_PID[N]
@@ -24,6 +25,19 @@ ctl() { ip netns exec "$HUB" timeout 10 etcdctl --endpoints "$ETCD" "${CTL_TLS_A
 
 # ---------------------------------------------------------------- etcd and the hosts
 
+etcd_run()
+{
+	pretty "$HUB" "etcd --data-dir $T/etcd --listen-client-urls $ETCD"
+	(exec ip netns exec "$HUB" etcd --name mesh --data-dir "$T/etcd" \
+		--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
+		--listen-peer-urls http://127.0.0.1:2380 \
+		--initial-advertise-peer-urls http://127.0.0.1:2380 \
+		--initial-cluster mesh=http://127.0.0.1:2380 "${ETCD_TLS_ARGS[@]}" \
+		>>"$T/etcd.log" 2>&1 </dev/null) &
+	ETCD_PID=$!
+	track_pid "$ETCD_PID"
+}
+
 mesh_start_etcd()
 {
 	add_ns 9
@@ -31,15 +45,7 @@ mesh_start_etcd()
 	ip -n "$HUB" link set mbr up
 	ip -n "$HUB" addr add 192.0.2.100/24 dev mbr
 	mkdir "$T/etcd"
-	pretty "$HUB" "etcd --data-dir $T/etcd --listen-client-urls $ETCD"
-	(exec ip netns exec "$HUB" etcd --name mesh --data-dir "$T/etcd" \
-		--listen-client-urls "$ETCD" --advertise-client-urls "$ETCD" \
-		--listen-peer-urls http://127.0.0.1:2380 \
-		--initial-advertise-peer-urls http://127.0.0.1:2380 \
-		--initial-cluster mesh=http://127.0.0.1:2380 "${ETCD_TLS_ARGS[@]}" \
-		>"$T/etcd.log" 2>&1 </dev/null) &
-	ETCD_PID=$!
-	track_pid "$ETCD_PID"
+	etcd_run
 	# etcd is stopped by PID before the namespaces go (cleanup also TERMs it); its data dir is in $T
 	# shellcheck disable=SC2154
 	trap 'rc=$?; signal_child TERM "$ETCD_PID"; (exit $rc); cleanup' EXIT
