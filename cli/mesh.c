@@ -22,6 +22,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
 #include "crypto.h"
 #include "encoding.h"
 #include "netlink.h"
@@ -29,7 +31,8 @@
 
 enum {
 	POLL_MS = 250,
-	RETRY_MS = 1000,
+	RETRY_MIN_MS = 250, /* etcd unreachable: retry after this, doubling up to RETRY_MAX_MS */
+	RETRY_MAX_MS = 5000,
 	RT_TABLE_MAIN_ID = 254,
 };
 
@@ -377,9 +380,24 @@ static int rewrite_self(struct tapir_mesh_agent *a)
 
 /* ---------------------------------------------------------------- the loop */
 
+/* The next wait after a failure: doubled, capped, with up to 25 % jitter. */
+static long backoff(long *retry_ms)
+{
+	long wait = *retry_ms + (long)randombytes_uniform((uint32_t)(*retry_ms / 4 + 1));
+
+	*retry_ms = *retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : *retry_ms * 2;
+	return wait;
+}
+
+/*
+ * Until SIGTERM/SIGINT: keep the lease alive, keep our record, follow the watch. While etcd is
+ * unreachable tapird keeps every peer it has; the agent retries with backoff and resyncs once
+ * a call succeeds again.
+ */
 static int run(struct tapir_mesh_agent *a)
 {
 	int64_t next_keepalive = now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
+	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
 	bool is_watching = false;
 	int r;
 
@@ -388,16 +406,20 @@ static int run(struct tapir_mesh_agent *a)
 			r = keepalive(a);
 			if (r == -EADDRINUSE)
 				return r;
-			next_keepalive = now_ms() + (r < 0 ? RETRY_MS : a->opts->ttl_s * 1000 / 3);
+			if (r == 0)
+				keepalive_retry_ms = RETRY_MIN_MS;
+			next_keepalive = now_ms() + (r < 0 ? backoff(&keepalive_retry_ms)
+							   : a->opts->ttl_s * 1000 / 3);
 		}
 		if (a->needs_rewrite && a->has_lease)
 			rewrite_self(a);
 		if (!is_watching) {
 			if (tapir_mesh_resync(a, &rev) < 0 ||
 			    tapir_etcd_watch_start(a->e, a->prefix, rev + 1) < 0) {
-				sleep_ms(RETRY_MS);
+				sleep_ms(backoff(&retry_ms));
 				continue;
 			}
+			retry_ms = RETRY_MIN_MS;
 			is_watching = true;
 		}
 		if (tapir_etcd_watch_poll(a->e, POLL_MS, tapir_mesh_on_event, a) < 0) {
