@@ -101,7 +101,7 @@ int tapir_mesh_cert_sign(char out[TAPIR_MESH_CERT_TEXT], const uint8_t admin_sk[
 			 const struct tapir_mesh_cert *c);
 /* Decodes the fields (and the signature, unless @sig is NULL) without verifying. */
 int tapir_mesh_cert_decode(const char *text, struct tapir_mesh_cert *c, uint8_t sig[64]);
-/* 0, or -EACCES with *why: missing, malformed, bad signature, other subnet, expired. */
+/* 0, -EKEYEXPIRED, or -EACCES with *why: missing, malformed, bad signature, other subnet. */
 int tapir_mesh_cert_verify(const char *text, const uint8_t admin_pk[32], const char *network,
 			   const uint8_t key[32], uint32_t subnet_addr, uint8_t subnet_len,
 			   uint64_t now, const char **why);

@@ -5,8 +5,9 @@
  * diffs the whole store against tapird's peers and changes only what differs.
  *
  * Peers whose allowed IPs lie outside the overlay CIDR are the administrator's: never touched.
- * A bad record is ignored with one log line and counted; if its subnet held a peer, that peer
- * goes, since the store no longer vouches for it.
+ * A bad record is ignored with one log line and counted, and changes nothing: if its subnet
+ * held a peer, that peer keeps its last valid record (its owner's agent writes the record
+ * back; a delete still removes the peer).
  */
 #include "mesh_agent.h"
 
@@ -129,33 +130,38 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 
 /*
  * Validates one stored pair. Returns 1 and fills @h for a valid record of another host, 0 for
- * our own subnet (valid or not), -1 for an ignored one (logged and counted).
+ * our own subnet (valid or not), -EINVAL for a key that names no subnet, -EBADMSG for an
+ * ignored record under a valid subnet key (*subnet set), -EKEYEXPIRED for a record whose
+ * certificate expired (*subnet set); each logged and counted.
  */
 static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, uint32_t *subnet,
 		    struct tapir_mesh_host *h)
 {
 	const char *why;
+	int r;
 
 	if (tapir_mesh_key_subnet(a->net, kv->key, kv->key_len, subnet) < 0) {
 		ignore(a, kv, "the key is not a subnet of the network");
-		return -1;
+		return -EINVAL;
 	}
 	if (*subnet == a->self.subnet)
 		return 0;
 	if (tapir_mesh_host_parse(a->net, *subnet, kv->value, kv->value_len, h, &why) < 0) {
 		ignore(a, kv, why);
-		return -1;
+		return -EBADMSG;
 	}
 	if (!memcmp(h->public_key, a->self.public_key, 32)) {
 		ignore(a, kv, "it carries this host's public key");
-		return -1;
+		return -EBADMSG;
 	}
-	if (a->opts->admin_key &&
-	    tapir_mesh_cert_verify(h->cert, a->opts->admin_key, a->net->name, h->public_key,
-				   tapir_mesh_subnet_addr(a->net, *subnet), a->net->subnet_len,
-				   (uint64_t)time(NULL), &why) < 0) {
+	r = a->opts->admin_key
+		? tapir_mesh_cert_verify(h->cert, a->opts->admin_key, a->net->name, h->public_key,
+					 tapir_mesh_subnet_addr(a->net, *subnet),
+					 a->net->subnet_len, (uint64_t)time(NULL), &why)
+		: 0;
+	if (r < 0) {
 		ignore(a, kv, why);
-		return -1;
+		return r == -EKEYEXPIRED ? r : -EBADMSG; /* an expired host goes */
 	}
 	return 1;
 }
@@ -191,12 +197,13 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 			apply_one(a, subnet, NULL);
 		return;
 	}
+	/* an ignored write changes nothing: a peer keeps its last valid record */
 	r = check_kv(a, kv, &subnet, &h);
 	if (r == 0)
 		restore_self(a, false, kv);
 	else if (r > 0)
 		apply_one(a, subnet, &h);
-	else if (tapir_mesh_key_subnet(a->net, kv->key, kv->key_len, &subnet) == 0)
+	else if (r == -EKEYEXPIRED)
 		apply_one(a, subnet, NULL);
 }
 
@@ -286,6 +293,14 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 		r = check_kv(a, &kvs[i], &subnet, &h);
 		if (r == 0)
 			restore_self(a, false, &kvs[i]);
+		if (r == -EBADMSG && a->slots[subnet].is_present) {
+			/* an ignored record keeps the peer it replaced, as in the watch */
+			memset(&h, 0, sizeof(h));
+			memcpy(h.public_key, a->slots[subnet].public_key, 32);
+			memcpy(h.endpoint, a->slots[subnet].endpoint, sizeof(h.endpoint));
+			h.subnet = subnet;
+			r = 1;
+		}
 		if (r <= 0)
 			continue;
 		slot_set(&want[subnet], &h);

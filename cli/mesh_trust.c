@@ -127,7 +127,7 @@ int tapir_mesh_cert_verify(const char *text, const uint8_t admin_pk[32], const c
 	}
 	if (c.not_after < now) {
 		*why = "the certificate has expired";
-		return -EACCES;
+		return -EKEYEXPIRED;
 	}
 	return 0;
 }
