@@ -7,6 +7,8 @@
 #
 #   mesh_start_etcd          the hub and etcd; waits until etcd answers
 #   etcd_run                 (re)starts etcd on its data dir, in the background; ETCD_PID
+#   mesh_start_cluster       instead of mesh_start_etcd: 3 members in tapir-$$-11..13 on
+#                            192.0.2.101..103 (MEMBER_PID[1..3]); ETCD lists all three
 #   add_host N               namespace, veth hN 192.0.2.N/24, tapird tm$$N
 #   join N [ARGS...]         the agent of host N in the background (log: $T/agentN.log),
 #                            waits for its first resync; AGENT_PID[N]
@@ -48,7 +50,7 @@ mesh_start_etcd()
 	etcd_run
 	# etcd is stopped by PID before the namespaces go (cleanup also TERMs it); its data dir is in $T
 	# shellcheck disable=SC2154
-	trap 'rc=$?; signal_child TERM "$ETCD_PID"; (exit $rc); cleanup' EXIT
+	trap 'rc=$?; signal_child TERM "$ETCD_PID" || true; (exit $rc); cleanup' EXIT
 	wait_for "etcd to answer" 20 ctl endpoint health ||
 		bail_out "etcd did not start: $(tail -5 "$T/etcd.log")"
 }
@@ -135,3 +137,55 @@ all_have() # HOSTS... -- N: each host has N peers
 	done
 }
 
+# ---------------------------------------------------------------- a 3-member cluster
+
+declare -A MEMBER_PID=()
+
+member_run()
+{
+	local m=$1 ns="tapir-$$-1$1" ip=192.0.2.10$1
+	local cluster=m1=http://192.0.2.101:2380,m2=http://192.0.2.102:2380,m3=http://192.0.2.103:2380
+	pretty "$ns" "etcd --name m$m --data-dir $T/etcd$m (member $m of 3)"
+	(exec ip netns exec "$ns" etcd --name "m$m" --data-dir "$T/etcd$m" \
+		--listen-client-urls "http://$ip:2379" --advertise-client-urls "http://$ip:2379" \
+		--listen-peer-urls "http://$ip:2380" --initial-advertise-peer-urls "http://$ip:2380" \
+		--initial-cluster "$cluster" --initial-cluster-state new \
+		>>"$T/etcd$m.log" 2>&1 </dev/null) &
+	MEMBER_PID[$m]=$!
+	track_pid "${MEMBER_PID[$m]}"
+}
+
+mesh_start_cluster()
+{
+	local m
+	add_ns 9
+	ip -n "$HUB" link add mbr type bridge
+	ip -n "$HUB" link set mbr up
+	ip -n "$HUB" addr add 192.0.2.100/24 dev mbr
+	for m in 1 2 3; do
+		add_ns "1$m"
+		ip link add "e$m" netns "tapir-$$-1$m" type veth peer name "v$m" netns "$HUB"
+		ip -n "$HUB" link set "v$m" master mbr
+		ip -n "$HUB" link set "v$m" up
+		ip -n "tapir-$$-1$m" addr add "192.0.2.10$m/24" dev "e$m"
+		ip -n "tapir-$$-1$m" link set "e$m" up
+		mkdir "$T/etcd$m"
+		member_run "$m"
+	done
+	ETCD=http://192.0.2.101:2379,http://192.0.2.102:2379,http://192.0.2.103:2379
+	# shellcheck disable=SC2154
+	trap 'rc=$?; for m in 1 2 3; do signal_child TERM "${MEMBER_PID[$m]}" || true; done; (exit $rc); cleanup' EXIT
+	wait_for "the cluster to answer" 30 ctl endpoint health --cluster ||
+		bail_out "etcd did not start: $(tail -5 "$T/etcd1.log")"
+}
+
+# leader: the member number (1-3) of the current leader, asking each member in turn
+leader()
+{
+	local m
+	for m in 1 2 3; do
+		ip netns exec "$HUB" timeout 5 etcdctl --endpoints "http://192.0.2.10$m:2379" \
+			--command-timeout=2s endpoint status -w simple 2>/dev/null |
+			awk -F', ' -v m="$m" '$5 == "true" { print m }'
+	done
+}
