@@ -35,6 +35,7 @@ static const struct subcommand subcommands[] = {
     {"pubkey", tapir_cmd_pubkey, "Reads a private key from stdin and writes a public key"},
     {"up", tapir_cmd_up, "Starts tapird and brings an interface up from a config file"},
     {"down", tapir_cmd_down, "Takes down an interface brought up with tapir up"},
+    {"strip", tapir_cmd_strip, "Prints a tapir up file without the keys tapir up acts on"},
     {"tuntap", tapir_cmd_tuntap, "Manages persistent TUN/TAP devices and watches them"},
     {"mesh", tapir_cmd_mesh, "Joins hosts into one overlay network kept in etcd"},
     {"demo", tapir_cmd_demo,

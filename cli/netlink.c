@@ -306,6 +306,55 @@ int tapir_nl_addr(struct tapir_nl *nl, bool is_add, int ifindex, int family, con
 	return talk(nl, nlh, NULL, NULL);
 }
 
+struct addr_list {
+	int ifindex;
+	uint8_t (*out)[16];
+	size_t max, n;
+};
+
+static int addr_cb(const struct nlmsghdr *nlh, void *data)
+{
+	const struct ifaddrmsg *ifa = mnl_nlmsg_get_payload(nlh);
+	struct addr_list *list = data;
+	const void *local = NULL, *address = NULL;
+	size_t len = addr_len(ifa->ifa_family);
+	struct nlattr *a; /* non-const: the libmnl iterators cast it */
+
+	if (nlh->nlmsg_type != RTM_NEWADDR || (int)ifa->ifa_index != list->ifindex ||
+	    list->n >= list->max)
+		return MNL_CB_OK;
+	mnl_attr_for_each(a, nlh, sizeof(*ifa))
+	{
+		if (mnl_attr_get_payload_len(a) != len)
+			continue;
+		if (mnl_attr_get_type(a) == IFA_LOCAL)
+			local = mnl_attr_get_payload(a);
+		else if (mnl_attr_get_type(a) == IFA_ADDRESS)
+			address = mnl_attr_get_payload(a);
+	}
+	if (!local)
+		local = address;
+	if (local) {
+		memset(list->out[list->n], 0, 16);
+		memcpy(list->out[list->n++], local, len);
+	}
+	return MNL_CB_OK;
+}
+
+int tapir_nl_addr_list(struct tapir_nl *nl, int ifindex, int family, uint8_t (*out)[16], size_t max,
+		       size_t *n_out)
+{
+	struct nlmsghdr *nlh = new_msg(nl, RTM_GETADDR, NLM_F_DUMP);
+	struct ifaddrmsg *ifa = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifa));
+	struct addr_list list = {.ifindex = ifindex, .out = out, .max = max};
+	int r;
+
+	ifa->ifa_family = (uint8_t)family;
+	r = talk(nl, nlh, addr_cb, &list);
+	*n_out = list.n;
+	return r;
+}
+
 static void put_rt_table(struct rtmsg *rtm, struct nlmsghdr *nlh, uint32_t table)
 {
 	rtm->rtm_table = table < 256 ? (uint8_t)table : RT_TABLE_UNSPEC;

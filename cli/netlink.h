@@ -8,6 +8,7 @@
 #define TAPIR_CLI_NETLINK_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "sockaddr.h"
@@ -39,6 +40,12 @@ int tapir_nl_veth_add(struct tapir_nl *nl, const char *name, int ns_fd, const ch
 /* Adds or deletes ADDR/CIDR (@addr: 4 or 16 bytes by @family) on a link. */
 int tapir_nl_addr(struct tapir_nl *nl, bool is_add, int ifindex, int family, const void *addr,
 		  uint8_t cidr);
+/*
+ * The @family addresses of link @ifindex (IFA_LOCAL, else IFA_ADDRESS) in the kernel's order,
+ * as `ip -o addr show dev IF` lists them: at most @max into @out, the count in @n_out.
+ */
+int tapir_nl_addr_list(struct tapir_nl *nl, int ifindex, int family, uint8_t (*out)[16], size_t max,
+		       size_t *n_out);
 /* Adds or deletes a route to DST/CIDR through link @ifindex, in @table (RT_TABLE_MAIN: 254). */
 int tapir_nl_route(struct tapir_nl *nl, bool is_add, int ifindex, int family, const void *dst,
 		   uint8_t cidr, uint32_t table);

@@ -12,9 +12,9 @@
  *   syncconf  setconf without replace_peers: the peers the daemon has and the file lacks
  *             get remove=true, so the others keep their sessions
  * Config files are plain wg(8) files (wg-quick keys such as Address are errors), parsed by
- * src/control/config.c. Host names in endpoints are resolved here with getaddrinfo(); the
- * daemon only takes numeric endpoints. Keys are read from files, never from the command
- * line, and every copy is wiped.
+ * src/control/config.c. Host names in endpoints are resolved here (resolve.c, with wg(8)'s
+ * retries); the daemon only takes numeric endpoints. Keys are read from files, never from the
+ * command line, and every copy is wiped.
  */
 #include "cli.h"
 
@@ -34,21 +34,19 @@
 #include "config.h"
 #include "crypto.h"
 #include "encoding.h"
+#include "resolve.h"
 #include "uapi_client.h"
 
 enum {
 	CONFIG_MAX_BYTES = 16 * 1024 * 1024,
 	ERR_BYTES = 512,
 	INITIAL_PEERS = 4,
-	RESOLVE_RETRIES_DEFAULT = 15, /* like wg(8): names may resolve only once the net is up */
-	RESOLVE_WAIT_FIRST_MS = 1000,
-	RESOLVE_WAIT_MAX_MS = 20000,
 	ADDR_TEXT_BYTES = 64,
 };
 
 static const char SET_USAGE[] =
     "Usage: tapir set <interface> [listen-port <port>] [fwmark <mark>]\n"
-    "       [private-key <file path>]\n"
+    "       [private-key <file path>] [tcp-listen on|off]\n"
     "       [peer <base64 public key> [remove] [preshared-key <file path>]\n"
     "        [endpoint [tcp://]<host>:<port>] [persistent-keepalive <interval seconds>|off]\n"
     "        [allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...]\n"
@@ -203,59 +201,6 @@ static int parse_keepalive(const char *s, uint16_t *interval)
 	return 0;
 }
 
-static unsigned resolve_retries(void)
-{
-	const char *s = getenv("WG_ENDPOINT_RESOLUTION_RETRIES");
-	unsigned long v;
-
-	if (s && !parse_ulong(s, 10, 1000, &v))
-		return (unsigned)v;
-	return RESOLVE_RETRIES_DEFAULT;
-}
-
-/*
- * Resolves @host and @port (a number or service) to the first IPv4 or IPv6 address, as
- * wg(8) does; retries a bounded number of times while resolution fails temporarily.
- * Messages start with @who ("tapir set", or the file and peer the endpoint comes from).
- */
-static int resolve(const char *who, const char *host, const char *port, union tapir_sockaddr *out)
-{
-	struct addrinfo hints = {
-	    .ai_family = AF_UNSPEC,
-	    .ai_socktype = SOCK_DGRAM,
-	    .ai_protocol = IPPROTO_UDP,
-	};
-	unsigned tries = resolve_retries(), wait_ms = RESOLVE_WAIT_FIRST_MS;
-	struct addrinfo *res = NULL;
-	int r;
-
-	for (unsigned i = 0;; i++) {
-		r = getaddrinfo(host, port, &hints, &res);
-		if (r != EAI_AGAIN || i >= tries)
-			break;
-		fprintf(stderr, "%s: %s: temporary failure in name resolution, retrying\n", who,
-			host);
-		usleep(wait_ms * 1000);
-		wait_ms =
-		    wait_ms * 6 / 5 < RESOLVE_WAIT_MAX_MS ? wait_ms * 6 / 5 : RESOLVE_WAIT_MAX_MS;
-	}
-	if (r) {
-		fprintf(stderr, "%s: `%s:%s': %s\n", who, host, port,
-			r == EAI_SYSTEM ? strerror(errno) : gai_strerror(r));
-		return -1;
-	}
-	memset(out, 0, sizeof(*out));
-	if ((res->ai_family == AF_INET && res->ai_addrlen == sizeof(out->in)) ||
-	    (res->ai_family == AF_INET6 && res->ai_addrlen == sizeof(out->in6)))
-		memcpy(out, res->ai_addr, res->ai_addrlen);
-	freeaddrinfo(res);
-	if (!out->sa.sa_family) {
-		fprintf(stderr, "%s: `%s': neither IPv4 nor IPv6 address found\n", who, host);
-		return -1;
-	}
-	return 0;
-}
-
 /* "host:port" or "[v6addr]:port" (the brackets are needed around IPv6 addresses). */
 static int parse_endpoint(const char *value, union tapir_sockaddr *out)
 {
@@ -286,7 +231,7 @@ static int parse_endpoint(const char *value, union tapir_sockaddr *out)
 		}
 		*port++ = '\0';
 	}
-	r = resolve("tapir set", host, port, out);
+	r = tapir_resolve_endpoint("tapir set", host, port, out) ? -1 : 0;
 out:
 	free(copy);
 	return r;
@@ -412,6 +357,15 @@ static int set_device_word(struct tapir_conf *conf, const char *word, const char
 		if (read_key_file("set", value, conf->private_key))
 			return -1;
 		conf->has_private_key = true;
+	} else if (!strcmp(word, "tcp-listen")) {
+		/* tapir's TCP listener (tapird only; off by default) */
+		if (strcmp(value, "on") && strcmp(value, "off")) {
+			fprintf(stderr, "tapir set: tcp-listen is neither on nor off: `%s'\n",
+				value);
+			return -1;
+		}
+		conf->has_tcp_listen = true;
+		conf->is_tcp_listen = !strcmp(value, "on");
 	} else {
 		return 0;
 	}
@@ -527,10 +481,14 @@ int tapir_cmd_set(int argc, char **argv)
 		printf(
 		    "%s\nChanges the configuration of a running interface, as wg set does.\n"
 		    "Key files hold one base64 key; /dev/null or an empty file removes the key.\n"
-		    "tapird only: endpoint tcp://host:port sends to that peer over TCP (tapird\n"
-		    "also listens on TCP at its listen port); compression lz4 compresses what\n"
-		    "goes to that peer once it announces LZ4 too (off by default: compression\n"
-		    "next to secrets leaks them through packet sizes, see tapir.conf(5)).\n",
+		    "An endpoint host name is retried per WG_ENDPOINT_RESOLUTION_RETRIES\n"
+		    "(default 15, or infinity), as wg(8) does.\n"
+		    "tapird only: tcp-listen on makes tapird listen on TCP at its listen port too\n"
+		    "(off by default: a TCP probe gets a reset); endpoint tcp://host:port sends\n"
+		    "to that peer over TCP (connecting out: no listener needed on this side, one\n"
+		    "on the peer's); compression lz4 compresses what goes to that peer once it\n"
+		    "announces LZ4 too (off by default: compression next to secrets leaks them\n"
+		    "through packet sizes, see tapir.conf(5)).\n",
 		    SET_USAGE);
 		return 0;
 	}
@@ -607,7 +565,7 @@ static int read_file(const char *cmd, const char *path, char **out, size_t *len_
 /* Resolves the endpoints the parser kept as host names. */
 static int resolve_endpoints(const char *cmd, const char *path, struct tapir_quick_conf *q)
 {
-	char port[8], who[ERR_BYTES], b64[TAPIR_KEY_BASE64_LEN + 1];
+	char port[8], who[ERR_BYTES];
 
 	for (size_t i = 0; i < q->wg.n_peers; i++) {
 		struct tapir_conf_peer *peer = &q->wg.peers[i];
@@ -616,9 +574,8 @@ static int resolve_endpoints(const char *cmd, const char *path, struct tapir_qui
 		if (peer->has_endpoint || !ep->host)
 			continue;
 		snprintf(port, sizeof(port), "%u", (unsigned)ep->port);
-		tapir_key_to_base64(b64, peer->public_key);
-		snprintf(who, sizeof(who), "tapir %s: %s: Endpoint of peer %s", cmd, path, b64);
-		if (resolve(who, ep->host, port, &peer->endpoint))
+		snprintf(who, sizeof(who), "tapir %s: %s:%zu: Endpoint", cmd, path, ep->line);
+		if (tapir_resolve_endpoint(who, ep->host, port, &peer->endpoint))
 			return -1;
 		peer->has_endpoint = true;
 	}
@@ -760,9 +717,12 @@ static int conf_command(const char *cmd, int argc, char **argv)
 
 	if (argc >= 2 && is_help_arg(argv[1])) {
 		printf("Usage: tapir %s <interface> <configuration filename>\n\n"
-		       "%s the [Interface]/[Peer] file (wg(8) format; wg-quick keys such as\n"
-		       "Address are errors: strip them first) to the running interface. Nothing\n"
-		       "changes when the file has an error; the message names its line.\n",
+		       "%s the [Interface]/[Peer] file (wg(8) format, plus tapir's daemon keys;\n"
+		       "wg-quick and tapir up keys such as Address are errors: tapir strip\n"
+		       "removes them) to the running interface. Nothing changes when the file\n"
+		       "has an error; the message names its line. Endpoint host names are\n"
+		       "retried per WG_ENDPOINT_RESOLUTION_RETRIES (default 15, or infinity).\n"
+		       "Reload a tapir up interface: tapir syncconf wg0 <(tapir strip wg0)\n",
 		       cmd,
 		       !strcmp(cmd, "setconf") ? "Replaces the configuration with"
 		       : !strcmp(cmd, "addconf")

@@ -3,8 +3,8 @@
  * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
  * exactly as wg(8) renders it (the human-readable form, every single field, the
  * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
- * additions: the "drops", "tcp" and "compression" fields and --json. Private and preshared keys are
- * shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
+ * additions: the "drops", "tcp", "compression" and "icmp" fields and --json. Private and preshared
+ * keys are shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
  * human-readable form says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
  *
  * JSON schema (stable: keys keep their meaning; new keys may be added):
@@ -22,6 +22,7 @@
  *           "<reason>": 0, ...          e.g. "decrypt_failed", "replay", "no_route"
  *         },
  *         "tcp": {                      tapird only: the TCP transport
+ *           "listen": false,            TCPListen: whether it listens (off by default)
  *           "listen_port": 51820,       0 when not listening on TCP
  *           "<counter>": 0, ...         accepted, refused, connected, connect_failed,
  *         },                            authenticated, closed_garbage, closed_timeout,
@@ -29,6 +30,9 @@
  *         "compression": {              tapird only: LZ4 counters (all peers)
  *           "<counter>": 0, ...         compressed, incompressible, bytes_saved,
  *         },                            decompressed
+ *         "icmp": {                     tapird only: "destination unreachable" errors for
+ *           "<counter>": 0, ...         packets no peer routes: unreachable_sent,
+ *         },                            unreachable_ratelimited
  *         "peers": [                    in the daemon's order
  *           {
  *             "public_key": "<base64>",
@@ -134,8 +138,11 @@ struct device_info {
 	struct drop_count *tcp; /* TCP transport counters */
 	size_t n_tcp;
 	uint16_t tcp_port;	/* TCP listener, 0 = none */
+	bool is_tcp_listen;	/* TCPListen is on (tapir_tcp_listen=true) */
 	struct drop_count *lz4; /* compression counters */
 	size_t n_lz4;
+	struct drop_count *icmp; /* ICMP error counters */
+	size_t n_icmp;
 	struct peer_info *peers;
 	size_t n_peers;
 	size_t cap_peers;
@@ -158,6 +165,7 @@ static void device_free(struct device_info *dev)
 	free(dev->drops);
 	free(dev->tcp);
 	free(dev->lz4);
+	free(dev->icmp);
 	tapir_wipe(dev, sizeof(*dev));
 }
 
@@ -282,9 +290,9 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 			     size_t vlen)
 {
 	static const char drop_prefix[] = "tapir_drop_", tcp_prefix[] = "tapir_tcp_",
-			  lz4_prefix[] = "tapir_lz4_";
+			  lz4_prefix[] = "tapir_lz4_", icmp_prefix[] = "tapir_icmp_";
 	size_t plen = sizeof(drop_prefix) - 1, tlen = sizeof(tcp_prefix) - 1,
-	       zlen = sizeof(lz4_prefix) - 1;
+	       zlen = sizeof(lz4_prefix) - 1, ilen = sizeof(icmp_prefix) - 1;
 	uint64_t v;
 
 	if (is_key(key, klen, "private_key")) {
@@ -312,6 +320,8 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 	} else if (klen > plen && !memcmp(key, drop_prefix, plen)) {
 		dev->is_tapird = true;
 		return add_count(&dev->drops, &dev->n_drops, key + plen, klen - plen, val, vlen);
+	} else if (is_key(key, klen, "tapir_tcp_listen")) {
+		dev->is_tcp_listen = vlen == 4 && !memcmp(val, "true", 4);
 	} else if (is_key(key, klen, "tapir_tcp_listen_port")) {
 		if (parse_u64(val, vlen, UINT16_MAX, &v))
 			return -EPROTO;
@@ -320,6 +330,8 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 		return add_count(&dev->tcp, &dev->n_tcp, key + tlen, klen - tlen, val, vlen);
 	} else if (klen > zlen && !memcmp(key, lz4_prefix, zlen)) {
 		return add_count(&dev->lz4, &dev->n_lz4, key + zlen, klen - zlen, val, vlen);
+	} else if (klen > ilen && !memcmp(key, icmp_prefix, ilen)) {
+		return add_count(&dev->icmp, &dev->n_icmp, key + ilen, klen - ilen, val, vlen);
 	}
 	/* Unknown device keys are extensions of some other daemon: ignored, as wg(8) does. */
 	return 0;
@@ -699,6 +711,10 @@ static int pretty_print(const struct device_info *dev)
 		printf("  %sfwmark%s: 0x%x\n", st.bold, st.reset, dev->fwmark);
 	if (dev->is_tap)
 		printf("  %smode%s: tap (L2)\n", st.bold, st.reset);
+	if (dev->is_tcp_listen && dev->tcp_port)
+		printf("  %stcp listening port%s: %u\n", st.bold, st.reset, dev->tcp_port);
+	else if (dev->is_tcp_listen)
+		printf("  %stcp listening port%s: none (cannot listen)\n", st.bold, st.reset);
 	for (size_t i = 0; i < dev->n_peers; i++) {
 		printf("\n");
 		pretty_peer(&st, &dev->peers[order[i]]);
@@ -772,7 +788,9 @@ static void peer_field(const char *field, const struct peer_info *peer)
 }
 
 static const char *const device_fields[] = {
-    "private-key", "public-key", "listen-port", "fwmark", "dump", "drops", "tcp", "compression"};
+    "private-key", "public-key", "listen-port", "fwmark", "dump",
+    "drops",	   "tcp",	 "compression", "icmp",
+};
 static const char *const peer_fields[] = {
     "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
     "transfer", "persistent-keepalive"};
@@ -814,10 +832,15 @@ static void field_print(const struct device_info *dev, const char *field, const 
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->drops[i].reason,
 			       dev->drops[i].count);
 	} else if (!strcmp(field, "tcp")) {
+		printf("%slisten\t%s\n", prefix, dev->is_tcp_listen ? "on" : "off");
 		printf("%slisten_port\t%u\n", prefix, dev->tcp_port);
 		for (size_t i = 0; i < dev->n_tcp; i++)
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->tcp[i].reason,
 			       dev->tcp[i].count);
+	} else if (!strcmp(field, "icmp")) {
+		for (size_t i = 0; i < dev->n_icmp; i++)
+			printf("%s%s\t%" PRIu64 "\n", prefix, dev->icmp[i].reason,
+			       dev->icmp[i].count);
 	} else if (!strcmp(field, "compression")) {
 		for (size_t i = 0; i < dev->n_lz4; i++)
 			printf("%s%s\t%" PRIu64 "\n", prefix, dev->lz4[i].reason,
@@ -916,7 +939,8 @@ static void json_device(const struct device_info *dev, bool is_first)
 			printf(": %" PRIu64, dev->drops[i].count);
 		}
 		printf("%s},\n", dev->n_drops ? "\n      " : "");
-		printf("      \"tcp\": {\n        \"listen_port\": %u", dev->tcp_port);
+		printf("      \"tcp\": {\n        \"listen\": %s,\n        \"listen_port\": %u",
+		       dev->is_tcp_listen ? "true" : "false", dev->tcp_port);
 		for (size_t i = 0; i < dev->n_tcp; i++) {
 			printf(",\n        ");
 			json_string(dev->tcp[i].reason);
@@ -929,6 +953,13 @@ static void json_device(const struct device_info *dev, bool is_first)
 			printf(": %" PRIu64, dev->lz4[i].count);
 		}
 		printf("%s},\n", dev->n_lz4 ? "\n      " : "");
+		printf("      \"icmp\": {");
+		for (size_t i = 0; i < dev->n_icmp; i++) {
+			printf("%s\n        ", i ? "," : "");
+			json_string(dev->icmp[i].reason);
+			printf(": %" PRIu64, dev->icmp[i].count);
+		}
+		printf("%s},\n", dev->n_icmp ? "\n      " : "");
 	}
 	printf("      \"peers\": [");
 	for (size_t i = 0; i < dev->n_peers; i++)
@@ -942,15 +973,17 @@ static const char SHOW_USAGE[] =
     "Usage: tapir show [--json] { <interface> | all | interfaces } [public-key | private-key |\n"
     "       listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips |\n"
     "       latest-handshakes | transfer | persistent-keepalive | drops | tcp | compression |\n"
-    "       dump]\n";
+    "       icmp | dump]\n";
 
 static const char SHOW_HELP[] =
     "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
     "Private and preshared keys print as (hidden) unless WG_HIDE_KEYS=never; the dump and\n"
     "the private-key and preshared-keys fields show them. drops (tapird only) lists the\n"
-    "packets dropped so far by reason; tcp (tapird only) the TCP transport's listening port\n"
-    "and connection counters; compression (tapird only) the LZ4 counters and, per peer,\n"
-    "off, lz4 (active) or lz4 (not announced by the peer: sent uncompressed).\n"
+    "packets dropped so far by reason; tcp (tapird only) whether the TCP transport listens\n"
+    "(TCPListen, off by default), on which port, and its connection counters; compression\n"
+    "(tapird only) the LZ4 counters and, per peer, off, lz4 (active) or lz4 (not announced\n"
+    "by the peer: sent uncompressed); icmp (tapird only) the \"destination unreachable\"\n"
+    "errors sent back for packets no peer routes, and those the rate limit held back.\n"
     "--json prints every interface asked for as one JSON object without any private or\n"
     "preshared key (schema: the comment at the top of cli/show.c).\n";
 
@@ -1028,7 +1061,7 @@ static int show_one(const struct show_args *a, const char *name, bool *has_print
 	 * get=1 */
 	bool has_ext = a->mode != SHOW_FIELD || !strcmp(a->field, "drops") ||
 		       !strcmp(a->field, "tcp") || !strcmp(a->field, "endpoints") ||
-		       !strcmp(a->field, "compression");
+		       !strcmp(a->field, "compression") || !strcmp(a->field, "icmp");
 	char prefix[IF_NAMESIZE + 2] = "";
 	struct device_info dev;
 	int r = fetch_device(&dev, name, has_ext);
@@ -1083,46 +1116,76 @@ int tapir_cmd_show(int argc, char **argv)
 
 /* ---------------------------------------------------------------- tapir showconf */
 
-static void showconf_peer(const struct peer_info *peer)
+/* With @is_save (SaveConfig), also the tapir peer keys the daemon knows (Compression). */
+static void showconf_peer(FILE *f, const struct peer_info *peer, bool is_save)
 {
 	char b64[TAPIR_KEY_BASE64_LEN + 1], ep[ENDPOINT_TEXT_BYTES], ip[ADDR_TEXT_BYTES];
 
 	key_text(b64, peer->public_key);
-	printf("[Peer]\nPublicKey = %s\n", b64);
+	fprintf(f, "[Peer]\nPublicKey = %s\n", b64);
 	if (peer->has_preshared_key) {
 		key_text(b64, peer->preshared_key);
-		printf("PresharedKey = %s\n", b64);
+		fprintf(f, "PresharedKey = %s\n", b64);
 	}
 	for (size_t i = 0; i < peer->n_aips; i++)
-		printf("%s%s/%u%s", i ? "" : "AllowedIPs = ", aip_text(ip, &peer->aips[i]),
-		       peer->aips[i].cidr, i + 1 < peer->n_aips ? ", " : "\n");
+		fprintf(f, "%s%s/%u%s", i ? "" : "AllowedIPs = ", aip_text(ip, &peer->aips[i]),
+			peer->aips[i].cidr, i + 1 < peer->n_aips ? ", " : "\n");
 	if (has_endpoint(peer))
-		printf("Endpoint = %s\n", peer_endpoint_text(ep, peer));
+		fprintf(f, "Endpoint = %s\n", peer_endpoint_text(ep, peer));
 	if (peer->keepalive_s)
-		printf("PersistentKeepalive = %u\n", peer->keepalive_s);
+		fprintf(f, "PersistentKeepalive = %u\n", peer->keepalive_s);
+	if (is_save && peer->is_lz4)
+		fprintf(f, "Compression = lz4\n");
 	tapir_wipe(b64, sizeof(b64));
 }
 
-static void showconf_print(const struct device_info *dev)
+static void showconf_print(FILE *f, const struct device_info *dev, bool is_save)
 {
 	char b64[TAPIR_KEY_BASE64_LEN + 1];
 
-	printf("[Interface]\n");
+	fprintf(f, "[Interface]\n");
 	if (dev->listen_port)
-		printf("ListenPort = %u\n", dev->listen_port);
+		fprintf(f, "ListenPort = %u\n", dev->listen_port);
 	if (dev->fwmark)
-		printf("FwMark = 0x%x\n", dev->fwmark);
+		fprintf(f, "FwMark = 0x%x\n", dev->fwmark);
 	if (dev->has_private_key) {
 		key_text(b64, dev->private_key);
-		printf("PrivateKey = %s\n", b64);
+		fprintf(f, "PrivateKey = %s\n", b64);
 		tapir_wipe(b64, sizeof(b64));
 	}
 	/* A blank line after [Interface] even without peers, then one between peers. */
 	for (size_t i = 0; i < dev->n_peers || !i; i++) {
-		printf("\n");
+		fprintf(f, "\n");
 		if (i < dev->n_peers)
-			showconf_peer(&dev->peers[i]);
+			showconf_peer(f, &dev->peers[i], is_save);
 	}
+}
+
+int tapir_showconf_text(const char *ifname, char **out, size_t *len_out)
+{
+	struct device_info dev;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r = fetch_device(&dev, ifname, true);
+
+	if (!r && !(f = open_memstream(&text, &len)))
+		r = -ENOMEM;
+	if (!r) {
+		showconf_print(f, &dev, true);
+		if (fclose(f))
+			r = -ENOMEM;
+	}
+	device_free(&dev);
+	if (r) {
+		if (text)
+			tapir_wipe(text, len);
+		free(text);
+		return r;
+	}
+	*out = text;
+	*len_out = len;
+	return 0;
 }
 
 int tapir_cmd_showconf(int argc, char **argv)
@@ -1143,7 +1206,7 @@ int tapir_cmd_showconf(int argc, char **argv)
 	}
 	r = fetch_device(&dev, argv[1], false);
 	if (!r)
-		showconf_print(&dev);
+		showconf_print(stdout, &dev, false);
 	device_free(&dev);
 	if (!r && fflush(stdout)) {
 		perror("tapir showconf");

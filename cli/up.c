@@ -14,6 +14,11 @@
  * appended to /var/run/tapir/IFNAME.state as soon as it is made; a failure midway, Ctrl-C, or
  * a later `down` undoes exactly those records, newest first. The state file is also how down
  * knows that an interface is ours.
+ *
+ * A default route also gets wg-quick's nftables guard (nft.c). SaveConfig = true makes down
+ * write the running configuration back first (saveconf.c). up --foreground keeps tapird as a
+ * child and supervises it for tapir@.service (supervise.c); a state file whose daemon died is
+ * cleaned up by the next up, as down would.
  */
 #include "cli.h"
 
@@ -37,7 +42,14 @@
 
 #include "config.h"
 #include "device.h"
+#include "confperm.h"
+#include "dns.h"
 #include "netlink.h"
+#include "resolve.h"
+#include "nft.h"
+#include "notify.h"
+#include "saveconf.h"
+#include "supervise.h"
 #include "uapi_client.h"
 
 static const char STATE_DIR[] = "/var/run/tapir";
@@ -55,6 +67,10 @@ enum {
 	SOCKET_WAIT_MS = 5000,
 	STEP_MS = 50,
 	TEXT_BYTES = 256,
+	FIREWALL_ADDRS_MAX = 64, /* addresses of one family the guard protects */
+	DAEMON_EXIT_WAIT_MS = 5000,
+	DEAD_SOCKET_GRACE_MS = 1000,	 /* a dead daemon's socket helper removes it by then */
+	SUPERVISOR_STOP_WAIT_MS = 60000, /* its down runs hooks: give them time */
 };
 
 /* One change that must be undone explicitly; a line of the state file. */
@@ -65,7 +81,8 @@ enum action_kind {
 	ACT_RULE_SUPPRESS, /* family table priority */
 	ACT_SYSCTL,	   /* src_valid_mark, old value */
 	ACT_DNS,
-	ACT_BRIDGE, /* the link was made a port of bridge @name */
+	ACT_BRIDGE,   /* the link was made a port of bridge @name */
+	ACT_FIREWALL, /* family: nftables table tapir-IFNAME (nft.c) */
 };
 
 struct action {
@@ -89,6 +106,9 @@ struct quick {
 	struct action *actions; /* owned, in the order made */
 	size_t n_actions;
 	bool has_failed_undo;
+	bool is_foreground;   /* tapir up --foreground: tapird is our child, we stay */
+	pid_t daemon_pid;     /* --foreground: tapird's, 0 once reaped */
+	pid_t supervisor_pid; /* down: from the state file, the tapir up --foreground */
 };
 
 static const char *family_flag(int family)
@@ -114,6 +134,31 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+/*
+ * @s as one shell word, so that a "[#] ..." line runs as shown: as is when it has only safe
+ * characters, else in single quotes (each ' written '\''). Returns @s or @buf.
+ */
+static const char *shell_word(const char *s, char *buf, size_t size)
+{
+	size_t o = 0;
+
+	if (*s && strspn(s, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_"
+			    "@%+=:,./-") == strlen(s))
+		return s;
+	buf[o++] = '\'';
+	for (; *s && o + 6 < size; s++) {
+		if (*s == '\'') {
+			memcpy(buf + o, "'\\''", 4);
+			o += 4;
+		} else {
+			buf[o++] = *s;
+		}
+	}
+	buf[o++] = '\'';
+	buf[o] = '\0';
+	return buf;
 }
 
 /*
@@ -214,24 +259,22 @@ static int resolve_target(struct quick *qk, const char *arg)
 	return 0;
 }
 
-static int read_file(const char *path, char **out, size_t *len_out, bool *is_world_readable)
+static int read_file(const char *path, char **out, size_t *len_out, struct stat *st)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st = {0};
 	ssize_t n;
 	char *buf;
 
 	if (fd < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0 || st.st_size > CONFIG_MAX_BYTES) {
-		int r = st.st_size > CONFIG_MAX_BYTES ? -EFBIG : -errno;
+	if (fstat(fd, st) < 0 || st->st_size > CONFIG_MAX_BYTES) {
+		int r = st->st_size > CONFIG_MAX_BYTES ? -EFBIG : -errno;
 
 		close(fd);
 		return r;
 	}
-	*is_world_readable = st.st_mode & S_IROTH;
-	buf = malloc((size_t)st.st_size + 1);
-	n = buf ? read(fd, buf, (size_t)st.st_size) : -1;
+	buf = malloc((size_t)st->st_size + 1);
+	n = buf ? read(fd, buf, (size_t)st->st_size) : -1;
 	close(fd);
 	if (n < 0) {
 		free(buf);
@@ -242,10 +285,21 @@ static int read_file(const char *path, char **out, size_t *len_out, bool *is_wor
 	return 0;
 }
 
+/* The first hook key the file uses, or NULL. */
+static const char *first_hook(const struct tapir_quick_conf *c)
+{
+	return c->n_pre_up	? "PreUp"
+	       : c->n_post_up	? "PostUp"
+	       : c->n_pre_down	? "PreDown"
+	       : c->n_post_down ? "PostDown"
+				: NULL;
+}
+
 static int load_config(struct quick *qk)
 {
 	char err[TEXT_BYTES];
-	bool is_world_readable = false;
+	struct stat st = {0};
+	const char *hook;
 	size_t len = 0;
 	char *text = NULL;
 	int r;
@@ -255,7 +309,7 @@ static int load_config(struct quick *qk)
 			qk->ifname, qk->ifname);
 		return -ENOENT;
 	}
-	r = read_file(qk->config_path, &text, &len, &is_world_readable);
+	r = read_file(qk->config_path, &text, &len, &st);
 	if (r) {
 		fprintf(stderr, "tapir: %s: %s\n", qk->config_path, strerror(-r));
 		return r;
@@ -268,7 +322,10 @@ static int load_config(struct quick *qk)
 		return r;
 	}
 	qk->has_conf = true;
-	if (is_world_readable && qk->conf.wg.has_private_key)
+	hook = first_hook(&qk->conf);
+	if (hook && tapir_confperm_check_hooks(qk->config_path, &st, hook))
+		return -EPERM;
+	if ((st.st_mode & S_IROTH) && qk->conf.wg.has_private_key)
 		fprintf(stderr, "Warning: `%s' is world accessible\n", qk->config_path);
 	return 0;
 }
@@ -334,7 +391,8 @@ static char *substitute(const char *cmd, const char *ifname)
 	return out;
 }
 
-static int run_hooks(struct quick *qk, char **hooks, size_t n)
+/* Runs the hooks of one key (@key: "PreUp", ...); a failure names the key and its line. */
+static int run_hooks(struct quick *qk, const char *key, char **hooks, const size_t *lines, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *cmd = substitute(hooks[i], qk->ifname);
@@ -348,7 +406,8 @@ static int run_hooks(struct quick *qk, char **hooks, size_t n)
 		r = run(argv, NULL);
 		free(cmd);
 		if (r) {
-			fprintf(stderr, "tapir: hook exited with status %d\n", r);
+			fprintf(stderr, "tapir: %s:%zu: %s hook failed (exit status %d)\n",
+				qk->config_path, lines[i], key, r);
 			return -ECANCELED;
 		}
 	}
@@ -397,22 +456,44 @@ static char *find_tapird(void)
 	return strdup("tapird");
 }
 
+/* --foreground: tapird -f stays our child; wait for its socket while it lives. */
+static int wait_foreground(struct quick *qk)
+{
+	int status;
+
+	for (int waited = 0; waited < DAEMON_START_TIMEOUT_MS; waited += STEP_MS) {
+		if (waitpid(qk->daemon_pid, &status, WNOHANG) == qk->daemon_pid) {
+			qk->daemon_pid = 0;
+			fprintf(stderr, "tapir: tapird failed to start %s\n", qk->ifname);
+			return -ECHILD;
+		}
+		if (!tapir_uapi_wait(qk->ifname, STEP_MS))
+			return 0;
+	}
+	fprintf(stderr, "tapir: tapird did not come up in time\n");
+	return -ETIMEDOUT;
+}
+
 /*
- * Starts tapird [--mode tap] [--offload LIST] [--workers N] IFNAME and waits for it to
- * daemonize (its parent exits once the device and the socket exist).
+ * Starts tapird [-f] [--mode tap] [--offload LIST] [--workers N] IFNAME and waits for it to
+ * daemonize (its parent exits once the device and the socket exist), or with -f
+ * (--foreground) for its socket to answer.
  */
 static int start_daemon(struct quick *qk)
 {
 	char *tapird = find_tapird();
 	char mode[] = "--mode", tap[] = "tap", offload[] = "--offload", workers[] = "--workers";
-	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16];
+	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16], quoted[TEXT_BYTES * 4];
+	char foreground[] = "-f";
 	bool is_tap = qk->conf.mode == TAPIR_MODE_TAP;
-	char *argv[9] = {tapird};
+	char *argv[10] = {tapird};
 	int status = 0, waited = 0, argc = 1;
 	pid_t pid;
 
 	if (!tapird)
 		return -ENOMEM;
+	if (qk->is_foreground)
+		argv[argc++] = foreground;
 	if (is_tap) {
 		argv[argc++] = mode;
 		argv[argc++] = tap;
@@ -428,7 +509,8 @@ static int start_daemon(struct quick *qk)
 		argv[argc++] = nworkers;
 	}
 	argv[argc] = qk->ifname;
-	say("%s%s%s%s%s%s %s", tapird, is_tap ? " --mode tap" : "",
+	say("%s%s%s%s%s%s%s %s", shell_word(tapird, quoted, sizeof(quoted)),
+	    qk->is_foreground ? " -f" : "", is_tap ? " --mode tap" : "",
 	    qk->conf.has_offloads ? " --offload " : "", qk->conf.has_offloads ? offload_list : "",
 	    qk->conf.workers ? " --workers " : "", qk->conf.workers ? nworkers : "", qk->ifname);
 	pid = fork();
@@ -443,11 +525,17 @@ static int start_daemon(struct quick *qk)
 		dup2(null, STDOUT_FILENO);
 		if (null > STDERR_FILENO)
 			close(null);
+		/* readiness is ours to tell, once the whole file is applied */
+		unsetenv("NOTIFY_SOCKET");
 		execvp(argv[0], argv);
 		fprintf(stderr, "tapir: %s: %s\n", argv[0], strerror(errno));
 		_exit(127);
 	}
 	free(tapird);
+	if (qk->is_foreground) {
+		qk->daemon_pid = pid;
+		return wait_foreground(qk);
+	}
 	while (waitpid(pid, &status, WNOHANG) == 0) {
 		if (waited >= DAEMON_START_TIMEOUT_MS) {
 			kill(pid, SIGTERM);
@@ -471,6 +559,14 @@ static bool socket_exists(const char *ifname)
 
 	snprintf(path, sizeof(path), "%s/%s.sock", UAPI_DIR, ifname);
 	return !access(path, F_OK);
+}
+
+static void remove_socket(const char *ifname)
+{
+	char path[TEXT_BYTES];
+
+	snprintf(path, sizeof(path), "%s/%s.sock", UAPI_DIR, ifname);
+	unlink(path);
 }
 
 /* ---------------------------------------------------------------- state file */
@@ -513,6 +609,8 @@ static int state_create(struct quick *qk)
 	}
 	free(path);
 	dprintf(qk->state_fd, "tapir-state 1\nnetns %s\nconfig %s\n", ns, qk->config_path);
+	if (qk->is_foreground)
+		dprintf(qk->state_fd, "supervisor %d\n", (int)getpid());
 	return 0;
 err:
 	fprintf(stderr, "tapir: cannot create the state file: %s\n", strerror(errno));
@@ -549,6 +647,9 @@ static void format_action(char out[TEXT_BYTES], const struct action *a)
 	case ACT_BRIDGE:
 		snprintf(out, TEXT_BYTES, "bridge %s", a->name);
 		break;
+	case ACT_FIREWALL:
+		snprintf(out, TEXT_BYTES, "firewall %d", a->family == AF_INET6 ? 6 : 4);
+		break;
 	}
 }
 
@@ -571,6 +672,8 @@ static int parse_action(struct action *a, const char *line)
 		a->kind = ACT_RULE_FWMARK;
 	else if (sscanf(line, "rule-suppress %u %u %u", &fam, &a->table, &a->priority) == 3)
 		a->kind = ACT_RULE_SUPPRESS;
+	else if (sscanf(line, "firewall %u", &fam) == 1)
+		a->kind = ACT_FIREWALL;
 	else if (sscanf(line, "route %49s %u", p, &a->table) == 2 && (slash = strchr(p, '/'))) {
 		*slash = '\0';
 		a->kind = ACT_ROUTE;
@@ -581,7 +684,7 @@ static int parse_action(struct action *a, const char *line)
 		return 0;
 	} else
 		return -EINVAL;
-	if (a->kind == ACT_RULE_FWMARK || a->kind == ACT_RULE_SUPPRESS)
+	if (a->kind == ACT_RULE_FWMARK || a->kind == ACT_RULE_SUPPRESS || a->kind == ACT_FIREWALL)
 		a->family = fam == 6 ? AF_INET6 : AF_INET;
 	return 0;
 }
@@ -630,10 +733,21 @@ static void undo_daemon(struct quick *qk)
 			return;
 		}
 	}
-	/* tapird exits once its interface is gone and removes its socket. */
-	for (int waited = 0; socket_exists(qk->ifname) && waited < SOCKET_WAIT_MS;
-	     waited += STEP_MS)
+	/*
+	 * tapird exits once its interface is gone and removes its socket. A daemon killed with
+	 * its socket helper (kill -9 of both) leaves a file nobody listens on: after a second,
+	 * it is ours to remove.
+	 */
+	for (int waited = 0, dead = 0; socket_exists(qk->ifname) && waited < SOCKET_WAIT_MS;
+	     waited += STEP_MS) {
+		dead = tapir_supervise_is_socket_live(qk->ifname) ? 0 : dead + STEP_MS;
+		if (dead >= DEAD_SOCKET_GRACE_MS) {
+			say("rm %s/%s.sock", UAPI_DIR, qk->ifname);
+			remove_socket(qk->ifname);
+			break;
+		}
 		sleep_ms(STEP_MS);
+	}
 	if (socket_exists(qk->ifname)) {
 		fprintf(stderr, "tapir: %s/%s.sock is still there after %d s\n", UAPI_DIR,
 			qk->ifname, SOCKET_WAIT_MS / 1000);
@@ -657,10 +771,10 @@ static int write_sysctl(const char *path, unsigned value)
 
 static int undo_dns(struct quick *qk)
 {
-	char prog[] = "resolvconf", d[] = "-d", f[] = "-f", name[IFNAMSIZ + 4];
+	char prog[] = "resolvconf", d[] = "-d", f[] = "-f", name[TEXT_BYTES];
 	char *argv[] = {prog, d, name, f, NULL};
 
-	snprintf(name, sizeof(name), "tun.%s", qk->ifname);
+	tapir_dns_record_name(qk->ifname, name, sizeof(name));
 	say("resolvconf -d %s -f", name);
 	return run(argv, NULL) ? -EIO : 0;
 }
@@ -706,6 +820,9 @@ static void undo(struct quick *qk, const struct action *a)
 		if (qk->ifindex > 0)
 			r = tapir_nl_link_set_master(qk->nl, qk->ifindex, 0);
 		break;
+	case ACT_FIREWALL:
+		r = tapir_nft_guard_del(qk->ifname, a->family);
+		break;
 	}
 	if (r && !is_gone(r)) {
 		fprintf(stderr, "tapir: undo failed: %s\n", strerror(-r));
@@ -731,6 +848,22 @@ static void quick_free(struct quick *qk)
 	tapir_nl_close(qk->nl);
 }
 
+char *tapir_up_config_path(const char *arg)
+{
+	struct quick qk = {.state_fd = -1};
+	char *path = NULL;
+
+	if (!resolve_target(&qk, arg)) {
+		path = qk.config_path;
+		qk.config_path = NULL;
+		if (!path)
+			fprintf(stderr, "tapir: no /etc/tapir/%s.conf or /etc/wireguard/%s.conf\n",
+				qk.ifname, qk.ifname);
+	}
+	quick_free(&qk);
+	return path;
+}
+
 /* ---------------------------------------------------------------- up steps */
 
 static int resolve_endpoints(struct quick *qk)
@@ -739,37 +872,30 @@ static int resolve_endpoints(struct quick *qk)
 
 	for (size_t i = 0; i < q->wg.n_peers; i++) {
 		struct tapir_config_endpoint *ep = &q->endpoints[i];
-		struct addrinfo hints = {.ai_socktype = SOCK_DGRAM}, *res = NULL;
-		char port[8];
-		int r;
+		char port[8], who[TEXT_BYTES * 4];
 
 		if (!ep->host || q->wg.peers[i].has_endpoint)
 			continue;
 		snprintf(port, sizeof(port), "%u", (unsigned)ep->port);
-		r = getaddrinfo(ep->host, port, &hints, &res);
-		if (r || !res || res->ai_addrlen > sizeof(q->wg.peers[i].endpoint)) {
-			fprintf(stderr, "tapir: %s: cannot resolve endpoint `%s': %s\n",
-				qk->config_path, ep->host, r ? gai_strerror(r) : "no address");
-			if (res)
-				freeaddrinfo(res);
+		snprintf(who, sizeof(who), "tapir: %s:%zu: Endpoint", qk->config_path, ep->line);
+		if (tapir_resolve_endpoint(who, ep->host, port, &q->wg.peers[i].endpoint))
 			return -EINVAL;
-		}
-		memcpy(&q->wg.peers[i].endpoint, res->ai_addr, res->ai_addrlen);
 		q->wg.peers[i].has_endpoint = true;
-		freeaddrinfo(res);
 	}
 	return 0;
 }
 
 static int apply_uapi(struct quick *qk)
 {
+	char quoted[TEXT_BYTES * 4];
 	size_t len;
 	char *req = tapir_conf_to_uapi_set(&qk->conf.wg, true, &len);
 	int r;
 
 	if (!req)
 		return -ENOMEM;
-	say("tapir setconf %s %s", qk->ifname, qk->config_path);
+	say("tapir setconf %s <(tapir strip %s)", qk->ifname,
+	    shell_word(qk->config_path, quoted, sizeof(quoted)));
 	/* The client adds "set=1" and the blank line itself. */
 	r = tapir_uapi_set(qk->ifname, req + 6, len - 7);
 	explicit_bzero(req, len);
@@ -886,7 +1012,7 @@ static bool is_ip_literal(const char *s)
 static int set_dns(struct quick *qk)
 {
 	char prog[] = "resolvconf", a[] = "-a", m[] = "-m", zero[] = "0", x[] = "-x";
-	char name[IFNAMSIZ + 4], *text = NULL;
+	char name[TEXT_BYTES], *text = NULL;
 	bool has_search = false;
 	char *argv[] = {prog, a, name, m, zero, x, NULL};
 	struct action act = {.kind = ACT_DNS};
@@ -920,7 +1046,7 @@ static int set_dns(struct quick *qk)
 	if (has_search)
 		fputc('\n', f);
 	fclose(f);
-	snprintf(name, sizeof(name), "tun.%s", qk->ifname);
+	tapir_dns_record_name(qk->ifname, name, sizeof(name));
 	say("resolvconf -a %s -m 0 -x", name);
 	r = run(argv, text);
 	free(text);
@@ -1011,6 +1137,31 @@ static int set_src_valid_mark(struct quick *qk)
 }
 
 /*
+ * wg-quick's nftables guard for a full tunnel (nft.c), over the addresses the link has now,
+ * as wg-quick reads them from `ip addr show`.
+ */
+static int add_firewall(struct quick *qk, int family, uint32_t fwmark)
+{
+	struct action act = {.kind = ACT_FIREWALL, .family = family};
+	uint8_t addrs[FIREWALL_ADDRS_MAX][16];
+	size_t n = 0;
+	int r;
+
+	r = tapir_nl_addr_list(qk->nl, qk->ifindex, family, addrs, FIREWALL_ADDRS_MAX, &n);
+	if (r) {
+		fprintf(stderr, "tapir: cannot list the addresses of %s: %s\n", qk->ifname,
+			strerror(-r));
+		return r;
+	}
+	r = tapir_nft_guard_add(qk->ifname, family, fwmark, addrs, n);
+	if (r) {
+		fprintf(stderr, "tapir: cannot add the firewall guard of %s\n", qk->ifname);
+		return r;
+	}
+	return record(qk, &act);
+}
+
+/*
  * A /0 route: everything goes to table T (= the fwmark) through the tunnel, except packets
  * tapird marks (its own UDP), and anything the main table knows more specifically than /0.
  */
@@ -1038,6 +1189,8 @@ static int add_default(struct quick *qk, int family, const uint8_t *dst, uint32_
 	if (r || (r = record(qk, &sup)))
 		return r;
 	r = add_route(qk, family, dst, 0, table);
+	if (!r)
+		r = add_firewall(qk, family, table);
 	if (!r && family == AF_INET)
 		r = set_src_valid_mark(qk);
 	return r;
@@ -1137,26 +1290,53 @@ static int add_routes(struct quick *qk)
 
 /* ---------------------------------------------------------------- commands */
 
+static int prepare_down(struct quick *qk, const char *arg);
+static void clean_stale(struct quick *qk);
+static void bring_down(struct quick *qk);
+static int supervise(struct quick *qk);
+
 static int check_args(int argc, char **argv)
 {
 	if (argc == 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n\n"
-		       "  CONFIG_FILE is a wg-quick configuration file whose name, without .conf,\n"
-		       "  is the interface name; INTERFACE means /etc/tapir/INTERFACE.conf or\n"
-		       "  /etc/wireguard/INTERFACE.conf.\n\n"
-		       "  up starts tapird, applies the [Interface] and [Peer] sections, adds the\n"
-		       "  addresses, sets MTU, DNS and routes (a default route through fwmark\n"
-		       "  policy routing) and runs the hooks; down undoes what up did.\n\n"
-		       "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
-		       "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
-		       "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
-		       "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
-		       "  passed to tapird as --offload and --workers.\n",
-		       argv[0]);
+		printf(
+		    "Usage: tapir %s %s[ CONFIG_FILE | INTERFACE ]\n\n"
+		    "  CONFIG_FILE is a wg-quick configuration file whose name, without .conf,\n"
+		    "  is the interface name; INTERFACE means /etc/tapir/INTERFACE.conf or\n"
+		    "  /etc/wireguard/INTERFACE.conf.\n\n"
+		    "  up starts tapird, applies the [Interface] and [Peer] sections, adds the\n"
+		    "  addresses, sets MTU, DNS and routes (a default route through fwmark\n"
+		    "  policy routing) and runs the hooks; down undoes what up did.\n\n"
+		    "  Mode = tap runs tapird in TAP (L2) mode: no routes, an MTU 17 bytes\n"
+		    "  smaller (Ethernet and extension headers); Bridge = NAME attaches the\n"
+		    "  TAP to an existing bridge; Forward, MACAge, MACs configure the switch.\n"
+		    "  Offload = all|none|LIST (some of tun,gso,gro) and Workers = N are\n"
+		    "  passed to tapird as --offload and --workers. TCPListen = on makes\n"
+		    "  tapird listen on TCP at ListenPort too, for peers whose endpoint is\n"
+		    "  tcp:// (off by default).\n\n"
+		    "  Endpoint host names are retried as wg(8) does\n"
+		    "  (WG_ENDPOINT_RESOLUTION_RETRIES: a count, default 15, or infinity).\n"
+		    "  tapird detaches holding none of tapir's descriptors (so $(tapir up wg0)\n"
+		    "  returns) and logs to syslog, or to TAPIR_LOG_FILE when set. DNS goes to\n"
+		    "  resolvconf as IFNAME, or PREFIX.IFNAME as /etc/resolvconf/interface-order\n"
+		    "  says (like wg-quick). A file with hooks must not be writable by group or\n"
+		    "  others nor owned by another user. Reload: tapir syncconf IF <(tapir strip\n"
+		    "  IF).\n\n"
+		    "  up --foreground (tapir@.service) runs tapird -f as its child and stays:\n"
+		    "  it tells $NOTIFY_SOCKET READY=1 once everything is applied, takes the\n"
+		    "  interface down on SIGTERM (exit 0), and if tapird dies undoes what up\n"
+		    "  did and exits 1 (the unit restarts it). down of such an interface asks\n"
+		    "  the supervising tapir up to take it down.\n\n"
+		    "  up cleans up after a daemon that died (kill -9, crash): if the state\n"
+		    "  file is there but the interface and its daemon are gone, it first\n"
+		    "  undoes what that earlier up recorded, as down would.\n\n"
+		    "  With SaveConfig = true, down first writes the running configuration\n"
+		    "  back to the file (see tapir.conf(5)).\n",
+		    argv[0], strcmp(argv[0], "up") ? "" : "[ --foreground ] ");
 		return 0;
 	}
 	if (argc != 2) {
-		fprintf(stderr, "Usage: tapir %s [ CONFIG_FILE | INTERFACE ]\n", argv[0]);
+		fprintf(stderr, "Usage: tapir %s %s[ CONFIG_FILE | INTERFACE ]\n", argv[0],
+			strcmp(argv[0], "up") ? "" : "[ --foreground ] ");
 		return 2;
 	}
 	return -1;
@@ -1168,13 +1348,6 @@ static int prepare_up(struct quick *qk, const char *arg)
 
 	if (resolve_target(qk, arg) || load_config(qk))
 		return -EINVAL;
-	if (qk->conf.save_config) {
-		fprintf(stderr,
-			"tapir: %s: SaveConfig = true is not supported by tapir up; remove "
-			"it (tapir showconf %s prints the running configuration)\n",
-			qk->config_path, qk->ifname);
-		return -ENOTSUP;
-	}
 	if (resolve_endpoints(qk))
 		return -EINVAL;
 	r = tapir_nl_open(&qk->nl, NULL);
@@ -1182,6 +1355,7 @@ static int prepare_up(struct quick *qk, const char *arg)
 		fprintf(stderr, "tapir: rtnetlink: %s\n", strerror(-r));
 		return r;
 	}
+	clean_stale(qk);
 	if (tapir_nl_link_lookup(qk->nl, qk->ifname, NULL) > 0) {
 		fprintf(stderr, "tapir: `%s' already exists\n", qk->ifname);
 		return -EEXIST;
@@ -1203,7 +1377,7 @@ static int do_up(struct quick *qk)
 	struct action daemon = {.kind = ACT_DAEMON};
 	int r;
 
-	r = run_hooks(qk, qk->conf.pre_up, qk->conf.n_pre_up);
+	r = run_hooks(qk, "PreUp", qk->conf.pre_up, qk->conf.pre_up_lines, qk->conf.n_pre_up);
 	if (r || (r = record(qk, &daemon)) || (r = start_daemon(qk)))
 		return r;
 	qk->ifindex = tapir_nl_link_lookup(qk->nl, qk->ifname, NULL);
@@ -1216,15 +1390,32 @@ static int do_up(struct quick *qk)
 	    is_interrupted() || (r = attach_bridge(qk)) || is_interrupted() || (r = set_dns(qk)) ||
 	    is_interrupted() || (r = add_routes(qk)) || is_interrupted())
 		return r ? r : -EINTR;
-	return run_hooks(qk, qk->conf.post_up, qk->conf.n_post_up);
+	return run_hooks(qk, "PostUp", qk->conf.post_up, qk->conf.post_up_lines,
+			 qk->conf.n_post_up);
+}
+
+/* Takes --foreground out of up's arguments (before or after the target). */
+static void take_foreground(int *argc, char **argv, struct quick *qk)
+{
+	for (int i = 1; i < *argc; i++) {
+		if (strcmp(argv[i], "--foreground") != 0)
+			continue;
+		qk->is_foreground = true;
+		/* argv[argc] is NULL: it moves down too */
+		memmove(&argv[i], &argv[i + 1], (size_t)(*argc - i) * sizeof(*argv));
+		(*argc)--;
+		return;
+	}
 }
 
 int tapir_cmd_up(int argc, char **argv)
 {
 	struct quick qk = {.state_fd = -1};
 	char *path;
-	int r = check_args(argc, argv);
+	int r;
 
+	take_foreground(&argc, argv, &qk);
+	r = check_args(argc, argv);
 	if (r >= 0)
 		return r;
 	catch_signals();
@@ -1239,10 +1430,14 @@ int tapir_cmd_up(int argc, char **argv)
 			fprintf(stderr, "tapir: interrupted\n");
 		fprintf(stderr, "tapir: bringing up %s failed; undoing\n", qk.ifname);
 		undo_all(&qk);
+		if (qk.daemon_pid > 0)
+			tapir_supervise_reap(qk.daemon_pid, DAEMON_EXIT_WAIT_MS);
 		path = state_path(qk.ifname);
 		if (path)
 			unlink(path);
 		free(path);
+	} else if (qk.is_foreground) {
+		r = supervise(&qk);
 	}
 	quick_free(&qk);
 	return r ? 1 : 0;
@@ -1269,6 +1464,8 @@ static int load_state(struct quick *qk, char **config_out)
 			snprintf(want_ns, sizeof(want_ns), "%s", line + 6);
 		else if (!strncmp(line, "config ", 7) && !*config_out)
 			*config_out = strdup(line + 7);
+		else if (!strncmp(line, "supervisor ", 11))
+			qk->supervisor_pid = (pid_t)strtol(line + 11, NULL, 10);
 		else if (parse_action(&a, line))
 			r = -EINVAL;
 		else
@@ -1292,8 +1489,14 @@ static int prepare_down(struct quick *qk, const char *arg)
 	if (resolve_target(qk, arg))
 		return -EINVAL;
 	r = load_state(qk, &state_config);
-	if (r == -ENOENT)
-		fprintf(stderr, "tapir: %s is not up: it was not brought up by tapir up\n",
+	if (r == -ENOENT && if_nametoindex(qk->ifname))
+		fprintf(stderr,
+			"tapir: %s was not brought up by tapir up (no %s/%s.state): leaving it "
+			"alone\n",
+			qk->ifname, STATE_DIR, qk->ifname);
+	else if (r == -ENOENT)
+		fprintf(stderr,
+			"tapir: there is no interface %s, and it was not brought up by tapir up\n",
 			qk->ifname);
 	else if (r == -EINVAL)
 		fprintf(stderr, "tapir: %s/%s.state is corrupt\n", STATE_DIR, qk->ifname);
@@ -1322,10 +1525,11 @@ static int prepare_down(struct quick *qk, const char *arg)
 	return r;
 }
 
+static void stop_supervisor(struct quick *qk);
+
 int tapir_cmd_down(int argc, char **argv)
 {
 	struct quick qk = {.state_fd = -1};
-	char *path;
 	int r = check_args(argc, argv);
 
 	if (r >= 0)
@@ -1335,16 +1539,133 @@ int tapir_cmd_down(int argc, char **argv)
 		quick_free(&qk);
 		return 1;
 	}
-	if (qk.has_conf && run_hooks(&qk, qk.conf.pre_down, qk.conf.n_pre_down))
-		fprintf(stderr, "tapir: warning: a PreDown hook failed; going on\n");
-	undo_all(&qk);
-	if (qk.has_conf && run_hooks(&qk, qk.conf.post_down, qk.conf.n_post_down))
-		fprintf(stderr, "tapir: warning: a PostDown hook failed\n");
-	path = state_path(qk.ifname);
-	if (path)
-		unlink(path);
-	free(path);
+	if (tapir_supervise_is_tapir(qk.supervisor_pid))
+		stop_supervisor(&qk);
+	else
+		bring_down(&qk);
 	r = qk.has_failed_undo ? 1 : 0;
 	quick_free(&qk);
 	return r;
+}
+
+/* ---------------------------------------------------------------- down, supervision */
+
+/*
+ * What down does once the state is loaded: SaveConfig (while the daemon still answers),
+ * PreDown, the undo of every record newest first, PostDown, and the state file goes.
+ */
+static void bring_down(struct quick *qk)
+{
+	char *path;
+
+	if (qk->has_conf && qk->conf.save_config) {
+		if (!tapir_supervise_is_socket_live(qk->ifname))
+			fprintf(stderr,
+				"tapir: warning: the daemon of %s is gone; SaveConfig cannot save "
+				"its configuration\n",
+				qk->ifname);
+		else if (tapir_saveconf(qk->config_path, qk->ifname))
+			qk->has_failed_undo = true;
+	}
+	if (qk->has_conf && run_hooks(qk, "PreDown", qk->conf.pre_down, qk->conf.pre_down_lines,
+				      qk->conf.n_pre_down))
+		fprintf(stderr, "tapir: warning: going on with down\n");
+	undo_all(qk);
+	if (qk->has_conf && run_hooks(qk, "PostDown", qk->conf.post_down, qk->conf.post_down_lines,
+				      qk->conf.n_post_down))
+		fprintf(stderr, "tapir: warning: %s is down all the same\n", qk->ifname);
+	path = state_path(qk->ifname);
+	if (path)
+		unlink(path);
+	free(path);
+}
+
+/*
+ * up found a state file. If its interface and daemon are gone (killed, crashed) and no
+ * supervising tapir up runs, undo what that earlier up recorded, as down would; otherwise
+ * leave it, and state_create says the interface is up.
+ */
+static void clean_stale(struct quick *qk)
+{
+	struct quick old = {.state_fd = -1};
+	char *path = state_path(qk->ifname);
+	bool has_state = path && !access(path, F_OK);
+
+	free(path);
+	if (!has_state || tapir_nl_link_lookup(qk->nl, qk->ifname, NULL) > 0 ||
+	    tapir_supervise_is_socket_live(qk->ifname))
+		return;
+	if (prepare_down(&old, qk->ifname) || tapir_supervise_is_tapir(old.supervisor_pid)) {
+		quick_free(&old);
+		return;
+	}
+	fprintf(stderr, "tapir: %s: the daemon of an earlier tapir up is gone; cleaning up\n",
+		qk->ifname);
+	/* nobody answers on it: a socket file its helper could not remove */
+	if (socket_exists(qk->ifname)) {
+		say("rm %s/%s.sock", UAPI_DIR, qk->ifname);
+		remove_socket(qk->ifname);
+	}
+	bring_down(&old);
+	quick_free(&old);
+}
+
+/*
+ * tapir up --foreground after a successful up: tell the service manager, then wait. A signal
+ * takes the interface down (exit 0); the daemon's death undoes what up did and exits 1, so
+ * that Restart=on-failure brings it up again from the file.
+ */
+static int supervise(struct quick *qk)
+{
+	int status = 0, r;
+
+	r = tapir_notify("READY=1\nSTATUS=up; supervising tapird\n");
+	if (r)
+		fprintf(stderr, "tapir: warning: cannot tell $NOTIFY_SOCKET: %s\n", strerror(-r));
+	/* the state file records every change; close it so down can take over */
+	close(qk->state_fd);
+	qk->state_fd = -1;
+	r = tapir_supervise_wait(qk->daemon_pid, &got_signal, &status);
+	if (r == 1) {
+		qk->daemon_pid = 0;
+		if (WIFSIGNALED(status))
+			fprintf(stderr, "tapir: tapird of %s was killed by signal %d; undoing\n",
+				qk->ifname, WTERMSIG(status));
+		else
+			fprintf(stderr, "tapir: tapird of %s exited with status %d; undoing\n",
+				qk->ifname, WEXITSTATUS(status));
+	} else if (r < 0) {
+		fprintf(stderr, "tapir: cannot wait for tapird: %s; taking %s down\n", strerror(-r),
+			qk->ifname);
+	}
+	tapir_notify("STOPPING=1\n");
+	got_signal = 0; /* the down that follows runs to its end */
+	bring_down(qk);
+	if (qk->daemon_pid > 0)
+		tapir_supervise_reap(qk->daemon_pid, DAEMON_EXIT_WAIT_MS);
+	return r == 0 && !qk->has_failed_undo ? 0 : -ECHILD;
+}
+
+/* down of a supervised interface: the supervising tapir up takes it down and exits. */
+static void stop_supervisor(struct quick *qk)
+{
+	char *path = state_path(qk->ifname);
+
+	say("kill -TERM %d", (int)qk->supervisor_pid);
+	if (!path || kill(qk->supervisor_pid, SIGTERM) < 0) {
+		fprintf(stderr, "tapir: cannot stop the tapir up supervising %s: %s\n", qk->ifname,
+			strerror(errno));
+		qk->has_failed_undo = true;
+		free(path);
+		return;
+	}
+	for (int waited = 0; !access(path, F_OK) && waited < SUPERVISOR_STOP_WAIT_MS;
+	     waited += STEP_MS)
+		sleep_ms(STEP_MS);
+	if (!access(path, F_OK)) {
+		fprintf(stderr, "tapir: the tapir up supervising %s did not finish in %d s\n",
+			qk->ifname, SUPERVISOR_STOP_WAIT_MS / 1000);
+		qk->has_failed_undo = true;
+	}
+	free(path);
 }

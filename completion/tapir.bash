@@ -141,7 +141,10 @@ _tapir_set()
 _tapir_up()
 {
 	local cur=$1
-	if [ "$COMP_CWORD" -ne 2 ]; then
+	if [ "$COMP_CWORD" -eq 3 ]; then
+		_tapir_reply "$cur" --foreground
+		return
+	elif [ "$COMP_CWORD" -ne 2 ]; then
 		return
 	fi
 	case $cur in
@@ -211,7 +214,7 @@ _tapir()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
 		_tapir_reply "$cur" show showconf set setconf addconf syncconf genkey genpsk \
-			pubkey up down tuntap demo --help --version
+			pubkey up down strip tuntap demo --help --version
 		return 0
 	fi
 	case $cmd in
@@ -231,7 +234,7 @@ _tapir()
 			_tapir_files "$cur"
 		fi
 		;;
-	up)
+	up | strip)
 		_tapir_up "$cur"
 		;;
 	down)

@@ -8,17 +8,20 @@ set -euo pipefail
 packages=(
 	# build
 	meson ninja-build pkg-config gcc clang clang-format libclang-rt-dev libc6-dev
-	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev
+	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev libnftables-dev
 	libcurl4-openssl-dev libjson-c-dev
 	# tests and demo: the reference implementation and tools, namespaces, traffic
 	wireguard-go wireguard-tools iproute2 iputils-ping socat iperf3 netcat-openbsd
 	procps kmod ca-certificates coreutils util-linux nftables
+	# install test: systemd-analyze verify of the unit, systemd-sysusers of the user file
+	systemd
 	# tapir mesh tests: a single-member etcd and etcdctl
 	etcd-server etcd-client openssl
 )
 
-# tapird drops to the system user `tapir` once its device and sockets exist (else `nobody`,
-# which Debian always has): create it when we may. No home, no login shell, no password.
+# tapird drops to the system user `tapir` once its device and sockets exist, and refuses to
+# start without it (no fallback to the shared `nobody`): create it when we may. No home, no
+# login shell, no password.
 if ! getent passwd tapir >/dev/null 2>&1 && [ "$(id -u)" -eq 0 ] &&
 	command -v useradd >/dev/null 2>&1; then
 	echo "[#] useradd --system --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin tapir"

@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
+#include "notify.h"
 #include "privsep.h"
 #include "seccomp.h"
 #include "tun.h"
@@ -31,10 +32,12 @@ struct options {
 	bool is_tap;
 	unsigned int nworkers;
 	const char *ifname;
-	const char *user; /* NULL: tapir, else nobody */
+	const char *user; /* NULL: tapir (no fallback) */
 	bool is_no_drop;
 	bool is_no_seccomp;
-	uid_t uid; /* of user, looked up before daemonizing */
+	const char *log_file; /* NULL: stderr in the foreground, syslog once detached */
+	uid_t uid;	      /* of user, looked up before daemonizing */
+	pid_t helper_pid;
 	gid_t gid;
 	char user_name[64];
 };
@@ -57,14 +60,21 @@ static void usage(FILE *out)
 		"                     TSO/checksum offload, UDP GSO sends, UDP GRO receives\n"
 		"                     with coalesced TUN writes (also TAPIR_OFFLOAD)\n"
 		"  -u, --user NAME    user to run as once the device and sockets exist\n"
-		"                     (default: tapir if it exists, else nobody; TAPIR_USER)\n"
+		"                     (default: tapir, which must exist; also TAPIR_USER)\n"
 		"      --no-drop      keep running as root (also TAPIR_PRIVDROP=0)\n"
 		"      --no-seccomp   no system-call filter (also TAPIR_SECCOMP=0)\n"
+		"  -l, --log-file PATH append the log to PATH (also TAPIR_LOG_FILE); without\n"
+		"                     it the log goes to stderr in the foreground and to\n"
+		"                     syslog (facility daemon) once detached\n"
 		"  -h, --help         show this help\n"
 		"      --version      show the version\n"
 		"\n"
-		"Environment: LOG_LEVEL=silent|error|info|verbose, WG_TUN_FD, WG_UAPI_FD.\n"
-		"It exits on SIGINT/SIGTERM, when INTERFACE is deleted, or when its socket is.\n");
+		"Environment: LOG_LEVEL=silent|error|info|verbose, WG_TUN_FD, WG_UAPI_FD,\n"
+		"NOTIFY_SOCKET (READY=1 once serving, as sd_notify(3) says).\n"
+		"It exits on SIGINT/SIGTERM, when INTERFACE is deleted, or when its socket is.\n"
+		"Once detached it holds none of its caller's descriptors: stdin, stdout and\n"
+		"stderr are /dev/null, every other inherited descriptor but WG_TUN_FD and\n"
+		"WG_UAPI_FD is closed.\n");
 }
 
 static int parse_workers(const char *s, unsigned int *out)
@@ -86,11 +96,17 @@ static int parse_offloads(const char *s, unsigned int *out)
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
-	    {"foreground", no_argument, NULL, 'f'}, {"workers", required_argument, NULL, 'w'},
-	    {"mode", required_argument, NULL, 'm'}, {"offload", required_argument, NULL, 'o'},
-	    {"help", no_argument, NULL, 'h'},	    {"version", no_argument, NULL, 'V'},
-	    {"user", required_argument, NULL, 'u'}, {"no-drop", no_argument, NULL, 'D'},
-	    {"no-seccomp", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
+	    {"foreground", no_argument, NULL, 'f'},
+	    {"workers", required_argument, NULL, 'w'},
+	    {"mode", required_argument, NULL, 'm'},
+	    {"offload", required_argument, NULL, 'o'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"user", required_argument, NULL, 'u'},
+	    {"no-drop", no_argument, NULL, 'D'},
+	    {"no-seccomp", no_argument, NULL, 'S'},
+	    {"log-file", required_argument, NULL, 'l'},
+	    {NULL, 0, NULL, 0},
 	};
 	const char *env;
 	long ncpu = sysconf(_SC_NPROCESSORS_ONLN);
@@ -117,7 +133,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 	o->is_no_drop = env && !strcmp(env, "0");
 	env = getenv("TAPIR_SECCOMP");
 	o->is_no_seccomp = env && !strcmp(env, "0");
-	while ((c = getopt_long(argc, argv, "fw:m:o:u:h", longopts, NULL)) != -1) {
+	o->log_file = getenv("TAPIR_LOG_FILE");
+	if (o->log_file && !*o->log_file)
+		o->log_file = NULL;
+	while ((c = getopt_long(argc, argv, "fw:m:o:u:l:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'f':
 			o->is_foreground = true;
@@ -149,6 +168,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'S':
 			o->is_no_seccomp = true;
+			break;
+		case 'l':
+			o->log_file = optarg;
 			break;
 		case 'h':
 			usage(stdout);
@@ -227,7 +249,51 @@ static void block_signals(void)
 	sigprocmask(SIG_BLOCK, &mask, NULL);
 }
 
-static void daemonize(void)
+/*
+ * Closes every descriptor from 3 up except the inherited WG_TUN_FD and WG_UAPI_FD, before
+ * tapird opens its own: a detached daemon keeps none of its caller's pipes, which would hold
+ * `out=$(tapir up wg0)` or an ssh session open until the daemon exits.
+ */
+static void close_inherited_fds(void)
+{
+	int keep[2] = {inherited_fd("WG_TUN_FD"), inherited_fd("WG_UAPI_FD")};
+	unsigned int from = 3;
+
+	if (keep[0] > keep[1]) {
+		int t = keep[0];
+		keep[0] = keep[1];
+		keep[1] = t;
+	}
+	for (int i = 0; i < 2; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned int)keep[i] > from)
+			close_range(from, (unsigned int)keep[i] - 1, 0);
+		from = (unsigned int)keep[i] + 1;
+	}
+	close_range(from, ~0U, 0);
+}
+
+/* Opens --log-file (before the privilege drop: the file may be root's) and logs there. */
+static void open_log_file(const struct options *o)
+{
+	int fd;
+
+	if (!o->log_file)
+		return;
+	fd = open(o->log_file, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0640);
+	if (fd < 0)
+		fatal("cannot open log file %s: %s", o->log_file, strerror(errno));
+	tzset(); /* localtime_r reads /etc/localtime now, not under the system-call filter */
+	tapir_log_to_fd(fd);
+}
+
+/*
+ * The parent returns once the device and the socket exist. The child starts a session and
+ * gives back its caller's stdin, stdout and stderr (/dev/null instead); its log goes to the
+ * log file if there is one, else to syslog.
+ */
+static void daemonize(const struct options *o)
 {
 	pid_t pid = fork();
 	int null;
@@ -237,45 +303,45 @@ static void daemonize(void)
 	if (pid > 0)
 		_exit(0); /* the device and the socket exist: the caller may configure them now */
 	setsid();
-	null = open("/dev/null", O_RDWR);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		if (tapir_log_get_level() == TAPIR_LOG_SILENT) {
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-		}
-		if (null > STDERR_FILENO)
-			close(null);
+	if (!o->log_file) {
+		const char *path = getenv("TAPIR_SYSLOG_SOCKET"); /* for tests */
+		int r = tapir_log_to_syslog("tapird", path && *path ? path : "/dev/log");
+
+		if (r < 0) /* said while the caller still sees our stderr */
+			fprintf(stderr,
+				"tapird: %s: no syslog at %s (%s): its log is lost once detached; "
+				"use --log-file\n",
+				o->ifname, path && *path ? path : "/dev/log", strerror(-r));
 	}
+	null = open("/dev/null", O_RDWR);
+	if (null < 0)
+		fatal("/dev/null: %s", strerror(errno));
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	if (null > STDERR_FILENO)
+		close(null);
 }
 
 /*
  * After everything privileged is open (TUN queues, UDP and UAPI sockets, the control loop's
- * watches) and before any thread starts: the drop, then the filter, which has neither fork
- * nor setuid nor capset on its list.
+ * watches, the privileged helper) and before any thread starts: the drop to no capability,
+ * then the filter, which has neither fork nor setuid nor capset on its list.
  */
 static void confine(const struct options *o, const char *name)
 {
+	const char *step = "";
 	int ret;
 
-	if (!o->is_no_drop) {
-		ret = tapir_privsep_drop(o->uid, o->gid);
-		if (ret < 0)
-			fatal("%s: cannot drop privileges to user %s: %s", name, o->user_name,
-			      strerror(-ret));
-		log_info("%s: running as user %s (uid %u), keeping CAP_NET_ADMIN and "
-			 "CAP_NET_BIND_SERVICE",
-			 name, o->user_name, (unsigned int)getuid());
-	}
-	if (o->is_no_seccomp)
-		return;
-	if (!tapir_seccomp_is_supported()) {
+	if (!o->is_no_seccomp && !tapir_seccomp_is_supported())
 		log_info("%s: no seccomp filter for this architecture", name);
-		return;
-	}
-	ret = tapir_seccomp_install(TAPIR_SECCOMP_DAEMON);
+	ret = tapir_privsep_confine(o->uid, o->gid, !o->is_no_drop, !o->is_no_seccomp, &step);
 	if (ret < 0)
-		fatal("%s: cannot install the seccomp filter: %s", name, strerror(-ret));
+		fatal("%s: %s (user %s) failed: %s", name, step, o->user_name, strerror(-ret));
+	if (!o->is_no_drop)
+		log_info("%s: running as user %s (uid %u) with no capability; the privileged "
+			 "helper (pid %d) keeps CAP_NET_ADMIN and CAP_NET_BIND_SERVICE",
+			 name, o->user_name, (unsigned int)getuid(), (int)o->helper_pid);
 }
 
 int main(int argc, char **argv)
@@ -286,7 +352,7 @@ int main(int argc, char **argv)
 	struct options o = {0};
 	char name[IFNAMSIZ], sock_path[108];
 	int tun_fds[TAPIR_MAX_THREADS];
-	int uapi_fd, ret;
+	int uapi_fd, notify_fd, ret;
 	bool is_uapi_inherited;
 	bool has_uso = false;
 	const char *level = getenv("LOG_LEVEL");
@@ -297,14 +363,22 @@ int main(int argc, char **argv)
 		return ret;
 	if (level && tapir_log_parse_level(level, &lvl) == 0)
 		tapir_log_set_level(lvl);
+	if (!o.is_foreground)
+		close_inherited_fds();
+	open_log_file(&o);
 	signal(SIGPIPE, SIG_IGN);
 	block_signals(); /* before any thread starts, so only the control loop's signalfd sees them
 			  */
 	if (tapir_crypto_init() < 0)
 		fatal("cannot initialise the crypto libraries");
-	if (!o.is_no_drop &&
-	    tapir_privsep_lookup_user(o.user, &o.uid, &o.gid, o.user_name, sizeof(o.user_name)) < 0)
-		fatal("no such user: %s", o.user ? o.user : "tapir or nobody");
+	if (!o.is_no_drop && tapir_privsep_lookup_user(o.user, &o.uid, &o.gid, o.user_name,
+						       sizeof(o.user_name)) < 0) {
+		if (o.user)
+			fatal("no such user: %s", o.user);
+		fatal("no user tapir to run as: create it with `useradd --system --no-create-home "
+		      "--home-dir /nonexistent --shell /usr/sbin/nologin tapir`, or name another "
+		      "unshared user with --user NAME (or TAPIR_USER)");
+	}
 	ret = open_tun(&o, tun_fds, name);
 	if (ret < 0)
 		fatal("cannot create TUN device %s: %s", o.ifname, strerror(-ret));
@@ -321,7 +395,7 @@ int main(int argc, char **argv)
 		      uapi_fd == -EADDRINUSE ? "another process is serving it"
 					     : strerror(-uapi_fd));
 	if (!o.is_foreground)
-		daemonize();
+		daemonize(&o);
 	ret = tapir_device_init(&dev, name, tun_fds, o.nworkers);
 	if (ret < 0)
 		fatal("cannot initialise device %s: %s", name, strerror(-ret));
@@ -345,10 +419,17 @@ int main(int argc, char **argv)
 		fatal("cannot open UDP sockets: %s", strerror(-ret));
 	if (tapir_daemon_open(&loop, &dev, uapi_fd, sock_path, !is_uapi_inherited) < 0)
 		return 1;
-	ret = tapir_sock_guard_init(&guard, sock_path, !o.is_no_drop && geteuid() == 0,
-				    !o.is_no_seccomp);
+	/* always the helper: with it tapird needs no path-based system call after start-up */
+	ret = tapir_sock_guard_init(&guard, sock_path, true, !o.is_no_seccomp);
 	if (ret < 0)
-		fatal("cannot start the socket helper: %s", strerror(-ret));
+		fatal("cannot start the privileged helper: %s", strerror(-ret));
+	dev.sock_ops = tapir_sock_guard_ops(&guard);
+	o.helper_pid = guard.helper_pid;
+	/* opened while still root: the service manager's socket may be writable by root only */
+	ret = tapir_notify_open(&notify_fd);
+	if (ret < 0)
+		log_warn("%s: cannot reach $NOTIFY_SOCKET, not telling readiness: %s", name,
+			 strerror(-ret));
 	confine(&o, name);
 	ret = tapir_device_start(&dev);
 	if (ret < 0)
@@ -360,7 +441,13 @@ int main(int argc, char **argv)
 		     : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");
-	ret = tapir_daemon_run(loop);
+	ret = tapir_notify_send(notify_fd, "READY=1\nSTATUS=serving the userspace API\n");
+	if (ret < 0)
+		log_warn("%s: cannot send READY=1 to $NOTIFY_SOCKET: %s", name, strerror(-ret));
+	ret = tapir_daemon_run(loop, &guard);
+	tapir_notify_send(notify_fd, "STOPPING=1\n");
+	if (notify_fd >= 0)
+		close(notify_fd);
 	tapir_sock_guard_release(&guard);
 	tapir_daemon_close(loop);
 	close(uapi_fd);

@@ -308,6 +308,12 @@ static int key_tapir_forward(struct parser *p, const char *val, size_t len)
 	return parse_bool(val, len, &p->conf->is_forward);
 }
 
+static int key_tapir_tcp_listen(struct parser *p, const char *val, size_t len)
+{
+	p->conf->has_tcp_listen = true;
+	return parse_bool(val, len, &p->conf->is_tcp_listen);
+}
+
 static int key_tapir_mac_age(struct parser *p, const char *val, size_t len)
 {
 	uint64_t v;
@@ -536,6 +542,7 @@ static const struct key_handler key_handlers[] = {
     /* tapir extension keys: stock wg never sends them */
     {"tapir_forward", SCOPE_DEVICE, false, key_tapir_forward},
     {"tapir_mac_age", SCOPE_DEVICE, false, key_tapir_mac_age},
+    {"tapir_tcp_listen", SCOPE_DEVICE, false, key_tapir_tcp_listen},
     {"tapir_replace_macs", SCOPE_PEER, false, key_tapir_replace_macs},
     {"tapir_mac", SCOPE_PEER, false, key_tapir_mac},
     {"tapir_transport", SCOPE_PEER, false, key_tapir_transport},

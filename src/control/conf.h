@@ -65,6 +65,9 @@ struct tapir_conf {
 	bool is_forward;
 	bool has_mac_age;
 	uint32_t mac_age_s;
+	/* tapir extension (tapird only): tapir_tcp_listen=true|false, the TCP listener (off) */
+	bool has_tcp_listen;
+	bool is_tcp_listen;
 	struct tapir_conf_peer *peers; /* owned */
 	size_t n_peers;
 	size_t cap_peers;

@@ -41,12 +41,18 @@ enum section {
 	SECTION_PEER,
 };
 
-/* Who may use a key; a wg(8) file (is_wg_only) takes only KEY_WG ones. */
+/*
+ * Who may use a key. A setconf file (is_wg_only) takes KEY_WG ones and tapir's extension keys
+ * that travel over UAPI (KEY_TAPIR, KEY_TAPIR_TAP), not the keys tapir up itself acts on
+ * (KEY_QUICK, KEY_UP, KEY_UP_TAP): what `tapir strip` removes.
+ */
 enum key_kind {
 	KEY_WG,
 	KEY_QUICK,     /* wg-quick's */
-	KEY_TAPIR,     /* tapir up's */
-	KEY_TAPIR_TAP, /* tapir up's, and only with Mode = tap */
+	KEY_TAPIR,     /* tapir's, sent to tapird */
+	KEY_TAPIR_TAP, /* tapir's, sent to tapird, and in a tapir up file only with Mode = tap */
+	KEY_UP,	       /* tapir up's: tapird's command line */
+	KEY_UP_TAP,    /* tapir up's, and only with Mode = tap */
 };
 
 struct cfg_parser {
@@ -315,24 +321,38 @@ static int key_table(struct cfg_parser *p, const char *val, size_t len)
 	return 0;
 }
 
+/* A hook's command, and its line for tapir up's message when it fails. */
+static int append_hook(struct cfg_parser *p, char ***arr, size_t **lines, size_t *n,
+		       const char *val, size_t len)
+{
+	size_t *grown = reallocarray(*lines, *n + 1, sizeof(**lines));
+
+	if (!grown)
+		return -ENOMEM;
+	*lines = grown;
+	grown[*n] = p->line_no;
+	return append_string(arr, n, val, len);
+}
+
 static int key_pre_up(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->pre_up, &p->q->n_pre_up, val, len);
+	return append_hook(p, &p->q->pre_up, &p->q->pre_up_lines, &p->q->n_pre_up, val, len);
 }
 
 static int key_post_up(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->post_up, &p->q->n_post_up, val, len);
+	return append_hook(p, &p->q->post_up, &p->q->post_up_lines, &p->q->n_post_up, val, len);
 }
 
 static int key_pre_down(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->pre_down, &p->q->n_pre_down, val, len);
+	return append_hook(p, &p->q->pre_down, &p->q->pre_down_lines, &p->q->n_pre_down, val, len);
 }
 
 static int key_post_down(struct cfg_parser *p, const char *val, size_t len)
 {
-	return append_string(&p->q->post_down, &p->q->n_post_down, val, len);
+	return append_hook(p, &p->q->post_down, &p->q->post_down_lines, &p->q->n_post_down, val,
+			   len);
 }
 
 static int key_save_config(struct cfg_parser *p, const char *val, size_t len)
@@ -410,17 +430,28 @@ static int key_bridge(struct cfg_parser *p, const char *val, size_t len)
 	return p->q->bridge ? 0 : -ENOMEM;
 }
 
-static int key_forward(struct cfg_parser *p, const char *val, size_t len)
+/* on, off, true or false (any case) into *@has and *@is_on. */
+static int parse_switch(struct cfg_parser *p, const char *val, size_t len, bool *has, bool *is_on)
 {
-	bool is_on = is_word(val, len, "on") || is_word(val, len, "true");
+	bool is_yes = is_word(val, len, "on") || is_word(val, len, "true");
 
-	if (!is_on && !is_word(val, len, "off") && !is_word(val, len, "false")) {
+	if (!is_yes && !is_word(val, len, "off") && !is_word(val, len, "false")) {
 		p->problem = "invalid switch (want on, off, true or false)";
 		return -EINVAL;
 	}
-	p->q->wg.has_forward = true;
-	p->q->wg.is_forward = is_on;
+	*has = true;
+	*is_on = is_yes;
 	return 0;
+}
+
+static int key_forward(struct cfg_parser *p, const char *val, size_t len)
+{
+	return parse_switch(p, val, len, &p->q->wg.has_forward, &p->q->wg.is_forward);
+}
+
+static int key_tcp_listen(struct cfg_parser *p, const char *val, size_t len)
+{
+	return parse_switch(p, val, len, &p->q->wg.has_tcp_listen, &p->q->wg.is_tcp_listen);
 }
 
 static int key_mac_age(struct cfg_parser *p, const char *val, size_t len)
@@ -552,6 +583,7 @@ static int key_endpoint(struct cfg_parser *p, const char *val, size_t len)
 	if (!ep->host)
 		return -ENOMEM;
 	ep->port = (uint16_t)port;
+	ep->line = p->line_no;
 	p->problem = NULL;
 	return 0;
 }
@@ -589,6 +621,17 @@ static int parse_mac(const char *s, size_t len, uint8_t mac[6])
 
 _Static_assert(TAPIR_CONF_MAX_PINNED_MACS == 16, "the MACs message names the limit");
 
+/* Is @mac pinned to a [Peer] before @peer (a MAC is reserved for one peer: tapir.conf(5))? */
+static bool is_pinned_before(const struct cfg_parser *p, const struct tapir_conf_peer *peer,
+			     const uint8_t mac[6])
+{
+	for (const struct tapir_conf_peer *o = p->q->wg.peers; o < peer; o++)
+		for (size_t i = 0; i < o->n_pinned_macs; i++)
+			if (!memcmp(o->pinned_macs[i], mac, 6))
+				return true;
+	return false;
+}
+
 static int key_macs(struct cfg_parser *p, const char *val, size_t len)
 {
 	struct tapir_conf_peer *peer = cur_peer(p);
@@ -599,6 +642,11 @@ static int key_macs(struct cfg_parser *p, const char *val, size_t len)
 	}
 	if (parse_mac(val, len, peer->pinned_macs[peer->n_pinned_macs])) {
 		p->problem = "invalid MAC (want aa:bb:cc:dd:ee:ff, unicast, not all zero)";
+		return -EINVAL;
+	}
+	if (is_pinned_before(p, peer, peer->pinned_macs[peer->n_pinned_macs])) {
+		p->problem =
+		    "MAC already pinned to another peer (a pinned MAC belongs to one peer)";
 		return -EINVAL;
 	}
 	peer->n_pinned_macs++;
@@ -647,10 +695,11 @@ static const struct cfg_key cfg_keys[] = {
     {"PreDown", SECTION_INTERFACE, KEY_QUICK, false, key_pre_down},
     {"PostDown", SECTION_INTERFACE, KEY_QUICK, false, key_post_down},
     {"SaveConfig", SECTION_INTERFACE, KEY_QUICK, false, key_save_config},
-    {"Mode", SECTION_INTERFACE, KEY_TAPIR, false, key_mode},
-    {"Offload", SECTION_INTERFACE, KEY_TAPIR, false, key_offload},
-    {"Workers", SECTION_INTERFACE, KEY_TAPIR, false, key_workers},
-    {"Bridge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_bridge},
+    {"Mode", SECTION_INTERFACE, KEY_UP, false, key_mode},
+    {"Offload", SECTION_INTERFACE, KEY_UP, false, key_offload},
+    {"Workers", SECTION_INTERFACE, KEY_UP, false, key_workers},
+    {"TCPListen", SECTION_INTERFACE, KEY_TAPIR, false, key_tcp_listen},
+    {"Bridge", SECTION_INTERFACE, KEY_UP_TAP, false, key_bridge},
     {"Forward", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_forward},
     {"MACAge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_mac_age},
     {"PublicKey", SECTION_PEER, KEY_WG, false, key_public_key},
@@ -670,6 +719,18 @@ static const struct cfg_key *find_key(enum section section, const char *name, si
 			return &cfg_keys[i];
 	}
 	return NULL;
+}
+
+static bool is_up_kind(enum key_kind kind)
+{
+	return kind == KEY_QUICK || kind == KEY_UP || kind == KEY_UP_TAP;
+}
+
+bool tapir_config_is_up_key(const char *name, size_t len)
+{
+	const struct cfg_key *k = find_key(SECTION_INTERFACE, name, len);
+
+	return k && is_up_kind(k->kind);
 }
 
 /* ---------------------------------------------------------------- lines and sections */
@@ -822,12 +883,14 @@ static int parse_key_line(struct cfg_parser *p, const char *s, size_t len)
 			p->section == SECTION_PEER ? "Peer" : "Interface", name);
 		return -EINVAL;
 	}
-	if (k->kind != KEY_WG && p->is_wg_only) {
+	if (is_up_kind(k->kind) && p->is_wg_only) {
 		set_err(p, p->line_no, "%s key not valid in a wg config (key %s)",
 			k->kind == KEY_QUICK ? "wg-quick" : "tapir up", k->name);
 		return -EINVAL;
 	}
-	if (k->kind == KEY_TAPIR_TAP && !p->tap_key_line) {
+	/* in a setconf file the daemon's mode decides, as for the same keys over UAPI */
+	if ((k->kind == KEY_TAPIR_TAP || k->kind == KEY_UP_TAP) && !p->tap_key_line &&
+	    !p->is_wg_only) {
 		p->tap_key_line = p->line_no;
 		p->tap_key_name = k->name;
 	}
@@ -930,6 +993,10 @@ void tapir_quick_conf_free(struct tapir_quick_conf *conf)
 	free_strings(conf->post_up, conf->n_post_up);
 	free_strings(conf->pre_down, conf->n_pre_down);
 	free_strings(conf->post_down, conf->n_post_down);
+	free(conf->pre_up_lines);
+	free(conf->post_up_lines);
+	free(conf->pre_down_lines);
+	free(conf->post_down_lines);
 	free(conf->bridge);
 	memset(conf, 0, sizeof(*conf));
 }
@@ -1019,6 +1086,8 @@ static void put_conf(struct writer *w, const struct tapir_conf *conf, bool is_re
 		put(w, "tapir_forward=%s\n", conf->is_forward ? "true" : "false");
 	if (conf->has_mac_age)
 		put(w, "tapir_mac_age=%u\n", (unsigned)conf->mac_age_s);
+	if (conf->has_tcp_listen)
+		put(w, "tapir_tcp_listen=%s\n", conf->is_tcp_listen ? "true" : "false");
 	if (is_replace || conf->replace_peers)
 		put(w, "replace_peers=true\n");
 	for (size_t i = 0; i < conf->n_peers; i++)

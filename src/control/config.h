@@ -9,7 +9,7 @@
  * tapir up's TAP (L2) keys: Mode, Bridge, Forward, MACAge under [Interface], MACs under [Peer].
  * Forward, MACAge and MACs travel to tapird as UAPI extension keys (in struct tapir_conf);
  * Bridge and every key but Mode are valid only with Mode = tap, and AllowedIPs is not (allowed
- * IPs do not apply to frames).
+ * IPs do not apply to frames). TCPListen (any mode) travels as tapir_tcp_listen.
  */
 #ifndef TAPIR_CONFIG_H
 #define TAPIR_CONFIG_H
@@ -29,6 +29,7 @@ struct tapir_config_address {
 struct tapir_config_endpoint {
 	char *host; /* owned: host name or numeric address, without brackets; NULL = none */
 	uint16_t port;
+	size_t line; /* of the Endpoint key, for messages */
 };
 
 enum tapir_config_mode {
@@ -55,6 +56,7 @@ struct tapir_quick_conf {
 	uint32_t table_number;
 	char **pre_up, **post_up, **pre_down, **post_down; /* hooks in file order */
 	size_t n_pre_up, n_post_up, n_pre_down, n_post_down;
+	size_t *pre_up_lines, *post_up_lines, *pre_down_lines, *post_down_lines; /* of each hook */
 	bool save_config;
 	enum tapir_config_mode mode;
 	char *bridge;	       /* owned: Bridge = NAME (tap only); NULL = none */
@@ -67,18 +69,26 @@ struct tapir_quick_conf {
  * Parses a whole file's text. @filename is used only in messages. On error returns -EINVAL
  * and writes "FILE:LINE: <problem> (key KEY)" into @err, never including a key's value; @out
  * is left empty. With @is_wg_only (wg setconf semantics), wg-quick keys such as Address are
- * errors, like wg(8).
+ * errors, like wg(8), and so are tapir up's own keys (tapir_config_is_up_key); tapir's keys
+ * that go to the daemon (Transport, Compression, Forward, MACAge, MACs) are not.
  */
 int tapir_config_parse(const char *text, size_t len, const char *filename, bool is_wg_only,
 		       struct tapir_quick_conf *out, char *err, size_t errlen);
 void tapir_quick_conf_free(struct tapir_quick_conf *conf);
 
 /*
+ * Whether @name (@len bytes) is an [Interface] key that tapir up acts on itself (wg-quick's
+ * Address, DNS, MTU, Table, hooks, SaveConfig; tapir's Mode, Offload, Workers, Bridge): the
+ * keys `tapir strip` removes and a setconf file may not have.
+ */
+bool tapir_config_is_up_key(const char *name, size_t len);
+
+/*
  * Serialises the WireGuard part as a UAPI set request body ("set=1\n" ... "\n"), with
  * replace_peers / replace_allowed_ips as wg setconf sends them when @is_replace. tapir's
- * extension keys (tapir_forward, tapir_mac_age, tapir_mac, tapir_replace_macs) appear only
- * when @conf sets them, so a conf a stock daemon can take produces a stock request. Returns a
- * malloc'd string (caller wipes and frees) or NULL.
+ * extension keys (tapir_forward, tapir_mac_age, tapir_tcp_listen, tapir_mac, tapir_replace_macs)
+ * appear only when @conf sets them, so a conf a stock daemon can take produces a stock request.
+ * Returns a malloc'd string (caller wipes and frees) or NULL.
  */
 char *tapir_conf_to_uapi_set(const struct tapir_conf *conf, bool is_replace, size_t *len_out);
 

@@ -22,7 +22,9 @@
 
 #include "clock.h"
 #include "device.h"
+#include "link.h"
 #include "log.h"
+#include "privsep.h"
 #include "tun.h"
 #include "uapi.h"
 
@@ -46,6 +48,11 @@ struct tapir_daemon {
 	struct tapir_device *dev;
 	int epfd, sigfd, timerfd, inofd, uapi_fd;
 	struct mnl_socket *nl;
+	struct tapir_sock_guard *helper; /* reads the MTU once the device moved (link.c) */
+	int mtu_seen;			 /* the device's MTU last read; 0 = none yet */
+	bool has_moved;	     /* a move was seen and the device was not found at home since */
+	bool is_away;	     /* the device is in another network namespace */
+	bool has_mtu_failed; /* reading the MTU failed and was logged; reset on success */
 	const char *sock_path;
 	const char *sock_name;
 	struct tapir_uapi_client *clients[MAX_CLIENTS];
@@ -105,13 +112,27 @@ static void stop(struct tapir_daemon *l, int result, const char *why)
 	l->result = result;
 }
 
+/*
+ * Link events of this namespace. A move of our device to another namespace comes as a
+ * DELLINK too: the daemon stays, its sockets here, and forgets the ifindex, which belongs to
+ * this namespace (a deletion over there shows in the data path as EBADFD).
+ */
 static int netlink_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct tapir_daemon *l = data;
 	const struct ifinfomsg *ifi = mnl_nlmsg_get_payload(nlh);
 
-	if (nlh->nlmsg_type == RTM_DELLINK && ifi->ifi_index == l->dev->ifindex)
+	if (nlh->nlmsg_type != RTM_DELLINK || l->dev->ifindex <= 0 ||
+	    nlh->nlmsg_len < NLMSG_LENGTH(sizeof(*ifi)) || ifi->ifi_index != l->dev->ifindex)
+		return MNL_CB_OK;
+	if (!tapir_link_is_move(nlh)) {
 		stop(l, 0, "interface removed");
+		return MNL_CB_OK;
+	}
+	log_info("%s: interface moved to another network namespace; its sockets stay in this one",
+		 l->dev->ifname);
+	l->dev->ifindex = 0;
+	l->has_moved = true;
 	return MNL_CB_OK;
 }
 
@@ -137,19 +158,61 @@ static void handle_inotify(struct tapir_daemon *l)
 	}
 }
 
+/*
+ * Reads the device's MTU: by its name now (TUNGETIFF, a rename changes it) at home, from the
+ * privileged helper once it has moved (it alone may look into other namespaces); notes a
+ * return to this namespace.
+ */
+static void refresh_mtu(struct tapir_daemon *l)
+{
+	int tun_fd = l->dev->workers[0].tun_fd;
+	char name[IFNAMSIZ];
+	bool is_home = true;
+	int mtu = tapir_tun_get_name(tun_fd, name);
+
+	if (mtu == 0 && !l->has_moved)
+		mtu = tapir_tun_get_mtu(name);
+	/* the device is there (TUNGETIFF answered) but not here: moved, its DELLINK not read yet */
+	if (mtu == -ENODEV)
+		l->has_moved = true;
+	if (l->has_moved && (mtu == 0 || mtu == -ENODEV)) {
+		mtu = tapir_privsep_link_mtu(l->helper, tun_fd);
+		is_home = mtu == 0;
+		if (is_home)
+			mtu = tapir_tun_get_mtu(name);
+	}
+
+	if (mtu <= 0) {
+		if (mtu < 0 && mtu != -EBADFD && !l->has_mtu_failed)
+			log_warn("%s: cannot read the interface's MTU: %s; keeping %d",
+				 l->dev->ifname, strerror(-mtu), l->mtu_seen);
+		l->has_mtu_failed = mtu != -EBADFD;
+		return;
+	}
+	l->has_mtu_failed = false;
+	l->has_moved = !is_home;
+	if (is_home && l->dev->ifindex <= 0)
+		l->dev->ifindex = tapir_tun_ifindex(name); /* moved back: its events count again */
+	if (is_home != !l->is_away)
+		log_info("%s: interface is %s network namespace now, named %s there",
+			 l->dev->ifname, is_home ? "back in this" : "in another", name);
+	l->is_away = !is_home;
+	if (l->mtu_seen && mtu != l->mtu_seen)
+		log_info("%s: mtu %d", l->dev->ifname, mtu);
+	l->mtu_seen = mtu;
+	/* padding is computed on the payload: in TAP mode a frame also carries its headers */
+	atomic_store_explicit(&l->dev->mtu_cached,
+			      mtu + (l->dev->is_tap ? TAPIR_L2_FRAME_OVERHEAD : 0),
+			      memory_order_relaxed);
+}
+
 static void handle_tick(struct tapir_daemon *l)
 {
 	uint64_t expirations;
-	int mtu;
 
 	if (read(l->timerfd, &expirations, sizeof(expirations)) < 0)
 		return;
-	mtu = tapir_tun_get_mtu(l->dev->ifname);
-	/* padding is computed on the payload: in TAP mode a frame also carries its headers */
-	if (mtu > 0)
-		atomic_store_explicit(&l->dev->mtu_cached,
-				      mtu + (l->dev->is_tap ? TAPIR_L2_FRAME_OVERHEAD : 0),
-				      memory_order_relaxed);
+	refresh_mtu(l);
 	tapir_handshake_tick(l->dev, tapir_now_ns());
 	if (++l->ticks % (1000 / TICK_MS) == 0)
 		tapir_l2_tick(l->dev, tapir_now_ns());
@@ -288,10 +351,11 @@ void tapir_daemon_close(struct tapir_daemon *l)
 	free(l);
 }
 
-int tapir_daemon_run(struct tapir_daemon *l)
+int tapir_daemon_run(struct tapir_daemon *l, struct tapir_sock_guard *helper)
 {
 	int ret = 0;
 
+	l->helper = helper;
 	/* the interface may have vanished between its creation and the netlink subscription */
 	if (tapir_tun_ifindex(l->dev->ifname) != l->dev->ifindex)
 		stop(l, 0, "interface removed");

@@ -10,6 +10,7 @@
 
 struct tapir_device;
 struct tapir_daemon;
+struct tapir_sock_guard;
 
 /*
  * Sets up the control loop (epoll, signalfd, timer, the inotify watch on @sock_path's
@@ -22,9 +23,10 @@ int tapir_daemon_open(struct tapir_daemon **out, struct tapir_device *dev, int u
 		      const char *sock_path, bool is_path_ours);
 /*
  * Runs until SIGINT/SIGTERM, removal of the interface, deletion of @sock_path, or a fatal
- * worker error. Returns 0 for a clean stop, else -errno.
+ * worker error. Once the interface has moved to another network namespace, its MTU comes
+ * from the privileged helper @helper (privsep.h). Returns 0 for a clean stop, else -errno.
  */
-int tapir_daemon_run(struct tapir_daemon *daemon);
+int tapir_daemon_run(struct tapir_daemon *daemon, struct tapir_sock_guard *helper);
 /* Closes what tapir_daemon_open() made (not @uapi_fd). Accepts NULL. */
 void tapir_daemon_close(struct tapir_daemon *daemon);
 

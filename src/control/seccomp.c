@@ -9,22 +9,37 @@
  * The daemon list is what the control loop, the workers and the TCP transport call after the
  * drop (epoll, sockets, TUN reads and writes, timers, futexes, memory), plus what ASan and
  * LSan need in sanitizer builds (they read /proc/self/maps, and LSan's exit-time leak check
- * clones a tracer that ptraces the threads).
+ * clones a tracer that ptraces the threads). Three calls are checked by argument, because
+ * their harm lies there: socket() only for AF_INET/AF_INET6 datagram or stream sockets with
+ * the default protocol (no netlink, packet, raw or AF_UNIX socket: the TCP transport's
+ * connections and the MTU/ifindex ioctls' socket are all tapird creates after start-up),
+ * ioctl() only for the read-only requests listed, and open/openat only for reading (allowed
+ * in sanitizer builds, failing with EACCES in release builds). A release build opens no file
+ * and has no other path-based call: no unlink, readlink or directory listing. Sockets that
+ * need privilege come from the helper (privsep.c).
  */
 #include "seccomp.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/audit.h>
 #include <linux/filter.h>
+#include <linux/if_tun.h>
 #include <linux/sched.h>
 #include <linux/seccomp.h>
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
+#include <termios.h>
 #include <unistd.h>
+
+#include <linux/sockios.h>
 
 #if defined(__x86_64__)
 #define TAPIR_AUDIT_ARCH AUDIT_ARCH_X86_64
@@ -48,23 +63,27 @@
 enum {
 	MAX_INSNS = 512,
 	X32_SYSCALL_BIT = 0x40000000,
+	SOCK_TYPE_MASK = 0xf, /* socket()'s type without SOCK_NONBLOCK and SOCK_CLOEXEC */
+	/* open flags that write or create: a sanitizer build may only read */
+	OPEN_WRITE_FLAGS = O_ACCMODE | O_CREAT | O_TRUNC | O_APPEND,
 };
 
 /* clang-format off */
 static const int daemon_syscalls[] = {
-	/* files and descriptors: TUN and socket I/O, ASan's /proc/self/maps */
+	/* descriptors: TUN and socket I/O; no path-based call (no open, unlink, readlink) */
 	SYS_read, SYS_write, SYS_readv, SYS_writev, SYS_close, SYS_fstat, SYS_newfstatat, SYS_lseek,
-	SYS_openat, SYS_readlinkat, SYS_getdents64, SYS_fcntl, SYS_ioctl, SYS_unlinkat,
+	SYS_fcntl,
 	/* memory */
 	SYS_mmap, SYS_munmap, SYS_mremap, SYS_madvise, SYS_mprotect, SYS_brk,
 	/* event loops and timers */
 	SYS_epoll_pwait, SYS_epoll_ctl, SYS_ppoll, SYS_pselect6, SYS_timerfd_create,
 	SYS_timerfd_settime, SYS_timerfd_gettime, SYS_eventfd2, SYS_clock_gettime, SYS_clock_getres,
 	SYS_clock_nanosleep, SYS_nanosleep, SYS_gettimeofday,
-	/* sockets: UDP (re)binds, UAPI clients, the TCP transport */
-	SYS_socket, SYS_bind, SYS_listen, SYS_accept4, SYS_connect, SYS_shutdown, SYS_setsockopt,
-	SYS_getsockopt, SYS_getsockname, SYS_getpeername, SYS_recvfrom, SYS_sendto, SYS_recvmsg,
-	SYS_sendmsg, SYS_recvmmsg, SYS_sendmmsg,
+	/* sockets: UAPI clients, the TCP transport's connections (socket() is checked below;
+	 * binds and listeners come from the helper) */
+	SYS_accept4, SYS_connect, SYS_shutdown, SYS_setsockopt, SYS_getsockopt, SYS_getsockname,
+	SYS_getpeername, SYS_recvfrom, SYS_sendto, SYS_recvmsg, SYS_sendmsg, SYS_recvmmsg,
+	SYS_sendmmsg,
 	/* threads, signals, exit */
 	SYS_futex, SYS_set_robust_list, SYS_get_robust_list, SYS_rseq, SYS_sched_yield,
 	SYS_sched_getaffinity, SYS_rt_sigaction, SYS_rt_sigprocmask, SYS_rt_sigreturn, SYS_sigaltstack,
@@ -74,26 +93,63 @@ static const int daemon_syscalls[] = {
 	SYS_uname,
 #if defined(__x86_64__)
 	/* x86_64's older entry points of the same calls */
-	SYS_open, SYS_stat, SYS_lstat, SYS_readlink, SYS_unlink, SYS_epoll_wait, SYS_poll, SYS_select,
-	SYS_accept, SYS_time, SYS_arch_prctl,
+	SYS_epoll_wait, SYS_poll, SYS_select, SYS_accept, SYS_time, SYS_arch_prctl,
 #endif
 };
 
 /*
- * ASan reports and LSan's exit-time check: a tracer process (clone), ptrace of every
- * thread, waitpid, /proc/self/task listings, PR_SET_DUMPABLE and PR_SET_PDEATHSIG.
+ * ASan reports and LSan's exit-time check: /proc/self/maps and /proc/self/task (opened
+ * read-only, see allow_open_read_only), a tracer process (clone), ptrace of every thread,
+ * waitpid, PR_SET_DUMPABLE and PR_SET_PDEATHSIG.
  */
 static const int sanitizer_syscalls[] = {
 	SYS_prctl, SYS_ptrace, SYS_wait4, SYS_waitid, SYS_kill, SYS_prlimit64, SYS_pipe2, SYS_dup,
 	SYS_dup3, SYS_mincore, SYS_sched_getparam, SYS_sched_getscheduler, SYS_process_vm_readv,
+	SYS_readlinkat, SYS_getdents64,
 #if defined(__x86_64__)
-	SYS_getrlimit, SYS_dup2, SYS_pipe, SYS_getdents, SYS_access,
+	SYS_getrlimit, SYS_dup2, SYS_pipe, SYS_getdents, SYS_access, SYS_stat, SYS_lstat,
+	SYS_readlink,
 #endif
 };
 
-/* The unlink helper: wait on its channel, stat and unlink one path, answer, exit. */
+/* Linux 5.2; older headers lack it */
+#ifndef TUNGETDEVNETNS
+#define TUNGETDEVNETNS _IO('T', 227)
+#endif
+
+/*
+ * The ioctls tapird makes after start-up: SIOCGIFMTU (the MTU after a link change) and
+ * SIOCGIFINDEX (is our interface still there), both on an AF_INET datagram socket, and
+ * TUNGETIFF on a TUN queue (the device's name now, which a rename or a move changes; it only
+ * reads, needs no capability, and only the TUN driver answers it). Nothing that sets
+ * anything: SIOCSIF* and TUNSET* would need CAP_NET_ADMIN anyway, which tapird no longer has.
+ */
+static const unsigned int daemon_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX, TUNGETIFF};
+/* a sanitizer report asks whether stderr is a terminal (TCGETS) */
+static const unsigned int sanitizer_ioctls[] = {SIOCGIFMTU, SIOCGIFINDEX, TUNGETIFF, TCGETS};
+
+/*
+ * Opening a file for reading: ASan and LSan need it (sanitizer builds). A release build opens
+ * nothing, but glibc's malloc reads /proc/sys/vm/overcommit_memory once, the first time a
+ * thread's heap shrinks (in free(), long after start-up), and copes with a failed open: that
+ * open fails with EACCES instead of aborting the daemon. Opening for writing always traps.
+ */
+static const unsigned int read_only_open_action =
+    TAPIR_HAS_SANITIZER ? SECCOMP_RET_ALLOW : SECCOMP_RET_ERRNO | EACCES;
+
+/* socket(): the families, types and protocol tapird creates after start-up (see above) */
+static const unsigned int inet_families[] = {AF_INET, AF_INET6};
+static const unsigned int inet_types[] = {SOCK_DGRAM, SOCK_STREAM};
+static const unsigned int protocol_default[] = {0};
+
+/*
+ * The helper: wait on its channel, make sockets, stat and unlink one path, look up a moved
+ * device's MTU (sendto and recvmsg on the netlink socket it opened before the filter), answer,
+ * exit.
+ */
 static const int helper_syscalls[] = {
-	SYS_read, SYS_write, SYS_close, SYS_newfstatat, SYS_fstat, SYS_unlinkat, SYS_exit_group,
+	SYS_recvmsg, SYS_sendmsg, SYS_sendto, SYS_close, SYS_newfstatat, SYS_fstat, SYS_unlinkat,
+	SYS_setsockopt, SYS_getsockopt, SYS_bind, SYS_listen, SYS_getsockname, SYS_exit_group,
 	SYS_exit, SYS_rt_sigreturn, SYS_rt_sigprocmask, SYS_rt_sigaction, SYS_tgkill, SYS_gettid,
 	SYS_getpid, SYS_munmap,
 #if defined(__x86_64__)
@@ -101,6 +157,13 @@ static const int helper_syscalls[] = {
 #endif
 };
 /* clang-format on */
+
+/*
+ * The helper's ioctls, both on a TUN queue tapird passes it (checked to be one first): its
+ * name and its network namespace now (TUNGETDEVNETNS opens a descriptor of it; needs
+ * CAP_NET_ADMIN). Home's namespace (SIOCGSKNS) is read before the filter.
+ */
+static const unsigned int helper_ioctls[] = {TUNGETIFF, TUNGETDEVNETNS};
 
 struct prog {
 	struct sock_filter insns[MAX_INSNS];
@@ -129,6 +192,82 @@ static void allow_list(struct prog *p, const int *nrs, size_t n)
 		emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 1, (unsigned int)nrs[i]);
 		emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
 	}
+}
+
+#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Loads the low 32 bits of argument @i (little-endian ABIs; the calls below take int). */
+static void load_arg(struct prog *p, unsigned int i)
+{
+	emit(p, BPF_LD | BPF_W | BPF_ABS, 0, 0,
+	     (unsigned int)(offsetof(struct seccomp_data, args) + i * sizeof(uint64_t)));
+}
+
+/* Argument @i, masked by @mask (0: unmasked), must be one of @vals, else trap. */
+static void arg_in(struct prog *p, unsigned int i, unsigned int mask, const unsigned int *vals,
+		   size_t n)
+{
+	load_arg(p, i);
+	if (mask)
+		emit(p, BPF_ALU | BPF_AND | BPF_K, 0, 0, mask);
+	for (size_t k = 0; k < n; k++)
+		emit(p, BPF_JMP | BPF_JEQ | BPF_K, (unsigned char)(n - k), 0, vals[k]);
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
+}
+
+/* Opens a block for system call @nr: skipped (A still holds nr) unless it is that call. */
+static unsigned short begin_call(struct prog *p, int nr)
+{
+	emit(p, BPF_JMP | BPF_JEQ | BPF_K, 0, 0, (unsigned int)nr);
+	return (unsigned short)(p->len - 1);
+}
+
+/* Closes the block opened at @at: every check passed, allow; patches the skip over it. */
+static void end_call(struct prog *p, unsigned short at)
+{
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_ALLOW);
+	if (p->is_overflow || p->len - at - 1 > 255) {
+		p->is_overflow = true;
+		return;
+	}
+	p->insns[at].jf = (unsigned char)(p->len - at - 1);
+}
+
+/* socket(@family in @families, @type & SOCK_TYPE_MASK in @types, protocol 0) */
+static void allow_socket(struct prog *p, const unsigned int *families, size_t nfam,
+			 const unsigned int *types, size_t ntypes)
+{
+	unsigned short at = begin_call(p, SYS_socket);
+
+	arg_in(p, 0, 0, families, nfam);
+	arg_in(p, 1, SOCK_TYPE_MASK, types, ntypes);
+	arg_in(p, 2, 0, protocol_default, N_OF(protocol_default));
+	end_call(p, at);
+}
+
+/* ioctl(fd, @req in @reqs): the request number is an unsigned int in the kernel */
+static void allow_ioctl(struct prog *p, const unsigned int *reqs, size_t n)
+{
+	unsigned short at = begin_call(p, SYS_ioctl);
+
+	arg_in(p, 1, 0, reqs, n);
+	end_call(p, at);
+}
+
+/*
+ * open/openat: with a write or create bit in the flags (argument @flags_arg) trap; for reading,
+ * @read_action (allow in sanitizer builds; an errno in release builds, see the list above).
+ */
+static void open_read_only(struct prog *p, int nr, unsigned int flags_arg, unsigned int read_action)
+{
+	unsigned short at = begin_call(p, nr);
+
+	load_arg(p, flags_arg);
+	emit(p, BPF_JMP | BPF_JSET | BPF_K, 0, 1, OPEN_WRITE_FLAGS);
+	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
+	emit(p, BPF_RET | BPF_K, 0, 0, read_action);
+	/* both branches returned: the closing allow is never reached */
+	end_call(p, at);
 }
 
 /* clone: threads only in release builds; LSan's tracer is a CLONE_VM process, not a thread. */
@@ -160,14 +299,22 @@ static void build(struct prog *p, enum tapir_seccomp_profile profile)
 	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
 #endif
 	if (profile == TAPIR_SECCOMP_HELPER) {
-		allow_list(p, helper_syscalls,
-			   sizeof(helper_syscalls) / sizeof(helper_syscalls[0]));
+		allow_list(p, helper_syscalls, N_OF(helper_syscalls));
+		allow_socket(p, inet_families, N_OF(inet_families), inet_types, N_OF(inet_types));
+		allow_ioctl(p, helper_ioctls, N_OF(helper_ioctls));
 	} else {
-		allow_list(p, daemon_syscalls,
-			   sizeof(daemon_syscalls) / sizeof(daemon_syscalls[0]));
-		if (TAPIR_HAS_SANITIZER)
-			allow_list(p, sanitizer_syscalls,
-				   sizeof(sanitizer_syscalls) / sizeof(sanitizer_syscalls[0]));
+		allow_list(p, daemon_syscalls, N_OF(daemon_syscalls));
+		allow_socket(p, inet_families, N_OF(inet_families), inet_types, N_OF(inet_types));
+		if (TAPIR_HAS_SANITIZER) {
+			allow_list(p, sanitizer_syscalls, N_OF(sanitizer_syscalls));
+			allow_ioctl(p, sanitizer_ioctls, N_OF(sanitizer_ioctls));
+		} else {
+			allow_ioctl(p, daemon_ioctls, N_OF(daemon_ioctls));
+		}
+		open_read_only(p, SYS_openat, 2, read_only_open_action);
+#if defined(__x86_64__)
+		open_read_only(p, SYS_open, 1, read_only_open_action);
+#endif
 		allow_clone(p, TAPIR_HAS_SANITIZER);
 	}
 	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);

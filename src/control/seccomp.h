@@ -11,7 +11,7 @@
 
 enum tapir_seccomp_profile {
 	TAPIR_SECCOMP_DAEMON, /* tapird after the privilege drop: sockets, TUN, threads */
-	TAPIR_SECCOMP_HELPER, /* the socket-unlink helper: read, unlink, write, exit */
+	TAPIR_SECCOMP_HELPER, /* the privileged helper: make sockets, mark them, unlink, exit */
 };
 
 /* True when this build knows the audit architecture of the running ABI. */

@@ -222,6 +222,8 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 		sb_printf(&sb, "tapir_forward=%s\n", dev->is_forwarding ? "true" : "false");
 		sb_printf(&sb, "tapir_mac_age=%" PRIu64 "\n",
 			  (uint64_t)(dev->mac_age_ns / NSEC_PER_SEC));
+		sb_printf(&sb, "tapir_tcp_listen=%s\n",
+			  tapir_tcp_is_listen_on(dev) ? "true" : "false");
 		sb_printf(&sb, "tapir_tcp_listen_port=%u\n", (unsigned)tapir_tcp_listen_port(dev));
 		for (int s = 0; s < TAPIR_TCP_STAT_MAX; s++)
 			sb_printf(&sb, "tapir_tcp_%s=%" PRIu64 "\n",
@@ -231,6 +233,10 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 			sb_printf(&sb, "tapir_lz4_%s=%" PRIu64 "\n",
 				  tapir_lz4_stat_name((enum tapir_lz4_stat)s),
 				  atomic_load_explicit(&dev->lz4_stats[s], memory_order_relaxed));
+		for (int s = 0; s < TAPIR_ICMP_STAT_MAX; s++)
+			sb_printf(&sb, "tapir_icmp_%s=%" PRIu64 "\n",
+				  tapir_icmp_stat_name((enum tapir_icmp_stat)s),
+				  atomic_load_explicit(&dev->icmp_stats[s], memory_order_relaxed));
 	}
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
 		format_peer(&sb, dev, p, has_extensions);
@@ -272,9 +278,38 @@ static int apply_allowed_ips(struct tapir_device *dev, struct tapir_peer *peer,
 	return 0;
 }
 
-/* Applies one [Peer] change; write lock held. Sets *@needs_keepalive when PKA went 0 -> n. */
+/*
+ * Pins (MACs =) of @peer as @cp asks; write lock held. Returns true if they changed: the peer's
+ * MAC entries are then flushed, and the caller reserves the new pins once the whole set is in.
+ */
+static bool set_pins(struct tapir_device *dev, struct tapir_peer *peer,
+		     const struct tapir_conf_peer *cp)
+{
+	uint8_t old[TAPIR_CONF_MAX_PINNED_MACS][6];
+	unsigned int n_old = peer->n_pinned_macs;
+
+	if (!cp->replace_macs && !cp->n_pinned_macs)
+		return false;
+	memcpy(old, peer->pinned_macs, sizeof(old));
+	if (cp->replace_macs)
+		peer->n_pinned_macs = 0;
+	/* validate_tap() refused a set that would pass the limit */
+	for (size_t i = 0; i < cp->n_pinned_macs; i++) {
+		if (peer->n_pinned_macs < TAPIR_CONF_MAX_PINNED_MACS)
+			memcpy(peer->pinned_macs[peer->n_pinned_macs++], cp->pinned_macs[i], 6);
+	}
+	if (n_old == peer->n_pinned_macs && !memcmp(old, peer->pinned_macs, (size_t)n_old * 6))
+		return false;
+	tapir_l2_unpin(dev, peer);
+	return true;
+}
+
+/*
+ * Applies one [Peer] change; write lock held. Sets *@keepalive_peer when PKA went 0 -> n and
+ * *@pins_changed when the peer's pinned MACs did.
+ */
 static int apply_peer(struct tapir_device *dev, const struct tapir_conf_peer *cp,
-		      struct tapir_peer **keepalive_peer)
+		      struct tapir_peer **keepalive_peer, bool *pins_changed)
 {
 	struct tapir_peer *peer = tapir_peer_table_find_key(&dev->peers, cp->public_key);
 
@@ -313,18 +348,15 @@ static int apply_peer(struct tapir_device *dev, const struct tapir_conf_peer *cp
 	}
 	if (cp->has_compression)
 		tapir_l2_set_compression(dev, peer, cp->is_lz4);
-	if (cp->replace_macs)
-		peer->n_pinned_macs = 0;
-	for (size_t i = 0; i < cp->n_pinned_macs; i++) {
-		if (peer->n_pinned_macs < TAPIR_CONF_MAX_PINNED_MACS)
-			memcpy(peer->pinned_macs[peer->n_pinned_macs++], cp->pinned_macs[i], 6);
-	}
+	if (set_pins(dev, peer, cp))
+		*pins_changed = true;
 	return apply_allowed_ips(dev, peer, cp);
 }
 
 /* Applies a validated request under one write-lock section. */
 static int apply_locked(struct tapir_device *dev, const struct tapir_conf *conf)
 {
+	bool pins_changed = false;
 	int ret = 0;
 
 	pthread_rwlock_wrlock(&dev->lock);
@@ -339,14 +371,122 @@ static int apply_locked(struct tapir_device *dev, const struct tapir_conf *conf)
 	for (size_t i = 0; i < conf->n_peers && ret == 0; i++) {
 		struct tapir_peer *ka = NULL;
 
-		ret = apply_peer(dev, &conf->peers[i], &ka);
+		ret = apply_peer(dev, &conf->peers[i], &ka, &pins_changed);
 		/* turning persistent keepalive on sends one at once (7.4); the control
 		 * thread may send while holding the lock as writer */
 		if (ka && dev->is_up)
 			tapir_send_keepalive(dev, ka, dev->nworkers, dev->udp_fds[0]);
 	}
+	/* after every peer's old pins went: a MAC moved from one peer to another is free */
+	if (pins_changed)
+		tapir_l2_pin_all(dev);
 	pthread_rwlock_unlock(&dev->lock);
 	return ret;
+}
+
+static bool has_mac(const uint8_t (*macs)[6], size_t n, const uint8_t mac[6])
+{
+	for (size_t i = 0; i < n; i++)
+		if (!memcmp(macs[i], mac, 6))
+			return true;
+	return false;
+}
+
+/* Does the set give up @key's pins: replace_peers, or the peer's removal or replacement? */
+static bool releases_pins(const struct tapir_conf *conf, const uint8_t key[32])
+{
+	if (conf->replace_peers)
+		return true;
+	for (size_t i = 0; i < conf->n_peers; i++) {
+		const struct tapir_conf_peer *cp = &conf->peers[i];
+
+		if ((cp->remove || cp->replace_macs) && !memcmp(cp->public_key, key, 32))
+			return true;
+	}
+	return false;
+}
+
+/* Is @mac, which entry @cp pins, pinned to another peer (now, or by another entry)? */
+static bool is_pinned_elsewhere(struct tapir_device *dev, const struct tapir_conf *conf,
+				const struct tapir_conf_peer *cp, const uint8_t mac[6])
+{
+	for (size_t i = 0; i < conf->n_peers; i++) {
+		const struct tapir_conf_peer *o = &conf->peers[i];
+
+		if (!o->remove && memcmp(o->public_key, cp->public_key, 32) != 0 &&
+		    has_mac(o->pinned_macs, o->n_pinned_macs, mac))
+			return true;
+	}
+	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next) {
+		if (memcmp(p->public_key, cp->public_key, 32) != 0 &&
+		    has_mac((const uint8_t(*)[6])p->pinned_macs, p->n_pinned_macs, mac) &&
+		    !releases_pins(conf, p->public_key))
+			return true;
+	}
+	return false;
+}
+
+/* Pins of one entry: at most TAPIR_CONF_MAX_PINNED_MACS per peer, none held by another peer. */
+static int validate_pins(struct tapir_device *dev, const struct tapir_conf *conf,
+			 const struct tapir_conf_peer *cp)
+{
+	struct tapir_peer *peer = tapir_peer_table_find_key(&dev->peers, cp->public_key);
+	size_t n = (peer && !cp->replace_macs ? peer->n_pinned_macs : 0) + cp->n_pinned_macs;
+
+	if (n > TAPIR_CONF_MAX_PINNED_MACS) {
+		log_info("%s: uapi: tapir_mac: more than %d MACs pinned to one peer", dev->ifname,
+			 TAPIR_CONF_MAX_PINNED_MACS);
+		return -EINVAL;
+	}
+	for (size_t i = 0; i < cp->n_pinned_macs; i++) {
+		const uint8_t *m = cp->pinned_macs[i];
+
+		if (is_pinned_elsewhere(dev, conf, cp, m)) {
+			log_info("%s: uapi: tapir_mac=%02x:%02x:%02x:%02x:%02x:%02x is pinned to "
+				 "another peer",
+				 dev->ifname, m[0], m[1], m[2], m[3], m[4], m[5]);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * TAP mode's rules, checked before anything changes: no allowed IPs (a TAP takes Ethernet
+ * frames, never IP packets), and a MAC is pinned to one peer at most, within the table's room.
+ */
+static int validate_tap(struct tapir_device *dev, const struct tapir_conf *conf)
+{
+	size_t n_pins = 0;
+	int ret;
+
+	if (!dev->is_tap)
+		return 0;
+	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
+		n_pins += p->n_pinned_macs;
+	for (size_t i = 0; i < conf->n_peers; i++) {
+		const struct tapir_conf_peer *cp = &conf->peers[i];
+
+		if (cp->n_allowed_ips) {
+			log_info("%s: uapi: allowed_ip does not apply in tap mode (frames are "
+				 "switched by MAC; tapir_mac pins a peer's source MACs)",
+				 dev->ifname);
+			return -EINVAL;
+		}
+		if (cp->remove)
+			continue;
+		ret = validate_pins(dev, conf, cp);
+		if (ret < 0)
+			return ret;
+		n_pins += cp->n_pinned_macs;
+	}
+	/* an upper bound: pins given up in this set still count */
+	if (n_pins > TAPIR_L2TABLE_MAX_PINNED) {
+		log_info("%s: uapi: tapir_mac: more than %d pinned MACs on the interface",
+			 dev->ifname, TAPIR_L2TABLE_MAX_PINNED);
+		return -ENOSPC;
+	}
+	return 0;
 }
 
 int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
@@ -360,6 +500,9 @@ int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
 		log_info("%s: uapi: %s", dev->ifname, err);
 		return ret;
 	}
+	ret = validate_tap(dev, &conf);
+	if (ret < 0)
+		goto out;
 	/* things that can fail for reasons other than the request go first */
 	if (conf.has_listen_port && (conf.listen_port != dev->listen_port || !dev->is_up)) {
 		ret = tapir_device_bind(dev, conf.listen_port);
@@ -373,6 +516,15 @@ int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
 	if (conf.has_fwmark && tapir_device_set_fwmark(dev, conf.fwmark) < 0) {
 		ret = -EADDRINUSE;
 		goto out;
+	}
+	if (conf.has_tcp_listen) {
+		ret = tapir_tcp_set_listen(dev, conf.is_tcp_listen);
+		if (ret < 0) {
+			log_info("%s: uapi: cannot listen on tcp port %u: %s", dev->ifname,
+				 (unsigned)dev->listen_port, strerror(-ret));
+			ret = -EADDRINUSE;
+			goto out;
+		}
 	}
 	ret = apply_locked(dev, &conf);
 out:

@@ -19,6 +19,7 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "log.h"
+#include "sockops.h"
 #include "udp.h"
 
 const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
@@ -43,6 +44,8 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
 	    [TAPIR_DROP_L2_MISMATCH] = "l2_mismatch",
 	    [TAPIR_DROP_MAC_REJECTED] = "mac_rejected",
 	    [TAPIR_DROP_DECOMPRESS] = "decompress_failed",
+	    [TAPIR_DROP_NOT_ETHERNET] = "not_ethernet",
+	    [TAPIR_DROP_MAC_RESERVED] = "mac_reserved",
 	};
 	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
 }
@@ -136,6 +139,7 @@ int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *t
 	dev->nworkers = nworkers;
 	dev->mtu = TAPIR_DEFAULT_MTU;
 	dev->control_event_fd = -1;
+	dev->sock_ops = &tapir_sock_ops_direct;
 	pthread_rwlock_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	pthread_mutex_init(&dev->req_lock, NULL);
@@ -254,7 +258,7 @@ int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 	int fds[TAPIR_MAX_THREADS];
 	int ret;
 
-	ret = tapir_udp_open(fds, dev->nworkers, port, dev->fwmark);
+	ret = tapir_udp_open(fds, dev->nworkers, port, dev->fwmark, dev->sock_ops);
 	if (ret < 0)
 		return ret;
 	pthread_rwlock_wrlock(&dev->lock);
@@ -286,7 +290,7 @@ int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 int tapir_device_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
 {
 	for (unsigned int i = 0; dev->is_up && i < dev->nworkers; i++) {
-		int ret = tapir_udp_set_fwmark(dev->udp_fds[i], fwmark);
+		int ret = dev->sock_ops->set_mark(dev->sock_ops->ctx, dev->udp_fds[i], fwmark);
 		if (ret < 0)
 			return ret;
 	}
@@ -404,6 +408,13 @@ void tapir_device_pool_put(struct tapir_device *dev, struct tapir_pkt *pkt)
 void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out)
 {
 	pthread_mutex_lock(&peer->endpoint_lock);
+	*out = peer->endpoint.addr;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_peer_load_endpoint(struct tapir_peer *peer, struct tapir_endpoint *out)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
 	*out = peer->endpoint;
 	pthread_mutex_unlock(&peer->endpoint_lock);
 }
@@ -411,7 +422,40 @@ void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out)
 void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr)
 {
 	pthread_mutex_lock(&peer->endpoint_lock);
-	peer->endpoint = *addr;
+	peer->endpoint.addr = *addr;
+	/* a configured endpoint has not reached us anywhere yet (as in the kernel) */
+	memset(&peer->endpoint.local, 0, sizeof(peer->endpoint.local));
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+static bool same_addr(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
+}
+
+void tapir_peer_roam(struct tapir_peer *peer, const struct tapir_endpoint *from)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	/* the common case, nothing moved, leaves the cache line clean for the senders */
+	if (!same_addr(&peer->endpoint.addr, &from->addr))
+		peer->endpoint.addr = from->addr;
+	if (!tapir_local_addr_equal(&peer->endpoint.local, &from->local))
+		peer->endpoint.local = from->local;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_peer_forget_local(struct tapir_peer *peer, const struct tapir_local_addr *stale)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	if (!stale || tapir_local_addr_equal(&peer->endpoint.local, stale))
+		memset(&peer->endpoint.local, 0, sizeof(peer->endpoint.local));
 	pthread_mutex_unlock(&peer->endpoint_lock);
 }
 

@@ -21,13 +21,16 @@
 
 #include "allowedips.h"
 #include "compress.h"
+#include "icmp.h"
 #include "offload.h"
 #include "cookie.h"
 #include "noise.h"
 #include "peer.h"
 #include "ratelimiter.h"
 #include "sockaddr.h"
+#include "sockops.h"
 #include "transport.h"
+#include "udp.h"
 
 enum tapir_pkt_sizes {
 	TAPIR_PKT_HEADROOM = 64, /* WireGuard header, TCP framing, extension header */
@@ -80,6 +83,8 @@ enum tapir_drop_reason {
 	TAPIR_DROP_L2_MISMATCH,	 /* Ethernet frame on a tun-mode interface */
 	TAPIR_DROP_MAC_REJECTED, /* source MAC multicast, not pinned, or over the table limits */
 	TAPIR_DROP_DECOMPRESS,	 /* COMPRESSED frame malformed or larger than the MTU allows */
+	TAPIR_DROP_NOT_ETHERNET, /* TAP mode: a payload that is no Ethernet frame (an IP packet) */
+	TAPIR_DROP_MAC_RESERVED, /* TAP mode: source MAC pinned to another peer */
 	TAPIR_DROP_MAX,
 };
 
@@ -126,7 +131,7 @@ typedef int (*tapir_extension_fn)(void *ctx, struct tapir_device *dev, struct ta
 				  const uint8_t *frame, size_t len, struct tapir_worker *w);
 
 struct tapir_handshake_item {
-	union tapir_sockaddr src;
+	struct tapir_endpoint from; /* the sender and the local address it reached */
 	uint32_t len;
 	uint64_t tcp_conn; /* the TCP connection it came on; 0 = UDP */
 	uint8_t msg[TAPIR_MSG_INITIATION_LEN];
@@ -158,10 +163,12 @@ struct tapir_worker {
 	struct tapir_worker_slot slots[TAPIR_SEND_MAX];
 	struct mmsghdr gmsgs[TAPIR_SEND_MAX]; /* runs of datagrams, one sendmsg each */
 	unsigned int run_start[TAPIR_SEND_MAX], run_len[TAPIR_SEND_MAX];
-	uint64_t cmsgs[TAPIR_SEND_MAX][4]; /* UDP_SEGMENT / UDP_GRO control messages */
-	uint8_t *rx_msgs[TAPIR_SEND_MAX];  /* received datagrams after GRO splitting */
+	/* control data: UDP_GRO and the local address received, UDP_SEGMENT and the source sent */
+	uint64_t cmsgs[TAPIR_SEND_MAX][TAPIR_UDP_CMSG_BYTES / sizeof(uint64_t)];
+	struct tapir_local_addr tx_locals[TAPIR_SEND_MAX]; /* the source of each datagram sent */
+	uint8_t *rx_msgs[TAPIR_SEND_MAX]; /* received datagrams after GRO splitting */
 	size_t rx_lens[TAPIR_SEND_MAX];
-	union tapir_sockaddr rx_srcs[TAPIR_SEND_MAX];
+	struct tapir_endpoint rx_from[TAPIR_SEND_MAX];
 	uint8_t *seg_outs[TAPIR_OFFLOAD_MAX_SEGMENTS]; /* split outputs of one read */
 	size_t seg_lens[TAPIR_OFFLOAD_MAX_SEGMENTS];
 	struct tapir_gro gro;
@@ -185,6 +192,8 @@ struct tapir_device {
 	uint32_t fwmark;			    /* control thread */
 	bool is_up;				    /* sockets open */
 	int udp_family;
+	/* makes the sockets that need privilege; set before tapir_device_start, then constant */
+	const struct tapir_sock_ops *sock_ops;
 
 	unsigned int nworkers;
 	struct tapir_worker *workers;
@@ -226,6 +235,9 @@ struct tapir_device {
 	struct tapir_lz4_ctx **lz4;
 	unsigned int n_lz4;
 	_Atomic uint64_t lz4_stats[TAPIR_LZ4_STAT_MAX];
+	/* "destination unreachable" for packets no peer routes (unreachable.c) */
+	struct tapir_icmp_limiter icmp_limiter;
+	_Atomic uint64_t icmp_stats[TAPIR_ICMP_STAT_MAX];
 	_Atomic unsigned int offloads; /* enum tapir_offload; bits are cleared at run time */
 	bool has_vnet_hdr;	       /* the TUN queues carry a virtio_net_hdr */
 	_Atomic bool is_stopping;
@@ -272,9 +284,20 @@ static inline void tapir_device_count_drop(struct tapir_device *dev, enum tapir_
 struct tapir_pkt *tapir_device_pool_get(struct tapir_device *dev);
 void tapir_device_pool_put(struct tapir_device *dev, struct tapir_pkt *pkt);
 
-/* Endpoint access (endpoint_lock). */
+/*
+ * Endpoint access (endpoint_lock). The endpoint's local address is the sticky source: where
+ * the peer's last authenticated packet arrived, sent from until it goes away.
+ */
 void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out);
+/* The endpoint with its local address, read together. */
+void tapir_peer_load_endpoint(struct tapir_peer *peer, struct tapir_endpoint *out);
+/* A configured endpoint: the local address is forgotten. */
 void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr);
+/* Roaming: an authenticated packet came @from there (address and local address). */
+void tapir_peer_roam(struct tapir_peer *peer, const struct tapir_endpoint *from);
+/* Sends fall back to the kernel's source: the local address is forgotten if it is still
+ * @stale (NULL: whatever it is). */
+void tapir_peer_forget_local(struct tapir_peer *peer, const struct tapir_local_addr *stale);
 
 /* --- handshake.c: control thread --- */
 
@@ -283,7 +306,7 @@ void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr
  * is the TCP connection it came on, 0 for UDP. Any thread.
  */
 void tapir_handshake_enqueue(struct tapir_device *dev, const uint8_t *msg, size_t len,
-			     const union tapir_sockaddr *src, uint64_t tcp_conn);
+			     const struct tapir_endpoint *from, uint64_t tcp_conn);
 /* Asks the control thread to initiate a handshake with @peer (deduplicated). Any thread. */
 void tapir_handshake_request(struct tapir_device *dev, struct tapir_peer *peer);
 /* Processes queued handshake messages and requests. Control thread. */
@@ -318,21 +341,36 @@ void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer);
  */
 void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 		      unsigned int n);
-/* Sends a raw handshake/cookie message to @to on the control socket. 0 or -errno. */
+/*
+ * Sends a raw handshake/cookie message to @to->addr, from @to->local if it has one, on the
+ * control socket. 0 or -errno.
+ */
 int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
-		   const union tapir_sockaddr *to);
+		   const struct tapir_endpoint *to);
 /* Sends a handshake message to @peer: over its TCP connection, else to its endpoint. */
 int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const void *msg,
 			size_t len);
 
+/* --- unreachable.c --- */
+
+/*
+ * Worker, TUN mode: answers @pkt, which no peer routes, with an ICMP/ICMPv6 "destination
+ * unreachable" written into the worker's TUN queue, within the device's rate limit and unless
+ * @prev (the packet before it in the batch, or NULL) went between the same two addresses.
+ * Borrows both.
+ */
+void tapir_unreachable_reply(struct tapir_device *dev, struct tapir_worker *w,
+			     struct tapir_pkt *pkt, struct tapir_pkt *prev);
+
 /* --- receive.c --- */
 
 /*
- * Worker: handles @n datagrams (msgs[i] of lens[i] bytes from srcs[i]), decrypting in place,
- * and writes what they carry to the TUN (coalesced when GRO is on).
+ * Worker: handles @n datagrams (msgs[i] of lens[i] bytes from from[i].addr, arrived on
+ * from[i].local), decrypting in place, and writes what they carry to the TUN (coalesced when
+ * GRO is on).
  */
 void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8_t *const *msgs,
-			 const size_t *lens, const union tapir_sockaddr *srcs, unsigned int n);
+			 const size_t *lens, const struct tapir_endpoint *from, unsigned int n);
 /* Turns offload @bit off for good, with one log line naming @why. Any thread. */
 void tapir_device_disable_offload(struct tapir_device *dev, enum tapir_offload bit,
 				  const char *why);
@@ -373,6 +411,17 @@ void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer,
 void tapir_l2_tick(struct tapir_device *dev, uint64_t now_ns);
 /* Control thread, write lock held: forget @peer's MACs (removal). */
 void tapir_l2_remove_peer(struct tapir_device *dev, struct tapir_peer *peer);
+/*
+ * Control thread, write lock held, after @peer's pins (MACs =) changed: forget every MAC of
+ * @peer, learned or pinned. tapir_l2_pin_all() then makes the new reservations.
+ */
+void tapir_l2_unpin(struct tapir_device *dev, struct tapir_peer *peer);
+/*
+ * Control thread, write lock held: reserves every peer's pinned MACs in the MAC table (a learned
+ * entry of another peer for one gives way). Logs a MAC it cannot reserve (pinned to two peers:
+ * the first keeps it; the UAPI refuses such a set before it gets here).
+ */
+void tapir_l2_pin_all(struct tapir_device *dev);
 
 /* send.c helpers shared with l2.c */
 struct tapir_keypair *tapir_send_keypair(struct tapir_peer *peer, uint64_t now_ns);

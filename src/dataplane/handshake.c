@@ -30,7 +30,7 @@ static void wake_control(struct tapir_device *dev)
 }
 
 void tapir_handshake_enqueue(struct tapir_device *dev, const uint8_t *msg, size_t len,
-			     const union tapir_sockaddr *src, uint64_t tcp_conn)
+			     const struct tapir_endpoint *from, uint64_t tcp_conn)
 {
 	struct tapir_handshake_item *item;
 
@@ -41,7 +41,7 @@ void tapir_handshake_enqueue(struct tapir_device *dev, const uint8_t *msg, size_
 		return;
 	}
 	item = &dev->hsq[(dev->hsq_head + dev->hsq_count) % TAPIR_HANDSHAKE_QUEUE_LEN];
-	item->src = *src;
+	item->from = *from;
 	item->tcp_conn = tcp_conn;
 	item->len = (uint32_t)len;
 	memcpy(item->msg, msg, len);
@@ -63,13 +63,16 @@ void tapir_handshake_request(struct tapir_device *dev, struct tapir_peer *peer)
 	wake_control(dev);
 }
 
-/* Sends a reply to where @item came from: its TCP connection, or its UDP source. */
+/*
+ * Sends a reply to where @item came from: its TCP connection, or its UDP source from the
+ * local address it reached (the kernel answers handshakes the same way).
+ */
 static int reply_to(struct tapir_device *dev, const struct tapir_handshake_item *item,
 		    const void *msg, size_t len)
 {
 	if (item->tcp_conn)
 		return tapir_tcp_send_conn(dev, item->tcp_conn, msg, len);
-	return tapir_send_raw(dev, msg, len, &item->src);
+	return tapir_send_raw(dev, msg, len, &item->from);
 }
 
 /*
@@ -82,7 +85,7 @@ static void authenticated_from(struct tapir_device *dev, struct tapir_peer *peer
 	tapir_tcp_note_authenticated(dev, peer, item->tcp_conn);
 	if (!item->tcp_conn && atomic_load(&peer->is_tcp_client))
 		return;
-	tapir_peer_set_endpoint(peer, &item->src);
+	tapir_peer_roam(peer, &item->from);
 }
 
 static size_t source_bytes(const union tapir_sockaddr *src, uint8_t out[18])
@@ -256,11 +259,11 @@ static bool check_macs(struct tapir_device *dev, const struct tapir_handshake_it
 		       bool is_under_load, uint64_t now)
 {
 	uint8_t src[18], secret[32];
-	size_t src_len = source_bytes(&item->src, src);
+	size_t src_len = source_bytes(&item->from.addr, src);
 	enum tapir_mac_result r;
-	const uint8_t *addr = item->src.sa.sa_family == AF_INET
-				  ? (const uint8_t *)&item->src.in.sin_addr
-				  : (const uint8_t *)&item->src.in6.sin6_addr;
+	const uint8_t *addr = item->from.addr.sa.sa_family == AF_INET
+				  ? (const uint8_t *)&item->from.addr.in.sin_addr
+				  : (const uint8_t *)&item->from.addr.in6.sin6_addr;
 
 	tapir_random_bytes(secret, sizeof(secret));
 	r = tapir_cookie_validate(&dev->cookie_checker, &dev->local, item->msg, item->len, src,
@@ -276,7 +279,7 @@ static bool check_macs(struct tapir_device *dev, const struct tapir_handshake_it
 		send_cookie_reply(dev, item, src, src_len, now);
 		return false;
 	}
-	if (!tapir_ratelimiter_allow(dev->ratelimiter, item->src.sa.sa_family, addr, now)) {
+	if (!tapir_ratelimiter_allow(dev->ratelimiter, item->from.addr.sa.sa_family, addr, now)) {
 		tapir_device_count_drop(dev, TAPIR_DROP_RATELIMITED);
 		return false;
 	}
@@ -468,6 +471,10 @@ static void run_timer_actions(struct tapir_device *dev, struct tapir_peer *peer,
 			  dev->ifname, (unsigned long long)peer->id, MAX_TIMER_HANDSHAKES + 2);
 		tapir_send_drop_staged(dev, peer);
 	}
+	/* 5.3: a handshake that goes unanswered may be sent from a source that no longer
+	 * works; retries go from the kernel's choice until the peer reaches us again */
+	if (actions & (TAPIR_TIMER_RETRY_HANDSHAKE | TAPIR_TIMER_NEW_HANDSHAKE))
+		tapir_peer_forget_local(peer, NULL);
 	if (actions & TAPIR_TIMER_RETRY_HANDSHAKE)
 		tapir_handshake_send_initiation(dev, peer, true);
 	if (actions & TAPIR_TIMER_NEW_HANDSHAKE)

@@ -208,19 +208,28 @@ static int receive_ethernet(struct tapir_device *dev, struct tapir_worker *w,
 {
 	const uint8_t *src = f->body + 6;
 	uint64_t now = tapir_now_ns();
+	int ret;
 
 	if (!dev->is_tap) {
 		log_mismatch(dev, peer, "sends Ethernet frames, but this interface is in tun mode");
 		tapir_device_count_drop(dev, TAPIR_DROP_L2_MISMATCH);
 		return 0;
 	}
-	if (tapir_mac_is_multicast(src) || tapir_mac_is_zero(src) || !is_pinned_ok(peer, src) ||
-	    tapir_l2table_learn(dev->l2table, src, peer, peer->id, now) < 0) {
+	if (tapir_mac_is_multicast(src) || tapir_mac_is_zero(src) || !is_pinned_ok(peer, src)) {
 		tapir_device_count_drop(dev, TAPIR_DROP_MAC_REJECTED);
 		return 0;
 	}
+	ret = tapir_l2table_learn(dev->l2table, src, peer, peer->id, now);
+	if (ret < 0) {
+		/* -EPERM: pinned to another peer, whose traffic it must not take */
+		tapir_device_count_drop(dev, ret == -EPERM ? TAPIR_DROP_MAC_RESERVED
+							   : TAPIR_DROP_MAC_REJECTED);
+		return 0;
+	}
+	/* only a TAP that is gone (EBADFD) ends the data path; one that is down (EIO) or
+	 * refuses a frame costs that frame, as in tun mode */
 	if (write(w->tun_fd, f->body, f->body_len) < 0) {
-		if (errno == EBADFD || errno == EIO)
+		if (errno == EBADFD)
 			tapir_device_request_stop(dev, -errno);
 		tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
 	}
@@ -344,4 +353,31 @@ void tapir_l2_remove_peer(struct tapir_device *dev, struct tapir_peer *peer)
 {
 	if (dev->l2table)
 		tapir_l2table_remove_owner(dev->l2table, peer->id);
+}
+
+void tapir_l2_unpin(struct tapir_device *dev, struct tapir_peer *peer)
+{
+	/* MACs learned under the old pins may be ones the new pins refuse */
+	if (dev->l2table)
+		tapir_l2table_remove_owner(dev->l2table, peer->id);
+}
+
+void tapir_l2_pin_all(struct tapir_device *dev)
+{
+	if (!dev->l2table)
+		return;
+	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next) {
+		for (unsigned int i = 0; i < p->n_pinned_macs; i++) {
+			const uint8_t *m = p->pinned_macs[i];
+			int ret = tapir_l2table_pin(dev->l2table, m, p, p->id);
+
+			if (ret < 0)
+				log_warn("%s: peer %llu: cannot reserve pinned MAC "
+					 "%02x:%02x:%02x:%02x:%02x:%02x: %s",
+					 dev->ifname, (unsigned long long)p->id, m[0], m[1], m[2],
+					 m[3], m[4], m[5],
+					 ret == -EEXIST ? "pinned to another peer"
+							: strerror(-ret));
+		}
+	}
 }

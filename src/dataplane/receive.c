@@ -4,7 +4,8 @@
  * control thread's queue; transport data is authenticated with this thread's cipher context,
  * replay-checked only after the tag verified, confirms a pending keypair, updates the endpoint
  * (roaming), and its inner packet is source-checked against the peer's allowed IPs before it
- * is written to the TUN. A first byte below 0x40 is a tapir extension frame for the hook.
+ * is written to the TUN. A first byte below 0x40 is a tapir extension frame for the hook; in TAP
+ * mode nothing else reaches the device.
  */
 #include "device.h"
 
@@ -21,7 +22,7 @@
 static struct tapir_log_ratelimit drop_log_rl;
 
 static void drop(struct tapir_device *dev, enum tapir_drop_reason reason,
-		 const union tapir_sockaddr *src)
+		 const struct tapir_endpoint *src)
 {
 	tapir_device_count_drop(dev, reason);
 	if (tapir_log_get_level() >= TAPIR_LOG_DEBUG && tapir_log_ratelimit_ok(&drop_log_rl, 10))
@@ -53,33 +54,19 @@ static int inner_source(const uint8_t *p, size_t len, size_t *ip_len, const uint
 	return 0;
 }
 
-static bool same_endpoint(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) &&
-	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
-}
-
 /*
  * Roaming: the endpoint follows the source of every authenticated packet, and so does the
- * transport (a TCP connection that carries a peer replaces the one before). A peer we
- * connect to over TCP keeps its configured endpoint.
+ * transport (a TCP connection that carries a peer replaces the one before); the local
+ * address the packet arrived on becomes the source of what we send (sticky source). A peer
+ * we connect to over TCP keeps its configured endpoint.
  */
 static void update_endpoint(struct tapir_device *dev, struct tapir_worker *w,
-			    struct tapir_peer *peer, const union tapir_sockaddr *src)
+			    struct tapir_peer *peer, const struct tapir_endpoint *src)
 {
 	tapir_tcp_note_authenticated(dev, peer, w->rx_tcp_conn);
 	if (!w->rx_tcp_conn && atomic_load_explicit(&peer->is_tcp_client, memory_order_relaxed))
 		return;
-	pthread_mutex_lock(&peer->endpoint_lock);
-	if (!same_endpoint(&peer->endpoint, src))
-		peer->endpoint = *src;
-	pthread_mutex_unlock(&peer->endpoint_lock);
+	tapir_peer_roam(peer, src);
 }
 
 /*
@@ -181,7 +168,7 @@ static void write_tun(struct tapir_device *dev, struct tapir_worker *w, const ui
  * Returns its length or 0 (dropped and counted).
  */
 static size_t decompress(struct tapir_device *dev, struct tapir_worker *w, const uint8_t *p,
-			 size_t len, uint8_t **out, const union tapir_sockaddr *src)
+			 size_t len, uint8_t **out, const struct tapir_endpoint *src)
 {
 	struct tapir_ext_frame f;
 	size_t cap = (size_t)atomic_load_explicit(&dev->mtu_cached, memory_order_relaxed);
@@ -204,7 +191,7 @@ static size_t decompress(struct tapir_device *dev, struct tapir_worker *w, const
 }
 
 static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
-		    uint8_t *p, size_t len, const union tapir_sockaddr *src)
+		    uint8_t *p, size_t len, const struct tapir_endpoint *src)
 {
 	struct tapir_allowedips_owner *owner;
 	const uint8_t *saddr;
@@ -227,6 +214,12 @@ static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tap
 			drop(dev, TAPIR_DROP_EXTENSION, src);
 		return;
 	}
+	/* a TAP takes Ethernet frames, and only as ETHERNET extension frames (l2.c), which
+	 * check the source MAC; the bytes of an IP packet would be read as MAC addresses */
+	if (dev->is_tap) {
+		drop(dev, TAPIR_DROP_NOT_ETHERNET, src);
+		return;
+	}
 	family = inner_source(p, len, &ip_len, &saddr);
 	if (!family) {
 		drop(dev, TAPIR_DROP_INNER_INVALID, src);
@@ -241,7 +234,7 @@ static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tap
 }
 
 static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8_t *msg, size_t len,
-			 const union tapir_sockaddr *src, uint64_t now)
+			 const struct tapir_endpoint *src, uint64_t now)
 {
 	const struct tapir_msg_data *hdr = (const struct tapir_msg_data *)msg;
 	struct tapir_index_entry *entry;
@@ -295,7 +288,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 }
 
 void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8_t *const *msgs,
-			 const size_t *lens, const union tapir_sockaddr *srcs, unsigned int n)
+			 const size_t *lens, const struct tapir_endpoint *from, unsigned int n)
 {
 	uint64_t now = tapir_now_ns();
 
@@ -304,13 +297,13 @@ void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8
 		case TAPIR_MSG_INITIATION:
 		case TAPIR_MSG_RESPONSE:
 		case TAPIR_MSG_COOKIE:
-			tapir_handshake_enqueue(dev, msgs[i], lens[i], &srcs[i], w->rx_tcp_conn);
+			tapir_handshake_enqueue(dev, msgs[i], lens[i], &from[i], w->rx_tcp_conn);
 			break;
 		case TAPIR_MSG_DATA:
-			receive_data(dev, w, msgs[i], lens[i], &srcs[i], now);
+			receive_data(dev, w, msgs[i], lens[i], &from[i], now);
 			break;
 		default:
-			drop(dev, TAPIR_DROP_MALFORMED, &srcs[i]);
+			drop(dev, TAPIR_DROP_MALFORMED, &from[i]);
 			break;
 		}
 	}

@@ -4,6 +4,11 @@
  * destination, stage it when no usable keypair exists, otherwise pad, encrypt in place in the
  * buffer's headroom/tailroom with this thread's cipher context and send the batch with one
  * sendmmsg. No allocation, no cipher setup per packet.
+ *
+ * Every datagram to a peer goes from the local address the peer last reached us on (7.3,
+ * the endpoint's sticky source), read with the endpoint once per run of packets to one peer
+ * and carried in each message's control data next to UDP_SEGMENT. A send that fails because
+ * that address went away forgets it and goes again from the kernel's default source.
  */
 #include "device.h"
 
@@ -110,47 +115,64 @@ static void after_send(struct tapir_device *dev, struct tapir_peer *peer, struct
 		tapir_handshake_request(dev, peer);
 }
 
+/*
+ * One datagram from @fd to @to->addr, from @to->local when it has one. If that source is
+ * gone, @peer (if any) forgets it and the datagram goes again from the default source.
+ */
 static int send_one(struct tapir_device *dev, int fd, const void *buf, size_t len,
-		    const union tapir_sockaddr *to)
+		    const struct tapir_endpoint *to, struct tapir_peer *peer)
 {
+	uint64_t control[TAPIR_UDP_CMSG_BYTES / sizeof(uint64_t)];
 	union tapir_sockaddr dst;
-	socklen_t dlen = tapir_udp_sockaddr_for(dev->udp_family, to, &dst);
+	struct iovec iov = {.iov_base = (void *)(uintptr_t)buf, .iov_len = len};
+	struct msghdr mh = {.msg_name = &dst, .msg_iov = &iov, .msg_iovlen = 1};
 
-	if (sendto(fd, buf, len, MSG_DONTWAIT, &dst.sa, dlen) < 0) {
-		tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
-		return -errno;
+	mh.msg_namelen = tapir_udp_sockaddr_for(dev->udp_family, &to->addr, &dst);
+	tapir_udp_put_cmsgs(&mh, control, 0, &to->local);
+	if (sendmsg(fd, &mh, MSG_DONTWAIT) >= 0)
+		return 0;
+	if (mh.msg_controllen && tapir_udp_is_stale_source(errno)) {
+		if (peer)
+			tapir_peer_forget_local(peer, &to->local);
+		mh.msg_control = NULL;
+		mh.msg_controllen = 0;
+		if (sendmsg(fd, &mh, MSG_DONTWAIT) >= 0)
+			return 0;
 	}
-	return 0;
+	tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
+	return -errno;
 }
 
 int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
-		   const union tapir_sockaddr *to)
+		   const struct tapir_endpoint *to)
 {
-	if (!dev->is_up || to->sa.sa_family == 0)
+	if (!dev->is_up || to->addr.sa.sa_family == 0)
 		return -ENOTCONN;
-	return send_one(dev, dev->udp_fds[0], msg, len, to);
+	return send_one(dev, dev->udp_fds[0], msg, len, to, NULL);
 }
 
 /* One message to @peer: over TCP when the peer uses it, else a datagram from @fd to @to. */
 static int send_to_peer(struct tapir_device *dev, struct tapir_peer *peer, int fd, const void *buf,
-			size_t len, const union tapir_sockaddr *to, bool is_data)
+			size_t len, const struct tapir_endpoint *to, bool is_data)
 {
 	if (tapir_tcp_is_peer_tcp(peer))
 		return tapir_tcp_send(dev, peer, buf, len, is_data);
-	return send_one(dev, fd, buf, len, to);
+	return send_one(dev, fd, buf, len, to, peer);
 }
 
 int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const void *msg,
 			size_t len)
 {
-	union tapir_sockaddr to;
+	struct tapir_endpoint to;
 
 	if (!dev->is_up)
 		return -ENOTCONN;
 	if (tapir_tcp_is_peer_tcp(peer))
 		return tapir_tcp_send(dev, peer, msg, len, false);
-	tapir_peer_get_endpoint(peer, &to);
-	return tapir_send_raw(dev, msg, len, &to);
+	tapir_peer_load_endpoint(peer, &to);
+	if (!to.addr.sa.sa_family)
+		return -ENOTCONN;
+	return send_one(dev, dev->udp_fds[0], msg, len, &to, peer);
 }
 
 /* Copies @pkt into the peer's staged ring (dropping the oldest when full). */
@@ -196,13 +218,13 @@ void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsign
 {
 	uint64_t now = tapir_now_ns();
 	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
-	union tapir_sockaddr to;
+	struct tapir_endpoint to;
 
 	if (!kp) {
 		tapir_handshake_request(dev, peer);
 		return;
 	}
-	tapir_peer_get_endpoint(peer, &to);
+	tapir_peer_load_endpoint(peer, &to);
 	for (;;) {
 		struct tapir_pkt *pkt = NULL;
 		uint32_t inner_len;
@@ -217,7 +239,7 @@ void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsign
 		if (!pkt)
 			break;
 		inner_len = pkt->len;
-		if (to.sa.sa_family && encrypt_pkt(dev, kp, slot, pkt) &&
+		if (to.addr.sa.sa_family && encrypt_pkt(dev, kp, slot, pkt) &&
 		    send_to_peer(dev, peer, fd, tapir_pkt_data(pkt), pkt->len, &to,
 				 inner_len > 0) == 0)
 			after_send(dev, peer, kp, inner_len > 0, pkt->len, now);
@@ -232,10 +254,10 @@ void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned 
 {
 	uint64_t now = tapir_now_ns();
 	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
-	union tapir_sockaddr to;
+	struct tapir_endpoint to;
 
-	tapir_peer_get_endpoint(peer, &to);
-	if (!to.sa.sa_family) {
+	tapir_peer_load_endpoint(peer, &to);
+	if (!to.addr.sa.sa_family) {
 		tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
 		return;
 	}
@@ -255,7 +277,7 @@ void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, uns
 	uint8_t ka[TAPIR_MSG_DATA_MIN_LEN]; /* header + tag of an empty payload */
 	uint64_t now = tapir_now_ns(), counter;
 	struct tapir_keypair *kp;
-	union tapir_sockaddr to;
+	struct tapir_endpoint to;
 	struct tapir_msg_data *hdr = (struct tapir_msg_data *)ka;
 	bool has_staged;
 
@@ -271,8 +293,8 @@ void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, uns
 		tapir_handshake_request(dev, peer);
 		return;
 	}
-	tapir_peer_get_endpoint(peer, &to);
-	if (!to.sa.sa_family)
+	tapir_peer_load_endpoint(peer, &to);
+	if (!to.addr.sa.sa_family)
 		return;
 	counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
 	if (counter >= REJECT_AFTER_MESSAGES)
@@ -300,16 +322,30 @@ static int inner_destination(const uint8_t *p, size_t len, const uint8_t **addr)
 	return 0;
 }
 
-static bool is_same_dst(const struct mmsghdr *a, const struct mmsghdr *b)
+/* Datagrams @a and @b of a batch go to one address from one source. */
+static bool is_same_dst(const struct tapir_worker *w, unsigned int a, unsigned int b)
 {
-	return a->msg_hdr.msg_namelen == b->msg_hdr.msg_namelen &&
-	       !memcmp(a->msg_hdr.msg_name, b->msg_hdr.msg_name, a->msg_hdr.msg_namelen);
+	const struct msghdr *ma = &w->msgs[a].msg_hdr, *mb = &w->msgs[b].msg_hdr;
+
+	return ma->msg_namelen == mb->msg_namelen &&
+	       !memcmp(ma->msg_name, mb->msg_name, ma->msg_namelen) &&
+	       tapir_local_addr_equal(&w->tx_locals[a], &w->tx_locals[b]);
+}
+
+/* The control data of run @run: UDP_SEGMENT if it has several datagrams, and its source. */
+static void put_run_cmsgs(struct tapir_worker *w, unsigned int run)
+{
+	unsigned int first = w->run_start[run];
+	uint16_t seg = w->run_len[run] > 1 ? (uint16_t)w->iovs[first].iov_len : 0;
+
+	tapir_udp_put_cmsgs(&w->gmsgs[run].msg_hdr, w->cmsgs[run], seg, &w->tx_locals[first]);
 }
 
 /*
  * Groups the @out encrypted datagrams of w->msgs into runs that go out with one sendmsg each:
- * with UDP GSO, consecutive datagrams to one destination of one size (the last of a run may
- * be shorter) become one UDP_SEGMENT send. Returns the number of runs in w->gmsgs.
+ * with UDP GSO, consecutive datagrams to one destination from one source, of one size (the
+ * last of a run may be shorter) become one UDP_SEGMENT send. Returns the number of runs in
+ * w->gmsgs.
  */
 static unsigned int build_runs(struct tapir_device *dev, struct tapir_worker *w, unsigned int out)
 {
@@ -324,24 +360,13 @@ static unsigned int build_runs(struct tapir_device *dev, struct tapir_worker *w,
 
 		while (has_gso && j < out && j - i < TAPIR_GSO_MAX_SEGS &&
 		       w->iovs[j - 1].iov_len == size && w->iovs[j].iov_len <= size &&
-		       total + w->iovs[j].iov_len <= 65000 && is_same_dst(&w->msgs[i], &w->msgs[j]))
+		       total + w->iovs[j].iov_len <= 65000 && is_same_dst(w, i, j))
 			total += w->iovs[j++].iov_len;
 		*mh = w->msgs[i].msg_hdr;
 		mh->msg_iovlen = j - i;
-		if (j - i > 1) {
-			struct cmsghdr *c;
-			uint16_t seg = (uint16_t)size;
-
-			mh->msg_control = w->cmsgs[nrun];
-			mh->msg_controllen = CMSG_SPACE(sizeof(seg));
-			c = CMSG_FIRSTHDR(mh);
-			c->cmsg_level = SOL_UDP;
-			c->cmsg_type = UDP_SEGMENT;
-			c->cmsg_len = CMSG_LEN(sizeof(seg));
-			memcpy(CMSG_DATA(c), &seg, sizeof(seg));
-		}
 		w->run_start[nrun] = i;
 		w->run_len[nrun] = j - i;
+		put_run_cmsgs(w, nrun);
 		i = j;
 	}
 	return nrun;
@@ -358,6 +383,40 @@ static void runs_sent(struct tapir_device *dev, struct tapir_worker *w, unsigned
 	}
 }
 
+/*
+ * Run @run failed because its source address is gone: every peer still sending from it
+ * forgets it, and this run and the later ones from it go from the default source instead.
+ */
+static void forget_source(struct tapir_worker *w, unsigned int run, unsigned int nrun)
+{
+	struct tapir_local_addr stale = w->tx_locals[w->run_start[run]];
+
+	for (unsigned int r = run; r < nrun; r++) {
+		unsigned int first = w->run_start[r];
+
+		if (!tapir_local_addr_equal(&w->tx_locals[first], &stale))
+			continue;
+		for (unsigned int k = 0; k < w->run_len[r]; k++) {
+			unsigned int d = first + k;
+
+			if (d == first || w->slots[d].peer != w->slots[d - 1].peer)
+				tapir_peer_forget_local(w->slots[d].peer, &stale);
+			memset(&w->tx_locals[d], 0, sizeof(w->tx_locals[d]));
+		}
+		put_run_cmsgs(w, r);
+	}
+}
+
+/* Sends datagram @d of the batch alone (no GSO), from its source. */
+static int send_datagram(struct tapir_worker *w, unsigned int d)
+{
+	uint64_t control[TAPIR_UDP_CMSG_BYTES / sizeof(uint64_t)];
+	struct msghdr mh = w->msgs[d].msg_hdr;
+
+	tapir_udp_put_cmsgs(&mh, control, 0, &w->tx_locals[d]);
+	return sendmsg(w->udp_fd, &mh, MSG_DONTWAIT) < 0 ? -errno : 0;
+}
+
 static void send_runs(struct tapir_device *dev, struct tapir_worker *w, unsigned int nrun,
 		      uint64_t now)
 {
@@ -368,12 +427,18 @@ static void send_runs(struct tapir_device *dev, struct tapir_worker *w, unsigned
 
 		if (ret < 0 && errno == EINTR)
 			continue;
+		if (ret < 0 && w->tx_locals[w->run_start[sent]].family &&
+		    tapir_udp_is_stale_source(errno)) {
+			/* the run goes again, from the default source (at most once: it has
+			 * none now) */
+			forget_source(w, sent, nrun);
+			continue;
+		}
 		if (ret < 0 && w->run_len[sent] > 1 && (errno == EIO || errno == EINVAL)) {
 			/* a kernel or device that refuses UDP GSO: datagrams one by one from now */
 			tapir_device_disable_offload(dev, TAPIR_OFFLOAD_GSO, strerror(errno));
 			for (unsigned int k = 0; k < w->run_len[sent]; k++) {
-				unsigned int d = w->run_start[sent] + k;
-				if (sendmsg(w->udp_fd, &w->msgs[d].msg_hdr, MSG_DONTWAIT) < 0)
+				if (send_datagram(w, w->run_start[sent] + k) < 0)
 					tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
 			}
 			runs_sent(dev, w, sent, now);
@@ -402,7 +467,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 	struct tapir_peer *last_peer = NULL;
 	struct tapir_keypair *last_kp = NULL;
 	bool is_last_tcp = false;
-	union tapir_sockaddr last_to;
+	struct tapir_endpoint last_to;
 	unsigned int out = 0;
 	uint64_t now = tapir_now_ns();
 
@@ -421,18 +486,20 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 		owner = tapir_allowedips_lookup(dev->allowedips, family, daddr);
 		if (!owner) {
 			tapir_device_count_drop(dev, TAPIR_DROP_NO_ROUTE);
+			tapir_unreachable_reply(dev, w, pkt, i ? pkts[i - 1] : NULL);
 			continue;
 		}
 		peer =
 		    (struct tapir_peer *)((uint8_t *)owner - offsetof(struct tapir_peer, allowed));
 		if (peer != last_peer) {
-			/* consecutive packets usually go to one peer: look it up once */
+			/* consecutive packets usually go to one peer: look it up (endpoint and
+			 * source together) once */
 			last_peer = peer;
 			last_kp = tapir_send_keypair(peer, now);
-			tapir_peer_get_endpoint(peer, &last_to);
+			tapir_peer_load_endpoint(peer, &last_to);
 			is_last_tcp = tapir_tcp_is_peer_tcp(peer);
 		}
-		if (!last_to.sa.sa_family) {
+		if (!last_to.addr.sa.sa_family) {
 			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
 			continue;
 		}
@@ -459,7 +526,8 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 		msgs[out].msg_hdr.msg_iovlen = 1;
 		msgs[out].msg_hdr.msg_name = &dsts[out];
 		msgs[out].msg_hdr.msg_namelen =
-		    tapir_udp_sockaddr_for(dev->udp_family, &last_to, &dsts[out]);
+		    tapir_udp_sockaddr_for(dev->udp_family, &last_to.addr, &dsts[out]);
+		w->tx_locals[out] = last_to.local;
 		out++;
 	}
 	send_runs(dev, w, build_runs(dev, w, out), now);

@@ -44,6 +44,7 @@ struct tapir_tcp_conn {
 	bool is_authenticated;
 	bool is_dead; /* a sender saw an error: the TCP thread closes it */
 	bool is_out_armed;
+	bool has_frame; /* a complete frame arrived (the first-frame deadline is met) */
 	enum tapir_tcp_stat dead_reason;
 	uint64_t peer_id; /* client: the peer it is for; server: once authenticated */
 	union tapir_sockaddr remote;
@@ -61,6 +62,8 @@ struct tapir_tcp {
 	uint64_t next_id;				   /* lock */
 	int listen_fd;					   /* lock */
 	_Atomic uint16_t listen_port;
+	_Atomic bool is_listen_on; /* written by the control thread only */
+	uint16_t bound_port;	   /* control thread: the UDP port, where the listener goes */
 	_Atomic uint32_t fwmark;
 	int epoll_fd, event_fd;
 	pthread_t thread;
@@ -84,6 +87,9 @@ const char *tapir_tcp_stat_name(enum tapir_tcp_stat stat)
 	    [TAPIR_TCP_STAT_CLOSED_ERROR] = "closed_error",
 	    [TAPIR_TCP_STAT_CLOSED_REPLACED] = "closed_replaced",
 	    [TAPIR_TCP_STAT_QUEUE_FULL] = "queue_full",
+	    [TAPIR_TCP_STAT_REFUSED_SOURCE] = "refused_source",
+	    [TAPIR_TCP_STAT_EVICTED] = "evicted",
+	    [TAPIR_TCP_STAT_CLOSED_FIRST_FRAME] = "closed_first_frame",
 	};
 	return stat < TAPIR_TCP_STAT_MAX ? names[stat] : "unknown";
 }
@@ -338,7 +344,7 @@ static struct tapir_tcp_conn *connect_locked(struct tapir_tcp *t, struct tapir_p
 	if (!to.sa.sa_family)
 		return NULL;
 	tapir_sockaddr_format(text, sizeof(text), &to);
-	fd = tapir_tcpsock_connect(&to, atomic_load(&t->fwmark));
+	fd = tapir_tcpsock_connect(&to, atomic_load(&t->fwmark), t->dev->sock_ops);
 	if (fd < 0) {
 		count(t, TAPIR_TCP_STAT_CONNECT_FAILED);
 		log_debug("%s: peer %llu: tcp connect to %s: %s", t->dev->ifname,
@@ -496,48 +502,133 @@ void tapir_tcp_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
 		return;
 	atomic_store(&t->fwmark, fwmark);
 	pthread_mutex_lock(&t->lock);
+	/* through the helper after the drop: a short round trip per socket, under t->lock so
+	 * that no socket is closed meanwhile */
 	if (t->listen_fd >= 0)
-		setsockopt(t->listen_fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
+		dev->sock_ops->set_mark(dev->sock_ops->ctx, t->listen_fd, fwmark);
 	for (unsigned int i = 0; i < TAPIR_TCP_MAX_CONNS; i++) {
 		if (t->conns[i])
-			setsockopt(t->conns[i]->fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
+			dev->sock_ops->set_mark(dev->sock_ops->ctx, t->conns[i]->fd, fwmark);
 	}
 	pthread_mutex_unlock(&t->lock);
+}
+
+bool tapir_tcp_is_listen_on(const struct tapir_device *dev)
+{
+	return dev->tcp && atomic_load(&dev->tcp->is_listen_on);
 }
 
 int tapir_tcp_listen(struct tapir_device *dev, uint16_t port)
 {
 	struct tapir_tcp *t = dev->tcp;
 	struct epoll_event ev = {.events = EPOLLIN, .data.u64 = EV_LISTEN};
-	int fd, old;
+	int fd = -1, ret = 0, old;
 
 	if (!t)
 		return -ENOTCONN;
-	fd = tapir_tcpsock_listen(port, atomic_load(&t->fwmark));
-	if (fd >= 0 && epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
-		int ret = -errno;
-		close(fd);
-		fd = ret;
+	t->bound_port = port;
+	if (atomic_load(&t->is_listen_on)) {
+		fd = tapir_tcpsock_listen(port, atomic_load(&t->fwmark), dev->sock_ops);
+		if (fd >= 0 && epoll_ctl(t->epoll_fd, EPOLL_CTL_ADD, fd, &ev) < 0) {
+			ret = -errno;
+			close(fd);
+		} else if (fd < 0) {
+			ret = fd;
+		}
+		if (ret < 0)
+			fd = -1;
 	}
 	pthread_mutex_lock(&t->lock);
 	old = t->listen_fd;
-	t->listen_fd = fd >= 0 ? fd : -1;
+	t->listen_fd = fd;
 	atomic_store(&t->listen_port, fd >= 0 ? port : 0);
 	pthread_mutex_unlock(&t->lock);
 	if (old >= 0)
 		close(old);
-	return fd < 0 ? fd : 0;
+	return ret;
+}
+
+int tapir_tcp_set_listen(struct tapir_device *dev, bool is_on)
+{
+	struct tapir_tcp *t = dev->tcp;
+	int ret;
+
+	if (!t)
+		return -ENOTCONN;
+	if (atomic_load(&t->is_listen_on) == is_on)
+		return 0;
+	atomic_store(&t->is_listen_on, is_on);
+	if (!dev->is_up)
+		return 0; /* the first bind opens it */
+	/* connections accepted before an off stay: authenticated ones carry peers, the others
+	 * expire on their own (first frame, authentication) */
+	ret = tapir_tcp_listen(dev, t->bound_port);
+	if (ret < 0)
+		atomic_store(&t->is_listen_on, false);
+	return ret;
 }
 
 /* --- the TCP thread --- */
+
+static bool is_pending(const struct tapir_tcp_conn *c)
+{
+	return c && !c->is_client && !c->is_authenticated;
+}
+
+/* One source: the same IPv4 address, or the same IPv6 /64 (what one host can easily hold). */
+static bool is_same_source(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->sa.sa_family == AF_INET6 &&
+	       !memcmp(a->in6.sin6_addr.s6_addr, b->in6.sin6_addr.s6_addr, 8);
+}
+
+/*
+ * Whether a connection from @from may wait for authentication: not if its source holds its
+ * share already (refused: returns false). If every pending slot is taken, the oldest pending
+ * connection makes room: unlinked and returned in *@victim for the caller to free. TCP thread,
+ * transport lock held.
+ */
+static bool admit_locked(struct tapir_tcp *t, const union tapir_sockaddr *from,
+			 struct tapir_tcp_conn **victim)
+{
+	struct tapir_tcp_conn *oldest = NULL;
+	unsigned int from_source = 0;
+
+	*victim = NULL;
+	for (unsigned int i = 0; i < TAPIR_TCP_MAX_CONNS; i++) {
+		struct tapir_tcp_conn *c = t->conns[i];
+
+		if (!is_pending(c))
+			continue;
+		/* a connection already marked dead is as good as gone: not counted */
+		if (!c->is_dead && is_same_source(&c->remote, from))
+			from_source++;
+		if (!oldest || c->created_ns < oldest->created_ns)
+			oldest = c;
+	}
+	if (from_source >= TAPIR_TCP_MAX_PENDING_PER_SOURCE) {
+		count(t, TAPIR_TCP_STAT_REFUSED_SOURCE);
+		return false;
+	}
+	if (t->npending >= TAPIR_TCP_MAX_PENDING && oldest) {
+		unlink_locked(t, oldest);
+		count(t, oldest->is_dead ? oldest->dead_reason : TAPIR_TCP_STAT_EVICTED);
+		*victim = oldest;
+	}
+	return true;
+}
 
 static void accept_conns(struct tapir_tcp *t, uint64_t now)
 {
 	for (unsigned int i = 0; i < ACCEPTS_PER_WAKE; i++) {
 		union tapir_sockaddr from;
 		socklen_t alen = sizeof(from);
-		struct tapir_tcp_conn *c = NULL;
-		bool is_refused;
+		struct tapir_tcp_conn *c = NULL, *victim = NULL;
+		bool is_admitted;
 		int fd;
 
 		pthread_mutex_lock(&t->lock);
@@ -549,13 +640,17 @@ static void accept_conns(struct tapir_tcp *t, uint64_t now)
 			return;
 		}
 		tapir_udp_sockaddr_normalise(&from);
-		is_refused = t->npending >= TAPIR_TCP_MAX_PENDING;
-		if (!is_refused)
+		is_admitted = admit_locked(t, &from, &victim);
+		if (is_admitted)
 			c = new_conn_locked(t, fd, &from, false, false, now);
 		pthread_mutex_unlock(&t->lock);
+		/* only this thread frees connections: the victim is ours now */
+		if (victim)
+			free_conn(victim);
 		if (!c) {
 			close(fd);
-			count(t, TAPIR_TCP_STAT_REFUSED);
+			if (is_admitted)
+				count(t, TAPIR_TCP_STAT_REFUSED);
 			continue;
 		}
 		tapir_tcpsock_setup(fd, atomic_load(&t->fwmark));
@@ -573,10 +668,11 @@ static void receive_data(struct tapir_tcp *t, struct tapir_tcp_conn *c, unsigned
 	for (unsigned int i = 0; i < n; i++) {
 		w->rx_msgs[i] = tapir_pkt_data(w->pkts[i]);
 		w->rx_lens[i] = w->pkts[i]->len;
-		w->rx_srcs[i] = c->remote;
+		memset(&w->rx_from[i], 0, sizeof(w->rx_from[i])); /* no local address: TCP */
+		w->rx_from[i].addr = c->remote;
 	}
 	w->rx_tcp_conn = c->id;
-	tapir_receive_batch(t->dev, w, w->rx_msgs, w->rx_lens, w->rx_srcs, n);
+	tapir_receive_batch(t->dev, w, w->rx_msgs, w->rx_lens, w->rx_from, n);
 }
 
 /*
@@ -595,7 +691,9 @@ static int take_messages(struct tapir_tcp *t, struct tapir_tcp_conn *c)
 	while ((r = tapir_tcpframe_next(&c->rx, &msg, &len)) == 1) {
 		nmsgs++;
 		if (msg[0] != TAPIR_MSG_DATA) {
-			tapir_handshake_enqueue(dev, msg, len, &c->remote, c->id);
+			struct tapir_endpoint from = {.addr = c->remote};
+
+			tapir_handshake_enqueue(dev, msg, len, &from, c->id);
 			continue;
 		}
 		if (len > TAPIR_PKT_DATA_MAX) {
@@ -638,6 +736,8 @@ static bool read_conn(struct tapir_tcp *t, struct tapir_tcp_conn *c, uint64_t no
 		pthread_rwlock_rdlock(&dev->lock);
 		nmsgs = take_messages(t, c);
 		pthread_rwlock_unlock(&dev->lock);
+		if (nmsgs > 0)
+			c->has_frame = true;
 		if (nmsgs < 0) {
 			char text[INET6_ADDRSTRLEN + 16];
 
@@ -741,6 +841,9 @@ static enum tapir_tcp_stat expiry(struct tapir_tcp *t, struct tapir_tcp_conn *c,
 			return TAPIR_TCP_STAT_CONNECT_FAILED;
 		return TAPIR_TCP_STAT_MAX;
 	}
+	if (!c->is_authenticated && !c->has_frame &&
+	    now - c->created_ns > tapir_ms_to_ns(TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS))
+		return TAPIR_TCP_STAT_CLOSED_FIRST_FRAME;
 	if (!c->is_authenticated)
 		return now - c->created_ns > tapir_ms_to_ns(TAPIR_TCP_AUTH_TIMEOUT_MS)
 			   ? TAPIR_TCP_STAT_CLOSED_TIMEOUT

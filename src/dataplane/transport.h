@@ -3,9 +3,11 @@
  * The TCP transport (design.md, "TCP transport"), for networks that block UDP. WireGuard
  * messages travel unchanged, each framed by a 2-byte big-endian length (net/tcpframe.h).
  *
- * - tapird listens on TCP at its UDP listen port. A peer configured with a TCP endpoint
- *   (UAPI tapir_transport=tcp, config Endpoint = tcp://host:port) is connected to by us,
- *   and reconnected after a failure with exponential backoff and jitter (capped).
+ * - tapird listens on TCP at its UDP listen port only when asked to (UAPI tapir_tcp_listen=true,
+ *   config TCPListen = on): by default a TCP SYN gets a reset, as a UDP probe gets silence.
+ *   A peer configured with a TCP endpoint (UAPI tapir_transport=tcp, config Endpoint =
+ *   tcp://host:port) is connected to by us whether or not we listen, and reconnected after a
+ *   failure with exponential backoff and jitter (capped).
  * - One connection per peer. An accepted connection belongs to no peer until something on
  *   it authenticates (a handshake message consumed or a data packet decrypted); then it
  *   carries that peer, and the connection it replaces is closed: roaming over TCP.
@@ -14,9 +16,16 @@
  * - Each connection has a bounded send queue: a data packet that does not fit is dropped
  *   and counted; handshakes and keepalives may use a reserve that data cannot.
  * - Bad input closes that connection only, counted: garbage or a length that does not
- *   match its message type, no authentication within TAPIR_TCP_AUTH_TIMEOUT_MS (slowloris,
- *   silence), a frame not completed within TAPIR_TCP_FRAME_TIMEOUT_MS; more than
- *   TAPIR_TCP_MAX_PENDING unauthenticated connections are refused at accept.
+ *   match its message type, no complete first frame within TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS
+ *   (silence), no authentication within TAPIR_TCP_AUTH_TIMEOUT_MS (a well-formed frame that
+ *   is not a handshake of ours), a frame not completed within TAPIR_TCP_FRAME_TIMEOUT_MS
+ *   (slowloris).
+ * - Unauthenticated (pending) accepted connections are capped so that one host cannot lock
+ *   the peers out: TAPIR_TCP_MAX_PENDING_PER_SOURCE per source (an IPv4 address, an IPv6 /64;
+ *   more are refused at accept), and when TAPIR_TCP_MAX_PENDING are pending, a new one closes
+ *   the oldest pending one (evicted) instead of being refused. A legitimate peer's connection
+ *   authenticates within a round trip of its arrival, so it is never the oldest for long;
+ *   an attacker needs many sources to keep even the global cap full.
  *
  * Threads: one TCP thread owns the listener, every connection's receive side and the
  * timers; it receives like a worker (its own thread slot, device read lock per batch). Any
@@ -38,9 +47,11 @@ struct tapir_peer;
 
 enum tapir_tcp_limits {
 	TAPIR_TCP_MAX_CONNS = 512,
-	TAPIR_TCP_MAX_PENDING = 64,	     /* unauthenticated accepted connections */
-	TAPIR_TCP_SENDQ_BYTES = 256 * 1024,  /* per connection, framing included */
-	TAPIR_TCP_SENDQ_RESERVE = 16 * 1024, /* of which data packets may not use the last */
+	TAPIR_TCP_MAX_PENDING = 64,		 /* unauthenticated accepted connections */
+	TAPIR_TCP_MAX_PENDING_PER_SOURCE = 4,	 /* of those, from one IPv4 address or IPv6 /64 */
+	TAPIR_TCP_SENDQ_BYTES = 256 * 1024,	 /* per connection, framing included */
+	TAPIR_TCP_SENDQ_RESERVE = 16 * 1024,	 /* of which data packets may not use the last */
+	TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS = 2000, /* accept to the first complete frame */
 	TAPIR_TCP_AUTH_TIMEOUT_MS = 10000,
 	TAPIR_TCP_FRAME_TIMEOUT_MS = 15000,
 	TAPIR_TCP_CONNECT_TIMEOUT_MS = 10000,
@@ -53,7 +64,7 @@ enum tapir_tcp_limits {
 /* Counters, shown by `get` (tapir extension keys tapir_tcp_NAME) and `tapir show`. */
 enum tapir_tcp_stat {
 	TAPIR_TCP_STAT_ACCEPTED,
-	TAPIR_TCP_STAT_REFUSED, /* over the pending or total cap */
+	TAPIR_TCP_STAT_REFUSED, /* over the total cap (or out of memory) */
 	TAPIR_TCP_STAT_CONNECTED,
 	TAPIR_TCP_STAT_CONNECT_FAILED,
 	TAPIR_TCP_STAT_AUTHENTICATED,
@@ -61,7 +72,10 @@ enum tapir_tcp_stat {
 	TAPIR_TCP_STAT_CLOSED_TIMEOUT,
 	TAPIR_TCP_STAT_CLOSED_ERROR, /* reset, EOF, write error */
 	TAPIR_TCP_STAT_CLOSED_REPLACED,
-	TAPIR_TCP_STAT_QUEUE_FULL, /* data packets dropped */
+	TAPIR_TCP_STAT_QUEUE_FULL,	   /* data packets dropped */
+	TAPIR_TCP_STAT_REFUSED_SOURCE,	   /* over the pending cap of its source */
+	TAPIR_TCP_STAT_EVICTED,		   /* oldest pending, closed for a new one */
+	TAPIR_TCP_STAT_CLOSED_FIRST_FRAME, /* no complete frame in time */
 	TAPIR_TCP_STAT_MAX,
 };
 
@@ -74,8 +88,20 @@ int tapir_tcp_init(struct tapir_device *dev);
 int tapir_tcp_start(struct tapir_device *dev);
 /* Stops the thread (the device stop event must be set) and frees everything. */
 void tapir_tcp_destroy(struct tapir_device *dev);
-/* (Re)opens the listener on @port; control thread, no device lock held. 0 or -errno. */
+/*
+ * The UDP socket is now bound to @port: (re)opens the listener there if listening is on, else
+ * only remembers the port. Control thread, no device lock held. 0 or -errno.
+ */
 int tapir_tcp_listen(struct tapir_device *dev, uint16_t port);
+/*
+ * Turns listening on (opens the listener at the last port given to tapir_tcp_listen()) or off
+ * (closes the listener; accepted connections stay: authenticated ones carry peers, the others
+ * expire on their own deadlines). Control thread, no device lock held. 0 or -errno (the switch
+ * stays off when the listener cannot be opened).
+ */
+int tapir_tcp_set_listen(struct tapir_device *dev, bool is_on);
+/* Whether listening is switched on (it may still have failed: see tapir_tcp_listen_port). */
+bool tapir_tcp_is_listen_on(const struct tapir_device *dev);
 /* The listening port, 0 when not listening. */
 uint16_t tapir_tcp_listen_port(const struct tapir_device *dev);
 /* Applies a new fwmark to the listener and every connection. */

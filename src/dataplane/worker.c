@@ -10,7 +10,6 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
-#include <netinet/udp.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -135,21 +134,6 @@ static void handle_tun(struct tapir_worker *w)
 	}
 }
 
-/* The GRO segment size the kernel reported for a coalesced datagram, or 0. */
-static size_t gro_size(struct msghdr *mh)
-{
-	for (struct cmsghdr *c = CMSG_FIRSTHDR(mh); c; c = CMSG_NXTHDR(mh, c)) {
-		int v;
-
-		if (c->cmsg_level == SOL_UDP && c->cmsg_type == UDP_GRO &&
-		    c->cmsg_len >= CMSG_LEN(sizeof(v))) {
-			memcpy(&v, CMSG_DATA(c), sizeof(v));
-			return v > 0 ? (size_t)v : 0;
-		}
-	}
-	return 0;
-}
-
 static void handle_udp(struct tapir_worker *w)
 {
 	struct tapir_device *dev = w->dev;
@@ -177,12 +161,16 @@ static void handle_udp(struct tapir_worker *w)
 		msgs[i].msg_hdr.msg_controllen = sizeof(w->cmsgs[i]);
 	}
 	n = recvmmsg(w->udp_fd, msgs, TAPIR_BATCH, MSG_DONTWAIT, NULL);
-	/* UDP_GRO hands over runs of datagrams from one source: cut them apart again */
+	/* UDP_GRO hands over runs of datagrams from one source: cut them apart again; each
+	 * carries the source and the local address it arrived on */
 	for (int i = 0; i < n; i++) {
 		uint8_t *p = tapir_pkt_data(w->pkts[i]);
-		size_t len = msgs[i].msg_len, step = gro_size(&msgs[i].msg_hdr);
+		size_t len = msgs[i].msg_len, step;
+		struct tapir_endpoint from;
 
+		step = tapir_udp_read_cmsgs(&msgs[i].msg_hdr, &from.local);
 		tapir_udp_sockaddr_normalise(&srcs[i]);
+		from.addr = srcs[i];
 		if (!len) {
 			tapir_device_count_drop(dev, TAPIR_DROP_MALFORMED); /* empty datagram */
 			continue;
@@ -192,18 +180,18 @@ static void handle_udp(struct tapir_worker *w)
 		for (size_t off = 0; off < len; off += step) {
 			if (ndgrams == TAPIR_SEND_MAX) {
 				/* 64 buffers of up to 64 segments each: hand over in chunks */
-				tapir_receive_batch(dev, w, w->rx_msgs, w->rx_lens, w->rx_srcs,
+				tapir_receive_batch(dev, w, w->rx_msgs, w->rx_lens, w->rx_from,
 						    ndgrams);
 				ndgrams = 0;
 			}
 			w->rx_msgs[ndgrams] = p + off;
 			w->rx_lens[ndgrams] = len - off < step ? len - off : step;
-			w->rx_srcs[ndgrams] = srcs[i];
+			w->rx_from[ndgrams] = from;
 			ndgrams++;
 		}
 	}
 	if (ndgrams)
-		tapir_receive_batch(dev, w, w->rx_msgs, w->rx_lens, w->rx_srcs, ndgrams);
+		tapir_receive_batch(dev, w, w->rx_msgs, w->rx_lens, w->rx_from, ndgrams);
 	pthread_rwlock_unlock(&dev->lock);
 }
 

@@ -1,7 +1,15 @@
 // SPDX-License-Identifier: MIT
 /*
- * stderr logger with a process-wide level. The level is the only global state; it is an
- * atomic so workers may log while the control thread changes it.
+ * Logger with a process-wide level and destination: stderr (the default, which journald
+ * collects in the foreground), a file opened by the caller, or the syslog socket once tapird
+ * has detached from its caller's terminal and pipes. The destination is chosen before any
+ * thread starts and never changes after; the level is an atomic so workers may log while the
+ * control thread changes it.
+ *
+ * Not syslog(3): glibc's reconnects (socket, connect) whenever the socket went away, which
+ * tapird's system-call filter may forbid, and blocks while the syslog daemon is slow. Here the
+ * datagram socket is connected once, before the privilege drop, and a line that cannot be sent
+ * at once is dropped: the data path never waits for a logger.
  */
 #include "log.h"
 
@@ -11,9 +19,46 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <sys/un.h>
+#include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 static _Atomic int current_level = TAPIR_LOG_INFO;
+/* set before threads start (tapir_log_to_*), read-only after */
+static int log_fd = -1;
+static int syslog_fd = -1;
+static const char *syslog_ident;
+
+void tapir_log_to_fd(int fd)
+{
+	log_fd = fd;
+	syslog_fd = -1;
+}
+
+int tapir_log_to_syslog(const char *ident, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	int fd, r;
+
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (const struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	syslog_fd = fd;
+	syslog_ident = ident;
+	log_fd = -1;
+	return 0;
+}
 
 void tapir_log_set_level(enum tapir_log_level level)
 {
@@ -43,14 +88,57 @@ int tapir_log_parse_level(const char *s, enum tapir_log_level *out)
 	return -EINVAL;
 }
 
-static void vlog(const char *prefix, bool with_errno, int saved_errno, const char *fmt, va_list ap)
+/* A log file gets a timestamp per line, in one write(2) so threads do not interleave. */
+static void write_file_line(const char *line)
 {
-	char msg[1024];
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	char stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+
+	if (!localtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S%z", &tm))
+		stamp[0] = '\0';
+	dprintf(log_fd, "%s %s[%ld]: %s\n", stamp, program_invocation_short_name, (long)getpid(),
+		line);
+}
+
+/* "<PRI>Mmm dd hh:mm:ss IDENT[PID]: LINE", the format syslog daemons and journald read. */
+static void send_syslog_line(int priority, const char *line)
+{
+	char head[96], stamp[32];
+	struct tm tm;
+	time_t now = time(NULL);
+	struct iovec iov[2];
+	int n;
+
+	if (!localtime_r(&now, &tm) || !strftime(stamp, sizeof(stamp), "%b %e %H:%M:%S", &tm))
+		stamp[0] = '\0';
+	n = snprintf(head, sizeof(head), "<%d>%s %s[%ld]: ", LOG_DAEMON | priority, stamp,
+		     syslog_ident, (long)getpid());
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return;
+	iov[0] = (struct iovec){.iov_base = head, .iov_len = (size_t)n};
+	iov[1] = (struct iovec){.iov_base = (void *)(uintptr_t)line, .iov_len = strlen(line)};
+	/* a full or vanished syslog socket drops the line */
+	sendmsg(syslog_fd, &(struct msghdr){.msg_iov = iov, .msg_iovlen = 2},
+		MSG_DONTWAIT | MSG_NOSIGNAL);
+}
+
+static void vlog(int priority, const char *prefix, bool with_errno, int saved_errno,
+		 const char *fmt, va_list ap)
+{
+	char line[1024];
+	size_t n = (size_t)snprintf(line, sizeof(line), "%s", prefix);
+
+	vsnprintf(line + n, sizeof(line) - n, fmt, ap);
+	n = strlen(line);
 	if (with_errno)
-		fprintf(stderr, "%s%s: %s\n", prefix, msg, strerror(saved_errno));
+		snprintf(line + n, sizeof(line) - n, ": %s", strerror(saved_errno));
+	if (syslog_fd >= 0)
+		send_syslog_line(priority, line);
+	else if (log_fd >= 0)
+		write_file_line(line);
 	else
-		fprintf(stderr, "%s%s\n", prefix, msg);
+		fprintf(stderr, "%s\n", line);
 }
 
 void tapir_log(enum tapir_log_level level, bool with_errno, const char *fmt, ...)
@@ -58,11 +146,12 @@ void tapir_log(enum tapir_log_level level, bool with_errno, const char *fmt, ...
 	int saved_errno = errno;
 	va_list ap;
 	static const char *const prefixes[] = {"", "error: ", "", "debug: "};
+	static const int priorities[] = {LOG_ERR, LOG_ERR, LOG_INFO, LOG_DEBUG};
 
 	if ((int)level > atomic_load_explicit(&current_level, memory_order_relaxed))
 		return;
 	va_start(ap, fmt);
-	vlog(prefixes[level], with_errno, saved_errno, fmt, ap);
+	vlog(priorities[level], prefixes[level], with_errno, saved_errno, fmt, ap);
 	va_end(ap);
 	errno = saved_errno;
 }
@@ -71,7 +160,7 @@ void fatal(const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
-	vlog("fatal: ", false, 0, fmt, ap);
+	vlog(LOG_CRIT, "fatal: ", false, 0, fmt, ap);
 	va_end(ap);
 	exit(1);
 }

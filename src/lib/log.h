@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Logging for the daemon and CLI. Messages go to stderr; the level comes from LOG_LEVEL
- * (silent, error, verbose/debug) like wireguard-go. Key material must never be passed here.
+ * Logging for the daemon and CLI. Messages go to stderr, to a file, or to syslog (tapird once
+ * detached, without a log file); the level comes from LOG_LEVEL (silent, error,
+ * verbose/debug) like wireguard-go. Key material must never be passed here.
  */
 #ifndef TAPIR_LOG_H
 #define TAPIR_LOG_H
@@ -17,6 +18,13 @@ enum tapir_log_level {
 };
 
 void tapir_log_set_level(enum tapir_log_level level);
+/*
+ * Destination, chosen before any thread starts: @fd (borrowed, kept open), or the syslog
+ * datagram socket at @path (usually /dev/log), connected now; returns 0 or -errno, and on
+ * failure the destination is unchanged. @ident must outlive the process's logging.
+ */
+void tapir_log_to_fd(int fd);
+int tapir_log_to_syslog(const char *ident, const char *path);
 enum tapir_log_level tapir_log_get_level(void);
 /* Parses "silent", "error", "info", "verbose" or "debug"; returns -EINVAL otherwise. */
 int tapir_log_parse_level(const char *s, enum tapir_log_level *out);

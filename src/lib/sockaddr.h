@@ -4,6 +4,8 @@
 #define TAPIR_SOCKADDR_H
 
 #include <netinet/in.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/socket.h>
 
 union tapir_sockaddr {
@@ -11,5 +13,39 @@ union tapir_sockaddr {
 	struct sockaddr_in in;
 	struct sockaddr_in6 in6;
 };
+
+/*
+ * Our end of a UDP exchange: the local address (and interface) a datagram arrived on, which
+ * is the address to answer from (IP_PKTINFO / IPV6_PKTINFO). @family 0: none, the kernel
+ * picks the source. Always built zeroed, so two of them compare field by field.
+ */
+struct tapir_local_addr {
+	sa_family_t family; /* AF_INET, AF_INET6 or 0 */
+	int ifindex;	    /* the interface it arrived on; 0 = any */
+	union {
+		struct in_addr in;
+		struct in6_addr in6;
+	};
+};
+
+/*
+ * A peer's endpoint as WireGuard keeps it (kernel "endpoint" with its cached source): where
+ * to send (@addr) and which local address to send from (@local, the one the peer last
+ * reached us on). For a received datagram: where it came from and where it arrived.
+ */
+struct tapir_endpoint {
+	union tapir_sockaddr addr;
+	struct tapir_local_addr local;
+};
+
+static inline bool tapir_local_addr_equal(const struct tapir_local_addr *a,
+					  const struct tapir_local_addr *b)
+{
+	if (a->family != b->family || a->ifindex != b->ifindex)
+		return false;
+	if (a->family == AF_INET)
+		return a->in.s_addr == b->in.s_addr;
+	return a->family != AF_INET6 || !memcmp(&a->in6, &b->in6, sizeof(a->in6));
+}
 
 #endif

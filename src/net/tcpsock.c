@@ -9,6 +9,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "sockops.h"
+
 void tapir_tcpsock_setup(int fd, uint32_t fwmark)
 {
 	int one = 1;
@@ -21,7 +23,7 @@ void tapir_tcpsock_setup(int fd, uint32_t fwmark)
 		setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark));
 }
 
-static int listen_family(int family, uint16_t port, uint32_t fwmark)
+int tapir_tcpsock_listen_family(int family, uint16_t port, uint32_t fwmark)
 {
 	union tapir_sockaddr addr;
 	int one = 1, zero = 0, fd, ret;
@@ -54,16 +56,17 @@ err:
 	return ret;
 }
 
-int tapir_tcpsock_listen(uint16_t port, uint32_t fwmark)
+int tapir_tcpsock_listen(uint16_t port, uint32_t fwmark, const struct tapir_sock_ops *ops)
 {
-	int fd = listen_family(AF_INET6, port, fwmark);
+	int fd = ops->open(ops->ctx, AF_INET6, SOCK_STREAM, port, fwmark);
 
 	if (fd == -EAFNOSUPPORT)
-		fd = listen_family(AF_INET, port, fwmark);
+		fd = ops->open(ops->ctx, AF_INET, SOCK_STREAM, port, fwmark);
 	return fd;
 }
 
-int tapir_tcpsock_connect(const union tapir_sockaddr *to, uint32_t fwmark)
+int tapir_tcpsock_connect(const union tapir_sockaddr *to, uint32_t fwmark,
+			  const struct tapir_sock_ops *ops)
 {
 	int family = to->sa.sa_family, fd, ret;
 	socklen_t alen = family == AF_INET ? sizeof(to->in) : sizeof(to->in6);
@@ -73,7 +76,10 @@ int tapir_tcpsock_connect(const union tapir_sockaddr *to, uint32_t fwmark)
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	tapir_tcpsock_setup(fd, fwmark);
+	tapir_tcpsock_setup(fd, 0);
+	/* best effort, as the other options: the mark must be on before the SYN leaves */
+	if (fwmark)
+		ops->set_mark(ops->ctx, fd, fwmark);
 	if (connect(fd, &to->sa, alen) < 0 && errno != EINPROGRESS) {
 		ret = -errno;
 		close(fd);

@@ -17,11 +17,26 @@ enum {
 	TAPIR_TCP_LISTEN_BACKLOG = 64,
 };
 
-/* Listens on @port (IPv6 dual-stack, else IPv4) with SO_MARK @fwmark (0 = none). fd or -errno. */
-int tapir_tcpsock_listen(uint16_t port, uint32_t fwmark);
-/* Starts a non-blocking connect to @to. Returns the fd (connect may be in progress) or -errno. */
-int tapir_tcpsock_connect(const union tapir_sockaddr *to, uint32_t fwmark);
-/* Socket options for an accepted connection (TCP_NODELAY, user timeout, SO_MARK). */
+struct tapir_sock_ops;
+
+/*
+ * Listens on @port (IPv6 dual-stack, else IPv4) with SO_MARK @fwmark (0 = none), the socket
+ * made by @ops. fd or -errno.
+ */
+int tapir_tcpsock_listen(uint16_t port, uint32_t fwmark, const struct tapir_sock_ops *ops);
+/* One listener of @family (what @ops->open runs for SOCK_STREAM). fd or -errno. */
+int tapir_tcpsock_listen_family(int family, uint16_t port, uint32_t fwmark);
+/*
+ * Starts a non-blocking connect to @to, SO_MARK @fwmark set through @ops first. Returns the
+ * fd (connect may be in progress) or -errno.
+ */
+int tapir_tcpsock_connect(const union tapir_sockaddr *to, uint32_t fwmark,
+			  const struct tapir_sock_ops *ops);
+/*
+ * Socket options for an accepted connection (TCP_NODELAY, user timeout, SO_MARK). The mark
+ * needs CAP_NET_ADMIN and fails quietly without it; an accepted connection has its
+ * listener's mark anyway.
+ */
 void tapir_tcpsock_setup(int fd, uint32_t fwmark);
 /* The pending error of a connecting socket: 0 once connected, else a positive errno. */
 int tapir_tcpsock_error(int fd);

@@ -86,10 +86,30 @@ int tapir_tun_get_mtu(const char *name)
 	return ret < 0 ? ret : ifr.ifr_mtu;
 }
 
+/* Linux 5.2; older headers lack it */
+#ifndef TUNGETDEVNETNS
+#define TUNGETDEVNETNS _IO('T', 227)
+#endif
+
+int tapir_tun_open_netns(int fd)
+{
+	int ns = ioctl(fd, TUNGETDEVNETNS);
+
+	return ns < 0 ? -errno : ns;
+}
+
+/*
+ * SIOCGIFINDEX on an AF_INET socket, not if_nametoindex(3): glibc's opens an AF_UNIX one, a
+ * family tapird's seccomp list does not allow after start-up.
+ */
 int tapir_tun_ifindex(const char *name)
 {
-	unsigned int idx = if_nametoindex(name);
-	return idx ? (int)idx : -ENODEV;
+	struct ifreq ifr;
+	int ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	ret = ifreq_ioctl(name, SIOCGIFINDEX, &ifr);
+	return ret < 0 ? -ENODEV : ifr.ifr_ifindex;
 }
 
 /* Linux 6.2 added UDP segmentation offload to TUN; bookworm's headers predate it. */

@@ -31,6 +31,12 @@ bool tapir_tun_has_vnet_hdr(int fd);
 int tapir_tun_get_name(int fd, char name_out[IFNAMSIZ]);
 int tapir_tun_set_mtu(const char *name, int mtu);
 int tapir_tun_get_mtu(const char *name);
+/*
+ * Opens the network namespace the device of TUN fd @fd is in now, which changes when the
+ * device is moved (TUNGETDEVNETNS, Linux 5.2; needs CAP_NET_ADMIN there). Returns a new fd
+ * (the caller closes it) or -errno: -EBADFD once the device is gone.
+ */
+int tapir_tun_open_netns(int fd);
 /* Returns the ifindex of @name, or -ENODEV. */
 int tapir_tun_ifindex(const char *name);
 

@@ -20,7 +20,13 @@
  * Accounting: t->count is claimed (compare-exchange, up to max_entries) before a node is taken
  * from the pool and given back after the node returned to it, so a claim always finds a free
  * node. Per-owner counts rise before the entry exists and fall after it is gone; while no
- * operation runs, count == the sum of the owner counts == the number of linked nodes.
+ * operation runs, count == the sum of the owner counts == the number of linked learned nodes.
+ *
+ * Pins (issue 13): a pinned node sits in the same chains, so the learn() that checks a MAC
+ * finds its reservation under the same lock, at no extra cost per frame. The pool holds
+ * TAPIR_L2TABLE_MAX_PINNED nodes more than max_entries, counted apart in n_pinned (control
+ * thread only), so learned MACs can never crowd out a pin and pins take no room from learning.
+ * Pinned nodes count for no owner's limit, never age, and only a sweep by owner removes them.
  *
  * Must not: read a clock, allocate after creation, or call anything that blocks under a lock.
  */
@@ -54,7 +60,9 @@ struct node {
 	uint64_t owner_id;
 	uint64_t last_seen_ns;
 	void *owner;
-	uint32_t next; /* next node of the bucket chain */
+	uint32_t next;	/* next node of the bucket chain */
+	bool is_pinned; /* reserved for its owner by pin(): never moves or ages */
+	bool is_seen;	/* a frame came from it (always true for a learned entry) */
 };
 
 /* MACs counted for one owner; every field is guarded by its owner stripe lock. */
@@ -81,8 +89,9 @@ struct stripe {
 struct tapir_l2table {
 	struct stripe mac_stripes[STRIPES];
 	struct stripe owner_stripes[STRIPES];
-	/* entries linked plus entries claimed by learns in flight; atomic */
+	/* learned entries linked plus entries claimed by learns in flight; atomic */
 	alignas(CACHELINE_BYTES) _Atomic size_t count;
+	size_t n_pinned; /* pinned entries; control thread only (pin() and the sweeps) */
 	struct freelist free_nodes;
 	struct freelist free_owners;
 	/* set at creation, read-only afterwards */
@@ -313,6 +322,7 @@ static int insert(struct tapir_l2table *t, uint32_t *link, uint64_t key, void *o
 	    .last_seen_ns = now_ns,
 	    .owner = owner,
 	    .next = NIL,
+	    .is_seen = true,
 	};
 	*link = index;
 	return 0;
@@ -340,6 +350,10 @@ int tapir_l2table_learn(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN
 		goto out;
 	}
 	n = &t->nodes[*link];
+	if (n->is_pinned && n->owner_id != owner_id) {
+		r = -EPERM; /* reserved for the peer it is pinned to */
+		goto out;
+	}
 	if (n->owner_id != owner_id) {
 		/* moved: count it for the new owner first, so a full owner leaves it in place */
 		r = owner_add(t, owner_id);
@@ -350,6 +364,72 @@ int tapir_l2table_learn(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN
 	}
 	n->owner = owner;
 	n->last_seen_ns = now_ns;
+	n->is_seen = true;
+out:
+	unlock(s);
+	return r;
+}
+
+/* Makes the learned node @n a pinned one of @owner; the caller holds its MAC stripe lock. */
+static void convert_to_pinned(struct tapir_l2table *t, struct node *n, void *owner,
+			      uint64_t owner_id)
+{
+	bool was_own = n->owner_id == owner_id;
+
+	owner_sub(t, n->owner_id);
+	t->n_pinned++;
+	/* the node stays linked: its room moves from the learned count to the pinned one */
+	atomic_fetch_sub_explicit(&t->count, 1, memory_order_relaxed);
+	n->is_pinned = true;
+	n->is_seen = was_own;
+	n->owner = owner;
+	n->owner_id = owner_id;
+}
+
+int tapir_l2table_pin(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_BYTES], void *owner,
+		      uint64_t owner_id)
+{
+	uint64_t key;
+	uint32_t *link, index;
+	struct stripe *s;
+	struct node *n;
+	size_t b;
+	int r = 0;
+
+	if (tapir_mac_is_multicast(mac) || tapir_mac_is_zero(mac))
+		return -EINVAL;
+	key = mac_key(mac);
+	b = mac_bucket(t, key);
+	s = mac_stripe(t, b);
+	lock(s);
+	link = find_node_link(t, b, key);
+	if (*link != NIL) {
+		n = &t->nodes[*link];
+		if (n->is_pinned && n->owner_id != owner_id)
+			r = -EEXIST;
+		else if (n->is_pinned)
+			n->owner = owner;
+		else if (t->n_pinned >= TAPIR_L2TABLE_MAX_PINNED)
+			r = -ENOSPC;
+		else
+			convert_to_pinned(t, n, owner, owner_id); /* a learned entry gives way */
+		goto out;
+	}
+	if (t->n_pinned >= TAPIR_L2TABLE_MAX_PINNED) {
+		r = -ENOSPC;
+		goto out;
+	}
+	t->n_pinned++;
+	index = pool_pop(&t->free_nodes);
+	assert(index != NIL); /* TAPIR_L2TABLE_MAX_PINNED nodes are kept for pins */
+	t->nodes[index] = (struct node){
+	    .key = key,
+	    .owner_id = owner_id,
+	    .owner = owner,
+	    .next = NIL,
+	    .is_pinned = true,
+	};
+	*link = index;
 out:
 	unlock(s);
 	return r;
@@ -369,7 +449,7 @@ void *tapir_l2table_lookup(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_
 	link = find_node_link(t, b, key);
 	if (*link != NIL) {
 		n = &t->nodes[*link];
-		if (age_ns(now_ns, n->last_seen_ns) <= max_age_ns) {
+		if (n->is_pinned || age_ns(now_ns, n->last_seen_ns) <= max_age_ns) {
 			owner = n->owner;
 			if (owner_id_out)
 				*owner_id_out = n->owner_id;
@@ -393,7 +473,7 @@ static bool is_doomed(const struct node *n, const struct sweep *w)
 {
 	if (w->is_by_owner)
 		return n->owner_id == w->owner_id;
-	return age_ns(w->now_ns, n->last_seen_ns) > w->max_age_ns;
+	return !n->is_pinned && age_ns(w->now_ns, n->last_seen_ns) > w->max_age_ns;
 }
 
 /* Unlinks the doomed nodes of every bucket of stripe @stripe; the caller holds its lock. */
@@ -413,8 +493,13 @@ static size_t sweep_stripe(struct tapir_l2table *t, size_t stripe, const struct 
 				continue;
 			}
 			*link = n->next;
-			owner_sub(t, n->owner_id);
-			release_entry(t, index);
+			if (n->is_pinned) {
+				pool_push(&t->free_nodes, index);
+				t->n_pinned--;
+			} else {
+				owner_sub(t, n->owner_id);
+				release_entry(t, index);
+			}
 			removed++;
 		}
 	}
@@ -456,6 +541,11 @@ size_t tapir_l2table_count(struct tapir_l2table *t)
 	return atomic_load_explicit(&t->count, memory_order_relaxed);
 }
 
+size_t tapir_l2table_count_pinned(struct tapir_l2table *t)
+{
+	return t->n_pinned;
+}
+
 size_t tapir_l2table_count_owner(struct tapir_l2table *t, uint64_t owner_id)
 {
 	size_t b = owner_bucket(t, owner_id);
@@ -479,7 +569,7 @@ static int walk_stripe(struct tapir_l2table *t, size_t stripe, uint64_t owner_id
 
 	for (size_t b = stripe; b <= t->mac_mask; b += STRIPES) {
 		for (uint32_t i = t->mac_heads[b]; i != NIL; i = t->nodes[i].next) {
-			if (t->nodes[i].owner_id != owner_id)
+			if (t->nodes[i].owner_id != owner_id || !t->nodes[i].is_seen)
 				continue;
 			key_to_mac(t->nodes[i].key, mac);
 			r = fn(ctx, mac, t->nodes[i].last_seen_ns);
@@ -536,22 +626,23 @@ static void init_locks(struct tapir_l2table *t)
 struct tapir_l2table *tapir_l2table_new(size_t max_entries, size_t max_per_owner)
 {
 	struct tapir_l2table *t;
-	size_t buckets, owner_recs;
+	size_t buckets, owner_recs, n_nodes;
 
 	if (max_entries == 0 || max_entries > MAX_ENTRIES || max_per_owner == 0)
 		return NULL;
 	buckets = bucket_count(max_entries);
 	owner_recs = max_entries + OWNER_SLACK;
+	n_nodes = max_entries + TAPIR_L2TABLE_MAX_PINNED;
 	/* sizeof is a multiple of the alignment, as aligned_alloc requires */
 	t = aligned_alloc(alignof(struct tapir_l2table), sizeof(*t));
 	if (!t)
 		return NULL;
 	memset(t, 0, sizeof(*t));
-	t->nodes = calloc(max_entries, sizeof(*t->nodes));
+	t->nodes = calloc(n_nodes, sizeof(*t->nodes));
 	t->mac_heads = malloc(buckets * sizeof(*t->mac_heads));
 	t->owners = calloc(owner_recs, sizeof(*t->owners));
 	t->owner_heads = malloc(buckets * sizeof(*t->owner_heads));
-	t->free_nodes.next = calloc(max_entries, sizeof(*t->free_nodes.next));
+	t->free_nodes.next = calloc(n_nodes, sizeof(*t->free_nodes.next));
 	t->free_owners.next = calloc(owner_recs, sizeof(*t->free_owners.next));
 	if (!t->nodes || !t->mac_heads || !t->owners || !t->owner_heads || !t->free_nodes.next ||
 	    !t->free_owners.next)
@@ -563,7 +654,7 @@ struct tapir_l2table *tapir_l2table_new(size_t max_entries, size_t max_per_owner
 		t->mac_heads[i] = NIL;
 		t->owner_heads[i] = NIL;
 	}
-	pool_init(&t->free_nodes, max_entries);
+	pool_init(&t->free_nodes, n_nodes);
 	pool_init(&t->free_owners, owner_recs);
 	atomic_init(&t->count, 0);
 	t->mac_mask = buckets - 1;

@@ -9,6 +9,9 @@
  * flood the table. Every node is allocated at creation; learn() and lookup() never allocate.
  * Buckets are hashed with SipHash-2-4 under a random key, so chosen MACs do not collide.
  *
+ * Pins: the control thread can reserve a MAC for one owner (a peer's MACs = pins, issue 13):
+ * learn() then refuses it from every other owner, so no other peer can take its traffic.
+ *
  * Concurrency: learn(), lookup(), count() and count_owner() may run at the same time from any
  * thread (the workers' receive and send paths). The buckets are split over 64 stripes, each
  * with its own mutex, and an operation on a MAC takes only the lock of its stripe; there
@@ -27,6 +30,10 @@
 
 enum tapir_mac_len {
 	TAPIR_MAC_LEN_BYTES = 6,
+};
+
+enum tapir_l2table_limits {
+	TAPIR_L2TABLE_MAX_PINNED = 16384, /* pinned MACs per table, apart from max_entries */
 };
 
 struct tapir_l2table;
@@ -61,35 +68,56 @@ void tapir_l2table_free(struct tapir_l2table *t);
 /*
  * Records that @mac was the source of a frame from @owner (id @owner_id) at @now_ns: refreshes
  * a known MAC, moves a MAC last seen from another owner (a VM that moved hosts) or inserts a
- * new one. Returns 0; -EINVAL for a multicast or all-zero @mac; -ENOSPC when @owner_id already
- * has max_per_owner MACs or the table holds max_entries (the table is then unchanged). Expired
- * entries still count until expire() removes them. The table keeps @owner, borrowed: remove
- * the owner's entries before freeing it.
+ * new one. Returns 0; -EINVAL for a multicast or all-zero @mac; -EPERM when @mac is pinned to
+ * another owner; -ENOSPC when @owner_id already has max_per_owner MACs or the table holds
+ * max_entries (the table is unchanged on every error). Expired entries still count until
+ * expire() removes them. The table keeps @owner, borrowed: remove the owner's entries before
+ * freeing it.
  */
 int tapir_l2table_learn(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_BYTES],
 			void *owner, uint64_t owner_id, uint64_t now_ns);
 
 /*
- * Returns the owner of @mac if it was seen no more than @max_age_ns before @now_ns, else NULL
- * (unknown unicast: the caller floods). Stores the owner's id in @owner_id_out if not NULL.
- * The pointer is valid as long as the caller keeps the owner alive (the device read lock).
+ * Reserves @mac for @owner (id @owner_id): from now on learn() refuses it from any other owner,
+ * and lookup() returns @owner whatever its age. A learned entry for @mac, of any owner, becomes
+ * the pinned one. Pinned entries do not count against max_entries or max_per_owner; they go
+ * only with remove_owner(). Returns 0 (also when @owner already holds the pin); -EINVAL for a
+ * multicast or all-zero @mac; -EEXIST when another owner holds the pin; -ENOSPC with
+ * TAPIR_L2TABLE_MAX_PINNED pins in the table. Control thread.
+ */
+int tapir_l2table_pin(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_BYTES], void *owner,
+		      uint64_t owner_id);
+
+/*
+ * Returns the owner of @mac if it is pinned or was seen no more than @max_age_ns before @now_ns,
+ * else NULL (unknown unicast: the caller floods). Stores the owner's id in @owner_id_out if not
+ * NULL. The pointer is valid as long as the caller keeps the owner alive (the device read lock).
  */
 void *tapir_l2table_lookup(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_BYTES],
 			   uint64_t now_ns, uint64_t max_age_ns, uint64_t *owner_id_out);
 
-/* Removes every MAC of @owner_id (a peer being removed). Control thread. */
+/* Removes every MAC of @owner_id, pinned ones too (a peer removed or re-pinned). Control thread. */
 void tapir_l2table_remove_owner(struct tapir_l2table *t, uint64_t owner_id);
 
-/* Removes the MACs seen more than @max_age_ns before @now_ns; returns how many. Control thread. */
+/*
+ * Removes the learned MACs seen more than @max_age_ns before @now_ns (pins stay); returns how
+ * many. Control thread.
+ */
 size_t tapir_l2table_expire(struct tapir_l2table *t, uint64_t now_ns, uint64_t max_age_ns);
 
-/* Entries in the table; exact when no learn() or removal runs at the same time. */
+/*
+ * Learned entries in the table, in all and of one owner (pins not included); exact when no
+ * learn() or removal runs at the same time.
+ */
 size_t tapir_l2table_count(struct tapir_l2table *t);
 size_t tapir_l2table_count_owner(struct tapir_l2table *t, uint64_t owner_id);
+/* Pinned entries. Control thread. */
+size_t tapir_l2table_count_pinned(struct tapir_l2table *t);
 
 /*
- * Calls @fn for each MAC of @owner_id (for `tapir show`), in no particular order. Returns 0 or
- * the first nonzero value @fn returned.
+ * Calls @fn for each MAC of @owner_id that a frame came from (for `tapir show`: a pin is listed
+ * once its owner sent from it), in no particular order. Returns 0 or the first nonzero value
+ * @fn returned.
  */
 int tapir_l2table_walk_owner(struct tapir_l2table *t, uint64_t owner_id, tapir_l2table_walk_fn fn,
 			     void *ctx);

@@ -83,7 +83,9 @@ struct tapir_peer {
 	struct tapir_keypair *kp_next;	   /* keypair_lock */
 
 	pthread_mutex_t endpoint_lock;
-	union tapir_sockaddr endpoint; /* endpoint_lock; sa_family 0 = none */
+	/* endpoint_lock; addr.sa.sa_family 0 = none; local: the address the peer last reached
+	 * us on (sent from, sticky), family 0 = the kernel's default */
+	struct tapir_endpoint endpoint;
 
 	pthread_mutex_t staged_lock;
 	struct tapir_pkt *staged[MAX_STAGED_PACKETS]; /* staged_lock; ring */

@@ -4,7 +4,9 @@
  * lookup, AEAD, replay window, inner-IP validation, source check, extension hook) and queued
  * handshake messages through the control thread's processing. Input byte 0 selects the mode:
  * even = raw datagram; odd = the rest is encrypted as valid transport data (counter from
- * bytes 1-2) for the one known peer, so the inner-packet parser sees fuzzed plaintext.
+ * bytes 1-2) for the one known peer, so the inner-packet parser sees fuzzed plaintext. Bit 1 of
+ * byte 0 puts the device in TAP mode (Ethernet extension frames into the MAC table, where
+ * 02:00:00:00:00:01 is pinned to a second peer: the known peer sending from it is refused).
  */
 #include <fcntl.h>
 #include <stdlib.h>
@@ -25,8 +27,8 @@ static struct tapir_aead_ctx *seal;
 static void setup(void)
 {
 	struct tapir_noise_session_keys keys = {.local_index = 0x11223344, .remote_index = 1};
-	uint8_t priv[32] = {1}, peer_key[32] = {2}, addr[4] = {10, 0, 0, 2};
-	struct tapir_peer *peer;
+	uint8_t priv[32] = {1}, peer_key[32] = {2}, other_key[32] = {3}, addr[4] = {10, 0, 0, 2};
+	struct tapir_peer *peer, *other;
 
 	tapir_crypto_init();
 	if (pipe2(pipe_fds, O_NONBLOCK) < 0 || tapir_device_init(&dev, "fz0", &pipe_fds[1], 1) < 0)
@@ -41,18 +43,27 @@ static void setup(void)
 		abort();
 	peer->kp_current = kp;
 	tapir_allowedips_insert(dev.allowedips, AF_INET, addr, 32, &peer->allowed);
+	/* the MAC table and the extension hook exist in both modes; dev.is_tap picks one */
+	other = tapir_device_add_peer(&dev, other_key);
+	if (!other || tapir_l2_init(&dev, true) < 0)
+		abort();
+	other->pinned_macs[0][0] = 2;
+	other->pinned_macs[0][5] = 1;
+	other->n_pinned_macs = 1;
+	tapir_l2_pin_all(&dev);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct tapir_pkt pkt;
 	static uint8_t sink[65536];
-	union tapir_sockaddr src = {.in = {.sin_family = AF_INET, .sin_port = htons(9)}};
+	struct tapir_endpoint src = {.addr.in = {.sin_family = AF_INET, .sin_port = htons(9)}};
 
 	if (!kp)
 		setup();
 	if (size < 1 || size > 60000)
 		return 0;
+	dev.is_tap = data[0] & 2;
 	pkt.off = TAPIR_PKT_HEADROOM;
 	if (data[0] & 1 && size >= 3) {
 		uint64_t counter = (uint64_t)data[1] << 8 | data[2];

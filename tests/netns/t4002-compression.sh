@@ -27,7 +27,7 @@ start_daemon "$NS1" "$IMPL" "$IFA"
 start_daemon "$NS2" "$IMPL" "$IFB"
 n1 "$TAPIR" set "$IFA" private-key "$(key_of a)" listen-port 51831 \
 	peer "$(pub_of b)" endpoint 192.0.2.2:51832 allowed-ips 10.81.0.2/32 compression lz4
-n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51832 \
+n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51832 tcp-listen on \
 	peer "$(pub_of a)" allowed-ips 10.81.0.1/32 compression lz4
 addr_up "$NS1" "$IFA" 10.81.0.1/24
 addr_up "$NS2" "$IFB" 10.81.0.2/24

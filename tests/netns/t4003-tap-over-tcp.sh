@@ -29,7 +29,7 @@ start_daemon "$NS1" "$T/tapird-tap" "$IFA"
 start_daemon "$NS2" "$T/tapird-tap" "$IFB"
 n1 "$TAPIR" set "$IFA" private-key "$(key_of a)" listen-port 51841 \
 	peer "$(pub_of b)" endpoint tcp://192.0.2.2:51842 compression lz4
-n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51842 \
+n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51842 tcp-listen on \
 	peer "$(pub_of a)" compression lz4
 addr_up "$NS1" "$IFA" 10.84.0.1/24
 addr_up "$NS2" "$IFB" 10.84.0.2/24

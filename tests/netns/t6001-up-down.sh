@@ -185,10 +185,10 @@ check "bad: zero workers" bad_case 3 Workers "[Interface]\n$PK\nWorkers = 0\n"
 check "bad: [Peer] without PublicKey" bad_case 4 PublicKey \
 	"[Interface]\n$PK\n\n[Peer]\nAllowedIPs = 10.0.0.0/8\n"
 
-# SaveConfig is refused rather than silently ignored.
+# SaveConfig = true works as in wg-quick (t6005 tests it in full).
 printf '[Interface]\n%s\nSaveConfig = true\n' "$PK" >"$T/$IFX.conf"
-check_fails "SaveConfig = true is refused" tq "$NS1" up "$T/$IFX.conf"
-check "with a clear message, and nothing changed" eval 'grep -q "SaveConfig = true is not supported" "$T/tq.log" && no_link "$NS1" "$IFX" && no_state "$IFX"'
+check "SaveConfig = true: up works" tq "$NS1" up "$T/$IFX.conf"
+check "down writes the file back, SaveConfig kept, nothing left" eval 'tq "$NS1" down "$IFX" && grep -q "tapir showconf $IFX >" "$T/tq.log" && grep -qx "SaveConfig = true" "$T/$IFX.conf" && no_link "$NS1" "$IFX" && no_state "$IFX"'
 
 # DNS without resolvconf(8): a clear message, and up goes on.
 if command -v resolvconf >/dev/null; then

@@ -10,7 +10,8 @@
 #                                          one compilation for both, to stay well under 60 s)
 #   make -C $SRCDIR configure PREFIX=/opt/x BUILDDIR=$T/b2   (the first-time setup path)
 #
-#   then, in both trees: tapir, tapird, tapir(8), tapird(8), tapir.conf(5), tapir@.service
+#   then, in both trees: tapir, tapird, tapir(8), tapird(8), tapir.conf(5), tapir@.service, the
+#   sysusers.d file (which systemd-sysusers turns into the user tapir in a scratch root)
 #   (pointing at the installed tapir and tapird) and the bash completion are where they
 #   belong and nothing else is installed; the installed programs run; the man pages render
 #   without warnings (skipped without man); the completion parses and completes; the unit
@@ -21,7 +22,7 @@ set -eu
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 require_cmds meson ninja make sed
 
-plan 16
+plan 17
 
 ROOT=$T/root
 ROOT2=$T/root2
@@ -78,6 +79,18 @@ unit_in()
 	[ -f "$1$d/tapir@.service" ]
 }
 
+# sysusers_in TREE PREFIX: where the sysusers.d file belongs (pkg-config systemd's sysusersdir
+# for /usr, PREFIX/lib/sysusers.d otherwise). Fails if it is not there.
+sysusers_in()
+{
+	local d=$2/lib/sysusers.d
+	if [ "$2" = /usr ] && pkg-config --exists systemd 2>/dev/null; then
+		d=$(pkg-config --variable=sysusersdir systemd)
+	fi
+	echo "$1$d/tapir.conf"
+	[ -f "$1$d/tapir.conf" ]
+}
+
 # expected_files TREE PREFIX: every file the install must produce, one per line.
 expected_files()
 {
@@ -88,6 +101,7 @@ expected_files()
 	man_page "$p" 8 tapird
 	man_page "$p" 5 tapir.conf
 	unit_in "$1" "$2" || true
+	sysusers_in "$1" "$2" || true
 	echo "$p/share/bash-completion/completions/tapir"
 }
 
@@ -117,21 +131,40 @@ installed_ok()
 check "PREFIX=/usr: programs, man pages, unit, completion installed, nothing else" \
 	installed_ok "$ROOT" /usr
 
-# unit_points_at TREE PREFIX BINDIR SBINDIR: ExecStart, ExecStop and TAPIRD name the installed
-# programs.
+# unit_points_at TREE PREFIX BINDIR SBINDIR: ExecStart (the supervised tapir up --foreground
+# of a Type=notify unit, which takes the interface down itself on stop) and TAPIRD name the
+# installed programs.
 unit_points_at()
 {
 	local unit
 	unit=$(unit_in "$1" "$2") || { echo "no unit"; return 1; }
-	if ! grep -qx "ExecStart=$3/tapir up %i" "$unit" ||
-		! grep -qx "ExecStop=$3/tapir down %i" "$unit" ||
+	if ! grep -qx "ExecStart=$3/tapir up %i --foreground" "$unit" ||
+		! grep -qx "Type=notify" "$unit" ||
 		! grep -qx "Environment=TAPIRD=$4/tapird" "$unit"; then
-		grep -E '^(Exec|Environment)' "$unit"
+		grep -E '^(Type|Exec|Environment)' "$unit"
 		return 1
 	fi
 }
-check "PREFIX=/usr: the unit runs /usr/bin/tapir up/down %i with /usr/sbin/tapird" \
+check "PREFIX=/usr: the unit runs /usr/bin/tapir up %i --foreground with /usr/sbin/tapird" \
 	unit_points_at "$ROOT" /usr /usr/bin /usr/sbin
+
+# creates_user FILE: systemd-sysusers, pointed at a scratch root, makes the system user tapir
+# from the installed file (no home, no login shell): what happens at boot or package install.
+creates_user()
+{
+	local sysroot=$T/sysroot
+	mkdir -p "$sysroot/etc"
+	systemd-sysusers --root="$sysroot" "$1" >"$T/sysusers.log" 2>&1 || { cat "$T/sysusers.log"; return 1; }
+	grep -E '^tapir:x:[0-9]+:[0-9]+:[^:]*:/nonexistent:/usr/sbin/nologin$' "$sysroot/etc/passwd" ||
+		{ cat "$sysroot/etc/passwd"; return 1; }
+}
+if command -v systemd-sysusers >/dev/null 2>&1; then
+	check "the installed sysusers.d file creates the system user tapir (systemd-sysusers --root)" \
+		creates_user "$(sysusers_in "$ROOT" /usr)"
+else
+	skip_check "the installed sysusers.d file creates the system user tapir" \
+		"systemd-sysusers not installed"
+fi
 
 VERSION=$(meson introspect --projectinfo "$T/b" | grep -o '"version": *"[^"]*"' | head -n 1 |
 	sed 's/.*"\([^"]*\)"$/\1/')

@@ -47,7 +47,7 @@ pskgen ab2
 A=$(pub_of a)
 A2=$(pub_of a2)
 B=$(pub_of b)
-UP_LOG="$T/$IFA.up.log" # tapir up, and the daemon it starts (it inherits stderr)
+UP_LOG="$T/$IFA.up.log" # tapir up, and the daemon it starts (its TAPIR_LOG_FILE)
 B_LOG="$T/$IFB.log"     # lib.sh's start_daemon
 CLI_LOG="$T/cli.log"    # every other tapir command but show
 SHOW_LOG="$T/show.log"  # tapir show: public keys by design
@@ -88,8 +88,8 @@ EOC
 tapir_up()
 {
 	echo "\$ tapir up $IFA.conf" >"$UP_LOG"
-	ip netns exec "$NS1" env LOG_LEVEL=debug timeout 60 "$CLI" up "$T/$IFA.conf" \
-		>>"$UP_LOG" 2>&1 </dev/null
+	ip netns exec "$NS1" env LOG_LEVEL=debug TAPIR_LOG_FILE="$UP_LOG" timeout 60 "$CLI" up \
+		"$T/$IFA.conf" >>"$UP_LOG" 2>&1 </dev/null
 }
 
 # ---------------------------------------------------------------- a working tunnel

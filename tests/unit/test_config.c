@@ -362,6 +362,27 @@ static void test_tap_mac_limit(void **state)
 	assert_zeroed(&q);
 }
 
+/* A pinned MAC belongs to one peer (issue 13): the same MAC for two peers is an error. */
+static void test_tap_mac_one_peer(void **state)
+{
+	struct tapir_quick_conf q;
+
+	assert_int_equal(parse("[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1
+			       "\nMACs = 02:00:00:00:00:01, 02:00:00:00:00:01\n",
+			       &q),
+			 0); /* twice for one peer: harmless */
+	tapir_quick_conf_free(&q);
+	assert_int_equal(parse("[Interface]\nMode = tap\n[Peer]\nPublicKey = " PUB1
+			       "\nMACs = 02:00:00:00:00:01\n[Peer]\nPublicKey = " PUB2
+			       "\nMACs = 02:00:00:00:00:02\nMACs = 02:00:00:00:00:01\n",
+			       &q),
+			 -EINVAL);
+	assert_non_null(strstr(err, "test.conf:9:"));
+	assert_non_null(strstr(err, "already pinned to another peer"));
+	assert_non_null(strstr(err, "(key MACs)"));
+	assert_zeroed(&q);
+}
+
 static void test_many_peers(void **state)
 {
 	enum { N = 100 };
@@ -531,8 +552,18 @@ static void test_wg_only(void **state)
 	} tapir_keys[] = {
 	    {"Mode = tap", "(key Mode)"},
 	    {"Bridge = br0", "(key Bridge)"},
-	    {"Forward = on", "(key Forward)"},
-	    {"MACAge = 60", "(key MACAge)"},
+	    {"Offload = none", "(key Offload)"},
+	    {"Workers = 1", "(key Workers)"},
+	};
+	/* tapir's keys that go to the daemon: a setconf file may have them (tapir strip keeps them)
+	 */
+	static const char *const daemon_keys[] = {
+	    "[Interface]\nForward = on\n",
+	    "[Interface]\nMACAge = 60\n",
+	    "[Interface]\nTCPListen = on\n",
+	    "[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00:01\n",
+	    "[Peer]\nPublicKey = " PUB1 "\nTransport = tcp\n",
+	    "[Peer]\nPublicKey = " PUB1 "\nCompression = lz4\n",
 	};
 	struct tapir_quick_conf q;
 	char text[256];
@@ -547,7 +578,7 @@ static void test_wg_only(void **state)
 		assert_int_equal(parse_mode(text, false, &q), 0);
 		tapir_quick_conf_free(&q);
 	}
-	/* tapir up's keys too: tapir setconf hands the file to a daemon as it is */
+	/* tapir up's own keys too: they are tapird's command line, not its configuration */
 	for (size_t i = 0; i < sizeof(tapir_keys) / sizeof(tapir_keys[0]); i++) {
 		snprintf(text, sizeof(text), "[Interface]\nPrivateKey = %s\n%s\n", PRIV,
 			 tapir_keys[i].line);
@@ -560,11 +591,17 @@ static void test_wg_only(void **state)
 		assert_int_equal(parse_mode(text, false, &q), 0);
 		tapir_quick_conf_free(&q);
 	}
-	assert_int_equal(
-	    parse_mode("[Peer]\nPublicKey = " PUB1 "\nMACs = 02:00:00:00:00:01\n", true, &q),
-	    -EINVAL);
-	assert_non_null(
-	    strstr(err, "test.conf:3: tapir up key not valid in a wg config (key MACs)"));
+	for (size_t i = 0; i < sizeof(daemon_keys) / sizeof(daemon_keys[0]); i++) {
+		assert_int_equal(parse_mode(daemon_keys[i], true, &q), 0);
+		tapir_quick_conf_free(&q);
+	}
+	/* and tapir strip knows which keys are tapir up's */
+	assert_true(tapir_config_is_up_key("Address", 7));
+	assert_true(tapir_config_is_up_key("postup", 6));
+	assert_true(tapir_config_is_up_key("Bridge", 6));
+	assert_false(tapir_config_is_up_key("ListenPort", 10));
+	assert_false(tapir_config_is_up_key("Forward", 7));
+	assert_false(tapir_config_is_up_key("Frobnicate", 10));
 	assert_int_equal(parse_mode("[Interface]\nPrivateKey=" PRIV "\nListenPort=1\nFwMark=2\n"
 				    "[Peer]\nPublicKey=" PUB1 "\nPresharedKey=" PSK "\n"
 				    "AllowedIPs=10.0.0.0/8\nEndpoint=192.0.2.1:1\n"
@@ -821,6 +858,54 @@ static void test_offload_workers(void **state)
 	assert_int_equal(parse_mode("[Interface]\nWorkers = 1\n", true, &q), -EINVAL);
 }
 
+/* TCPListen = on|off (any mode): tapir_tcp_listen in the request, only when the file sets it. */
+static void test_tcp_listen(void **state)
+{
+	static const char *const bad[] = {"yes", "", "1", "on on"};
+	struct tapir_quick_conf q;
+	struct tapir_conf back;
+	char text[128];
+	size_t len;
+	char *req;
+
+	assert_int_equal(parse("[Interface]\nTCPListen = On\n", &q), 0);
+	assert_true(q.wg.has_tcp_listen && q.wg.is_tcp_listen);
+	req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+	assert_string_equal(req, "set=1\ntapir_tcp_listen=true\n\n");
+	assert_int_equal(tapir_uapi_parse_set(req + 6, len - 7, &back, err, sizeof(err)), 0);
+	assert_true(back.has_tcp_listen && back.is_tcp_listen);
+	tapir_conf_free(&back);
+	free(req);
+	tapir_quick_conf_free(&q);
+
+	assert_int_equal(parse("[Interface]\nTCPListen = false\n", &q), 0);
+	req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+	assert_string_equal(req, "set=1\ntapir_tcp_listen=false\n\n");
+	free(req);
+	tapir_quick_conf_free(&q);
+
+	/* not given: the daemon's default (off), and no extension key a stock daemon would see */
+	assert_int_equal(parse("[Interface]\nListenPort = 1\n", &q), 0);
+	assert_false(q.wg.has_tcp_listen);
+	req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+	assert_null(strstr(req, "tapir_"));
+	free(req);
+	tapir_quick_conf_free(&q);
+
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nTCPListen = %s\n", bad[i]);
+		assert_int_equal(parse(text, &q), -EINVAL);
+		assert_non_null(strstr(err, "test.conf:2:"));
+		assert_non_null(strstr(err, "(key TCPListen)"));
+		snprintf(text, sizeof(text), "tapir_tcp_listen=%s\n", bad[i]);
+		assert_int_equal(tapir_uapi_parse_set(text, strlen(text), &back, err, sizeof(err)),
+				 -EINVAL);
+		assert_non_null(strstr(err, "tapir_tcp_listen"));
+	}
+	/* [Interface] only */
+	assert_int_equal(parse("[Peer]\nPublicKey = " PUB1 "\nTCPListen = on\n", &q), -EINVAL);
+}
+
 static void test_serialise_empty(void **state)
 {
 	struct tapir_conf conf = {0};
@@ -848,9 +933,11 @@ int main(void)
 	    cmocka_unit_test(test_tap_file),
 	    cmocka_unit_test(test_tap_value_forms),
 	    cmocka_unit_test(test_tap_mac_limit),
+	    cmocka_unit_test(test_tap_mac_one_peer), /* one peer per pinned MAC */
 	    cmocka_unit_test(test_tap_round_trip),
 	    cmocka_unit_test(test_transport_compression),
 	    cmocka_unit_test(test_offload_workers),
+	    cmocka_unit_test(test_tcp_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,7 +2,8 @@
 /*
  * Unit tests for src/peer/l2table.c: learning and lookup, a MAC moving between owners, the
  * aging boundary, both -ENOSPC limits (with the table left unchanged), refused source MACs,
- * owner removal and walks; a differential test against a naive array model on random
+ * owner removal and walks; pins (reserved MACs: refused to other owners, never aged, taking over
+ * a learned entry, room of their own); a differential test against a naive array model on random
  * operations; and a concurrency test (4 threads learning and looking up while the main thread
  * expires and removes owners) that checks the counting invariants at the end. Run it under
  * TSan too. Set TAPIR_TEST_SEED to replay a failing random run; the seed is printed on failure.
@@ -379,6 +380,138 @@ static void test_remove_owner_and_walk(void **state)
 	tapir_l2table_free(t);
 }
 
+/* ---- pins (issue 13: a pinned MAC is reserved for its peer) ---- */
+
+/* Pinned to owner 0: no other owner can learn it, lookups find owner 0 at any age. */
+static void test_pin_reserves(void **state)
+{
+	struct tapir_l2table *t = tapir_l2table_new(16, 4);
+	uint8_t a[6], b[6];
+	uint64_t id = 0;
+
+	assert_non_null(t);
+	make_mac(a, 0x52, 1);
+	make_mac(b, 0x52, 2);
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(0), owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+	assert_int_equal(tapir_l2table_count(t), 0); /* pins are not learned entries */
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 1ull << 62, 0, &id), owner_ptr(0));
+	assert_int_equal(id, owner_id(0));
+
+	/* another owner sending from it: refused, the table unchanged */
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 10), -EPERM);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 10, 0, &id), owner_ptr(0));
+	assert_int_equal(id, owner_id(0));
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(1)), 0);
+	assert_int_equal(tapir_l2table_count(t), 0);
+
+	/* not listed as learned until its owner sends from it; then it is */
+	assert_int_equal(walk_count(t, owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(0), owner_id(0), 20), 0);
+	assert_int_equal(walk_count(t, owner_id(0)), 1);
+	assert_true(collected_has(&coll, a, NULL));
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+
+	/* pinning again to the same owner is a no-op; to another one, refused */
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(0), owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(1), owner_id(1)), -EEXIST);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 30, 0, NULL), owner_ptr(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+
+	/* aging never removes a pin; other MACs still move freely */
+	assert_int_equal(tapir_l2table_learn(t, b, owner_ptr(1), owner_id(1), 30), 0);
+	assert_int_equal(tapir_l2table_expire(t, 1ull << 62, 5), 1);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 1ull << 62, 5, NULL), owner_ptr(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+
+	assert_int_equal(tapir_l2table_pin(t, (const uint8_t[6]){0x01, 0, 0, 0, 0, 1}, owner_ptr(0),
+					   owner_id(0)),
+			 -EINVAL);
+	assert_int_equal(tapir_l2table_pin(t, (const uint8_t[6]){0}, owner_ptr(0), owner_id(0)),
+			 -EINVAL);
+	tapir_l2table_free(t);
+}
+
+/* Pinning a MAC another owner (or the same one) learned takes the entry over. */
+static void test_pin_takes_learned(void **state)
+{
+	struct tapir_l2table *t = tapir_l2table_new(16, 4);
+	uint8_t a[6], b[6];
+	uint64_t id = 0;
+
+	assert_non_null(t);
+	make_mac(a, 0x52, 1);
+	make_mac(b, 0x52, 2);
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 10), 0);
+	assert_int_equal(tapir_l2table_learn(t, b, owner_ptr(0), owner_id(0), 10), 0);
+	assert_int_equal(tapir_l2table_pin(t, a, owner_ptr(0), owner_id(0)), 0);
+	assert_ptr_equal(tapir_l2table_lookup(t, a, 10, 0, &id), owner_ptr(0));
+	assert_int_equal(id, owner_id(0));
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(1)), 0);
+	assert_int_equal(walk_count(t, owner_id(1)), 0);
+	assert_int_equal(walk_count(t, owner_id(0)), 1); /* b; a not seen from owner 0 yet */
+	assert_int_equal(tapir_l2table_count(t), 1);
+	assert_int_equal(tapir_l2table_count_pinned(t), 1);
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 20), -EPERM);
+
+	/* the owner's own learned MAC: stays listed as seen */
+	assert_int_equal(tapir_l2table_pin(t, b, owner_ptr(0), owner_id(0)), 0);
+	assert_int_equal(walk_count(t, owner_id(0)), 1);
+	assert_int_equal(tapir_l2table_count(t), 0);
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(0)), 0);
+	assert_int_equal(tapir_l2table_count_pinned(t), 2);
+
+	/* removing the owner frees its pins: the MAC can be learned by anyone again */
+	tapir_l2table_remove_owner(t, owner_id(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 0);
+	assert_null(tapir_l2table_lookup(t, a, 20, 0, NULL));
+	assert_int_equal(tapir_l2table_learn(t, a, owner_ptr(1), owner_id(1), 20), 0);
+	assert_int_equal(tapir_l2table_count(t), 1);
+	tapir_l2table_free(t);
+}
+
+/* Pins take no room from learning and learning none from pins; the pin limit holds. */
+static void test_pin_room(void **state)
+{
+	struct tapir_l2table *t = tapir_l2table_new(4, 2);
+	uint8_t mac[6];
+
+	assert_non_null(t);
+	for (uint32_t i = 0; i < 4; i++) {
+		make_mac(mac, 0x52, i);
+		assert_int_equal(tapir_l2table_learn(t, mac, owner_ptr(i / 2), owner_id(i / 2), 1),
+				 0);
+	}
+	/* full table, owners 0 and 1 at their limit: pins still fit, for them too */
+	for (uint32_t i = 0; i < TAPIR_L2TABLE_MAX_PINNED; i++) {
+		make_mac(mac, 0x56, i);
+		assert_int_equal(tapir_l2table_pin(t, mac, owner_ptr(i % 2), owner_id(i % 2)), 0);
+	}
+	make_mac(mac, 0x56, TAPIR_L2TABLE_MAX_PINNED);
+	assert_int_equal(tapir_l2table_pin(t, mac, owner_ptr(0), owner_id(0)), -ENOSPC);
+	make_mac(mac, 0x52, 0); /* a learned one cannot become a pin either: no room left */
+	assert_int_equal(tapir_l2table_pin(t, mac, owner_ptr(0), owner_id(0)), -ENOSPC);
+	assert_ptr_equal(tapir_l2table_lookup(t, mac, 1, 0, NULL), owner_ptr(0));
+	assert_int_equal(tapir_l2table_count(t), 4);
+	assert_int_equal(tapir_l2table_count_pinned(t), TAPIR_L2TABLE_MAX_PINNED);
+	assert_int_equal(tapir_l2table_count_owner(t, owner_id(0)), 2);
+
+	/* learned entries leaving make room for learning again, not beyond max_entries */
+	tapir_l2table_remove_owner(t, owner_id(1));
+	assert_int_equal(tapir_l2table_count(t), 2);
+	assert_int_equal(tapir_l2table_count_pinned(t), TAPIR_L2TABLE_MAX_PINNED / 2);
+	for (uint32_t i = 0; i < 3; i++) {
+		make_mac(mac, 0x5a, i);
+		assert_int_equal(tapir_l2table_learn(t, mac, owner_ptr(2 + i), owner_id(2 + i), 2),
+				 i < 2 ? 0 : -ENOSPC);
+	}
+	tapir_l2table_remove_owner(t, owner_id(0));
+	assert_int_equal(tapir_l2table_count_pinned(t), 0);
+	assert_int_equal(tapir_l2table_count(t), 2);
+	tapir_l2table_free(t);
+}
+
 /* ---- differential test against a naive model ---- */
 
 struct model_entry {
@@ -622,11 +755,24 @@ static void *worker(void *p)
 	return NULL;
 }
 
-/* With nothing running: count == sum of per-owner counts == entries walked, all in bounds. */
-static void check_invariants(struct conc *c)
+/* Pins owner 0 holds, made by the main thread while the workers run. */
+struct conc_pins {
+	bool is_pinned[CONC_MACS];
+	size_t n;
+};
+
+/*
+ * With nothing running: count == sum of per-owner counts == learned entries walked, all in
+ * bounds; every pin is owner 0's and is found as such.
+ */
+static void check_invariants(struct conc *c, const struct conc_pins *pins)
 {
 	size_t sum = 0, walked = 0, count = tapir_l2table_count(c->t);
+	uint64_t id;
 
+	if (tapir_l2table_count_pinned(c->t) != pins->n)
+		fail_msg("seed %llu: %zu pins, %zu made", (unsigned long long)c->seed,
+			 tapir_l2table_count_pinned(c->t), pins->n);
 	for (unsigned int o = 0; o < OWNERS; o++) {
 		size_t n = tapir_l2table_count_owner(c->t, owner_id(o));
 
@@ -635,7 +781,14 @@ static void check_invariants(struct conc *c)
 				 n);
 		sum += n;
 		walked += walk_count(c->t, owner_id(o));
+		for (unsigned int m = 0; o == 0 && m < CONC_MACS; m++)
+			walked -= pins->is_pinned[m] && collected_has(&coll, c->macs[m], NULL);
 	}
+	for (unsigned int m = 0; m < CONC_MACS; m++)
+		if (pins->is_pinned[m] &&
+		    (tapir_l2table_lookup(c->t, c->macs[m], 0, 0, &id) != owner_ptr(0) ||
+		     id != owner_id(0)))
+			fail_msg("seed %llu: pin %u lost", (unsigned long long)c->seed, m);
 	if (count != sum || count != walked || count > CONC_MAX_ENTRIES)
 		fail_msg("seed %llu: count %zu, owner sum %zu, walked %zu",
 			 (unsigned long long)c->seed, count, sum, walked);
@@ -646,6 +799,7 @@ static void test_concurrency(void **state)
 	static struct conc c;
 	struct worker_arg args[CONC_THREADS];
 	pthread_t threads[CONC_THREADS];
+	struct conc_pins pins = {0};
 	uint64_t rng, start, removals = 0, expired = 0;
 	uint8_t mac[6];
 
@@ -661,9 +815,22 @@ static void test_concurrency(void **state)
 	}
 	start = now_ns();
 	while (now_ns() - start < CONC_RUN_NS) {
+		unsigned int o = rnd(&rng, OWNERS), m = rnd(&rng, CONC_MACS);
+
 		expired += tapir_l2table_expire(c.t, now_ns(), rnd(&rng, 2000000));
-		tapir_l2table_remove_owner(c.t, owner_id(rnd(&rng, OWNERS)));
-		removals++;
+		/* owner 0 is pinned: it loses its pins only now and then */
+		if (o != 0 || rnd(&rng, 8) == 0) {
+			tapir_l2table_remove_owner(c.t, owner_id(o));
+			removals++;
+			if (o == 0)
+				memset(&pins, 0, sizeof(pins));
+		}
+		/* pinning races with the workers' learns of the same MAC */
+		if (tapir_l2table_pin(c.t, c.macs[m], owner_ptr(0), owner_id(0)) == 0 &&
+		    !pins.is_pinned[m]) {
+			pins.is_pinned[m] = true;
+			pins.n++;
+		}
 		usleep(100);
 	}
 	atomic_store(&c.is_done, true);
@@ -675,12 +842,15 @@ static void test_concurrency(void **state)
 	if (atomic_load(&c.bad_lookups))
 		fail_msg("seed %llu: %lu torn lookups", (unsigned long long)c.seed,
 			 atomic_load(&c.bad_lookups));
-	check_invariants(&c);
+	check_invariants(&c, &pins);
 
 	/* empty it, then fill it to the brim: no node or owner record leaked */
 	tapir_l2table_expire(c.t, UINT64_MAX, 0);
 	assert_int_equal(tapir_l2table_count(c.t), 0);
-	check_invariants(&c);
+	check_invariants(&c, &pins);
+	tapir_l2table_remove_owner(c.t, owner_id(0));
+	memset(&pins, 0, sizeof(pins));
+	check_invariants(&c, &pins);
 	for (uint32_t i = 0; i < CONC_MAX_ENTRIES; i++) {
 		make_mac(mac, 0x06, i);
 		assert_int_equal(
@@ -689,7 +859,7 @@ static void test_concurrency(void **state)
 	}
 	make_mac(mac, 0x06, CONC_MAX_ENTRIES);
 	assert_int_equal(tapir_l2table_learn(c.t, mac, owner_ptr(0), owner_id(0), 1), -ENOSPC);
-	check_invariants(&c);
+	check_invariants(&c, &pins);
 	tapir_l2table_free(c.t);
 }
 
@@ -705,6 +875,9 @@ int main(void)
 	    cmocka_unit_test(test_max_entries),
 	    cmocka_unit_test(test_refused_sources),
 	    cmocka_unit_test(test_remove_owner_and_walk),
+	    cmocka_unit_test(test_pin_reserves),
+	    cmocka_unit_test(test_pin_takes_learned),
+	    cmocka_unit_test(test_pin_room),
 	    cmocka_unit_test(test_differential),
 	    cmocka_unit_test(test_concurrency),
 	};
