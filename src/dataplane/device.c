@@ -19,6 +19,7 @@
 #include "encoding.h"
 #include "log.h"
 #include "sockops.h"
+#include "tun.h"
 #include "udp.h"
 
 const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
@@ -49,76 +50,178 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
 	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
 }
 
+/* Closes what init_workers made (also half of it); the TUN queues only when @is_owned. */
+static void free_workers(struct tapir_device *dev, bool is_owned)
+{
+	for (unsigned int i = 0; dev->workers && i < dev->nworkers; i++) {
+		struct tapir_worker *w = &dev->workers[i];
+
+		tapir_worker_free_buffers(w);
+		if (w->epoll_fd >= 0)
+			close(w->epoll_fd);
+		if (is_owned && w->tun_fd >= 0)
+			close(w->tun_fd);
+		if (dev->udp_fds[i] >= 0)
+			close(dev->udp_fds[i]);
+	}
+	free(dev->workers);
+	free(dev->udp_fds);
+	dev->workers = NULL;
+	dev->udp_fds = NULL;
+}
+
 static int init_workers(struct tapir_device *dev, const int *tun_fds)
 {
+	int ret = -ENOMEM;
+
 	dev->workers = calloc(dev->nworkers, sizeof(*dev->workers));
 	dev->udp_fds = calloc(dev->nworkers, sizeof(*dev->udp_fds));
 	if (!dev->workers || !dev->udp_fds)
-		return -ENOMEM;
+		goto err;
+	for (unsigned int i = 0; i < dev->nworkers; i++) {
+		dev->udp_fds[i] = -1;
+		dev->workers[i].epoll_fd = -1;
+	}
 	for (unsigned int i = 0; i < dev->nworkers; i++) {
 		struct tapir_worker *w = &dev->workers[i];
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAPIR_WORKER_EV_TUN};
 
-		dev->udp_fds[i] = -1;
 		w->dev = dev;
 		w->slot = i;
 		w->tun_fd = tun_fds[i];
 		w->udp_fd = -1;
 		w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-		if (w->epoll_fd < 0)
-			return -errno;
-		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->tun_fd, &ev) < 0)
-			return -errno;
+		if (w->epoll_fd < 0 || epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->tun_fd, &ev) < 0)
+			goto err_errno;
 		ev.data.u32 = TAPIR_WORKER_EV_STOP;
 		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, dev->stop_event_fd, &ev) < 0)
-			return -errno;
+			goto err_errno;
 		if (tapir_worker_init_buffers(w) < 0)
-			return -ENOMEM;
+			goto err;
 	}
 	return 0;
+
+err_errno:
+	ret = -errno;
+err:
+	free_workers(dev, false);
+	return ret;
 }
 
-int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *tun_fds,
-		      unsigned int nworkers)
+/*
+ * The TUN side as tapird sets it up: the interface index, the offloads asked for (TSO/USO
+ * on every queue when the queues carry a virtio_net_hdr), the default MTU. Nothing here fails.
+ */
+static void init_tun(struct tapir_device *dev, const struct tapir_device_opts *opts)
+{
+	dev->ifindex = opts->is_fake_tun ? 0 : tapir_tun_ifindex(dev->ifname);
+	atomic_store(&dev->offloads, opts->offloads);
+	dev->has_vnet_hdr = opts->offloads & TAPIR_OFFLOAD_TUN;
+	for (unsigned int i = 0; dev->has_vnet_hdr && i < dev->nworkers; i++) {
+		int ret = tapir_tun_set_offload(opts->tun_fds[i], &dev->has_tun_uso);
+
+		if (ret < 0) {
+			/* the header stays; the kernel just sends no super-packets */
+			log_info("%s: TUN offload unavailable: %s", dev->ifname, strerror(-ret));
+			break;
+		}
+	}
+}
+
+/*
+ * Staged like the kernel driver's wg_newlink: each stage that fails undoes its own half-made
+ * state and jumps to the label that undoes the stages before it, in reverse order.
+ */
+int tapir_device_init(struct tapir_device *dev, const struct tapir_device_opts *opts,
+		      const char **step)
 {
 	int ret;
 
 	memset(dev, 0, sizeof(*dev));
-	snprintf(dev->ifname, sizeof(dev->ifname), "%s", ifname);
-	dev->nworkers = nworkers;
+	snprintf(dev->ifname, sizeof(dev->ifname), "%s", opts->ifname);
+	dev->nworkers = opts->nworkers;
 	dev->mtu = TAPIR_DEFAULT_MTU;
-	dev->control_event_fd = -1;
+	atomic_store(&dev->mtu_cached, TAPIR_DEFAULT_MTU);
+	/* the privileged helper's operations replace these before the workers start */
 	dev->sock_ops = &tapir_sock_ops_direct;
 	pthread_rwlock_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	pthread_mutex_init(&dev->req_lock, NULL);
 	tapir_graveyard_init(&dev->graveyard);
-	dev->stop_event_fd = -1;
+	*step = "initialise device";
+
 	dev->control_event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (dev->control_event_fd < 0)
 		return -errno;
 	dev->stop_event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (dev->stop_event_fd < 0)
-		return -errno;
-	atomic_store(&dev->mtu_cached, TAPIR_DEFAULT_MTU);
+	if (dev->stop_event_fd < 0) {
+		ret = -errno;
+		goto err_control_event;
+	}
+
+	ret = -ENOMEM;
 	dev->hsq = calloc(TAPIR_HANDSHAKE_QUEUE_LEN, sizeof(*dev->hsq));
 	dev->allowedips = tapir_allowedips_new();
 	dev->ratelimiter = tapir_ratelimiter_new(1 << 16);
 	if (!dev->hsq || !dev->allowedips || !dev->ratelimiter)
-		return -ENOMEM;
+		goto err_tables;
 	ret = tapir_peer_table_init(&dev->peers);
 	if (ret < 0)
-		return ret;
+		goto err_tables;
 	ret = tapir_index_table_init(&dev->indices);
 	if (ret < 0)
-		return ret;
+		goto err_peer_table;
 	ret = tapir_pkt_pool_init(&dev->pool, TAPIR_STAGED_POOL_LEN);
 	if (ret < 0)
-		return ret;
-	ret = init_workers(dev, tun_fds);
+		goto err_index_table;
+
+	ret = init_workers(dev, opts->tun_fds);
 	if (ret < 0)
-		return ret;
-	return tapir_tcp_init(dev);
+		goto err_pool;
+	ret = tapir_tcp_init(dev);
+	if (ret < 0) {
+		tapir_tcp_destroy(dev); /* what it made of itself */
+		goto err_workers;
+	}
+
+	init_tun(dev, opts);
+	*step = "initialise L2 mode";
+	ret = tapir_l2_init(dev, opts->is_tap);
+	if (ret < 0) {
+		tapir_l2_destroy(dev); /* what it made of itself */
+		goto err_tcp;
+	}
+	if (opts->is_fake_tun)
+		return 0;
+
+	tapir_tun_set_mtu(dev->ifname, opts->is_tap ? TAPIR_TAP_DEFAULT_MTU : TAPIR_DEFAULT_MTU);
+	/* the sockets are made directly: the privileged helper does not exist yet */
+	*step = "open UDP sockets";
+	ret = tapir_device_bind(dev, 0);
+	if (ret < 0)
+		goto err_l2;
+	return 0;
+
+err_l2:
+	tapir_l2_destroy(dev);
+err_tcp:
+	tapir_tcp_destroy(dev);
+err_workers:
+	free_workers(dev, false);
+err_pool:
+	tapir_pkt_pool_destroy(&dev->pool);
+err_index_table:
+	tapir_index_table_destroy(&dev->indices);
+err_peer_table:
+	tapir_peer_table_destroy(&dev->peers);
+err_tables:
+	tapir_ratelimiter_free(dev->ratelimiter);
+	tapir_allowedips_free(dev->allowedips);
+	free(dev->hsq);
+	close(dev->stop_event_fd);
+err_control_event:
+	close(dev->control_event_fd);
+	return ret;
 }
 
 int tapir_device_start(struct tapir_device *dev)
@@ -158,31 +261,18 @@ void tapir_device_destroy(struct tapir_device *dev)
 	tapir_device_remove_all_peers(dev);
 	tapir_graveyard_reap(&dev->graveyard, &dev->indices);
 	pthread_rwlock_unlock(&dev->lock);
-	for (unsigned int i = 0; dev->workers && i < dev->nworkers; i++) {
-		struct tapir_worker *w = &dev->workers[i];
-		tapir_worker_free_buffers(w);
-		if (w->epoll_fd >= 0)
-			close(w->epoll_fd);
-		if (w->tun_fd >= 0)
-			close(w->tun_fd);
-		if (dev->udp_fds[i] >= 0)
-			close(dev->udp_fds[i]);
-	}
-	free(dev->workers);
-	free(dev->udp_fds);
-	tapir_pkt_pool_destroy(&dev->pool);
-	free(dev->hsq);
-	tapir_allowedips_free(dev->allowedips);
 	tapir_l2_destroy(dev);
-	tapir_ratelimiter_free(dev->ratelimiter);
-	tapir_peer_table_destroy(&dev->peers);
+	free_workers(dev, true);
+	tapir_pkt_pool_destroy(&dev->pool);
 	tapir_index_table_destroy(&dev->indices);
+	tapir_peer_table_destroy(&dev->peers);
+	tapir_ratelimiter_free(dev->ratelimiter);
+	tapir_allowedips_free(dev->allowedips);
+	free(dev->hsq);
 	tapir_cookie_checker_wipe(&dev->cookie_checker);
 	tapir_wipe(&dev->local, sizeof(dev->local));
-	if (dev->control_event_fd >= 0)
-		close(dev->control_event_fd);
-	if (dev->stop_event_fd >= 0)
-		close(dev->stop_event_fd);
+	close(dev->stop_event_fd);
+	close(dev->control_event_fd);
 }
 
 /* UDP GSO/GRO are probed on every (re)bind; a missing one is switched off with a log line. */

@@ -209,13 +209,32 @@ struct tapir_device {
 	_Atomic uint64_t icmp_stats[TAPIR_ICMP_STAT_MAX];
 	_Atomic unsigned int offloads; /* enum tapir_offload; bits are cleared at run time */
 	bool has_vnet_hdr;	       /* the TUN queues carry a virtio_net_hdr */
+	bool has_tun_uso;	       /* the TUN takes UDP segmentation offload too */
 	_Atomic bool is_stopping;
 	_Atomic int stop_reason; /* 0 = signal, else -errno from a worker */
 };
 
-/* Creates the device around already-open TUN queue fds (one per worker). Returns 0 or -errno. */
-int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *tun_fds,
-		      unsigned int nworkers);
+/* What tapir_device_init builds a device from (tapird: its argv and environment). */
+struct tapir_device_opts {
+	const char *ifname;
+	const int *tun_fds;    /* one open TUN/TAP queue per worker; the device's once it exists */
+	unsigned int nworkers; /* 1 .. TAPIR_MAX_THREADS - 2 */
+	bool is_tap;	       /* L2 mode: Ethernet frames */
+	unsigned int offloads; /* enum tapir_offload; TUN only if the queues have IFF_VNET_HDR */
+	bool is_fake_tun;      /* tests, fuzzers: the queues are no interface: no interface
+				* index, TUN offload, MTU or sockets */
+};
+
+/*
+ * Builds the whole device, in stages: queues and tables, worker contexts, the TCP transport,
+ * the TUN side (interface index, offloads), L2 mode, the MTU, and the UDP sockets on a random
+ * port, made directly (before the privileged helper exists: tapird sets dev->sock_ops to the
+ * helper's operations once it does, before tapir_device_start). Returns 0, or -errno with
+ * *@step naming the stage that failed and everything undone (the TUN queues stay the
+ * caller's).
+ */
+int tapir_device_init(struct tapir_device *dev, const struct tapir_device_opts *opts,
+		      const char **step);
 /* Stops workers and frees everything. */
 void tapir_device_destroy(struct tapir_device *dev);
 /* Starts the worker threads. */
