@@ -109,8 +109,9 @@ err:
 }
 
 /*
- * The TUN side as tapird sets it up: the interface index, the offloads asked for (TSO/USO
- * on every queue when the queues carry a virtio_net_hdr), the default MTU. Nothing here fails.
+ * The TUN side: the interface index and the offloads asked for (TSO, and USO where the kernel
+ * has it, on every queue when the queues carry a virtio_net_hdr). Nothing here fails: without
+ * TUNSETOFFLOAD the header stays and the kernel sends no super-packets.
  */
 static void init_tun(struct tapir_device *dev, const struct tapir_device_opts *opts)
 {
@@ -121,7 +122,6 @@ static void init_tun(struct tapir_device *dev, const struct tapir_device_opts *o
 		int ret = tapir_tun_set_offload(opts->tun_fds[i], &dev->has_tun_uso);
 
 		if (ret < 0) {
-			/* the header stays; the kernel just sends no super-packets */
 			log_info("%s: TUN offload unavailable: %s", dev->ifname, strerror(-ret));
 			break;
 		}
