@@ -354,7 +354,8 @@ int main(int argc, char **argv)
 	int tun_fds[TAPIR_MAX_THREADS];
 	int uapi_fd, notify_fd, ret;
 	bool is_uapi_inherited;
-	bool has_uso = false;
+	struct tapir_device_opts dopts = {0};
+	const char *step = "";
 	const char *level = getenv("LOG_LEVEL");
 	enum tapir_log_level lvl;
 
@@ -396,27 +397,14 @@ int main(int argc, char **argv)
 					     : strerror(-uapi_fd));
 	if (!o.is_foreground)
 		daemonize(&o);
-	ret = tapir_device_init(&dev, name, tun_fds, o.nworkers);
+	dopts.ifname = name;
+	dopts.tun_fds = tun_fds;
+	dopts.nworkers = o.nworkers;
+	dopts.is_tap = o.is_tap;
+	dopts.offloads = o.offloads;
+	ret = tapir_device_init(&dev, &dopts, &step);
 	if (ret < 0)
-		fatal("cannot initialise device %s: %s", name, strerror(-ret));
-	dev.ifindex = tapir_tun_ifindex(name);
-	atomic_store(&dev.offloads, o.offloads);
-	dev.has_vnet_hdr = o.offloads & TAPIR_OFFLOAD_TUN;
-	for (unsigned int i = 0; dev.has_vnet_hdr && i < o.nworkers; i++) {
-		ret = tapir_tun_set_offload(tun_fds[i], &has_uso);
-		if (ret < 0) {
-			/* the header stays; the kernel just sends no super-packets */
-			log_info("%s: TUN offload unavailable: %s", name, strerror(-ret));
-			break;
-		}
-	}
-	ret = tapir_l2_init(&dev, o.is_tap);
-	if (ret < 0)
-		fatal("cannot initialise L2 mode: %s", strerror(-ret));
-	tapir_tun_set_mtu(name, o.is_tap ? TAPIR_TAP_DEFAULT_MTU : TAPIR_DEFAULT_MTU);
-	ret = tapir_device_bind(&dev, 0);
-	if (ret < 0)
-		fatal("cannot open UDP sockets: %s", strerror(-ret));
+		fatal("%s: cannot %s: %s", name, step, strerror(-ret));
 	if (tapir_daemon_open(&loop, &dev, uapi_fd, sock_path, !is_uapi_inherited) < 0)
 		return 1;
 	/* always the helper: with it tapird needs no path-based system call after start-up */
@@ -437,7 +425,7 @@ int main(int argc, char **argv)
 	log_info("%s: tapird started in %s mode with %u worker(s), offloads:%s%s%s", name,
 		 o.is_tap ? "tap" : "tun", o.nworkers,
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_TUN)
-		     ? (has_uso ? " tun(tso,uso)" : " tun(tso)")
+		     ? (dev.has_tun_uso ? " tun(tso,uso)" : " tun(tso)")
 		     : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");

@@ -13,13 +13,13 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "crypto.h"
 #include "encoding.h"
 #include "log.h"
 #include "sockops.h"
+#include "tun.h"
 #include "udp.h"
 
 const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
@@ -50,127 +50,178 @@ const char *tapir_drop_reason_name(enum tapir_drop_reason reason)
 	return reason < TAPIR_DROP_MAX ? names[reason] : "unknown";
 }
 
-static int init_pool(struct tapir_device *dev)
+/* Closes what init_workers made (also half of it); the TUN queues only when @is_owned. */
+static void free_workers(struct tapir_device *dev, bool is_owned)
 {
-	dev->pool_mem = calloc(TAPIR_STAGED_POOL_LEN, sizeof(struct tapir_pkt));
-	if (!dev->pool_mem)
-		return -ENOMEM;
-	for (unsigned int i = 0; i < TAPIR_STAGED_POOL_LEN; i++) {
-		dev->pool_mem[i].next = dev->pool_free;
-		dev->pool_free = &dev->pool_mem[i];
+	for (unsigned int i = 0; dev->workers && i < dev->nworkers; i++) {
+		struct tapir_worker *w = &dev->workers[i];
+
+		tapir_worker_free_buffers(w);
+		if (w->epoll_fd >= 0)
+			close(w->epoll_fd);
+		if (is_owned && w->tun_fd >= 0)
+			close(w->tun_fd);
+		if (dev->udp_fds[i] >= 0)
+			close(dev->udp_fds[i]);
 	}
-	return 0;
+	free(dev->workers);
+	free(dev->udp_fds);
+	dev->workers = NULL;
+	dev->udp_fds = NULL;
 }
 
 static int init_workers(struct tapir_device *dev, const int *tun_fds)
 {
+	int ret = -ENOMEM;
+
 	dev->workers = calloc(dev->nworkers, sizeof(*dev->workers));
 	dev->udp_fds = calloc(dev->nworkers, sizeof(*dev->udp_fds));
 	if (!dev->workers || !dev->udp_fds)
-		return -ENOMEM;
+		goto err;
+	for (unsigned int i = 0; i < dev->nworkers; i++) {
+		dev->udp_fds[i] = -1;
+		dev->workers[i].epoll_fd = -1;
+	}
 	for (unsigned int i = 0; i < dev->nworkers; i++) {
 		struct tapir_worker *w = &dev->workers[i];
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 0};
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAPIR_WORKER_EV_TUN};
 
-		dev->udp_fds[i] = -1;
 		w->dev = dev;
 		w->slot = i;
 		w->tun_fd = tun_fds[i];
 		w->udp_fd = -1;
 		w->epoll_fd = epoll_create1(EPOLL_CLOEXEC);
-		if (w->epoll_fd < 0)
-			return -errno;
-		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->tun_fd, &ev) < 0)
-			return -errno;
-		ev.data.u32 = 2;
+		if (w->epoll_fd < 0 || epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, w->tun_fd, &ev) < 0)
+			goto err_errno;
+		ev.data.u32 = TAPIR_WORKER_EV_STOP;
 		if (epoll_ctl(w->epoll_fd, EPOLL_CTL_ADD, dev->stop_event_fd, &ev) < 0)
-			return -errno;
+			goto err_errno;
 		if (tapir_worker_init_buffers(w) < 0)
-			return -ENOMEM;
+			goto err;
 	}
 	return 0;
+
+err_errno:
+	ret = -errno;
+err:
+	free_workers(dev, false);
+	return ret;
 }
 
-int tapir_worker_init_buffers(struct tapir_worker *w)
+/*
+ * The TUN side: the interface index and the offloads asked for (TSO, and USO where the kernel
+ * has it, on every queue when the queues carry a virtio_net_hdr). Nothing here fails: without
+ * TUNSETOFFLOAD the header stays and the kernel sends no super-packets.
+ */
+static void init_tun(struct tapir_device *dev, const struct tapir_device_opts *opts)
 {
-	for (unsigned int j = 0; j < TAPIR_BATCH; j++) {
-		w->pkts[j] = malloc(sizeof(struct tapir_pkt));
-		if (!w->pkts[j])
-			return -ENOMEM;
+	dev->ifindex = opts->is_fake_tun ? 0 : tapir_tun_ifindex(dev->ifname);
+	atomic_store(&dev->offloads, opts->offloads);
+	dev->has_vnet_hdr = opts->offloads & TAPIR_OFFLOAD_TUN;
+	for (unsigned int i = 0; dev->has_vnet_hdr && i < dev->nworkers; i++) {
+		int ret = tapir_tun_set_offload(opts->tun_fds[i], &dev->has_tun_uso);
+
+		if (ret < 0) {
+			log_info("%s: TUN offload unavailable: %s", dev->ifname, strerror(-ret));
+			break;
+		}
 	}
-	w->scratch = malloc(sizeof(struct tapir_pkt));
-	if (!w->scratch)
-		return -ENOMEM;
-	/* segment buffers are small: a tapir_pkt header with TAPIR_SEG_DATA_MAX of room */
-	for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++) {
-		w->segs[j] = malloc(offsetof(struct tapir_pkt, buf) + TAPIR_PKT_HEADROOM +
-				    TAPIR_SEG_DATA_MAX + TAPIR_PKT_TAILROOM);
-		if (!w->segs[j])
-			return -ENOMEM;
-	}
-	for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++) {
-		w->gro_bufs[j] = malloc(TAPIR_OFFLOAD_MAX_PACKET_BYTES);
-		if (!w->gro_bufs[j])
-			return -ENOMEM;
-	}
-	tapir_gro_init(&w->gro, w->gro_bufs, TAPIR_GRO_MAX_ITEMS, TAPIR_OFFLOAD_MAX_PACKET_BYTES,
-		       0);
-	return 0;
 }
 
-void tapir_worker_free_buffers(struct tapir_worker *w)
-{
-	for (unsigned int j = 0; j < TAPIR_BATCH; j++)
-		free(w->pkts[j]);
-	free(w->scratch);
-	for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++)
-		free(w->segs[j]);
-	for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++)
-		free(w->gro_bufs[j]);
-}
-
-int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *tun_fds,
-		      unsigned int nworkers)
+/*
+ * Staged like the kernel driver's wg_newlink: each stage that fails undoes its own half-made
+ * state and jumps to the label that undoes the stages before it, in reverse order.
+ */
+int tapir_device_init(struct tapir_device *dev, const struct tapir_device_opts *opts,
+		      const char **step)
 {
 	int ret;
 
 	memset(dev, 0, sizeof(*dev));
-	snprintf(dev->ifname, sizeof(dev->ifname), "%s", ifname);
-	dev->nworkers = nworkers;
+	snprintf(dev->ifname, sizeof(dev->ifname), "%s", opts->ifname);
+	dev->nworkers = opts->nworkers;
 	dev->mtu = TAPIR_DEFAULT_MTU;
-	dev->control_event_fd = -1;
+	atomic_store(&dev->mtu_cached, TAPIR_DEFAULT_MTU);
+	/* the privileged helper's operations replace these before the workers start */
 	dev->sock_ops = &tapir_sock_ops_direct;
 	pthread_rwlock_init(&dev->lock, NULL);
 	pthread_mutex_init(&dev->hsq_lock, NULL);
 	pthread_mutex_init(&dev->req_lock, NULL);
-	pthread_mutex_init(&dev->grave_lock, NULL);
-	pthread_mutex_init(&dev->pool_lock, NULL);
-	dev->stop_event_fd = -1;
+	tapir_graveyard_init(&dev->graveyard);
+	*step = "initialise device";
+
 	dev->control_event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (dev->control_event_fd < 0)
 		return -errno;
 	dev->stop_event_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (dev->stop_event_fd < 0)
-		return -errno;
-	atomic_store(&dev->mtu_cached, TAPIR_DEFAULT_MTU);
+	if (dev->stop_event_fd < 0) {
+		ret = -errno;
+		goto err_control_event;
+	}
+
+	ret = -ENOMEM;
 	dev->hsq = calloc(TAPIR_HANDSHAKE_QUEUE_LEN, sizeof(*dev->hsq));
 	dev->allowedips = tapir_allowedips_new();
 	dev->ratelimiter = tapir_ratelimiter_new(1 << 16);
 	if (!dev->hsq || !dev->allowedips || !dev->ratelimiter)
-		return -ENOMEM;
+		goto err_tables;
 	ret = tapir_peer_table_init(&dev->peers);
 	if (ret < 0)
-		return ret;
+		goto err_tables;
 	ret = tapir_index_table_init(&dev->indices);
 	if (ret < 0)
-		return ret;
-	ret = init_pool(dev);
+		goto err_peer_table;
+	ret = tapir_pkt_pool_init(&dev->pool, TAPIR_STAGED_POOL_LEN);
 	if (ret < 0)
-		return ret;
-	ret = init_workers(dev, tun_fds);
+		goto err_index_table;
+
+	ret = init_workers(dev, opts->tun_fds);
 	if (ret < 0)
-		return ret;
-	return tapir_tcp_init(dev);
+		goto err_pool;
+	ret = tapir_tcp_init(dev);
+	if (ret < 0) {
+		tapir_tcp_destroy(dev); /* what it made of itself */
+		goto err_workers;
+	}
+
+	init_tun(dev, opts);
+	*step = "initialise L2 mode";
+	ret = tapir_l2_init(dev, opts->is_tap);
+	if (ret < 0) {
+		tapir_l2_destroy(dev); /* what it made of itself */
+		goto err_tcp;
+	}
+	if (opts->is_fake_tun)
+		return 0;
+
+	tapir_tun_set_mtu(dev->ifname, opts->is_tap ? TAPIR_TAP_DEFAULT_MTU : TAPIR_DEFAULT_MTU);
+	/* the sockets are made directly: the privileged helper does not exist yet */
+	*step = "open UDP sockets";
+	ret = tapir_device_bind(dev, 0);
+	if (ret < 0)
+		goto err_l2;
+	return 0;
+
+err_l2:
+	tapir_l2_destroy(dev);
+err_tcp:
+	tapir_tcp_destroy(dev);
+err_workers:
+	free_workers(dev, false);
+err_pool:
+	tapir_pkt_pool_destroy(&dev->pool);
+err_index_table:
+	tapir_index_table_destroy(&dev->indices);
+err_peer_table:
+	tapir_peer_table_destroy(&dev->peers);
+err_tables:
+	tapir_ratelimiter_free(dev->ratelimiter);
+	tapir_allowedips_free(dev->allowedips);
+	free(dev->hsq);
+	close(dev->stop_event_fd);
+err_control_event:
+	close(dev->control_event_fd);
+	return ret;
 }
 
 int tapir_device_start(struct tapir_device *dev)
@@ -208,33 +259,20 @@ void tapir_device_destroy(struct tapir_device *dev)
 	tapir_tcp_destroy(dev);
 	pthread_rwlock_wrlock(&dev->lock);
 	tapir_device_remove_all_peers(dev);
-	tapir_device_reap(dev);
+	tapir_graveyard_reap(&dev->graveyard, &dev->indices);
 	pthread_rwlock_unlock(&dev->lock);
-	for (unsigned int i = 0; dev->workers && i < dev->nworkers; i++) {
-		struct tapir_worker *w = &dev->workers[i];
-		tapir_worker_free_buffers(w);
-		if (w->epoll_fd >= 0)
-			close(w->epoll_fd);
-		if (w->tun_fd >= 0)
-			close(w->tun_fd);
-		if (dev->udp_fds[i] >= 0)
-			close(dev->udp_fds[i]);
-	}
-	free(dev->workers);
-	free(dev->udp_fds);
-	free(dev->pool_mem);
-	free(dev->hsq);
-	tapir_allowedips_free(dev->allowedips);
 	tapir_l2_destroy(dev);
-	tapir_ratelimiter_free(dev->ratelimiter);
-	tapir_peer_table_destroy(&dev->peers);
+	free_workers(dev, true);
+	tapir_pkt_pool_destroy(&dev->pool);
 	tapir_index_table_destroy(&dev->indices);
+	tapir_peer_table_destroy(&dev->peers);
+	tapir_ratelimiter_free(dev->ratelimiter);
+	tapir_allowedips_free(dev->allowedips);
+	free(dev->hsq);
 	tapir_cookie_checker_wipe(&dev->cookie_checker);
 	tapir_wipe(&dev->local, sizeof(dev->local));
-	if (dev->control_event_fd >= 0)
-		close(dev->control_event_fd);
-	if (dev->stop_event_fd >= 0)
-		close(dev->stop_event_fd);
+	close(dev->stop_event_fd);
+	close(dev->control_event_fd);
 }
 
 /* UDP GSO/GRO are probed on every (re)bind; a missing one is switched off with a log line. */
@@ -264,7 +302,7 @@ int tapir_device_bind(struct tapir_device *dev, uint16_t port)
 	pthread_rwlock_wrlock(&dev->lock);
 	for (unsigned int i = 0; i < dev->nworkers; i++) {
 		struct tapir_worker *w = &dev->workers[i];
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = 1};
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = TAPIR_WORKER_EV_UDP};
 
 		if (dev->udp_fds[i] >= 0)
 			close(dev->udp_fds[i]); /* also leaves the worker's epoll set */
@@ -360,7 +398,7 @@ void tapir_device_remove_peer(struct tapir_device *dev, struct tapir_peer *peer)
 	tapir_send_drop_staged(dev, peer);
 	tapir_peer_table_remove(&dev->peers, peer);
 	/* the write lock is held: no worker can still see it */
-	tapir_device_reap(dev);
+	tapir_graveyard_reap(&dev->graveyard, &dev->indices);
 	tapir_peer_free(peer);
 }
 
@@ -368,115 +406,6 @@ void tapir_device_remove_all_peers(struct tapir_device *dev)
 {
 	while (dev->peers.first)
 		tapir_device_remove_peer(dev, dev->peers.first);
-}
-
-void tapir_device_reap(struct tapir_device *dev)
-{
-	struct tapir_keypair *kp, *next;
-
-	pthread_mutex_lock(&dev->grave_lock);
-	kp = dev->graveyard;
-	dev->graveyard = NULL;
-	pthread_mutex_unlock(&dev->grave_lock);
-	for (; kp; kp = next) {
-		next = kp->grave_next;
-		tapir_index_table_remove(&dev->indices, &kp->entry);
-		tapir_keypair_free(kp);
-	}
-}
-
-struct tapir_pkt *tapir_device_pool_get(struct tapir_device *dev)
-{
-	struct tapir_pkt *pkt;
-
-	pthread_mutex_lock(&dev->pool_lock);
-	pkt = dev->pool_free;
-	if (pkt)
-		dev->pool_free = pkt->next;
-	pthread_mutex_unlock(&dev->pool_lock);
-	return pkt;
-}
-
-void tapir_device_pool_put(struct tapir_device *dev, struct tapir_pkt *pkt)
-{
-	pthread_mutex_lock(&dev->pool_lock);
-	pkt->next = dev->pool_free;
-	dev->pool_free = pkt;
-	pthread_mutex_unlock(&dev->pool_lock);
-}
-
-void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out)
-{
-	pthread_mutex_lock(&peer->endpoint_lock);
-	*out = peer->endpoint.addr;
-	pthread_mutex_unlock(&peer->endpoint_lock);
-}
-
-void tapir_peer_load_endpoint(struct tapir_peer *peer, struct tapir_endpoint *out)
-{
-	pthread_mutex_lock(&peer->endpoint_lock);
-	*out = peer->endpoint;
-	pthread_mutex_unlock(&peer->endpoint_lock);
-}
-
-void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr)
-{
-	pthread_mutex_lock(&peer->endpoint_lock);
-	peer->endpoint.addr = *addr;
-	/* a configured endpoint has not reached us anywhere yet (as in the kernel) */
-	memset(&peer->endpoint.local, 0, sizeof(peer->endpoint.local));
-	pthread_mutex_unlock(&peer->endpoint_lock);
-}
-
-static bool same_addr(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) &&
-	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
-}
-
-void tapir_peer_roam(struct tapir_peer *peer, const struct tapir_endpoint *from)
-{
-	pthread_mutex_lock(&peer->endpoint_lock);
-	/* the common case, nothing moved, leaves the cache line clean for the senders */
-	if (!same_addr(&peer->endpoint.addr, &from->addr))
-		peer->endpoint.addr = from->addr;
-	if (!tapir_local_addr_equal(&peer->endpoint.local, &from->local))
-		peer->endpoint.local = from->local;
-	pthread_mutex_unlock(&peer->endpoint_lock);
-}
-
-void tapir_peer_forget_local(struct tapir_peer *peer, const struct tapir_local_addr *stale)
-{
-	pthread_mutex_lock(&peer->endpoint_lock);
-	if (!stale || tapir_local_addr_equal(&peer->endpoint.local, stale))
-		memset(&peer->endpoint.local, 0, sizeof(peer->endpoint.local));
-	pthread_mutex_unlock(&peer->endpoint_lock);
-}
-
-void tapir_device_retire_keypair(struct tapir_device *dev, struct tapir_keypair *kp)
-{
-	if (!kp)
-		return;
-	atomic_store_explicit(&kp->is_retired, true, memory_order_relaxed);
-	pthread_mutex_lock(&dev->grave_lock);
-	kp->grave_next = dev->graveyard;
-	dev->graveyard = kp;
-	pthread_mutex_unlock(&dev->grave_lock);
-}
-
-void tapir_peer_record_handshake_time(struct tapir_peer *peer)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	atomic_store_explicit(&peer->last_handshake_sec, ts.tv_sec, memory_order_relaxed);
-	atomic_store_explicit(&peer->last_handshake_nsec, ts.tv_nsec, memory_order_relaxed);
 }
 
 void tapir_device_disable_offload(struct tapir_device *dev, enum tapir_offload bit, const char *why)
@@ -487,61 +416,4 @@ void tapir_device_disable_offload(struct tapir_device *dev, enum tapir_offload b
 	if (old & bit)
 		log_info("%s: turning offload %s off: %s", dev->ifname,
 			 names[__builtin_ctz((unsigned int)bit)], why);
-}
-
-static const struct {
-	const char *name;
-	unsigned int bits;
-} offload_names[] = {
-    {"all", TAPIR_OFFLOAD_ALL}, {"none", 0}, {"tun", TAPIR_OFFLOAD_TUN}, {"gso", TAPIR_OFFLOAD_GSO},
-    {"gro", TAPIR_OFFLOAD_GRO},
-};
-
-static bool is_blank(char c)
-{
-	return c == ' ' || c == '\t';
-}
-
-int tapir_offload_parse(const char *s, size_t len, unsigned int *bits)
-{
-	unsigned int out = 0;
-	size_t i = 0;
-
-	do {
-		size_t start, end, k;
-
-		while (i < len && is_blank(s[i]))
-			i++;
-		start = i;
-		while (i < len && s[i] != ',' && !is_blank(s[i]))
-			i++;
-		end = i;
-		while (i < len && is_blank(s[i]))
-			i++;
-		if (i < len && s[i] != ',')
-			return -EINVAL; /* two words without a comma */
-		for (k = 0; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
-			if (strlen(offload_names[k].name) == end - start &&
-			    !memcmp(s + start, offload_names[k].name, end - start))
-				break;
-		}
-		if (k == sizeof(offload_names) / sizeof(offload_names[0]))
-			return -EINVAL; /* also an empty name: "", "tun,", ",gso" */
-		out |= offload_names[k].bits;
-	} while (i++ < len);
-	*bits = out;
-	return 0;
-}
-
-void tapir_offload_format(unsigned int bits, char *buf, size_t len)
-{
-	size_t used = 0;
-
-	snprintf(buf, len, "none");
-	for (size_t k = 2; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
-		if (!(bits & offload_names[k].bits))
-			continue;
-		used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
-					 used ? "," : "", offload_names[k].name);
-	}
 }

@@ -26,17 +26,14 @@
 #include "cookie.h"
 #include "noise.h"
 #include "peer.h"
+#include "pktbuf.h"
 #include "ratelimiter.h"
 #include "sockaddr.h"
 #include "sockops.h"
 #include "transport.h"
 #include "udp.h"
 
-enum tapir_pkt_sizes {
-	TAPIR_PKT_HEADROOM = 64, /* WireGuard header, TCP framing, extension header */
-	TAPIR_PKT_DATA_MAX = 65536,
-	TAPIR_PKT_TAILROOM = 64, /* padding and the AEAD tag */
-	TAPIR_PKT_BUF_LEN = TAPIR_PKT_HEADROOM + TAPIR_PKT_DATA_MAX + TAPIR_PKT_TAILROOM,
+enum tapir_device_sizes {
 	TAPIR_BATCH = 64,	   /* TUN reads or UDP receives per batch */
 	TAPIR_SEND_MAX = 512,	   /* datagrams per send batch (after TSO splitting) */
 	TAPIR_SEG_POOL = 448,	   /* per-worker buffers for split segments */
@@ -48,19 +45,6 @@ enum tapir_pkt_sizes {
 	TAPIR_STAGED_POOL_LEN = 1024,
 	TAPIR_DEFAULT_MTU = 1420,
 };
-
-/* A packet buffer: payload at buf + off, @len bytes, with headroom before and tailroom after. */
-struct tapir_pkt {
-	struct tapir_pkt *next; /* free list link */
-	uint32_t off;
-	uint32_t len;
-	uint8_t buf[TAPIR_PKT_BUF_LEN];
-};
-
-static inline uint8_t *tapir_pkt_data(struct tapir_pkt *pkt)
-{
-	return pkt->buf + pkt->off;
-}
 
 /* Reasons a packet was dropped; counted per device and shown by `get` and in verbose logs. */
 enum tapir_drop_reason {
@@ -102,25 +86,6 @@ const char *tapir_lz4_stat_name(enum tapir_lz4_stat s);
 
 struct tapir_device;
 
-/* Offloads, each probed at start-up and switchable off (tapird --offload). */
-enum tapir_offload {
-	TAPIR_OFFLOAD_TUN = 1 << 0, /* IFF_VNET_HDR + TUNSETOFFLOAD: TSO/checksum super-packets */
-	TAPIR_OFFLOAD_GSO = 1 << 1, /* UDP_SEGMENT: one sendmsg per run of equal datagrams */
-	TAPIR_OFFLOAD_GRO = 1 << 2, /* UDP_GRO on receive, TCP/UDP coalescing into the TUN */
-	TAPIR_OFFLOAD_ALL = TAPIR_OFFLOAD_TUN | TAPIR_OFFLOAD_GSO | TAPIR_OFFLOAD_GRO,
-};
-
-/* device.c: offload lists ("all", "none", or a comma-separated subset of tun,gso,gro; blanks
- * around the names are allowed), as tapird --offload, TAPIR_OFFLOAD and the config key
- * Offload take them. Returns 0 with the bits in @bits, or -EINVAL. */
-int tapir_offload_parse(const char *s, size_t len, unsigned int *bits);
-/* Writes the canonical list for @bits ("none" or names joined by commas) into @buf (at least
- * TAPIR_OFFLOAD_LIST_MAX bytes). */
-void tapir_offload_format(unsigned int bits, char *buf, size_t len);
-enum {
-	TAPIR_OFFLOAD_LIST_MAX = sizeof("tun,gso,gro"),
-};
-
 /*
  * Extension-frame hook: called by a worker (device read lock held) for an authenticated,
  * decrypted payload from @peer whose first byte is below 0x40. Returns 0 if consumed;
@@ -142,6 +107,13 @@ struct tapir_worker_slot {
 	struct tapir_peer *peer;
 	struct tapir_keypair *kp;
 	uint32_t inner_len;
+};
+
+/* What woke a worker: the epoll data of each descriptor in its set (device.c adds them). */
+enum tapir_worker_event {
+	TAPIR_WORKER_EV_TUN = 0,  /* its TUN queue is readable */
+	TAPIR_WORKER_EV_UDP = 1,  /* its UDP socket is readable */
+	TAPIR_WORKER_EV_STOP = 2, /* the device's stop eventfd */
 };
 
 struct tapir_worker {
@@ -211,12 +183,9 @@ struct tapir_device {
 	int stop_event_fd;			  /* eventfd: wakes workers to stop */
 	_Atomic int mtu_cached;			  /* the TUN MTU, refreshed by the control thread */
 
-	pthread_mutex_t grave_lock;
-	struct tapir_keypair *graveyard; /* grave_lock */
+	struct tapir_graveyard graveyard; /* retired keypairs, freed under the lock (writer) */
 
-	pthread_mutex_t pool_lock;
-	struct tapir_pkt *pool_free; /* pool_lock: buffers for staged packets */
-	struct tapir_pkt *pool_mem;
+	struct tapir_pkt_pool pool; /* buffers for staged packets */
 
 	/* L2 (TAP) mode, control thread writes under the lock */
 	bool is_tap;
@@ -240,13 +209,32 @@ struct tapir_device {
 	_Atomic uint64_t icmp_stats[TAPIR_ICMP_STAT_MAX];
 	_Atomic unsigned int offloads; /* enum tapir_offload; bits are cleared at run time */
 	bool has_vnet_hdr;	       /* the TUN queues carry a virtio_net_hdr */
+	bool has_tun_uso;	       /* the TUN takes UDP segmentation offload too */
 	_Atomic bool is_stopping;
 	_Atomic int stop_reason; /* 0 = signal, else -errno from a worker */
 };
 
-/* Creates the device around already-open TUN queue fds (one per worker). Returns 0 or -errno. */
-int tapir_device_init(struct tapir_device *dev, const char *ifname, const int *tun_fds,
-		      unsigned int nworkers);
+/* What tapir_device_init builds a device from (tapird: its argv and environment). */
+struct tapir_device_opts {
+	const char *ifname;
+	const int *tun_fds;    /* one open TUN/TAP queue per worker; the device's once it exists */
+	unsigned int nworkers; /* 1 .. TAPIR_MAX_THREADS - 2 */
+	bool is_tap;	       /* L2 mode: Ethernet frames */
+	unsigned int offloads; /* enum tapir_offload; TUN only if the queues have IFF_VNET_HDR */
+	bool is_fake_tun;      /* tests, fuzzers: the queues are no interface: no interface
+				* index, TUN offload, MTU or sockets */
+};
+
+/*
+ * Builds the whole device, in stages: queues and tables, worker contexts, the TCP transport,
+ * the TUN side (interface index, offloads), L2 mode, the MTU, and the UDP sockets on a random
+ * port, made directly (before the privileged helper exists: tapird sets dev->sock_ops to the
+ * helper's operations once it does, before tapir_device_start). Returns 0, or -errno with
+ * *@step naming the stage that failed and everything undone (the TUN queues stay the
+ * caller's).
+ */
+int tapir_device_init(struct tapir_device *dev, const struct tapir_device_opts *opts,
+		      const char **step);
 /* Stops workers and frees everything. */
 void tapir_device_destroy(struct tapir_device *dev);
 /* Starts the worker threads. */
@@ -265,39 +253,10 @@ struct tapir_peer *tapir_device_add_peer(struct tapir_device *dev, const uint8_t
 void tapir_device_remove_peer(struct tapir_device *dev, struct tapir_peer *peer);
 void tapir_device_remove_all_peers(struct tapir_device *dev);
 void tapir_device_set_psk(struct tapir_device *dev, struct tapir_peer *peer, const uint8_t psk[32]);
-/*
- * Marks @kp retired and queues it for freeing (any thread; the caller has already unlinked it
- * from every peer slot). Accepts NULL.
- */
-void tapir_device_retire_keypair(struct tapir_device *dev, struct tapir_keypair *kp);
-/* Records "now" (CLOCK_REALTIME) as the peer's last handshake time. */
-void tapir_peer_record_handshake_time(struct tapir_peer *peer);
-/* Frees retired keypairs; call with the write lock held. */
-void tapir_device_reap(struct tapir_device *dev);
-
 static inline void tapir_device_count_drop(struct tapir_device *dev, enum tapir_drop_reason r)
 {
 	atomic_fetch_add_explicit(&dev->drops[r], 1, memory_order_relaxed);
 }
-
-/* Staged-packet pool (any thread). */
-struct tapir_pkt *tapir_device_pool_get(struct tapir_device *dev);
-void tapir_device_pool_put(struct tapir_device *dev, struct tapir_pkt *pkt);
-
-/*
- * Endpoint access (endpoint_lock). The endpoint's local address is the sticky source: where
- * the peer's last authenticated packet arrived, sent from until it goes away.
- */
-void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out);
-/* The endpoint with its local address, read together. */
-void tapir_peer_load_endpoint(struct tapir_peer *peer, struct tapir_endpoint *out);
-/* A configured endpoint: the local address is forgotten. */
-void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr);
-/* Roaming: an authenticated packet came @from there (address and local address). */
-void tapir_peer_roam(struct tapir_peer *peer, const struct tapir_endpoint *from);
-/* Sends fall back to the kernel's source: the local address is forgotten if it is still
- * @stale (NULL: whatever it is). */
-void tapir_peer_forget_local(struct tapir_peer *peer, const struct tapir_local_addr *stale);
 
 /* --- handshake.c: control thread --- */
 
@@ -434,7 +393,7 @@ void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned 
 
 /* --- worker.c --- */
 void *tapir_worker_main(void *arg);
-/* Packet, segment and GRO buffers of a worker context (device.c). 0 or -ENOMEM. */
+/* Packet, segment and GRO buffers of a worker context. 0 or -ENOMEM; free after either. */
 int tapir_worker_init_buffers(struct tapir_worker *w);
 void tapir_worker_free_buffers(struct tapir_worker *w);
 

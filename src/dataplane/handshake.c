@@ -232,9 +232,9 @@ static struct tapir_keypair *install_keypair(struct tapir_device *dev, struct ta
 		peer->kp_next = kp;
 	}
 	pthread_mutex_unlock(&peer->keypair_lock);
-	tapir_device_retire_keypair(dev, dead1);
-	tapir_device_retire_keypair(dev, dead2);
-	tapir_device_reap(dev);
+	tapir_graveyard_retire(&dev->graveyard, dead1);
+	tapir_graveyard_retire(&dev->graveyard, dead2);
+	tapir_graveyard_reap(&dev->graveyard, &dev->indices);
 	pthread_rwlock_unlock(&dev->lock);
 	tapir_timers_session_derived(&peer->timers, now);
 	return kp;
@@ -456,9 +456,9 @@ void tapir_peer_zero_keys(struct tapir_device *dev, struct tapir_peer *peer)
 	c = peer->kp_next;
 	peer->kp_current = peer->kp_previous = peer->kp_next = NULL;
 	pthread_mutex_unlock(&peer->keypair_lock);
-	tapir_device_retire_keypair(dev, a);
-	tapir_device_retire_keypair(dev, b);
-	tapir_device_retire_keypair(dev, c);
+	tapir_graveyard_retire(&dev->graveyard, a);
+	tapir_graveyard_retire(&dev->graveyard, b);
+	tapir_graveyard_retire(&dev->graveyard, c);
 	tapir_noise_handshake_clear(&peer->hs);
 	tapir_index_table_remove(&dev->indices, &peer->hs_entry);
 }
@@ -493,19 +493,14 @@ static void run_timer_actions(struct tapir_device *dev, struct tapir_peer *peer,
 
 void tapir_handshake_tick(struct tapir_device *dev, uint64_t now_ns)
 {
-	bool has_graves;
-
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next) {
 		unsigned int actions = tapir_timers_expire(&p->timers, now_ns);
 		if (actions && dev->is_up)
 			run_timer_actions(dev, p, actions, now_ns);
 	}
-	pthread_mutex_lock(&dev->grave_lock);
-	has_graves = dev->graveyard != NULL;
-	pthread_mutex_unlock(&dev->grave_lock);
-	if (has_graves) {
+	if (!tapir_graveyard_is_empty(&dev->graveyard)) {
 		pthread_rwlock_wrlock(&dev->lock);
-		tapir_device_reap(dev);
+		tapir_graveyard_reap(&dev->graveyard, &dev->indices);
 		pthread_rwlock_unlock(&dev->lock);
 	}
 }

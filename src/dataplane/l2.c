@@ -274,7 +274,7 @@ static uint32_t local_caps(const struct tapir_device *dev, struct tapir_peer *pe
 static void announce(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
 		     uint32_t caps)
 {
-	struct tapir_pkt *pkt = tapir_device_pool_get(dev);
+	struct tapir_pkt *pkt = tapir_pkt_pool_get(&dev->pool);
 	int len;
 
 	if (!pkt)
@@ -285,7 +285,7 @@ static void announce(struct tapir_device *dev, struct tapir_peer *peer, unsigned
 		pkt->len = (uint32_t)len;
 		tapir_send_one(dev, peer, slot, fd, pkt, false, false);
 	}
-	tapir_device_pool_put(dev, pkt);
+	tapir_pkt_pool_put(&dev->pool, pkt);
 }
 
 void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,

@@ -10,11 +10,13 @@
  * given before reading; it must not do I/O, allocate, log or keep pointers into its input.
  * Checksums are computed over the output, never trusted from the input, except that GRO
  * verifies each incoming checksum before it lets a segment disappear into a super-packet.
+ * At the end: the offload lists (tapird --offload, the Offload key) parsed and formatted.
  */
 #include "offload.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 enum ip_protocols {
@@ -721,4 +723,63 @@ size_t tapir_gro_flush(struct tapir_gro *g, tapir_gro_emit_fn fn, void *ctx)
 	}
 	g->nitems = 0;
 	return n;
+}
+
+/* --- offload lists (tapird --offload, TAPIR_OFFLOAD, the config key Offload) --- */
+
+static const struct {
+	const char *name;
+	unsigned int bits;
+} offload_names[] = {
+    {"all", TAPIR_OFFLOAD_ALL}, {"none", 0}, {"tun", TAPIR_OFFLOAD_TUN}, {"gso", TAPIR_OFFLOAD_GSO},
+    {"gro", TAPIR_OFFLOAD_GRO},
+};
+
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+int tapir_offload_parse(const char *s, size_t len, unsigned int *bits)
+{
+	unsigned int out = 0;
+	size_t i = 0;
+
+	do {
+		size_t start, end, k;
+
+		while (i < len && is_blank(s[i]))
+			i++;
+		start = i;
+		while (i < len && s[i] != ',' && !is_blank(s[i]))
+			i++;
+		end = i;
+		while (i < len && is_blank(s[i]))
+			i++;
+		if (i < len && s[i] != ',')
+			return -EINVAL; /* two words without a comma */
+		for (k = 0; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
+			if (strlen(offload_names[k].name) == end - start &&
+			    !memcmp(s + start, offload_names[k].name, end - start))
+				break;
+		}
+		if (k == sizeof(offload_names) / sizeof(offload_names[0]))
+			return -EINVAL; /* also an empty name: "", "tun,", ",gso" */
+		out |= offload_names[k].bits;
+	} while (i++ < len);
+	*bits = out;
+	return 0;
+}
+
+void tapir_offload_format(unsigned int bits, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	snprintf(buf, len, "none");
+	for (size_t k = 2; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
+		if (!(bits & offload_names[k].bits))
+			continue;
+		used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
+					 used ? "," : "", offload_names[k].name);
+	}
 }

@@ -137,4 +137,23 @@ int tapir_gro_add(struct tapir_gro *g, const uint8_t *pkt, size_t len);
  * Returns the number of items emitted. */
 size_t tapir_gro_flush(struct tapir_gro *g, tapir_gro_emit_fn fn, void *ctx);
 
+/* Offloads, each probed at start-up and switchable off (tapird --offload). */
+enum tapir_offload {
+	TAPIR_OFFLOAD_TUN = 1 << 0, /* IFF_VNET_HDR + TUNSETOFFLOAD: TSO/checksum super-packets */
+	TAPIR_OFFLOAD_GSO = 1 << 1, /* UDP_SEGMENT: one sendmsg per run of equal datagrams */
+	TAPIR_OFFLOAD_GRO = 1 << 2, /* UDP_GRO on receive, TCP/UDP coalescing into the TUN */
+	TAPIR_OFFLOAD_ALL = TAPIR_OFFLOAD_TUN | TAPIR_OFFLOAD_GSO | TAPIR_OFFLOAD_GRO,
+};
+
+/* Offload lists ("all", "none", or a comma-separated subset of tun,gso,gro; blanks
+ * around the names are allowed), as tapird --offload, TAPIR_OFFLOAD and the config key
+ * Offload take them. Returns 0 with the bits in @bits, or -EINVAL. */
+int tapir_offload_parse(const char *s, size_t len, unsigned int *bits);
+/* Writes the canonical list for @bits ("none" or names joined by commas) into @buf (at least
+ * TAPIR_OFFLOAD_LIST_MAX bytes). */
+void tapir_offload_format(unsigned int bits, char *buf, size_t len);
+enum {
+	TAPIR_OFFLOAD_LIST_MAX = sizeof("tun,gso,gro"),
+};
+
 #endif

@@ -88,7 +88,7 @@ static bool confirm_keypair(struct tapir_device *dev, struct tapir_peer *peer,
 		did_rotate = true;
 	}
 	pthread_mutex_unlock(&peer->keypair_lock);
-	tapir_device_retire_keypair(dev, old_previous);
+	tapir_graveyard_retire(&dev->graveyard, old_previous);
 	return did_rotate;
 }
 

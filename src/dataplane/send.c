@@ -179,7 +179,7 @@ int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const
 static void stage_pkt(struct tapir_device *dev, struct tapir_peer *peer,
 		      const struct tapir_pkt *pkt)
 {
-	struct tapir_pkt *copy = tapir_device_pool_get(dev), *old = NULL;
+	struct tapir_pkt *copy = tapir_pkt_pool_get(&dev->pool), *old = NULL;
 
 	if (!copy) {
 		tapir_device_count_drop(dev, TAPIR_DROP_STAGED_FULL);
@@ -199,7 +199,7 @@ static void stage_pkt(struct tapir_device *dev, struct tapir_peer *peer,
 	pthread_mutex_unlock(&peer->staged_lock);
 	if (old) {
 		tapir_device_count_drop(dev, TAPIR_DROP_STAGED_FULL);
-		tapir_device_pool_put(dev, old);
+		tapir_pkt_pool_put(&dev->pool, old);
 	}
 }
 
@@ -207,7 +207,7 @@ void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer)
 {
 	pthread_mutex_lock(&peer->staged_lock);
 	while (peer->staged_count) {
-		tapir_device_pool_put(dev, peer->staged[peer->staged_head]);
+		tapir_pkt_pool_put(&dev->pool, peer->staged[peer->staged_head]);
 		peer->staged_head = (peer->staged_head + 1) % MAX_STAGED_PACKETS;
 		peer->staged_count--;
 	}
@@ -245,7 +245,7 @@ void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsign
 			after_send(dev, peer, kp, inner_len > 0, pkt->len, now);
 		else
 			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
-		tapir_device_pool_put(dev, pkt);
+		tapir_pkt_pool_put(&dev->pool, pkt);
 	}
 }
 

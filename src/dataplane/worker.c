@@ -8,6 +8,8 @@
 #include "device.h"
 
 #include <errno.h>
+#include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
@@ -15,12 +17,6 @@
 
 #include "log.h"
 #include "udp.h"
-
-enum worker_event {
-	EVENT_TUN = 0,
-	EVENT_UDP = 1,
-	EVENT_STOP = 2,
-};
 
 static bool is_fatal_tun_error(int err)
 {
@@ -195,6 +191,44 @@ static void handle_udp(struct tapir_worker *w)
 	pthread_rwlock_unlock(&dev->lock);
 }
 
+int tapir_worker_init_buffers(struct tapir_worker *w)
+{
+	for (unsigned int j = 0; j < TAPIR_BATCH; j++) {
+		w->pkts[j] = malloc(sizeof(struct tapir_pkt));
+		if (!w->pkts[j])
+			return -ENOMEM;
+	}
+	w->scratch = malloc(sizeof(struct tapir_pkt));
+	if (!w->scratch)
+		return -ENOMEM;
+	/* segment buffers are small: a tapir_pkt header with TAPIR_SEG_DATA_MAX of room */
+	for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++) {
+		w->segs[j] = malloc(offsetof(struct tapir_pkt, buf) + TAPIR_PKT_HEADROOM +
+				    TAPIR_SEG_DATA_MAX + TAPIR_PKT_TAILROOM);
+		if (!w->segs[j])
+			return -ENOMEM;
+	}
+	for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++) {
+		w->gro_bufs[j] = malloc(TAPIR_OFFLOAD_MAX_PACKET_BYTES);
+		if (!w->gro_bufs[j])
+			return -ENOMEM;
+	}
+	tapir_gro_init(&w->gro, w->gro_bufs, TAPIR_GRO_MAX_ITEMS, TAPIR_OFFLOAD_MAX_PACKET_BYTES,
+		       0);
+	return 0;
+}
+
+void tapir_worker_free_buffers(struct tapir_worker *w)
+{
+	for (unsigned int j = 0; j < TAPIR_BATCH; j++)
+		free(w->pkts[j]);
+	free(w->scratch);
+	for (unsigned int j = 0; j < TAPIR_SEG_POOL; j++)
+		free(w->segs[j]);
+	for (unsigned int j = 0; j < TAPIR_GRO_MAX_ITEMS; j++)
+		free(w->gro_bufs[j]);
+}
+
 void *tapir_worker_main(void *arg)
 {
 	struct tapir_worker *w = arg;
@@ -212,14 +246,14 @@ void *tapir_worker_main(void *arg)
 			break;
 		}
 		for (int i = 0; i < n; i++) {
-			switch ((enum worker_event)evs[i].data.u32) {
-			case EVENT_TUN:
+			switch ((enum tapir_worker_event)evs[i].data.u32) {
+			case TAPIR_WORKER_EV_TUN:
 				handle_tun(w);
 				break;
-			case EVENT_UDP:
+			case TAPIR_WORKER_EV_UDP:
 				handle_udp(w);
 				break;
-			case EVENT_STOP:
+			case TAPIR_WORKER_EV_STOP:
 				break;
 			}
 		}

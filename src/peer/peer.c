@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "crypto.h"
 #include "messages.h"
@@ -313,4 +314,113 @@ void tapir_keypair_free(struct tapir_keypair *kp)
 	pthread_spin_destroy(&kp->replay_lock);
 	tapir_wipe(kp, sizeof(*kp));
 	free(kp);
+}
+
+/* --- retired keypairs --- */
+
+void tapir_graveyard_init(struct tapir_graveyard *g)
+{
+	pthread_mutex_init(&g->lock, NULL);
+	g->first = NULL;
+}
+
+void tapir_graveyard_retire(struct tapir_graveyard *g, struct tapir_keypair *kp)
+{
+	if (!kp)
+		return;
+	atomic_store_explicit(&kp->is_retired, true, memory_order_relaxed);
+	pthread_mutex_lock(&g->lock);
+	kp->grave_next = g->first;
+	g->first = kp;
+	pthread_mutex_unlock(&g->lock);
+}
+
+bool tapir_graveyard_is_empty(struct tapir_graveyard *g)
+{
+	bool is_empty;
+
+	pthread_mutex_lock(&g->lock);
+	is_empty = g->first == NULL;
+	pthread_mutex_unlock(&g->lock);
+	return is_empty;
+}
+
+void tapir_graveyard_reap(struct tapir_graveyard *g, struct tapir_index_table *indices)
+{
+	struct tapir_keypair *kp, *next;
+
+	pthread_mutex_lock(&g->lock);
+	kp = g->first;
+	g->first = NULL;
+	pthread_mutex_unlock(&g->lock);
+	for (; kp; kp = next) {
+		next = kp->grave_next;
+		tapir_index_table_remove(indices, &kp->entry);
+		tapir_keypair_free(kp);
+	}
+}
+
+/* --- endpoint (endpoint_lock) and handshake time --- */
+
+void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	*out = peer->endpoint.addr;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_peer_load_endpoint(struct tapir_peer *peer, struct tapir_endpoint *out)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	*out = peer->endpoint;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	peer->endpoint.addr = *addr;
+	/* a configured endpoint has not reached us anywhere yet (as in the kernel) */
+	memset(&peer->endpoint.local, 0, sizeof(peer->endpoint.local));
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+static bool same_addr(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
+}
+
+void tapir_peer_roam(struct tapir_peer *peer, const struct tapir_endpoint *from)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	/* the common case, nothing moved, leaves the cache line clean for the senders */
+	if (!same_addr(&peer->endpoint.addr, &from->addr))
+		peer->endpoint.addr = from->addr;
+	if (!tapir_local_addr_equal(&peer->endpoint.local, &from->local))
+		peer->endpoint.local = from->local;
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_peer_forget_local(struct tapir_peer *peer, const struct tapir_local_addr *stale)
+{
+	pthread_mutex_lock(&peer->endpoint_lock);
+	if (!stale || tapir_local_addr_equal(&peer->endpoint.local, stale))
+		memset(&peer->endpoint.local, 0, sizeof(peer->endpoint.local));
+	pthread_mutex_unlock(&peer->endpoint_lock);
+}
+
+void tapir_peer_record_handshake_time(struct tapir_peer *peer)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	atomic_store_explicit(&peer->last_handshake_sec, ts.tv_sec, memory_order_relaxed);
+	atomic_store_explicit(&peer->last_handshake_nsec, ts.tv_nsec, memory_order_relaxed);
 }

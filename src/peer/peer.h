@@ -7,7 +7,7 @@
  * every table and of peer/keypair lifetimes, and it writes only while holding the device
  * lock (tapir_device.lock) as a writer. Workers hold that lock as readers for the duration of
  * one batch, so any peer or keypair a worker can reach stays allocated until the batch ends.
- * Retired keypairs wait in the device graveyard until the control thread holds the write lock.
+ * Retired keypairs wait in a graveyard until the control thread holds the write lock.
  *
  * Lock order: device lock -> peer keypair_lock -> peer endpoint_lock -> peer staged_lock ->
  * keypair replay_lock. No lock is held across a blocking call.
@@ -59,7 +59,7 @@ struct tapir_keypair {
 	unsigned int nctx;
 	struct tapir_aead_ctx *send_ctx[TAPIR_MAX_THREADS]; /* one per thread slot */
 	struct tapir_aead_ctx *recv_ctx[TAPIR_MAX_THREADS];
-	struct tapir_keypair *grave_next; /* device graveyard_lock */
+	struct tapir_keypair *grave_next; /* graveyard lock */
 };
 
 /* A staged packet buffer (from the device pool). */
@@ -163,5 +163,39 @@ struct tapir_keypair *tapir_keypair_new(const struct tapir_noise_session_keys *k
 					struct tapir_peer *peer, unsigned int nthreads,
 					uint64_t now_ns);
 void tapir_keypair_free(struct tapir_keypair *kp);
+
+/*
+ * Retired keypairs (the device has one graveyard): a keypair moved out of every peer slot may
+ * still be in a worker's hands until the batch ends, so it waits here until the control thread
+ * holds the device lock as a writer, and is freed then.
+ */
+struct tapir_graveyard {
+	pthread_mutex_t lock;
+	struct tapir_keypair *first; /* lock; linked by grave_next */
+};
+
+void tapir_graveyard_init(struct tapir_graveyard *g);
+/* Marks @kp retired and queues it (any thread; already unlinked from every slot). NULL ok. */
+void tapir_graveyard_retire(struct tapir_graveyard *g, struct tapir_keypair *kp);
+bool tapir_graveyard_is_empty(struct tapir_graveyard *g);
+/* Unlinks each retired keypair from @indices and frees it; device write lock held. */
+void tapir_graveyard_reap(struct tapir_graveyard *g, struct tapir_index_table *indices);
+
+/*
+ * Endpoint access (endpoint_lock). The endpoint's local address is the sticky source: where
+ * the peer's last authenticated packet arrived, sent from until it goes away.
+ */
+void tapir_peer_get_endpoint(struct tapir_peer *peer, union tapir_sockaddr *out);
+/* The endpoint with its local address, read together. */
+void tapir_peer_load_endpoint(struct tapir_peer *peer, struct tapir_endpoint *out);
+/* A configured endpoint: the local address is forgotten. */
+void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr *addr);
+/* Roaming: an authenticated packet came @from there (address and local address). */
+void tapir_peer_roam(struct tapir_peer *peer, const struct tapir_endpoint *from);
+/* Sends fall back to the kernel's source: the local address is forgotten if it is still
+ * @stale (NULL: whatever it is). */
+void tapir_peer_forget_local(struct tapir_peer *peer, const struct tapir_local_addr *stale);
+/* Records "now" (CLOCK_REALTIME) as the peer's last handshake time. */
+void tapir_peer_record_handshake_time(struct tapir_peer *peer);
 
 #endif

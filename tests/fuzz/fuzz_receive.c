@@ -28,10 +28,17 @@ static void setup(void)
 {
 	struct tapir_noise_session_keys keys = {.local_index = 0x11223344, .remote_index = 1};
 	uint8_t priv[32] = {1}, peer_key[32] = {2}, other_key[32] = {3}, addr[4] = {10, 0, 0, 2};
+	struct tapir_device_opts opts = {.ifname = "fz0",
+					 .tun_fds = &pipe_fds[1],
+					 .nworkers = 1,
+					 .is_tap = true,
+					 .is_fake_tun = true};
 	struct tapir_peer *peer, *other;
+	const char *step;
 
 	tapir_crypto_init();
-	if (pipe2(pipe_fds, O_NONBLOCK) < 0 || tapir_device_init(&dev, "fz0", &pipe_fds[1], 1) < 0)
+	/* the MAC table and the extension hook exist in both modes; dev.is_tap picks one */
+	if (pipe2(pipe_fds, O_NONBLOCK) < 0 || tapir_device_init(&dev, &opts, &step) < 0)
 		abort();
 	tapir_device_set_private_key(&dev, priv);
 	peer = tapir_device_add_peer(&dev, peer_key);
@@ -43,9 +50,8 @@ static void setup(void)
 		abort();
 	peer->kp_current = kp;
 	tapir_allowedips_insert(dev.allowedips, AF_INET, addr, 32, &peer->allowed);
-	/* the MAC table and the extension hook exist in both modes; dev.is_tap picks one */
 	other = tapir_device_add_peer(&dev, other_key);
-	if (!other || tapir_l2_init(&dev, true) < 0)
+	if (!other)
 		abort();
 	other->pinned_macs[0][0] = 2;
 	other->pinned_macs[0][5] = 1;
