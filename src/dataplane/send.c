@@ -13,7 +13,7 @@
  *      thread's cipher context, and prepends the transport data header: the one builder.
  *   4. To the wire: a batch with one sendmmsg (send_runs, UDP GSO runs), one message with
  *      send_to_peer (over TCP when the peer uses it, else one datagram, send_one), handshake
- *      messages with tapir_send_raw*. A failure is counted under SEND_ERROR there.
+ *      messages with tapir_send_raw*. A datagram that fails is counted there, as SEND_ERROR.
  *   5. after_send: byte counters, timer hooks, and the rekey rules.
  *
  * No allocation, no cipher setup per packet.
@@ -166,7 +166,7 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 
 /*
  * One message to @peer: over TCP when the peer uses it, else a datagram from @fd to @to.
- * 0, or -errno with the failure counted.
+ * 0, or -errno with the failure counted (send_one: SEND_ERROR; TCP: tapir_tcp_send).
  */
 static int send_to_peer(struct tapir_device *dev, int fd, struct tapir_peer *peer, const void *buf,
 			size_t len, const struct tapir_endpoint *to, bool is_data)
@@ -183,10 +183,12 @@ int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const
 
 	if (!dev->is_up)
 		return -ENOTCONN;
+	if (tapir_tcp_is_peer_tcp(peer))
+		return tapir_tcp_send(dev, peer, msg, len, false);
 	tapir_peer_load_endpoint(peer, &to);
-	if (!tapir_tcp_is_peer_tcp(peer) && !to.addr.sa.sa_family)
+	if (!to.addr.sa.sa_family)
 		return -ENOTCONN;
-	return send_to_peer(dev, dev->udp_fds[0], peer, msg, len, &to, false);
+	return send_one(dev, dev->udp_fds[0], msg, len, &to, peer);
 }
 
 /* Copies @pkt into the peer's staged ring (dropping the oldest when full). */
@@ -251,7 +253,7 @@ static void send_pkt(struct tapir_device *dev, const struct tapir_send_ctx *tx,
 	if (!kp || !encrypt_pkt(dev, kp, tx->slot, pkt)) {
 		if (flags & SEND_MAY_STAGE)
 			stage_pkt(dev, peer, pkt);
-		else if (kp) /* its counter ran out under us */
+		else if (kp) /* its counter ran out under us, or the seal failed */
 			tapir_device_count_drop(dev, TAPIR_DROP_KEY_EXPIRED);
 		tapir_handshake_request(dev, peer);
 		return;
