@@ -41,12 +41,15 @@ NFT
 
 drops() { show_stat "$NS1" "$IFA" drops "$1" | grep . || echo 0; }
 data_blocked() { n1 nft list chain inet tapirtest out | grep -Eo 'packets [0-9]+' | awk '{ print $2 }'; }
+both_drops() { echo "$(drops send_error) $(drops no_endpoint)"; }
+firewall_hit() { [ "$(data_blocked)" -ge 1 ]; }
+send_error_counted() { [ "$(drops send_error)" -ge 1 ]; }
 
-check_eq "no drops before" "0 0" eval 'echo "$(drops send_error) $(drops no_endpoint)"'
+check_eq "no drops before" "0 0" both_drops
 n1 timeout 10 ping -n -c 1 -W 3 10.81.0.2 >/dev/null 2>&1 || true
 check "the handshake completed (the ping was staged for it)" \
 	wait_for "a's handshake with b" 10 handshake_done "$NS1" "$IFA" "$(pub_of b)"
-check "the firewall refused a's data messages" eval '[ "$(data_blocked)" -ge 1 ]'
+check "the firewall refused a's data messages" firewall_hit
 diag "send_error $(drops send_error), no_endpoint $(drops no_endpoint)"
-check "the failed staged send is counted as send_error" eval '[ "$(drops send_error)" -ge 1 ]'
+check "the failed staged send is counted as send_error" send_error_counted
 check_eq "and not as no_endpoint: the peer has one" 0 drops no_endpoint
