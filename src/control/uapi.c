@@ -374,8 +374,11 @@ static int apply_locked(struct tapir_device *dev, const struct tapir_conf *conf)
 		ret = apply_peer(dev, &conf->peers[i], &ka, &pins_changed);
 		/* turning persistent keepalive on sends one at once (7.4); the control
 		 * thread may send while holding the lock as writer */
-		if (ka && dev->is_up)
-			tapir_send_keepalive(dev, ka, dev->nworkers, dev->udp_fds[0]);
+		if (ka && dev->is_up) {
+			struct tapir_send_ctx tx = tapir_send_ctx_control(dev);
+
+			tapir_send_keepalive(dev, &tx, ka);
+		}
 	}
 	/* after every peer's old pins went: a MAC moved from one peer to another is free */
 	if (pins_changed)

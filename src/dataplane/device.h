@@ -214,6 +214,26 @@ struct tapir_device {
 	_Atomic int stop_reason; /* 0 = signal, else -errno from a worker */
 };
 
+/*
+ * Who sends a message built outside a worker's batch: the calling thread's cipher context @slot
+ * (a worker's own, dev->nworkers for the control thread) and the UDP socket @fd its datagrams
+ * leave from. Device lock held (read or write) while it is in use: a worker's socket may change.
+ */
+struct tapir_send_ctx {
+	unsigned int slot;
+	int fd;
+};
+
+static inline struct tapir_send_ctx tapir_send_ctx_worker(const struct tapir_worker *w)
+{
+	return (struct tapir_send_ctx){.slot = w->slot, .fd = w->udp_fd};
+}
+
+static inline struct tapir_send_ctx tapir_send_ctx_control(const struct tapir_device *dev)
+{
+	return (struct tapir_send_ctx){.slot = dev->nworkers, .fd = dev->udp_fds[0]};
+}
+
 /* What tapir_device_init builds a device from (tapird: its argv and environment). */
 struct tapir_device_opts {
 	const char *ifname;
@@ -281,19 +301,32 @@ void tapir_handshake_tick(struct tapir_device *dev, uint64_t now_ns);
 /* Erases the handshake and all keypairs of @peer (write lock held). */
 void tapir_peer_zero_keys(struct tapir_device *dev, struct tapir_peer *peer);
 
-/* --- send.c --- */
+/* --- send.c: every message to a peer goes through here --- */
 
 /*
- * Encrypts and sends a keepalive (or staged packets, if any) on @peer's current keypair
- * using thread @slot's cipher contexts and socket @fd. Device read (or write) lock held.
+ * Sends @peer's staged packets if any (they confirm the session just as well), else a keepalive
+ * (an empty transport data message) on @peer's current keypair; without one, requests a
+ * handshake. Device read (or write) lock held.
  */
-void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
-			  int fd);
+void tapir_send_keepalive(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+			  struct tapir_peer *peer);
 /* Sends @peer's staged packets if a usable keypair exists; otherwise requests a handshake. */
-void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
-		       int fd);
+void tapir_send_staged(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+		       struct tapir_peer *peer);
 /* Drops every staged packet of @peer. */
 void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer);
+/*
+ * Encrypts the user's packet or frame @pkt in place for @peer and sends it alone. Without a
+ * usable keypair it is copied to the peer's staged ring and a handshake requested. Borrows @pkt.
+ */
+void tapir_send_data(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+		     struct tapir_peer *peer, struct tapir_pkt *pkt);
+/*
+ * Like tapir_send_data() for a message tapir makes itself (a CAPS frame): never staged (without
+ * a usable keypair only a handshake is requested) and no data for the timers.
+ */
+void tapir_send_own_msg(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+			struct tapir_peer *peer, struct tapir_pkt *pkt);
 /*
  * Worker: encrypts and sends a batch of inner packets read from the TUN. Consumes nothing:
  * packets that must wait for a handshake are copied into the staged pool.
@@ -309,6 +342,8 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 /* Sends a handshake message to @peer: over its TCP connection, else to its endpoint. */
 int tapir_send_raw_peer(struct tapir_device *dev, struct tapir_peer *peer, const void *msg,
 			size_t len);
+/* Returns @peer's current keypair if it may send. Device lock held (read or write). */
+struct tapir_keypair *tapir_send_keypair(struct tapir_peer *peer, uint64_t now_ns);
 
 /* --- unreachable.c --- */
 
@@ -364,8 +399,8 @@ void tapir_l2_set_compression(struct tapir_device *dev, struct tapir_peer *peer,
 void tapir_l2_maybe_compress(struct tapir_device *dev, struct tapir_keypair *kp, unsigned int slot,
 			     struct tapir_pkt *pkt);
 /* After a handshake completed with @peer: announce our capabilities (TAP mode or LZ4 only). */
-void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
-			      int fd);
+void tapir_l2_session_started(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+			      struct tapir_peer *peer);
 /* Control thread, each tick: ages out MAC entries. */
 void tapir_l2_tick(struct tapir_device *dev, uint64_t now_ns);
 /* Control thread, write lock held: forget @peer's MACs (removal). */
@@ -381,15 +416,6 @@ void tapir_l2_unpin(struct tapir_device *dev, struct tapir_peer *peer);
  * the first keeps it; the UAPI refuses such a set before it gets here).
  */
 void tapir_l2_pin_all(struct tapir_device *dev);
-
-/* send.c helpers shared with l2.c */
-struct tapir_keypair *tapir_send_keypair(struct tapir_peer *peer, uint64_t now_ns);
-/*
- * Encrypts @pkt for @peer and sends it alone from socket @fd. Without a usable keypair the
- * packet is staged (if @may_stage) and a handshake requested. @is_data feeds the timers.
- */
-void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
-		    struct tapir_pkt *pkt, bool is_data, bool may_stage);
 
 /* --- worker.c --- */
 void *tapir_worker_main(void *arg);

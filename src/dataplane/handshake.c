@@ -336,6 +336,7 @@ static void process_response(struct tapir_device *dev, const struct tapir_handsh
 			     uint64_t now)
 {
 	const struct tapir_msg_response *msg = (const void *)item->msg;
+	struct tapir_send_ctx tx = tapir_send_ctx_control(dev);
 	struct tapir_noise_session_keys keys;
 	struct tapir_noise_handshake *hs;
 	struct tapir_peer *peer;
@@ -359,8 +360,8 @@ static void process_response(struct tapir_device *dev, const struct tapir_handsh
 	tapir_timers_any_authenticated_packet_received(&peer->timers);
 	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now);
 	/* key confirmation: staged data, or a keepalive (3.5 step 12) */
-	tapir_send_keepalive(dev, peer, dev->nworkers, dev->udp_fds[0]);
-	tapir_l2_session_started(dev, peer, dev->nworkers, dev->udp_fds[0]);
+	tapir_send_keepalive(dev, &tx, peer);
+	tapir_l2_session_started(dev, &tx, peer);
 }
 
 static void process_cookie(struct tapir_device *dev, const struct tapir_handshake_item *item,
@@ -480,7 +481,9 @@ static void run_timer_actions(struct tapir_device *dev, struct tapir_peer *peer,
 	if (actions & TAPIR_TIMER_NEW_HANDSHAKE)
 		tapir_handshake_send_initiation(dev, peer, false);
 	if (actions & TAPIR_TIMER_SEND_KEEPALIVE) {
-		tapir_send_keepalive(dev, peer, dev->nworkers, dev->udp_fds[0]);
+		struct tapir_send_ctx tx = tapir_send_ctx_control(dev);
+
+		tapir_send_keepalive(dev, &tx, peer);
 		if (actions & TAPIR_TIMER_PASSIVE_KEEPALIVE)
 			tapir_timers_passive_keepalive_sent(&peer->timers, now);
 	}

@@ -94,12 +94,13 @@ static void log_mismatch(struct tapir_device *dev, struct tapir_peer *peer, cons
 static void send_copy(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
 		      const uint8_t *frame, size_t len)
 {
+	struct tapir_send_ctx tx = tapir_send_ctx_worker(w);
 	struct tapir_pkt *pkt = w->scratch;
 
 	pkt->off = TAPIR_PKT_HEADROOM;
 	pkt->len = (uint32_t)len;
 	memcpy(tapir_pkt_data(pkt), frame, len);
-	tapir_send_one(dev, peer, w->slot, w->udp_fd, pkt, true, true);
+	tapir_send_data(dev, &tx, peer, pkt);
 }
 
 enum {
@@ -165,10 +166,13 @@ static void switch_frame(struct tapir_device *dev, struct tapir_worker *w, struc
 	}
 	if (owner == from || can_take_frames(dev, owner, now) == FRAME_SKIP)
 		return; /* never back to where it came from */
-	if (pkt)
-		tapir_send_one(dev, owner, w->slot, w->udp_fd, pkt, true, true);
-	else
+	if (pkt) {
+		struct tapir_send_ctx tx = tapir_send_ctx_worker(w);
+
+		tapir_send_data(dev, &tx, owner, pkt);
+	} else {
 		send_copy(dev, w, owner, frame, len);
+	}
 }
 
 void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
@@ -271,8 +275,8 @@ static uint32_t local_caps(const struct tapir_device *dev, struct tapir_peer *pe
 									     : 0);
 }
 
-static void announce(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
-		     uint32_t caps)
+static void announce(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+		     struct tapir_peer *peer, uint32_t caps)
 {
 	struct tapir_pkt *pkt = tapir_pkt_pool_get(&dev->pool);
 	int len;
@@ -283,20 +287,20 @@ static void announce(struct tapir_device *dev, struct tapir_peer *peer, unsigned
 	len = tapir_ext_build_caps(tapir_pkt_data(pkt), TAPIR_PKT_DATA_MAX, caps);
 	if (len > 0) {
 		pkt->len = (uint32_t)len;
-		tapir_send_one(dev, peer, slot, fd, pkt, false, false);
+		tapir_send_own_msg(dev, tx, peer, pkt);
 	}
 	tapir_pkt_pool_put(&dev->pool, pkt);
 }
 
-void tapir_l2_session_started(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
-			      int fd)
+void tapir_l2_session_started(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+			      struct tapir_peer *peer)
 {
 	uint32_t caps = local_caps(dev, peer);
 
 	atomic_store_explicit(&peer->is_mismatch_logged, false, memory_order_relaxed);
 	atomic_store_explicit(&peer->is_lz4_mismatch_logged, false, memory_order_relaxed);
 	if (caps)
-		announce(dev, peer, slot, fd, caps);
+		announce(dev, tx, peer, caps);
 	/* else nothing to announce: stock peers would only log it as noise */
 }
 
@@ -308,8 +312,11 @@ void tapir_l2_set_compression(struct tapir_device *dev, struct tapir_peer *peer,
 		return;
 	/* a session runs: tell the peer now, not at the next handshake */
 	atomic_store_explicit(&peer->is_lz4_mismatch_logged, false, memory_order_relaxed);
-	if (dev->udp_fds && dev->udp_fds[0] >= 0)
-		announce(dev, peer, dev->nworkers, dev->udp_fds[0], local_caps(dev, peer));
+	if (dev->udp_fds && dev->udp_fds[0] >= 0) {
+		struct tapir_send_ctx tx = tapir_send_ctx_control(dev);
+
+		announce(dev, &tx, peer, local_caps(dev, peer));
+	}
 }
 
 void tapir_l2_maybe_compress(struct tapir_device *dev, struct tapir_keypair *kp, unsigned int slot,

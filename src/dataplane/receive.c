@@ -275,8 +275,10 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 	if (confirm_keypair(dev, peer, kp)) {
 		tapir_timers_handshake_complete(&peer->timers);
 		tapir_peer_record_handshake_time(peer);
-		tapir_send_staged(dev, peer, w->slot, w->udp_fd);
-		tapir_l2_session_started(dev, peer, w->slot, w->udp_fd);
+		struct tapir_send_ctx tx = tapir_send_ctx_worker(w);
+
+		tapir_send_staged(dev, &tx, peer);
+		tapir_l2_session_started(dev, &tx, peer);
 	}
 	maybe_lastminute_rekey(dev, peer, kp, now);
 	tapir_timers_any_authenticated_packet_received(&peer->timers);

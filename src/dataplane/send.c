@@ -1,9 +1,22 @@
 // SPDX-License-Identifier: MIT
 /*
- * Outgoing path (wireguard-protocol.md 3.7, 5.4, 7.1, 8): route an inner packet to a peer by
- * destination, stage it when no usable keypair exists, otherwise pad, encrypt in place in the
- * buffer's headroom/tailroom with this thread's cipher context and send the batch with one
- * sendmmsg. No allocation, no cipher setup per packet.
+ * Outgoing path (wireguard-protocol.md 3.7, 5.4, 7.1, 8). Every message to a peer leaves
+ * through this file:
+ *
+ *   1. tapir_send_batch routes each inner packet a worker read from the TUN to a peer by its
+ *      destination (allowed IPs); TAP frames, CAPS frames and keepalives come one at a time to
+ *      tapir_send_data / tapir_send_own_msg / tapir_send_keepalive (a keepalive is an empty
+ *      payload, built like every other message).
+ *   2. Without a usable keypair a packet of the user's is copied to the peer's staged ring and
+ *      a handshake requested; tapir_send_staged empties the ring once a session exists.
+ *   3. encrypt_pkt pads, seals in place in the buffer's headroom/tailroom with the sending
+ *      thread's cipher context, and prepends the transport data header: the one builder.
+ *   4. To the wire: a batch with one sendmmsg (send_runs, UDP GSO runs), one message with
+ *      send_to_peer (over TCP when the peer uses it, else one datagram, send_one), handshake
+ *      messages with tapir_send_raw*. A datagram that fails is counted there, as SEND_ERROR.
+ *   5. after_send: byte counters, timer hooks, and the rekey rules.
+ *
+ * No allocation, no cipher setup per packet.
  *
  * Every datagram to a peer goes from the local address the peer last reached us on (7.3,
  * the endpoint's sticky source), read with the endpoint once per run of packets to one peer
@@ -151,8 +164,11 @@ int tapir_send_raw(struct tapir_device *dev, const void *msg, size_t len,
 	return send_one(dev, dev->udp_fds[0], msg, len, to, NULL);
 }
 
-/* One message to @peer: over TCP when the peer uses it, else a datagram from @fd to @to. */
-static int send_to_peer(struct tapir_device *dev, struct tapir_peer *peer, int fd, const void *buf,
+/*
+ * One message to @peer: over TCP when the peer uses it, else a datagram from @fd to @to.
+ * 0, or -errno with the failure counted (send_one: SEND_ERROR; TCP: tapir_tcp_send).
+ */
+static int send_to_peer(struct tapir_device *dev, int fd, struct tapir_peer *peer, const void *buf,
 			size_t len, const struct tapir_endpoint *to, bool is_data)
 {
 	if (tapir_tcp_is_peer_tcp(peer))
@@ -214,7 +230,40 @@ void tapir_send_drop_staged(struct tapir_device *dev, struct tapir_peer *peer)
 	pthread_mutex_unlock(&peer->staged_lock);
 }
 
-void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd)
+enum {
+	SEND_IS_DATA = 1 << 0,	 /* the user's data: feeds the data-sent timer */
+	SEND_MAY_STAGE = 1 << 1, /* without a usable keypair, wait in the staged ring */
+};
+
+/*
+ * Steps 2-5 for one message: @pkt to @peer (endpoint @to) on @kp (NULL: none usable). What
+ * cannot go is staged (SEND_MAY_STAGE) or counted under the one reason it did not go.
+ */
+static void send_pkt(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+		     struct tapir_peer *peer, struct tapir_keypair *kp,
+		     const struct tapir_endpoint *to, struct tapir_pkt *pkt, unsigned int flags,
+		     uint64_t now)
+{
+	bool is_data = flags & SEND_IS_DATA;
+
+	if (!to->addr.sa.sa_family) {
+		tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
+		return;
+	}
+	if (!kp || !encrypt_pkt(dev, kp, tx->slot, pkt)) {
+		if (flags & SEND_MAY_STAGE)
+			stage_pkt(dev, peer, pkt);
+		else if (kp) /* its counter ran out under us, or the seal failed */
+			tapir_device_count_drop(dev, TAPIR_DROP_KEY_EXPIRED);
+		tapir_handshake_request(dev, peer);
+		return;
+	}
+	if (send_to_peer(dev, tx->fd, peer, tapir_pkt_data(pkt), pkt->len, to, is_data) == 0)
+		after_send(dev, peer, kp, is_data, pkt->len, now);
+}
+
+void tapir_send_staged(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+		       struct tapir_peer *peer)
 {
 	uint64_t now = tapir_now_ns();
 	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
@@ -227,7 +276,6 @@ void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsign
 	tapir_peer_load_endpoint(peer, &to);
 	for (;;) {
 		struct tapir_pkt *pkt = NULL;
-		uint32_t inner_len;
 
 		pthread_mutex_lock(&peer->staged_lock);
 		if (peer->staged_count) {
@@ -238,74 +286,61 @@ void tapir_send_staged(struct tapir_device *dev, struct tapir_peer *peer, unsign
 		pthread_mutex_unlock(&peer->staged_lock);
 		if (!pkt)
 			break;
-		inner_len = pkt->len;
-		if (to.addr.sa.sa_family && encrypt_pkt(dev, kp, slot, pkt) &&
-		    send_to_peer(dev, peer, fd, tapir_pkt_data(pkt), pkt->len, &to,
-				 inner_len > 0) == 0)
-			after_send(dev, peer, kp, inner_len > 0, pkt->len, now);
-		else
-			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
+		/* never staged again: a failure here is a counted drop */
+		send_pkt(dev, tx, peer, kp, &to, pkt, pkt->len ? SEND_IS_DATA : 0, now);
 		tapir_pkt_pool_put(&dev->pool, pkt);
 	}
 }
 
-void tapir_send_one(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot, int fd,
-		    struct tapir_pkt *pkt, bool is_data, bool may_stage)
+static void send_single(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+			struct tapir_peer *peer, struct tapir_pkt *pkt, unsigned int flags)
 {
 	uint64_t now = tapir_now_ns();
 	struct tapir_keypair *kp = tapir_send_keypair(peer, now);
 	struct tapir_endpoint to;
 
 	tapir_peer_load_endpoint(peer, &to);
-	if (!to.addr.sa.sa_family) {
-		tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
-		return;
-	}
-	if (!kp || !encrypt_pkt(dev, kp, slot, pkt)) {
-		if (may_stage)
-			stage_pkt(dev, peer, pkt);
-		tapir_handshake_request(dev, peer);
-		return;
-	}
-	if (send_to_peer(dev, peer, fd, tapir_pkt_data(pkt), pkt->len, &to, is_data) == 0)
-		after_send(dev, peer, kp, is_data, pkt->len, now);
+	send_pkt(dev, tx, peer, kp, &to, pkt, flags, now);
 }
 
-void tapir_send_keepalive(struct tapir_device *dev, struct tapir_peer *peer, unsigned int slot,
-			  int fd)
+void tapir_send_data(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+		     struct tapir_peer *peer, struct tapir_pkt *pkt)
 {
-	uint8_t ka[TAPIR_MSG_DATA_MIN_LEN]; /* header + tag of an empty payload */
-	uint64_t now = tapir_now_ns(), counter;
-	struct tapir_keypair *kp;
-	struct tapir_endpoint to;
-	struct tapir_msg_data *hdr = (struct tapir_msg_data *)ka;
+	send_single(dev, tx, peer, pkt, SEND_IS_DATA | SEND_MAY_STAGE);
+}
+
+void tapir_send_own_msg(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+			struct tapir_peer *peer, struct tapir_pkt *pkt)
+{
+	send_single(dev, tx, peer, pkt, 0);
+}
+
+void tapir_send_keepalive(struct tapir_device *dev, const struct tapir_send_ctx *tx,
+			  struct tapir_peer *peer)
+{
+	struct tapir_pkt *pkt;
 	bool has_staged;
 
 	pthread_mutex_lock(&peer->staged_lock);
 	has_staged = peer->staged_count > 0;
 	pthread_mutex_unlock(&peer->staged_lock);
 	if (has_staged) {
-		tapir_send_staged(dev, peer, slot, fd);
+		tapir_send_staged(dev, tx, peer);
 		return;
 	}
-	kp = tapir_send_keypair(peer, now);
-	if (!kp) {
+	if (!tapir_send_keypair(peer, tapir_now_ns())) {
 		tapir_handshake_request(dev, peer);
 		return;
 	}
-	tapir_peer_load_endpoint(peer, &to);
-	if (!to.addr.sa.sa_family)
+	pkt = tapir_pkt_pool_get(&dev->pool);
+	if (!pkt) {
+		tapir_device_count_drop(dev, TAPIR_DROP_STAGED_FULL);
 		return;
-	counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
-	if (counter >= REJECT_AFTER_MESSAGES)
-		return;
-	if (tapir_aead_ctx_seal(kp->send_ctx[slot], counter, ka + TAPIR_MSG_DATA_HEADER_LEN, 0) < 0)
-		return;
-	tapir_msg_put_header(&hdr->type, TAPIR_MSG_DATA);
-	tapir_le32_put(hdr->receiver_index, kp->remote_index);
-	tapir_le64_put(hdr->counter, counter);
-	if (send_to_peer(dev, peer, fd, ka, sizeof(ka), &to, false) == 0)
-		after_send(dev, peer, kp, false, sizeof(ka), now);
+	}
+	pkt->off = TAPIR_PKT_HEADROOM;
+	pkt->len = 0; /* 5.4: a keepalive is a transport data message with an empty payload */
+	tapir_send_own_msg(dev, tx, peer, pkt);
+	tapir_pkt_pool_put(&dev->pool, pkt);
 }
 
 /* Destination address of an outgoing inner packet; returns the family or 0 if malformed. */

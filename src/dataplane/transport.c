@@ -773,8 +773,10 @@ static void connected(struct tapir_tcp *t, struct tapir_tcp_conn *c)
 	if (peer && !peer->is_dead && atomic_load(&peer->tcp_conn) == c->id) {
 		/* a live session: a keepalive on the new connection tells the other side that it
 		 * carries us now; without one, a handshake */
+		struct tapir_send_ctx tx = tapir_send_ctx_worker(t->w);
+
 		if (tapir_send_keypair(peer, tapir_now_ns()))
-			tapir_send_keepalive(dev, peer, t->w->slot, t->w->udp_fd);
+			tapir_send_keepalive(dev, &tx, peer);
 		else
 			tapir_handshake_request(dev, peer);
 	}
