@@ -79,6 +79,7 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "extension.h"
+#include "parse.h"
 #include "uapi_client.h"
 
 enum {
@@ -171,21 +172,10 @@ static void device_free(struct device_info *dev)
 
 /* ---------------------------------------------------------------- parsing the get reply */
 
+/* A number of the reply: plain decimal, at most @max; anything else is a protocol error. */
 static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (!len)
-		return -EPROTO;
-	for (size_t i = 0; i < len; i++) {
-		uint64_t d = (uint64_t)(s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || v > (max - d) / 10)
-			return -EPROTO;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	return tapir_parse_u64(s, len, max, out) ? -EPROTO : 0;
 }
 
 /* Not realloc(): the old array holds preshared keys, wiped before it is freed. */

@@ -278,6 +278,10 @@ static int apply_allowed_ips(struct tapir_device *dev, struct tapir_peer *peer,
 	return 0;
 }
 
+/* The parser's limit is the peer's array size: set_pins() copies one into the other. */
+_Static_assert((int)TAPIR_CONF_MAX_PINNED_MACS == (int)TAPIR_PEER_MAX_PINNED_MACS,
+	       "pinned MACs limit");
+
 /*
  * Pins (MACs =) of @peer as @cp asks; write lock held. Returns true if they changed: the peer's
  * MAC entries are then flushed, and the caller reserves the new pins once the whole set is in.
