@@ -81,6 +81,7 @@
 #include "extension.h"
 #include "parse.h"
 #include "uapi_client.h"
+#include "util.h"
 
 enum {
 	ENDPOINT_TEXT_BYTES = 128, /* "tcp://" + [numeric IPv6%scope]:port */
@@ -534,7 +535,7 @@ static void pretty_time(const struct style *st, uint64_t left)
 	};
 	bool is_first = true;
 
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(units); i++) {
 		uint64_t n = left / units[i].seconds;
 
 		left %= units[i].seconds;
@@ -572,7 +573,7 @@ static void print_bytes(const struct style *st, uint64_t b)
 		return;
 	}
 	v /= 1024;
-	while (i + 1 < sizeof(units) / sizeof(units[0]) && v >= 1024) {
+	while (i + 1 < TAPIR_ARRAY_SIZE(units) && v >= 1024) {
 		v /= 1024;
 		i++;
 	}
@@ -796,8 +797,8 @@ static bool is_in(const char *s, const char *const *list, size_t n)
 
 static bool is_field(const char *s)
 {
-	return is_in(s, device_fields, sizeof(device_fields) / sizeof(device_fields[0])) ||
-	       is_in(s, peer_fields, sizeof(peer_fields) / sizeof(peer_fields[0]));
+	return is_in(s, device_fields, TAPIR_ARRAY_SIZE(device_fields)) ||
+	       is_in(s, peer_fields, TAPIR_ARRAY_SIZE(peer_fields));
 }
 
 /* One field of @dev; each line starts with "IFNAME\t" when @prefix is (show all FIELD). */

@@ -20,6 +20,7 @@
 
 #include "encoding.h"
 #include "parse.h"
+#include "util.h"
 
 enum {
 	LINE_MAX_BYTES = 4096,	  /* longest accepted line, excluding its '\n' */
@@ -422,7 +423,7 @@ static const struct key_handler key_handlers[] = {
 
 static const struct key_handler *find_key(const char *key, size_t len)
 {
-	for (size_t i = 0; i < sizeof(key_handlers) / sizeof(key_handlers[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(key_handlers); i++) {
 		if (is_literal(key, len, key_handlers[i].name))
 			return &key_handlers[i];
 	}

@@ -23,6 +23,7 @@
 #include "device.h"
 #include "encoding.h"
 #include "parse.h"
+#include "util.h"
 
 enum {
 	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric address with a scope */
@@ -694,7 +695,7 @@ static const struct cfg_key cfg_keys[] = {
 
 static const struct cfg_key *find_key(enum section section, const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(cfg_keys); i++) {
 		if (cfg_keys[i].section == section && is_word(name, len, cfg_keys[i].name))
 			return &cfg_keys[i];
 	}
