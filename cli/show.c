@@ -80,6 +80,7 @@
 #include "encoding.h"
 #include "extension.h"
 #include "parse.h"
+#include "secbuf.h"
 #include "uapi_client.h"
 #include "util.h"
 
@@ -179,20 +180,16 @@ static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 	return tapir_parse_u64(s, len, max, out) ? -EPROTO : 0;
 }
 
-/* Not realloc(): the old array holds preshared keys, wiped before it is freed. */
+/* The array holds preshared keys: a secret buffer. */
 static int add_peer(struct device_info *dev)
 {
 	if (dev->n_peers == dev->cap_peers) {
 		size_t cap = dev->cap_peers ? dev->cap_peers * 2 : INITIAL_PEERS;
-		struct peer_info *peers = calloc(cap, sizeof(*peers));
+		struct peer_info *peers = tapir_secbuf_grow(dev->peers, dev->n_peers,
+							    dev->cap_peers, cap, sizeof(*peers));
 
 		if (!peers)
 			return -ENOMEM;
-		if (dev->peers) {
-			memcpy(peers, dev->peers, dev->n_peers * sizeof(*peers));
-			tapir_wipe(dev->peers, dev->cap_peers * sizeof(*peers));
-			free(dev->peers);
-		}
 		dev->peers = peers;
 		dev->cap_peers = cap;
 	}

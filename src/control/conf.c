@@ -20,6 +20,7 @@
 
 #include "encoding.h"
 #include "parse.h"
+#include "secbuf.h"
 #include "util.h"
 
 enum {
@@ -239,10 +240,8 @@ static int key_replace_peers(struct parser *p, const char *val, size_t len)
 	return parse_true(val, len, &p->conf->replace_peers);
 }
 
-/*
- * Not realloc(): the old array holds preshared keys, which must be wiped before the memory
- * goes back to the allocator. Doubling keeps the total copying linear.
- */
+/* The array holds preshared keys, so it grows as a secret buffer. Doubling keeps the total
+ * copying linear. */
 static int grow_peers(struct tapir_conf *conf)
 {
 	struct tapir_conf_peer *peers;
@@ -251,14 +250,9 @@ static int grow_peers(struct tapir_conf *conf)
 	if (conf->n_peers < conf->cap_peers)
 		return 0;
 	cap = conf->cap_peers ? conf->cap_peers * 2 : INITIAL_PEERS;
-	peers = calloc(cap, sizeof(*peers));
+	peers = tapir_secbuf_grow(conf->peers, conf->n_peers, conf->cap_peers, cap, sizeof(*peers));
 	if (!peers)
 		return -ENOMEM;
-	if (conf->peers) {
-		memcpy(peers, conf->peers, conf->n_peers * sizeof(*peers));
-		explicit_bzero(conf->peers, conf->cap_peers * sizeof(*peers));
-		free(conf->peers);
-	}
 	conf->peers = peers;
 	conf->cap_peers = cap;
 	return 0;

@@ -23,6 +23,7 @@
 #include "device.h"
 #include "encoding.h"
 #include "parse.h"
+#include "secbuf.h"
 #include "util.h"
 
 enum {
@@ -716,27 +717,23 @@ bool tapir_config_is_up_key(const char *name, size_t len)
 
 /* ---------------------------------------------------------------- lines and sections */
 
-/* Not realloc(): the old arrays hold preshared keys, wiped before they are freed. */
+/* The peers hold preshared keys: a secret buffer. The endpoints grow alongside. */
 static int grow_peers(struct tapir_quick_conf *q)
 {
 	size_t cap = q->wg.cap_peers ? q->wg.cap_peers * 2 : INITIAL_PEERS;
 	struct tapir_conf_peer *peers;
 	struct tapir_config_endpoint *eps;
 
-	peers = calloc(cap, sizeof(*peers));
 	eps = calloc(cap, sizeof(*eps));
-	if (!peers || !eps) {
-		free(peers);
+	if (!eps)
+		return -ENOMEM;
+	peers = tapir_secbuf_grow(q->wg.peers, q->wg.n_peers, q->wg.cap_peers, cap, sizeof(*peers));
+	if (!peers) {
 		free(eps);
 		return -ENOMEM;
 	}
-	if (q->wg.n_peers) {
-		memcpy(peers, q->wg.peers, q->wg.n_peers * sizeof(*peers));
+	if (q->wg.n_peers)
 		memcpy(eps, q->endpoints, q->wg.n_peers * sizeof(*eps));
-	}
-	if (q->wg.peers)
-		explicit_bzero(q->wg.peers, q->wg.cap_peers * sizeof(*peers));
-	free(q->wg.peers);
 	free(q->endpoints);
 	q->wg.peers = peers;
 	q->endpoints = eps;
