@@ -10,6 +10,7 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "util.h"
 
 /* Matches project('tapir', version: ...) in meson.build and tapird --version. */
 static const char TAPIR_CLI_VERSION[] = "0.1.0";
@@ -44,7 +45,7 @@ static const struct subcommand subcommands[] = {
 
 static void print_usage(FILE *f)
 {
-	size_t n = sizeof(subcommands) / sizeof(subcommands[0]);
+	size_t n = TAPIR_ARRAY_SIZE(subcommands);
 
 	fprintf(f, "Usage: tapir <cmd> [<args>]\n\nAvailable subcommands:\n");
 	for (size_t i = 0; i < n; i++)
@@ -54,7 +55,7 @@ static void print_usage(FILE *f)
 
 static const struct subcommand *find_subcommand(const char *name)
 {
-	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(subcommands); i++) {
 		if (!strcmp(subcommands[i].name, name))
 			return &subcommands[i];
 	}

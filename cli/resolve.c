@@ -10,11 +10,14 @@
 #include <errno.h>
 #include <netdb.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <time.h>
+
+#include "parse.h"
 
 enum {
 	RETRIES_DEFAULT = 15,
@@ -27,16 +30,13 @@ enum {
 static long retries_from_env(void)
 {
 	const char *s = getenv("WG_ENDPOINT_RESOLUTION_RETRIES");
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
 	if (!s)
 		return RETRIES_DEFAULT;
 	if (!strcmp(s, "infinity"))
 		return RETRIES_INFINITE;
-	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (*s < '0' || *s > '9' || *end || errno || v > 0x7fffffffUL) {
+	if (tapir_parse_u64(s, strlen(s), 0x7fffffff, &v)) {
 		fprintf(stderr, "tapir: unable to parse WG_ENDPOINT_RESOLUTION_RETRIES: `%s'\n", s);
 		return -EINVAL;
 	}

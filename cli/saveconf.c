@@ -30,6 +30,7 @@
 
 #include "cli.h"
 #include "crypto.h"
+#include "util.h"
 
 enum {
 	FILE_MAX_BYTES = 1024 * 1024,
@@ -119,7 +120,7 @@ static bool is_one_of(const char *key, const char *const *keys, size_t n)
 /* The old file's [Interface] lines, but those the daemon reports. */
 static void put_interface_lines(FILE *out, const char *text, size_t len)
 {
-	size_t pos = 0, n = sizeof(interface_running_keys) / sizeof(interface_running_keys[0]);
+	size_t pos = 0, n = TAPIR_ARRAY_SIZE(interface_running_keys);
 	bool is_interface = false;
 	struct line l;
 
@@ -146,7 +147,7 @@ static bool is_peer_of(const char *text, size_t len, size_t pos, const char *key
 /* The old file's lines for peer @key that the daemon does not report. */
 static void put_peer_extras(FILE *out, const char *text, size_t len, const char *key)
 {
-	size_t pos = 0, n = sizeof(peer_running_keys) / sizeof(peer_running_keys[0]);
+	size_t pos = 0, n = TAPIR_ARRAY_SIZE(peer_running_keys);
 	bool is_match = false;
 	struct line l;
 

@@ -35,6 +35,7 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "resolve.h"
+#include "secbuf.h"
 #include "uapi_client.h"
 
 enum {
@@ -239,20 +240,16 @@ out:
 
 /* ---------------------------------------------------------------- building a conf */
 
-/* Not realloc(): the old array holds preshared keys, wiped before it is freed. */
+/* The array holds preshared keys: a secret buffer. */
 static int add_conf_peer(struct tapir_conf *conf)
 {
 	if (conf->n_peers == conf->cap_peers) {
 		size_t cap = conf->cap_peers ? conf->cap_peers * 2 : INITIAL_PEERS;
-		struct tapir_conf_peer *peers = calloc(cap, sizeof(*peers));
+		struct tapir_conf_peer *peers = tapir_secbuf_grow(
+		    conf->peers, conf->n_peers, conf->cap_peers, cap, sizeof(*peers));
 
 		if (!peers)
 			return -ENOMEM;
-		if (conf->peers) {
-			memcpy(peers, conf->peers, conf->n_peers * sizeof(*peers));
-			tapir_wipe(conf->peers, conf->cap_peers * sizeof(*peers));
-			free(conf->peers);
-		}
 		conf->peers = peers;
 		conf->cap_peers = cap;
 	}
@@ -524,7 +521,10 @@ static int read_file(const char *cmd, const char *path, char **out, size_t *len_
 
 		if (len == cap) {
 			size_t new_cap = cap ? cap * 2 : 4096;
-			char *b = new_cap <= CONFIG_MAX_BYTES ? malloc(new_cap) : NULL;
+			/* the file holds keys: a secret buffer */
+			char *b = new_cap <= CONFIG_MAX_BYTES
+				      ? tapir_secbuf_grow(buf, len, cap, new_cap, 1)
+				      : NULL;
 
 			if (!b) {
 				fprintf(stderr, "tapir %s: %s: %s\n", cmd, path,
@@ -533,11 +533,6 @@ static int read_file(const char *cmd, const char *path, char **out, size_t *len_
 				r = -1;
 				break;
 			}
-			/* Not realloc(): the old buffer holds keys and is wiped first. */
-			if (buf)
-				memcpy(b, buf, len);
-			tapir_wipe(buf, cap);
-			free(buf);
 			buf = b;
 			cap = new_cap;
 		}

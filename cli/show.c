@@ -79,7 +79,10 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "extension.h"
+#include "parse.h"
+#include "secbuf.h"
 #include "uapi_client.h"
+#include "util.h"
 
 enum {
 	ENDPOINT_TEXT_BYTES = 128, /* "tcp://" + [numeric IPv6%scope]:port */
@@ -171,37 +174,22 @@ static void device_free(struct device_info *dev)
 
 /* ---------------------------------------------------------------- parsing the get reply */
 
+/* A number of the reply: plain decimal, at most @max; anything else is a protocol error. */
 static int parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
-	uint64_t v = 0;
-
-	if (!len)
-		return -EPROTO;
-	for (size_t i = 0; i < len; i++) {
-		uint64_t d = (uint64_t)(s[i] - '0');
-
-		if (s[i] < '0' || s[i] > '9' || v > (max - d) / 10)
-			return -EPROTO;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
+	return tapir_parse_u64(s, len, max, out) ? -EPROTO : 0;
 }
 
-/* Not realloc(): the old array holds preshared keys, wiped before it is freed. */
+/* The array holds preshared keys: a secret buffer. */
 static int add_peer(struct device_info *dev)
 {
 	if (dev->n_peers == dev->cap_peers) {
 		size_t cap = dev->cap_peers ? dev->cap_peers * 2 : INITIAL_PEERS;
-		struct peer_info *peers = calloc(cap, sizeof(*peers));
+		struct peer_info *peers = tapir_secbuf_grow(dev->peers, dev->n_peers,
+							    dev->cap_peers, cap, sizeof(*peers));
 
 		if (!peers)
 			return -ENOMEM;
-		if (dev->peers) {
-			memcpy(peers, dev->peers, dev->n_peers * sizeof(*peers));
-			tapir_wipe(dev->peers, dev->cap_peers * sizeof(*peers));
-			free(dev->peers);
-		}
 		dev->peers = peers;
 		dev->cap_peers = cap;
 	}
@@ -544,7 +532,7 @@ static void pretty_time(const struct style *st, uint64_t left)
 	};
 	bool is_first = true;
 
-	for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(units); i++) {
 		uint64_t n = left / units[i].seconds;
 
 		left %= units[i].seconds;
@@ -582,7 +570,7 @@ static void print_bytes(const struct style *st, uint64_t b)
 		return;
 	}
 	v /= 1024;
-	while (i + 1 < sizeof(units) / sizeof(units[0]) && v >= 1024) {
+	while (i + 1 < TAPIR_ARRAY_SIZE(units) && v >= 1024) {
 		v /= 1024;
 		i++;
 	}
@@ -806,8 +794,8 @@ static bool is_in(const char *s, const char *const *list, size_t n)
 
 static bool is_field(const char *s)
 {
-	return is_in(s, device_fields, sizeof(device_fields) / sizeof(device_fields[0])) ||
-	       is_in(s, peer_fields, sizeof(peer_fields) / sizeof(peer_fields[0]));
+	return is_in(s, device_fields, TAPIR_ARRAY_SIZE(device_fields)) ||
+	       is_in(s, peer_fields, TAPIR_ARRAY_SIZE(peer_fields));
 }
 
 /* One field of @dev; each line starts with "IFNAME\t" when @prefix is (show all FIELD). */

@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "secbuf.h"
 
 static const char UAPI_DIR[] = "/var/run/wireguard";
 static const char SOCK_SUFFIX[] = ".sock";
@@ -103,32 +104,8 @@ static int send_all(int fd, const char *buf, size_t len)
 }
 
 /*
- * Not realloc(): a get reply holds the private and preshared keys, so the old buffer is wiped
- * before it is freed. Returns the new buffer or NULL (the old one is then untouched).
- */
-static char *grow_secret(char *old, size_t used, size_t old_cap, size_t new_cap)
-{
-	char *b = malloc(new_cap);
-
-	if (!b)
-		return NULL;
-	if (old) {
-		memcpy(b, old, used);
-		explicit_bzero(old, old_cap);
-		free(old);
-	}
-	return b;
-}
-
-static void free_secret(char *buf, size_t cap)
-{
-	if (buf)
-		explicit_bzero(buf, cap);
-	free(buf);
-}
-
-/*
- * Reads one reply into a new NUL-terminated buffer (*out, owned by the caller). Daemons
+ * Reads one reply into a new NUL-terminated buffer (*out, owned by the caller); a get reply
+ * holds the private and preshared keys, so the buffer grows as a secret buffer. Daemons
  * answer a request and wait for the next one on the same connection, so reading stops at
  * the first blank line, not at EOF; EOF before it is a protocol error.
  */
@@ -142,11 +119,12 @@ static int read_reply(int fd, char **out, size_t *len_out)
 
 		if (cap - len < REPLY_CHUNK_BYTES + 1) {
 			size_t new_cap = cap ? cap * 2 : (size_t)REPLY_CHUNK_BYTES * 2;
-			char *b =
-			    new_cap <= REPLY_MAX_BYTES ? grow_secret(buf, len, cap, new_cap) : NULL;
+			char *b = new_cap <= REPLY_MAX_BYTES
+				      ? tapir_secbuf_grow(buf, len, cap, new_cap, 1)
+				      : NULL;
 
 			if (!b) {
-				free_secret(buf, cap);
+				tapir_secbuf_free(buf, cap);
 				return new_cap > REPLY_MAX_BYTES ? -EMSGSIZE : -ENOMEM;
 			}
 			buf = b;
@@ -158,7 +136,7 @@ static int read_reply(int fd, char **out, size_t *len_out)
 		if (n <= 0) {
 			int r = n < 0 ? (errno == EAGAIN ? -ETIMEDOUT : -errno) : -EPROTO;
 
-			free_secret(buf, cap);
+			tapir_secbuf_free(buf, cap);
 			return r;
 		}
 		len += (size_t)n;

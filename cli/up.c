@@ -51,6 +51,7 @@
 #include "saveconf.h"
 #include "supervise.h"
 #include "uapi_client.h"
+#include "util.h"
 
 static const char STATE_DIR[] = "/var/run/tapir";
 static const char UAPI_DIR[] = "/var/run/wireguard";
@@ -178,7 +179,7 @@ static void catch_signals(void)
 	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
 
 	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(sigs); i++)
 		sigaction(sigs[i], &sa, NULL);
 }
 
@@ -215,7 +216,7 @@ static char *config_for_name(const char *ifname)
 	static const char *const dirs[] = {"/etc/tapir", "/etc/wireguard"};
 	char *path;
 
-	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(dirs); i++) {
 		if (asprintf(&path, "%s/%s.conf", dirs[i], ifname) < 0)
 			return NULL;
 		if (!access(path, F_OK))

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
  * Parser for the body of a UAPI "set=1" request (wireguard-protocol.md section 9.3) into a
- * struct tapir_conf, plus the text form of endpoints shared with "get" (section 9.2).
+ * struct tapir_conf (endpoints in the text form of lib/sockaddr.c, shared with "get").
  *
  * The parser validates the whole request and only describes the change; it must not touch the
  * device, log, or keep pointers into the request. Lines are recorded in order (a public_key
@@ -13,13 +13,15 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
-#include <net/if.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "encoding.h"
+#include "parse.h"
+#include "secbuf.h"
+#include "util.h"
 
 enum {
 	LINE_MAX_BYTES = 4096,	  /* longest accepted line, excluding its '\n' */
@@ -92,27 +94,6 @@ static bool is_literal(const char *s, size_t len, const char *lit)
 	return len == strlen(lit) && !memcmp(s, lit, len);
 }
 
-/* Plain decimal as wg(8) sends it: digits only (no sign, no space), at most @max. */
-static int parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!len)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		uint64_t d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		d = (uint64_t)(s[i] - '0');
-		if (d > max || v > (max - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 /* Copies @len bytes into a NUL-terminated buffer for inet_pton(); rejects empty or long. */
 static int copy_text(char *out, size_t outlen, const char *s, size_t len)
 {
@@ -121,114 +102,6 @@ static int copy_text(char *out, size_t outlen, const char *s, size_t len)
 	memcpy(out, s, len);
 	out[len] = '\0';
 	return 0;
-}
-
-static int parse_scope_id(const char *s, size_t len, uint32_t *scope_id)
-{
-	char name[IF_NAMESIZE];
-	uint64_t v;
-
-	if (!parse_decimal(s, len, UINT32_MAX, &v)) {
-		*scope_id = (uint32_t)v;
-		return 0;
-	}
-	if (copy_text(name, sizeof(name), s, len))
-		return -EINVAL;
-	*scope_id = if_nametoindex(name);
-	return *scope_id ? 0 : -EINVAL;
-}
-
-/* @host is "addr[%scope]]" (the part after '[' up to the port's ':'). */
-static int parse_in6(struct sockaddr_in6 *in6, const char *host, size_t len)
-{
-	char text[ADDR_TEXT_MAX_BYTES];
-	const char *pct;
-	size_t addr_len;
-
-	if (!len || host[len - 1] != ']')
-		return -EINVAL;
-	len--;
-	pct = memchr(host, '%', len);
-	addr_len = pct ? (size_t)(pct - host) : len;
-	if (copy_text(text, sizeof(text), host, addr_len) ||
-	    inet_pton(AF_INET6, text, &in6->sin6_addr) != 1)
-		return -EINVAL;
-	if (pct && parse_scope_id(pct + 1, len - addr_len - 1, &in6->sin6_scope_id))
-		return -EINVAL;
-	in6->sin6_family = AF_INET6;
-	return 0;
-}
-
-static int parse_in4(struct sockaddr_in *in, const char *host, size_t len)
-{
-	char text[ADDR_TEXT_MAX_BYTES];
-
-	if (copy_text(text, sizeof(text), host, len) ||
-	    inet_pton(AF_INET, text, &in->sin_addr) != 1)
-		return -EINVAL;
-	in->sin_family = AF_INET;
-	return 0;
-}
-
-int tapir_sockaddr_parse(union tapir_sockaddr *out, const char *s, size_t len)
-{
-	const char *colon = len ? memrchr(s, ':', len) : NULL;
-	size_t host_len;
-	uint64_t port;
-	int r;
-
-	memset(out, 0, sizeof(*out));
-	if (!colon)
-		return -EINVAL;
-	host_len = (size_t)(colon - s);
-	/* Port 0 cannot be sent to, so it is no endpoint. */
-	if (parse_decimal(colon + 1, len - host_len - 1, UINT16_MAX, &port) || !port)
-		return -EINVAL;
-	if (host_len && s[0] == '[')
-		r = parse_in6(&out->in6, s + 1, host_len - 1);
-	else
-		r = parse_in4(&out->in, s, host_len);
-	if (r) {
-		memset(out, 0, sizeof(*out));
-		return r;
-	}
-	/* sin_port and sin6_port share their offset. */
-	if (out->sa.sa_family == AF_INET)
-		out->in.sin_port = htons((uint16_t)port);
-	else
-		out->in6.sin6_port = htons((uint16_t)port);
-	return 0;
-}
-
-static int format_checked(int n, size_t outlen)
-{
-	return n < 0 || (size_t)n >= outlen ? -EINVAL : n;
-}
-
-int tapir_sockaddr_format(char *out, size_t outlen, const union tapir_sockaddr *addr)
-{
-	const struct in6_addr *a6 = &addr->in6.sin6_addr;
-	char host[INET6_ADDRSTRLEN];
-	unsigned port;
-
-	if (addr->sa.sa_family == AF_INET) {
-		inet_ntop(AF_INET, &addr->in.sin_addr, host, sizeof(host));
-		port = ntohs(addr->in.sin_port);
-		return format_checked(snprintf(out, outlen, "%s:%u", host, port), outlen);
-	}
-	if (addr->sa.sa_family != AF_INET6)
-		return -EINVAL;
-	port = ntohs(addr->in6.sin6_port);
-	if (IN6_IS_ADDR_V4MAPPED(a6)) {
-		inet_ntop(AF_INET, &a6->s6_addr[12], host, sizeof(host));
-		return format_checked(snprintf(out, outlen, "%s:%u", host, port), outlen);
-	}
-	inet_ntop(AF_INET6, a6, host, sizeof(host));
-	if (addr->in6.sin6_scope_id)
-		return format_checked(snprintf(out, outlen, "[%s%%%u]:%u", host,
-					       (unsigned)addr->in6.sin6_scope_id, port),
-				      outlen);
-	return format_checked(snprintf(out, outlen, "[%s]:%u", host, port), outlen);
 }
 
 /* "[-]addr/cidr"; the address is kept as given, the allowed-IPs trie masks it. */
@@ -254,7 +127,7 @@ static int parse_prefix(struct tapir_conf_allowed_ip *aip, const char *s, size_t
 	if (bits_len > 1 && slash[1] == '0')
 		return -EINVAL;
 	aip->family = memchr(s, ':', addr_len) ? AF_INET6 : AF_INET;
-	if (parse_decimal(slash + 1, bits_len, aip->family == AF_INET ? 32 : 128, &bits) ||
+	if (tapir_parse_u64(slash + 1, bits_len, aip->family == AF_INET ? 32 : 128, &bits) ||
 	    copy_text(text, sizeof(text), s, addr_len) ||
 	    inet_pton(aip->family, text, aip->addr) != 1)
 		return -EINVAL;
@@ -318,7 +191,7 @@ static int key_tapir_mac_age(struct parser *p, const char *val, size_t len)
 {
 	uint64_t v;
 
-	if (parse_decimal(val, len, TAPIR_CONF_MAX_MAC_AGE_S, &v) || v == 0)
+	if (tapir_parse_u64(val, len, TAPIR_CONF_MAX_MAC_AGE_S, &v) || v == 0)
 		return -EINVAL;
 	p->conf->mac_age_s = (uint32_t)v;
 	p->conf->has_mac_age = true;
@@ -344,7 +217,7 @@ static int key_listen_port(struct parser *p, const char *val, size_t len)
 {
 	uint64_t v;
 
-	if (parse_decimal(val, len, UINT16_MAX, &v))
+	if (tapir_parse_u64(val, len, UINT16_MAX, &v))
 		return -EINVAL;
 	p->conf->listen_port = (uint16_t)v;
 	p->conf->has_listen_port = true;
@@ -355,7 +228,7 @@ static int key_fwmark(struct parser *p, const char *val, size_t len)
 {
 	uint64_t v;
 
-	if (parse_decimal(val, len, UINT32_MAX, &v))
+	if (tapir_parse_u64(val, len, UINT32_MAX, &v))
 		return -EINVAL;
 	p->conf->fwmark = (uint32_t)v;
 	p->conf->has_fwmark = true;
@@ -367,10 +240,8 @@ static int key_replace_peers(struct parser *p, const char *val, size_t len)
 	return parse_true(val, len, &p->conf->replace_peers);
 }
 
-/*
- * Not realloc(): the old array holds preshared keys, which must be wiped before the memory
- * goes back to the allocator. Doubling keeps the total copying linear.
- */
+/* The array holds preshared keys, so it grows as a secret buffer. Doubling keeps the total
+ * copying linear. */
 static int grow_peers(struct tapir_conf *conf)
 {
 	struct tapir_conf_peer *peers;
@@ -379,14 +250,9 @@ static int grow_peers(struct tapir_conf *conf)
 	if (conf->n_peers < conf->cap_peers)
 		return 0;
 	cap = conf->cap_peers ? conf->cap_peers * 2 : INITIAL_PEERS;
-	peers = calloc(cap, sizeof(*peers));
+	peers = tapir_secbuf_grow(conf->peers, conf->n_peers, conf->cap_peers, cap, sizeof(*peers));
 	if (!peers)
 		return -ENOMEM;
-	if (conf->peers) {
-		memcpy(peers, conf->peers, conf->n_peers * sizeof(*peers));
-		explicit_bzero(conf->peers, conf->cap_peers * sizeof(*peers));
-		free(conf->peers);
-	}
 	conf->peers = peers;
 	conf->cap_peers = cap;
 	return 0;
@@ -444,7 +310,7 @@ static int key_persistent_keepalive(struct parser *p, const char *val, size_t le
 	struct tapir_conf_peer *peer = cur_peer(p);
 	uint64_t v;
 
-	if (parse_decimal(val, len, UINT16_MAX, &v))
+	if (tapir_parse_u64(val, len, UINT16_MAX, &v))
 		return -EINVAL;
 	peer->persistent_keepalive_interval = (uint16_t)v;
 	peer->has_persistent_keepalive = true;
@@ -551,7 +417,7 @@ static const struct key_handler key_handlers[] = {
 
 static const struct key_handler *find_key(const char *key, size_t len)
 {
-	for (size_t i = 0; i < sizeof(key_handlers) / sizeof(key_handlers[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(key_handlers); i++) {
 		if (is_literal(key, len, key_handlers[i].name))
 			return &key_handlers[i];
 	}

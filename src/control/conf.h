@@ -85,12 +85,4 @@ int tapir_uapi_parse_set(const char *buf, size_t len, struct tapir_conf *out, ch
 /* Frees the arrays and wipes the keys; accepts a zeroed or NULL conf. */
 void tapir_conf_free(struct tapir_conf *conf);
 
-/*
- * Formats a socket address as UAPI does: "a.b.c.d:port" or "[v6]:port" (a v4-mapped IPv6
- * address prints as IPv4). Returns the length written, or -EINVAL.
- */
-int tapir_sockaddr_format(char *out, size_t outlen, const union tapir_sockaddr *addr);
-/* Parses a numeric "a.b.c.d:port" or "[v6]:port" (with optional %scope). 0 or -EINVAL. */
-int tapir_sockaddr_parse(union tapir_sockaddr *out, const char *s, size_t len);
-
 #endif

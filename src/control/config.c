@@ -22,6 +22,9 @@
 
 #include "device.h"
 #include "encoding.h"
+#include "parse.h"
+#include "secbuf.h"
+#include "util.h"
 
 enum {
 	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric address with a scope */
@@ -120,27 +123,6 @@ static bool is_word(const char *s, size_t len, const char *word)
 	return len == strlen(word) && !strncasecmp(s, word, len);
 }
 
-/* Plain decimal, digits only, at most @max. */
-static int parse_decimal(const char *s, size_t len, uint64_t max, uint64_t *out)
-{
-	uint64_t v = 0;
-
-	if (!len)
-		return -EINVAL;
-	for (size_t i = 0; i < len; i++) {
-		uint64_t d;
-
-		if (s[i] < '0' || s[i] > '9')
-			return -EINVAL;
-		d = (uint64_t)(s[i] - '0');
-		if (v > (max - d) / 10)
-			return -EINVAL;
-		v = v * 10 + d;
-	}
-	*out = v;
-	return 0;
-}
-
 static int hex_digit(char c)
 {
 	if (c >= '0' && c <= '9')
@@ -158,7 +140,7 @@ static int parse_number(const char *s, size_t len, uint64_t max, uint64_t *out)
 	uint64_t v = 0;
 
 	if (len < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X'))
-		return parse_decimal(s, len, max, out);
+		return tapir_parse_u64(s, len, max, out);
 	for (size_t i = 2; i < len; i++) {
 		int d = hex_digit(s[i]);
 
@@ -192,7 +174,7 @@ static int parse_prefix(const char *s, size_t len, int *family, uint8_t addr[16]
 	if (copy_text(text, sizeof(text), s, addr_len) || inet_pton(*family, text, addr) != 1)
 		return -EINVAL;
 	bits = *family == AF_INET ? 32 : 128;
-	if (slash && parse_decimal(slash + 1, len - addr_len - 1, bits, &bits))
+	if (slash && tapir_parse_u64(slash + 1, len - addr_len - 1, bits, &bits))
 		return -EINVAL;
 	*cidr = (uint8_t)bits;
 	return 0;
@@ -233,7 +215,7 @@ static int key_listen_port(struct cfg_parser *p, const char *val, size_t len)
 {
 	uint64_t v;
 
-	if (parse_decimal(val, len, UINT16_MAX, &v)) {
+	if (tapir_parse_u64(val, len, UINT16_MAX, &v)) {
 		p->problem = "invalid port (want 0-65535)";
 		return -EINVAL;
 	}
@@ -290,7 +272,7 @@ static int key_mtu(struct cfg_parser *p, const char *val, size_t len)
 {
 	uint64_t v;
 
-	if (parse_decimal(val, len, MTU_MAX_BYTES, &v) || v < MTU_MIN_BYTES) {
+	if (tapir_parse_u64(val, len, MTU_MAX_BYTES, &v) || v < MTU_MIN_BYTES) {
 		p->problem = "invalid MTU (want 68-65535)";
 		return -EINVAL;
 	}
@@ -312,7 +294,7 @@ static int key_table(struct cfg_parser *p, const char *val, size_t len)
 	}
 	if (is_word(val, len, "main"))
 		v = TABLE_MAIN;
-	else if (parse_decimal(val, len, UINT32_MAX, &v) || !v) {
+	else if (tapir_parse_u64(val, len, UINT32_MAX, &v) || !v) {
 		p->problem = "invalid table (want off, auto, main or a number from 1)";
 		return -EINVAL;
 	}
@@ -382,7 +364,7 @@ static int key_workers(struct cfg_parser *p, const char *val, size_t len)
 {
 	uint64_t v;
 
-	if (parse_decimal(val, len, TAPIR_MAX_THREADS - 2, &v) || v < 1) {
+	if (tapir_parse_u64(val, len, TAPIR_MAX_THREADS - 2, &v) || v < 1) {
 		p->problem = "invalid worker count (want 1-62)";
 		return -EINVAL;
 	}
@@ -458,7 +440,7 @@ static int key_mac_age(struct cfg_parser *p, const char *val, size_t len)
 {
 	uint64_t v;
 
-	if (parse_decimal(val, len, TAPIR_CONF_MAX_MAC_AGE_S, &v) || !v) {
+	if (tapir_parse_u64(val, len, TAPIR_CONF_MAX_MAC_AGE_S, &v) || !v) {
 		p->problem = "invalid MAC age (want 1-86400 seconds)";
 		return -EINVAL;
 	}
@@ -565,7 +547,7 @@ static int key_endpoint(struct cfg_parser *p, const char *val, size_t len)
 	host = val;
 	host_len = colon ? (size_t)(colon - val) : 0;
 	p->problem = "invalid endpoint (want host:port, [ipv6]:port or tcp://host:port)";
-	if (!colon || parse_decimal(colon + 1, len - host_len - 1, UINT16_MAX, &port) || !port)
+	if (!colon || tapir_parse_u64(colon + 1, len - host_len - 1, UINT16_MAX, &port) || !port)
 		return -EINVAL;
 	if (host_len >= 2 && host[0] == '[' && host[host_len - 1] == ']') {
 		if (tapir_sockaddr_parse(&peer->endpoint, val, len))
@@ -593,7 +575,7 @@ static int key_keepalive(struct cfg_parser *p, const char *val, size_t len)
 	struct tapir_conf_peer *peer = cur_peer(p);
 	uint64_t v = 0;
 
-	if (!is_word(val, len, "off") && parse_decimal(val, len, UINT16_MAX, &v)) {
+	if (!is_word(val, len, "off") && tapir_parse_u64(val, len, UINT16_MAX, &v)) {
 		p->problem = "invalid interval (want 0-65535 seconds or off)";
 		return -EINVAL;
 	}
@@ -714,7 +696,7 @@ static const struct cfg_key cfg_keys[] = {
 
 static const struct cfg_key *find_key(enum section section, const char *name, size_t len)
 {
-	for (size_t i = 0; i < sizeof(cfg_keys) / sizeof(cfg_keys[0]); i++) {
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(cfg_keys); i++) {
 		if (cfg_keys[i].section == section && is_word(name, len, cfg_keys[i].name))
 			return &cfg_keys[i];
 	}
@@ -735,27 +717,23 @@ bool tapir_config_is_up_key(const char *name, size_t len)
 
 /* ---------------------------------------------------------------- lines and sections */
 
-/* Not realloc(): the old arrays hold preshared keys, wiped before they are freed. */
+/* The peers hold preshared keys: a secret buffer. The endpoints grow alongside. */
 static int grow_peers(struct tapir_quick_conf *q)
 {
 	size_t cap = q->wg.cap_peers ? q->wg.cap_peers * 2 : INITIAL_PEERS;
 	struct tapir_conf_peer *peers;
 	struct tapir_config_endpoint *eps;
 
-	peers = calloc(cap, sizeof(*peers));
 	eps = calloc(cap, sizeof(*eps));
-	if (!peers || !eps) {
-		free(peers);
+	if (!eps)
+		return -ENOMEM;
+	peers = tapir_secbuf_grow(q->wg.peers, q->wg.n_peers, q->wg.cap_peers, cap, sizeof(*peers));
+	if (!peers) {
 		free(eps);
 		return -ENOMEM;
 	}
-	if (q->wg.n_peers) {
-		memcpy(peers, q->wg.peers, q->wg.n_peers * sizeof(*peers));
+	if (q->wg.n_peers)
 		memcpy(eps, q->endpoints, q->wg.n_peers * sizeof(*eps));
-	}
-	if (q->wg.peers)
-		explicit_bzero(q->wg.peers, q->wg.cap_peers * sizeof(*peers));
-	free(q->wg.peers);
 	free(q->endpoints);
 	q->wg.peers = peers;
 	q->endpoints = eps;

@@ -38,6 +38,7 @@
 #include "link.h"
 #include "log.h"
 #include "seccomp.h"
+#include "util.h"
 
 /*
  * The helper's capabilities; tapird itself keeps none.
@@ -68,7 +69,7 @@ unsigned long long tapir_privsep_helper_caps(void)
 {
 	unsigned long long mask = 0;
 
-	for (size_t i = 0; i < sizeof(kept_caps) / sizeof(kept_caps[0]); i++)
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(kept_caps); i++)
 		if (kept_caps[i].is_needed())
 			mask |= 1ull << kept_caps[i].cap;
 	return mask;

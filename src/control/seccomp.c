@@ -41,6 +41,8 @@
 
 #include <linux/sockios.h>
 
+#include "util.h"
+
 #if defined(__x86_64__)
 #define TAPIR_AUDIT_ARCH AUDIT_ARCH_X86_64
 #elif defined(__aarch64__)
@@ -194,8 +196,6 @@ static void allow_list(struct prog *p, const int *nrs, size_t n)
 	}
 }
 
-#define N_OF(a) (sizeof(a) / sizeof((a)[0]))
-
 /* Loads the low 32 bits of argument @i (little-endian ABIs; the calls below take int). */
 static void load_arg(struct prog *p, unsigned int i)
 {
@@ -241,7 +241,7 @@ static void allow_socket(struct prog *p, const unsigned int *families, size_t nf
 
 	arg_in(p, 0, 0, families, nfam);
 	arg_in(p, 1, SOCK_TYPE_MASK, types, ntypes);
-	arg_in(p, 2, 0, protocol_default, N_OF(protocol_default));
+	arg_in(p, 2, 0, protocol_default, TAPIR_ARRAY_SIZE(protocol_default));
 	end_call(p, at);
 }
 
@@ -299,17 +299,19 @@ static void build(struct prog *p, enum tapir_seccomp_profile profile)
 	emit(p, BPF_RET | BPF_K, 0, 0, SECCOMP_RET_TRAP);
 #endif
 	if (profile == TAPIR_SECCOMP_HELPER) {
-		allow_list(p, helper_syscalls, N_OF(helper_syscalls));
-		allow_socket(p, inet_families, N_OF(inet_families), inet_types, N_OF(inet_types));
-		allow_ioctl(p, helper_ioctls, N_OF(helper_ioctls));
+		allow_list(p, helper_syscalls, TAPIR_ARRAY_SIZE(helper_syscalls));
+		allow_socket(p, inet_families, TAPIR_ARRAY_SIZE(inet_families), inet_types,
+			     TAPIR_ARRAY_SIZE(inet_types));
+		allow_ioctl(p, helper_ioctls, TAPIR_ARRAY_SIZE(helper_ioctls));
 	} else {
-		allow_list(p, daemon_syscalls, N_OF(daemon_syscalls));
-		allow_socket(p, inet_families, N_OF(inet_families), inet_types, N_OF(inet_types));
+		allow_list(p, daemon_syscalls, TAPIR_ARRAY_SIZE(daemon_syscalls));
+		allow_socket(p, inet_families, TAPIR_ARRAY_SIZE(inet_families), inet_types,
+			     TAPIR_ARRAY_SIZE(inet_types));
 		if (TAPIR_HAS_SANITIZER) {
-			allow_list(p, sanitizer_syscalls, N_OF(sanitizer_syscalls));
-			allow_ioctl(p, sanitizer_ioctls, N_OF(sanitizer_ioctls));
+			allow_list(p, sanitizer_syscalls, TAPIR_ARRAY_SIZE(sanitizer_syscalls));
+			allow_ioctl(p, sanitizer_ioctls, TAPIR_ARRAY_SIZE(sanitizer_ioctls));
 		} else {
-			allow_ioctl(p, daemon_ioctls, N_OF(daemon_ioctls));
+			allow_ioctl(p, daemon_ioctls, TAPIR_ARRAY_SIZE(daemon_ioctls));
 		}
 		open_read_only(p, SYS_openat, 2, read_only_open_action);
 #if defined(__x86_64__)

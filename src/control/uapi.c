@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "l2table.h"
 #include "log.h"
+#include "secbuf.h"
 #include "udp.h"
 
 enum {
@@ -71,24 +72,6 @@ int tapir_uapi_listen(const char *ifname, char *path_out, size_t path_len)
 	return fd;
 }
 
-/*
- * Not realloc(): requests and get replies hold keys, so the old buffer is wiped before it is
- * freed. Returns the new buffer (@used bytes copied) or NULL, the old one then untouched.
- */
-static char *grow_secret(char *old, size_t used, size_t old_cap, size_t new_cap)
-{
-	char *b = malloc(new_cap);
-
-	if (!b)
-		return NULL;
-	if (old) {
-		memcpy(b, old, used);
-		tapir_wipe(old, old_cap);
-		free(old);
-	}
-	return b;
-}
-
 /* A growable output string; out of memory turns it into NULL for good. */
 struct strbuf {
 	char *s;
@@ -122,7 +105,7 @@ static void sb_printf(struct strbuf *sb, const char *fmt, ...)
 		size_t cap = sb->cap ? sb->cap * 2 : 4096;
 		while (cap - sb->len <= (size_t)n)
 			cap *= 2;
-		char *s = grow_secret(sb->s, sb->len, sb->cap, cap);
+		char *s = tapir_secbuf_grow(sb->s, sb->len, sb->cap, cap, 1);
 		if (!s) {
 			sb->is_failed = true;
 			return;
@@ -277,6 +260,10 @@ static int apply_allowed_ips(struct tapir_device *dev, struct tapir_peer *peer,
 	}
 	return 0;
 }
+
+/* The parser's limit is the peer's array size: set_pins() copies one into the other. */
+_Static_assert((int)TAPIR_CONF_MAX_PINNED_MACS == (int)TAPIR_PEER_MAX_PINNED_MACS,
+	       "pinned MACs limit");
 
 /*
  * Pins (MACs =) of @peer as @cp asks; write lock held. Returns true if they changed: the peer's
@@ -602,7 +589,7 @@ int tapir_uapi_client_handle(struct tapir_device *dev, struct tapir_uapi_client 
 			char *b;
 			if (cap > UAPI_MAX_REQUEST_BYTES)
 				return -E2BIG;
-			b = grow_secret(c->buf, c->len, c->cap, cap);
+			b = tapir_secbuf_grow(c->buf, c->len, c->cap, cap, 1);
 			if (!b)
 				return -ENOMEM;
 			c->buf = b;

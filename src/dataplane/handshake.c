@@ -16,6 +16,7 @@
 #include "clock.h"
 #include "crypto.h"
 #include "log.h"
+#include "util.h"
 
 enum {
 	MAX_ITEMS_PER_ROUND = 256, /* then yield to UAPI and timers */
@@ -118,7 +119,7 @@ static struct tapir_noise_handshake *lookup_index(void *ctx, uint32_t index)
 
 static struct tapir_peer *peer_of_hs(struct tapir_noise_handshake *hs)
 {
-	return (struct tapir_peer *)((uint8_t *)hs - offsetof(struct tapir_peer, hs));
+	return tapir_container_of(hs, struct tapir_peer, hs);
 }
 
 /* Gives the peer's handshake a fresh receiver index (3.1). Takes the write lock. */

@@ -34,6 +34,7 @@
 #include "crypto.h"
 #include "log.h"
 #include "udp.h"
+#include "util.h"
 
 static __thread uint64_t jitter_state;
 
@@ -524,8 +525,7 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 			tapir_unreachable_reply(dev, w, pkt, i ? pkts[i - 1] : NULL);
 			continue;
 		}
-		peer =
-		    (struct tapir_peer *)((uint8_t *)owner - offsetof(struct tapir_peer, allowed));
+		peer = tapir_container_of(owner, struct tapir_peer, allowed);
 		if (peer != last_peer) {
 			/* consecutive packets usually go to one peer: look it up (endpoint and
 			 * source together) once */

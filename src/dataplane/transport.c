@@ -19,7 +19,6 @@
 #include <unistd.h>
 
 #include "clock.h"
-#include "conf.h"
 #include "crypto.h"
 #include "device.h"
 #include "log.h"

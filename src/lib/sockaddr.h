@@ -5,6 +5,7 @@
 
 #include <netinet/in.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -47,5 +48,15 @@ static inline bool tapir_local_addr_equal(const struct tapir_local_addr *a,
 		return a->in.s_addr == b->in.s_addr;
 	return a->family != AF_INET6 || !memcmp(&a->in6, &b->in6, sizeof(a->in6));
 }
+
+/* sockaddr.c */
+
+/*
+ * Formats a socket address as UAPI does: "a.b.c.d:port" or "[v6]:port" (a v4-mapped IPv6
+ * address prints as IPv4). Returns the length written, or -EINVAL.
+ */
+int tapir_sockaddr_format(char *out, size_t outlen, const union tapir_sockaddr *addr);
+/* Parses a numeric "a.b.c.d:port" or "[v6]:port" (with optional %scope). 0 or -EINVAL. */
+int tapir_sockaddr_parse(union tapir_sockaddr *out, const char *s, size_t len);
 
 #endif

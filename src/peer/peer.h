@@ -22,7 +22,6 @@
 #include <stdint.h>
 
 #include "allowedips.h"
-#include "conf.h"
 #include "sockaddr.h"
 #include "cookie.h"
 #include "noise.h"
@@ -30,7 +29,8 @@
 #include "timers.h"
 
 enum {
-	TAPIR_MAX_THREADS = 64, /* workers + the control thread */
+	TAPIR_MAX_THREADS = 64,		 /* workers + the control thread */
+	TAPIR_PEER_MAX_PINNED_MACS = 16, /* source MACs pinned per peer in TAP mode */
 };
 
 struct tapir_peer;
@@ -103,7 +103,7 @@ struct tapir_peer {
 	_Atomic bool is_mismatch_logged;     /* L2 mismatch logged once per session */
 	_Atomic bool wants_lz4;		     /* Compression = lz4 here (used once both announce) */
 	_Atomic bool is_lz4_mismatch_logged; /* no LZ4 from the peer: logged once per session */
-	uint8_t pinned_macs[TAPIR_CONF_MAX_PINNED_MACS][6]; /* written under the device lock */
+	uint8_t pinned_macs[TAPIR_PEER_MAX_PINNED_MACS][6]; /* written under the device lock */
 	unsigned int n_pinned_macs;			    /* 0 = any source MAC */
 
 	/* TCP transport (dataplane/transport.c) */
