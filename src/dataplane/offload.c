@@ -19,6 +19,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util.h"
+
 enum ip_protocols {
 	PROTO_HOPOPTS = 0,
 	PROTO_TCP = 6,
@@ -758,12 +760,12 @@ int tapir_offload_parse(const char *s, size_t len, unsigned int *bits)
 			i++;
 		if (i < len && s[i] != ',')
 			return -EINVAL; /* two words without a comma */
-		for (k = 0; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
+		for (k = 0; k < TAPIR_ARRAY_SIZE(offload_names); k++) {
 			if (strlen(offload_names[k].name) == end - start &&
 			    !memcmp(s + start, offload_names[k].name, end - start))
 				break;
 		}
-		if (k == sizeof(offload_names) / sizeof(offload_names[0]))
+		if (k == TAPIR_ARRAY_SIZE(offload_names))
 			return -EINVAL; /* also an empty name: "", "tun,", ",gso" */
 		out |= offload_names[k].bits;
 	} while (i++ < len);
@@ -776,7 +778,7 @@ void tapir_offload_format(unsigned int bits, char *buf, size_t len)
 	size_t used = 0;
 
 	snprintf(buf, len, "none");
-	for (size_t k = 2; k < sizeof(offload_names) / sizeof(offload_names[0]); k++) {
+	for (size_t k = 2; k < TAPIR_ARRAY_SIZE(offload_names); k++) {
 		if (!(bits & offload_names[k].bits))
 			continue;
 		used += (size_t)snprintf(buf + used, used < len ? len - used : 0, "%s%s",
