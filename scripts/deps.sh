@@ -14,6 +14,8 @@ packages=(
 	procps kmod ca-certificates coreutils util-linux nftables
 	# install test: systemd-analyze verify of the unit, systemd-sysusers of the user file
 	systemd
+	# completion test: zsh (syntax check) and fish (its completions driven for real)
+	zsh fish
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist, and refuses to
