@@ -49,7 +49,7 @@ TUNTAP_VERBS=$("$TAPIR" tuntap --help | head -1 | sed 's/.*{\(.*\)}.*/\1/' | gre
 tuntap_words()
 {
 	usage_of tuntap "$1" | sed "s/^Usage: tapir tuntap [^a-z]*$1//; s/{ *tun *| *tap *}//" |
-		tr ' |' '\n\n' | grep -E '[a-z]' | grep -v -- '^\[*-' | grep -oE '^\[*[a-z_]+' |
+		sed 's/[ |]/\n/g' | grep -E '[a-z]' | grep -v -- '^\[*-' | grep -oE '^\[*[a-z_]+' |
 		tr -d '[' | grep -vxE 'list|lst' || true
 }
 tuntap_opts() { usage_of tuntap "$1" | grep -oE -- '-{1,2}[a-z]+' || true; }
@@ -61,7 +61,7 @@ TT_SHOW_OPTS=$(tuntap_opts show)
 TT_WATCH_OPTS=$(tuntap_opts watch)
 
 n_enums=$(grep -c . <<<"$SET_ENUMS" || true)
-N_CONTEXTS=$((13 + n_enums))
+N_CONTEXTS=$((14 + n_enums))
 plan $((1 + 3 * N_CONTEXTS))
 
 lists_ok()
@@ -99,6 +99,7 @@ bash_offers()
 
 fish_offers()
 {
+	# shellcheck disable=SC2016 # fish's $argv, expanded by fish
 	fish --no-config -c 'source $argv[1]; complete -C $argv[2]' "$FISH_COMP" "$1" | cut -f1
 }
 
@@ -125,8 +126,8 @@ offers()
 	got=$("${shell}_offers" "$line" | LC_ALL=C sort -u)
 	missing=$(comm -23 <(printf '%s\n' "$@" | LC_ALL=C sort -u) <(printf '%s\n' "$got"))
 	if [ -n "$missing" ]; then
-		echo "\"$line\" offers:" $got
-		echo "missing:" $missing
+		echo "\"$line\" offers: $(tr '\n' ' ' <<<"$got")"
+		echo "missing: $(tr '\n' ' ' <<<"$missing")"
 		return 1
 	fi
 }
@@ -145,6 +146,7 @@ contexts=(
 	"tapir tuntap del |$TT_DEL"
 	"tapir tuntap show |$TT_SHOW"
 	"tapir tuntap show -|$TT_SHOW_OPTS"
+	"tapir tuntap watch |$TT_WATCH"
 	"tapir tuntap watch x -|$TT_WATCH_OPTS"
 )
 while read -r key values; do
