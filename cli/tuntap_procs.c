@@ -13,32 +13,39 @@
 #include <ctype.h>
 #include <dirent.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-static bool is_number(const char *s)
+/* A /proc entry named by a decimal number (a process, a descriptor): its value, else -1. */
+static int number_of(const char *s)
 {
+	long v = 0;
+
 	if (!*s)
-		return false;
+		return -1;
 	for (; *s; s++) {
 		if (!isdigit((unsigned char)*s))
-			return false;
+			return -1;
+		v = v * 10 + (*s - '0');
+		if (v > INT_MAX)
+			return -1;
 	}
-	return true;
+	return (int)v;
 }
 
 /* Whether /proc/@pid/fdinfo/@fd says the descriptor is attached to @name. */
-static bool fdinfo_names(const char *pid, const char *fd, const char *name)
+static bool fdinfo_names(int pid, int fd, const char *name)
 {
 	char path[64], line[128];
 	bool is_match = false;
 	size_t len = strlen(name);
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pid, fd);
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo/%d", pid, fd);
 	f = fopen(path, "re");
 	if (!f)
 		return false;
@@ -51,45 +58,46 @@ static bool fdinfo_names(const char *pid, const char *fd, const char *name)
 }
 
 /* Whether process @pid holds a /dev/net/tun descriptor attached to @name. */
-static bool holds_device(const char *pid, const char *name)
+static bool holds_device(int pid, const char *name)
 {
 	char path[64], target[32];
 	bool is_holder = false;
 	struct dirent *e;
 	DIR *d;
 
-	snprintf(path, sizeof(path), "/proc/%s/fd", pid);
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
 	d = opendir(path);
 	if (!d)
 		return false;
 	while (!is_holder && (e = readdir(d))) {
+		int fd = number_of(e->d_name);
 		ssize_t n;
 
-		if (!is_number(e->d_name))
+		if (fd < 0)
 			continue;
 		n = readlinkat(dirfd(d), e->d_name, target, sizeof(target) - 1);
 		if (n < 0)
 			continue;
 		target[n] = '\0';
-		is_holder = !strcmp(target, "/dev/net/tun") && fdinfo_names(pid, e->d_name, name);
+		is_holder = !strcmp(target, "/dev/net/tun") && fdinfo_names(pid, fd, name);
 	}
 	closedir(d);
 	return is_holder;
 }
 
-static void print_process(const char *pid, bool is_first)
+static void print_process(int pid, bool is_first)
 {
 	char path[64], comm[32] = "";
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%s/comm", pid);
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	f = fopen(path, "re");
 	if (f) {
 		if (fgets(comm, sizeof(comm), f))
 			comm[strcspn(comm, "\n")] = '\0';
 		fclose(f);
 	}
-	printf("%s%s(%s)", is_first ? "" : " ", comm, pid);
+	printf("%s%s(%d)", is_first ? "" : " ", comm, pid);
 }
 
 void tapir_tuntap_print_processes(const char *name)
@@ -104,9 +112,11 @@ void tapir_tuntap_print_processes(const char *name)
 		return;
 	}
 	while ((e = readdir(proc))) {
-		if (!is_number(e->d_name) || !holds_device(e->d_name, name))
+		int pid = number_of(e->d_name);
+
+		if (pid < 0 || !holds_device(pid, name))
 			continue;
-		print_process(e->d_name, is_first);
+		print_process(pid, is_first);
 		is_first = false;
 	}
 	closedir(proc);
