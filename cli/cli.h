@@ -39,6 +39,8 @@ int tapir_cmd_down(int argc, char **argv);
 char *tapir_up_config_path(const char *arg);
 /* strip.c: strip CONFIG|IFNAME (wg-quick strip) */
 int tapir_cmd_strip(int argc, char **argv);
+/* mesh_cmd.c: mesh init|join|leave|status (an overlay kept in etcd) */
+int tapir_cmd_mesh(int argc, char **argv);
 /* demo.c */
 int tapir_cmd_demo(int argc, char **argv);
 

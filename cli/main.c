@@ -37,6 +37,7 @@ static const struct subcommand subcommands[] = {
     {"down", tapir_cmd_down, "Takes down an interface brought up with tapir up"},
     {"strip", tapir_cmd_strip, "Prints a tapir up file without the keys tapir up acts on"},
     {"tuntap", tapir_cmd_tuntap, "Manages persistent TUN/TAP devices and watches them"},
+    {"mesh", tapir_cmd_mesh, "Joins hosts into one overlay network kept in etcd"},
     {"demo", tapir_cmd_demo,
      "Builds a tunnel between namespaces on this machine and tears it down"},
 };

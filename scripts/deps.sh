@@ -9,6 +9,7 @@ packages=(
 	# build
 	meson ninja-build pkg-config gcc clang clang-format libclang-rt-dev libc6-dev
 	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev libnftables-dev
+	libcurl4-openssl-dev libjson-c-dev
 	# tests and demo: the reference implementation and tools, namespaces, traffic
 	wireguard-go wireguard-tools iproute2 iputils-ping socat iperf3 netcat-openbsd
 	procps kmod ca-certificates coreutils util-linux nftables
@@ -16,6 +17,8 @@ packages=(
 	systemd
 	# completion test: zsh (syntax check) and fish (its completions driven for real)
 	zsh fish
+	# tapir mesh tests: a single-member etcd and etcdctl
+	etcd-server etcd-client openssl
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist, and refuses to

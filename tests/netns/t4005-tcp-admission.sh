@@ -140,7 +140,17 @@ check "the holders end on their own" eval 'wait_exit_or_fail "$hold1" && wait_ex
 diag "one source: $(cat "$T/hold1.out")"
 diag "16 sources: $(cat "$T/hold2.out")"
 diag "b: $(n2 "$TAPIR" show "$IFB" tcp | tr '\t\n' '= ')"
-check "b counted connections closed for no first frame" stat_at_least closed_first_frame 100
+# An idle connection ends either by the 2 s first-frame deadline or, while the 64 slots are
+# full, by eviction for a newer one; which of the two dominates depends on how fast the holders
+# reopen (a loaded machine: mostly evictions). t4001 checks the deadline alone.
+idle_closed()
+{
+	local t e
+	t=$(tcp_stat closed_first_frame) && e=$(tcp_stat evicted) || return 1
+	echo "closed_first_frame = $t, evicted = $e (want a sum >= 100)"
+	[ $((t + e)) -ge 100 ]
+}
+check "b closed at least 100 idle connections (first-frame deadline or eviction)" idle_closed
 check "b's JSON carries refused_source, evicted and closed_first_frame" \
 	eval 'n2 "$TAPIR" show "$IFB" --json | grep -c "\"refused_source\"\|\"evicted\"\|\"closed_first_frame\"" | grep -qx 3'
 check "b's UAPI get carries them as tapir_tcp_*" \

@@ -110,14 +110,16 @@ tq()
 # (The tunnel gets a new random link-local address with each link: shown as fe80::IID.)
 state()
 {
+	local mask="/$IFA/s/fe80::[0-9a-f:]*/fe80::IID/"
 	{
-		ip -n "$1" -4 route show table all | sort
-		ip -n "$1" -6 route show table all | sort
+		# sorted after masking: the random address decides where its line sorts
+		ip -n "$1" -4 route show table all | sed "$mask" | sort
+		ip -n "$1" -6 route show table all | sed "$mask" | sort
 		ip -n "$1" -4 rule show
 		ip -n "$1" -6 rule show
 		ip netns exec "$1" cat /proc/sys/net/ipv4/conf/all/src_valid_mark
 		ip netns exec "$1" nft list ruleset
-	} | sed "/$IFA/s/fe80::[0-9a-f:]*/fe80::IID/"
+	} | sed "$mask"
 }
 same_state()
 {

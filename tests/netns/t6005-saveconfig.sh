@@ -2,9 +2,10 @@
 # SPDX-License-Identifier: MIT
 # netlink / SaveConfig = true, as wg-quick: tapir up accepts it; a peer added at run time with
 # `tapir set` is in the file after `tapir down`, which rewrote it atomically (a new inode, no
-# temporary file left) with the old mode (0640) and owner (1234:1235); the [Interface] keys
-# of the file (Address, DNS, MTU, hooks, SaveConfig) are still there, and the key, port and
-# first peer too. The saved file brings the interface up again with both peers, DNS and hooks.
+# temporary file left) with the old mode (0640) and owner and group (0:1235: a file with hooks
+# must be owned by root or the caller); the [Interface] keys of the file (Address, DNS, MTU,
+# hooks, SaveConfig) are still there, and the key, port and first peer too. The saved file
+# brings the interface up again with both peers, DNS and hooks.
 # DNS goes to a recording resolvconf stand-in, never to the host's resolver.
 #
 #   tapir-$$-1                                         tapir-$$-2
@@ -58,7 +59,7 @@ PublicKey = $(pub_of b)
 Endpoint = 192.0.2.2:51852
 AllowedIPs = 10.70.0.2/32
 EOC
-chown 1234:1235 "$CONF"
+chown 0:1235 "$CONF"
 chmod 0640 "$CONF"
 cat >"$T/$IFB.conf" <<EOC
 [Interface]
@@ -101,7 +102,7 @@ check "peer b is still there" eval 'has_line "PublicKey = $(pub_of b)" && has_li
 check "the private key and port are kept" eval 'has_line "PrivateKey = $(cat "$(key_of a)")" && has_line "ListenPort = 51851"'
 check "Address, DNS, MTU kept" eval 'has_line "Address = 10.70.0.1/24, fd70::1/64" && has_line "DNS = 10.70.0.53, example.test" && has_line "MTU = 1400"'
 check "hooks and SaveConfig kept" eval 'has_line "PostUp = echo post-up %i >>$T/hooks.log" && has_line "PostDown = echo post-down %i >>$T/hooks.log" && has_line "SaveConfig = true"'
-check_eq "mode and owner preserved" "640 1234:1235" stat -c "%a %u:%g" "$CONF"
+check_eq "mode and owner preserved" "640 0:1235" stat -c "%a %u:%g" "$CONF"
 check "replaced by a rename (a new inode)" test "$(stat -c %i "$CONF")" != "$inode"
 check "no temporary file left" no_tmp
 

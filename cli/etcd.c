@@ -1,0 +1,614 @@
+// SPDX-License-Identifier: MIT
+/*
+ * etcd v3 through its gRPC-gateway JSON API (etcd 3.4 and later serve it under /v3/): each call
+ * is a POST of one JSON object; byte fields are base64, 64-bit integers are JSON strings; the
+ * watch answers with one JSON object per line, {"result": {...}}. libcurl carries it (deadline,
+ * TLS, client certificates), json-c parses it with a depth limit.
+ *
+ * Endpoint fail-over: a unary call goes to the current endpoint and, on a transport error or a
+ * 5xx answer, to each of the others in turn; the first that answers becomes current. An answer
+ * carrying a gRPC error is the caller's business and is not retried elsewhere.
+ *
+ * It must not interpret keys or values (mesh.c does) and never logs values.
+ */
+#include "etcd.h"
+
+#include <curl/curl.h>
+#include <errno.h>
+#include <json-c/json.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum {
+	CALL_TIMEOUT_MS = 3000,
+	CONNECT_TIMEOUT_MS = 1000,
+	ANSWER_MAX_BYTES = 64 * 1024 * 1024,
+	WATCH_LINE_MAX_BYTES = 16 * 1024 * 1024,
+	ENDPOINTS_MAX = 16,
+	JSON_DEPTH_MAX = 16,
+	TCP_KEEPIDLE_S = 5,
+	TCP_KEEPINTVL_S = 2,
+	URL_MAX_BYTES = 512,
+};
+
+struct buf {
+	char *data;
+	size_t len, cap, max;
+};
+
+struct tapir_etcd {
+	char *endpoints[ENDPOINTS_MAX]; /* owned, without a trailing '/' */
+	size_t n_endpoints, current;
+	struct tapir_etcd_opts tls;
+	char local_ip[64];
+	CURLM *multi;	   /* the watch */
+	CURL *watch;	   /* NULL: no watch running */
+	struct buf wbuf;   /* watch bytes not yet split into lines */
+	char *watch_body;  /* owned while the watch runs */
+	bool is_watch_bad; /* a line was too long: end the watch */
+};
+
+static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
+{
+	struct buf *b = arg;
+	size_t len = size * n;
+
+	if (len > b->max - b->len)
+		return 0; /* libcurl aborts the transfer */
+	if (b->len + len + 1 > b->cap) {
+		size_t cap = (b->len + len + 1) * 2;
+		char *p = realloc(b->data, cap);
+
+		if (!p)
+			return 0;
+		b->data = p;
+		b->cap = cap;
+	}
+	memcpy(b->data + b->len, ptr, len);
+	b->len += len;
+	b->data[b->len] = '\0';
+	return len;
+}
+
+static int split_endpoints(struct tapir_etcd *e, const char *list)
+{
+	const char *p = list;
+
+	while (*p) {
+		size_t len = strcspn(p, ",");
+
+		while (len && p[len - 1] == '/')
+			len--;
+		if (!len || len >= URL_MAX_BYTES - 32 || e->n_endpoints == ENDPOINTS_MAX)
+			return -EINVAL;
+		if (strncmp(p, "http://", 7) && strncmp(p, "https://", 8))
+			return -EINVAL;
+		e->endpoints[e->n_endpoints] = strndup(p, len);
+		if (!e->endpoints[e->n_endpoints++])
+			return -ENOMEM;
+		p += strcspn(p, ",");
+		if (*p == ',')
+			p++;
+	}
+	return e->n_endpoints ? 0 : -EINVAL;
+}
+
+int tapir_etcd_open(struct tapir_etcd **out, const struct tapir_etcd_opts *opts)
+{
+	struct tapir_etcd *e;
+	int r;
+
+	if (curl_global_init(CURL_GLOBAL_DEFAULT))
+		return -ENOMEM;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->tls = *opts;
+	r = split_endpoints(e, opts->endpoints ? opts->endpoints : "");
+	if (r < 0) {
+		tapir_etcd_close(e);
+		return r;
+	}
+	e->multi = curl_multi_init();
+	if (!e->multi) {
+		tapir_etcd_close(e);
+		return -ENOMEM;
+	}
+	*out = e;
+	return 0;
+}
+
+void tapir_etcd_close(struct tapir_etcd *e)
+{
+	if (!e)
+		return;
+	tapir_etcd_watch_stop(e);
+	if (e->multi)
+		curl_multi_cleanup(e->multi);
+	for (size_t i = 0; i < e->n_endpoints; i++)
+		free(e->endpoints[i]);
+	free(e->wbuf.data);
+	free(e);
+}
+
+const char *tapir_etcd_local_ip(const struct tapir_etcd *e)
+{
+	return e->local_ip;
+}
+
+/* A new easy handle POSTing @body to @path of endpoint @i; headers owned by the caller. */
+static CURL *new_request(struct tapir_etcd *e, size_t i, const char *path, const char *body,
+			 struct curl_slist *headers, struct buf *b)
+{
+	char url[URL_MAX_BYTES + 64];
+	CURL *c = curl_easy_init();
+
+	if (!c)
+		return NULL;
+	snprintf(url, sizeof(url), "%s%s", e->endpoints[i], path);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, on_data);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, b);
+	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, (long)CONNECT_TIMEOUT_MS);
+	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(c, CURLOPT_NOPROXY, "*"); /* etcd is reached directly */
+	if (e->tls.cacert)
+		curl_easy_setopt(c, CURLOPT_CAINFO, e->tls.cacert);
+	if (e->tls.cert)
+		curl_easy_setopt(c, CURLOPT_SSLCERT, e->tls.cert);
+	if (e->tls.key)
+		curl_easy_setopt(c, CURLOPT_SSLKEY, e->tls.key);
+	return c;
+}
+
+static struct json_object *parse_json(const char *s, size_t len)
+{
+	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH_MAX);
+	struct json_object *o;
+
+	if (!tok)
+		return NULL;
+	o = json_tokener_parse_ex(tok, s, (int)len);
+	if (o &&
+	    (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len)) {
+		json_object_put(o);
+		o = NULL;
+	}
+	json_tokener_free(tok);
+	return o;
+}
+
+/* Reports a gRPC error answer ({"error": "...", "code": N}) as -EREMOTEIO. */
+static int check_error(struct json_object *answer, const char *path)
+{
+	struct json_object *msg;
+
+	if (!json_object_object_get_ex(answer, "error", &msg))
+		return 0;
+	if (json_object_is_type(msg, json_type_object))
+		json_object_object_get_ex(msg, "message", &msg);
+	fprintf(stderr, "tapir mesh: etcd %s: %.200s\n", path, json_object_get_string(msg));
+	return -EREMOTEIO;
+}
+
+/* One try on endpoint @i. -EAGAIN: transport failure, try another endpoint. */
+static int call_one(struct tapir_etcd *e, size_t i, const char *path, const char *body,
+		    struct json_object **answer)
+{
+	struct buf b = {.max = ANSWER_MAX_BYTES};
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	CURL *c = new_request(e, i, path, body, headers, &b);
+	long status = 0;
+	char *ip = NULL;
+	CURLcode cr;
+	int r = 0;
+
+	if (!c || !headers) {
+		r = -ENOMEM;
+		goto out;
+	}
+	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
+	cr = curl_easy_perform(c);
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	if (cr != CURLE_OK || status >= 500 || status == 0) {
+		fprintf(stderr, "tapir mesh: etcd %s: %s\n", e->endpoints[i],
+			cr != CURLE_OK ? curl_easy_strerror(cr) : "server error");
+		r = -EAGAIN;
+		goto out;
+	}
+	if (curl_easy_getinfo(c, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip)
+		snprintf(e->local_ip, sizeof(e->local_ip), "%s", ip);
+	*answer = b.data ? parse_json(b.data, b.len) : NULL;
+	if (!*answer) {
+		fprintf(stderr, "tapir mesh: etcd %s%s: malformed answer (HTTP %ld)\n",
+			e->endpoints[i], path, status);
+		r = -EPROTO;
+		goto out;
+	}
+	r = check_error(*answer, path);
+	if (r < 0) {
+		json_object_put(*answer);
+		*answer = NULL;
+	}
+out:
+	if (c)
+		curl_easy_cleanup(c);
+	curl_slist_free_all(headers);
+	free(b.data);
+	return r;
+}
+
+/* POSTs @req (consumed) to @path with fail-over. On 0, *answer is a new reference. */
+static int call(struct tapir_etcd *e, const char *path, struct json_object *req,
+		struct json_object **answer)
+{
+	const char *body = json_object_to_json_string_ext(req, JSON_C_TO_STRING_PLAIN);
+	int r = -ENOMEM;
+
+	for (size_t k = 0; body && k < e->n_endpoints; k++) {
+		size_t i = (e->current + k) % e->n_endpoints;
+
+		r = call_one(e, i, path, body, answer);
+		if (r != -EAGAIN) {
+			if (r == 0)
+				e->current = i;
+			break;
+		}
+	}
+	json_object_put(req);
+	return r == -EAGAIN ? -EHOSTUNREACH : r;
+}
+
+/* ---------------------------------------------------------------- encoding */
+
+static struct json_object *b64(const char *data, size_t len)
+{
+	size_t n = sodium_base64_ENCODED_LEN(len, sodium_base64_VARIANT_ORIGINAL);
+	char *s = malloc(n);
+	struct json_object *o;
+
+	if (!s)
+		return NULL;
+	sodium_bin2base64(s, n, (const unsigned char *)data, len, sodium_base64_VARIANT_ORIGINAL);
+	o = json_object_new_string(s);
+	free(s);
+	return o;
+}
+
+/* Decodes base64 field @name of @o into a new NUL-terminated string ("" when absent). */
+static int unb64(struct json_object *o, const char *name, char **out, size_t *len_out)
+{
+	struct json_object *f;
+	const char *s = "";
+	size_t slen, len = 0;
+	char *bin;
+
+	if (json_object_object_get_ex(o, name, &f))
+		s = json_object_get_string(f);
+	slen = strlen(s);
+	bin = malloc(slen / 4 * 3 + 4);
+	if (!bin)
+		return -ENOMEM;
+	if (sodium_base642bin((unsigned char *)bin, slen / 4 * 3 + 3, s, slen, NULL, &len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL)) {
+		free(bin);
+		return -EPROTO;
+	}
+	bin[len] = '\0';
+	*out = bin;
+	*len_out = len;
+	return 0;
+}
+
+static int64_t get_i64(struct json_object *o, const char *name)
+{
+	struct json_object *f;
+
+	/* json-c parses a string-typed field as an integer too, as the gateway writes them */
+	return json_object_object_get_ex(o, name, &f) ? json_object_get_int64(f) : 0;
+}
+
+static int parse_kv(struct json_object *o, struct tapir_etcd_kv *kv)
+{
+	int r;
+
+	memset(kv, 0, sizeof(*kv));
+	if (!json_object_is_type(o, json_type_object))
+		return -EPROTO;
+	r = unb64(o, "key", &kv->key, &kv->key_len);
+	if (r == 0)
+		r = unb64(o, "value", &kv->value, &kv->value_len);
+	kv->create_revision = get_i64(o, "create_revision");
+	kv->mod_revision = get_i64(o, "mod_revision");
+	kv->lease = get_i64(o, "lease");
+	return r;
+}
+
+static void kv_free(struct tapir_etcd_kv *kv)
+{
+	free(kv->key);
+	free(kv->value);
+}
+
+void tapir_etcd_kvs_free(struct tapir_etcd_kv *kvs, size_t n)
+{
+	for (size_t i = 0; kvs && i < n; i++)
+		kv_free(&kvs[i]);
+	free(kvs);
+}
+
+/* The end of the range of keys starting with @key: @key with its last byte incremented. */
+static struct json_object *prefix_end(const char *key)
+{
+	size_t len = strlen(key);
+	char *end = strndup(key, len);
+	struct json_object *o;
+
+	if (!end)
+		return NULL;
+	while (len && (unsigned char)end[len - 1] == 0xff)
+		len--;
+	if (!len) {
+		free(end);
+		return b64("\0", 1); /* every key */
+	}
+	end[len - 1]++;
+	o = b64(end, len);
+	free(end);
+	return o;
+}
+
+static struct json_object *key_request(const char *key, bool is_prefix)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "key", b64(key, strlen(key)));
+	if (is_prefix)
+		json_object_object_add(req, "range_end", prefix_end(key));
+	return req;
+}
+
+/* ---------------------------------------------------------------- calls */
+
+int tapir_etcd_range(struct tapir_etcd *e, const char *key, bool is_prefix,
+		     struct tapir_etcd_kv **kvs_out, size_t *n_out, int64_t *revision_out)
+{
+	struct json_object *answer, *kvs, *header;
+	struct tapir_etcd_kv *out = NULL;
+	size_t n = 0;
+	int r = call(e, "/v3/kv/range", key_request(key, is_prefix), &answer);
+
+	if (r < 0)
+		return r;
+	if (json_object_object_get_ex(answer, "header", &header) && revision_out)
+		*revision_out = get_i64(header, "revision");
+	if (json_object_object_get_ex(answer, "kvs", &kvs) &&
+	    json_object_is_type(kvs, json_type_array)) {
+		n = json_object_array_length(kvs);
+		out = calloc(n ? n : 1, sizeof(*out));
+		r = out ? 0 : -ENOMEM;
+		for (size_t i = 0; r == 0 && i < n; i++)
+			r = parse_kv(json_object_array_get_idx(kvs, i), &out[i]);
+	}
+	json_object_put(answer);
+	if (r < 0) {
+		tapir_etcd_kvs_free(out, n);
+		return r;
+	}
+	*kvs_out = out;
+	*n_out = n;
+	return 0;
+}
+
+static struct json_object *put_request(const char *key, const char *value, int64_t lease)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, "key", b64(key, strlen(key)));
+	json_object_object_add(req, "value", b64(value, strlen(value)));
+	if (lease)
+		json_object_object_add(req, "lease", json_object_new_int64(lease));
+	return req;
+}
+
+int tapir_etcd_put(struct tapir_etcd *e, const char *key, const char *value, int64_t lease)
+{
+	struct json_object *answer;
+	int r = call(e, "/v3/kv/put", put_request(key, value, lease), &answer);
+
+	if (r == 0)
+		json_object_put(answer);
+	return r;
+}
+
+int tapir_etcd_put_if(struct tapir_etcd *e, const char *key, const char *value, int64_t lease,
+		      int64_t expect_mod_rev, bool *is_done_out)
+{
+	struct json_object *req = json_object_new_object(), *cmp = json_object_new_object();
+	struct json_object *cmps = json_object_new_array(), *ops = json_object_new_array();
+	struct json_object *op = json_object_new_object(), *answer, *ok;
+	int r;
+
+	json_object_object_add(cmp, "key", b64(key, strlen(key)));
+	json_object_object_add(cmp, "result", json_object_new_string("EQUAL"));
+	json_object_object_add(cmp, "target",
+			       json_object_new_string(expect_mod_rev ? "MOD" : "CREATE"));
+	json_object_object_add(cmp, expect_mod_rev ? "mod_revision" : "create_revision",
+			       json_object_new_int64(expect_mod_rev));
+	json_object_array_add(cmps, cmp);
+	json_object_object_add(op, "request_put", put_request(key, value, lease));
+	json_object_array_add(ops, op);
+	json_object_object_add(req, "compare", cmps);
+	json_object_object_add(req, "success", ops);
+	r = call(e, "/v3/kv/txn", req, &answer);
+	if (r < 0)
+		return r;
+	*is_done_out =
+	    json_object_object_get_ex(answer, "succeeded", &ok) && json_object_get_boolean(ok);
+	json_object_put(answer);
+	return 0;
+}
+
+int tapir_etcd_delete(struct tapir_etcd *e, const char *key)
+{
+	struct json_object *answer;
+	int r = call(e, "/v3/kv/deleterange", key_request(key, false), &answer);
+
+	if (r == 0)
+		json_object_put(answer);
+	return r;
+}
+
+static struct json_object *lease_request(const char *name, int64_t value)
+{
+	struct json_object *req = json_object_new_object();
+
+	json_object_object_add(req, name, json_object_new_int64(value));
+	return req;
+}
+
+int tapir_etcd_lease_grant(struct tapir_etcd *e, int ttl_s, int64_t *id_out)
+{
+	struct json_object *answer;
+	int r = call(e, "/v3/lease/grant", lease_request("TTL", ttl_s), &answer);
+
+	if (r < 0)
+		return r;
+	*id_out = get_i64(answer, "ID");
+	json_object_put(answer);
+	return *id_out ? 0 : -EPROTO;
+}
+
+int tapir_etcd_lease_keepalive(struct tapir_etcd *e, int64_t id, int64_t *ttl_out)
+{
+	struct json_object *answer, *result;
+	int r = call(e, "/v3/lease/keepalive", lease_request("ID", id), &answer);
+
+	if (r < 0)
+		return r;
+	/* a stream of one: {"result": {"ID": ..., "TTL": ...}}, no TTL once the lease is gone */
+	*ttl_out =
+	    json_object_object_get_ex(answer, "result", &result) ? get_i64(result, "TTL") : 0;
+	json_object_put(answer);
+	return 0;
+}
+
+int tapir_etcd_lease_revoke(struct tapir_etcd *e, int64_t id)
+{
+	struct json_object *answer;
+	/* 3.4 serves revoke under /v3/kv/lease/; 3.5 serves it there and under /v3/lease/ */
+	int r = call(e, "/v3/kv/lease/revoke", lease_request("ID", id), &answer);
+
+	if (r == 0)
+		json_object_put(answer);
+	return r;
+}
+
+/* ---------------------------------------------------------------- watch */
+
+int tapir_etcd_watch_start(struct tapir_etcd *e, const char *prefix, int64_t from)
+{
+	struct json_object *req = key_request(prefix, true), *create = json_object_new_object();
+
+	tapir_etcd_watch_stop(e);
+	json_object_object_add(req, "start_revision", json_object_new_int64(from));
+	json_object_object_add(create, "create_request", req);
+	e->watch_body = strdup(json_object_to_json_string_ext(create, JSON_C_TO_STRING_PLAIN));
+	json_object_put(create);
+	if (!e->watch_body)
+		return -ENOMEM;
+	e->wbuf.max = WATCH_LINE_MAX_BYTES;
+	e->wbuf.len = 0;
+	e->is_watch_bad = false;
+	e->watch = new_request(e, e->current, "/v3/watch", e->watch_body, NULL, &e->wbuf);
+	if (!e->watch)
+		return -ENOMEM;
+	/* no total deadline: a watch lasts; TCP keepalive notices a dead server instead */
+	curl_easy_setopt(e->watch, CURLOPT_TCP_KEEPALIVE, 1L);
+	curl_easy_setopt(e->watch, CURLOPT_TCP_KEEPIDLE, (long)TCP_KEEPIDLE_S);
+	curl_easy_setopt(e->watch, CURLOPT_TCP_KEEPINTVL, (long)TCP_KEEPINTVL_S);
+	curl_multi_add_handle(e->multi, e->watch);
+	return 0;
+}
+
+void tapir_etcd_watch_stop(struct tapir_etcd *e)
+{
+	if (e->watch) {
+		curl_multi_remove_handle(e->multi, e->watch);
+		curl_easy_cleanup(e->watch);
+		e->watch = NULL;
+	}
+	free(e->watch_body);
+	e->watch_body = NULL;
+}
+
+/* One line of the watch stream. -EPIPE: the watch is over (cancelled, compacted, error). */
+static int watch_line(const char *line, size_t len, tapir_etcd_event_fn fn, void *ctx)
+{
+	struct json_object *o = parse_json(line, len), *result, *events, *f;
+	int r = 0;
+
+	if (!o || !json_object_object_get_ex(o, "result", &result) ||
+	    get_i64(result, "compact_revision") ||
+	    (json_object_object_get_ex(result, "canceled", &f) && json_object_get_boolean(f))) {
+		json_object_put(o);
+		return -EPIPE;
+	}
+	if (json_object_object_get_ex(result, "events", &events)) {
+		size_t n = json_object_array_length(events);
+
+		for (size_t i = 0; r == 0 && i < n; i++) {
+			struct json_object *ev = json_object_array_get_idx(events, i), *kv, *type;
+			struct tapir_etcd_kv one;
+			bool is_delete = json_object_object_get_ex(ev, "type", &type) &&
+					 !strcmp(json_object_get_string(type), "DELETE");
+
+			if (!json_object_object_get_ex(ev, "kv", &kv) || parse_kv(kv, &one) < 0) {
+				r = -EPIPE;
+				break;
+			}
+			fn(ctx, is_delete, &one);
+			kv_free(&one);
+		}
+	}
+	json_object_put(o);
+	return r;
+}
+
+int tapir_etcd_watch_poll(struct tapir_etcd *e, int timeout_ms, tapir_etcd_event_fn fn, void *ctx)
+{
+	int running = 0, left = 0, r = 0;
+	size_t start = 0;
+	CURLMsg *msg;
+	char *nl;
+
+	if (!e->watch)
+		return -EPIPE;
+	if (!e->wbuf.data)
+		e->wbuf.data = calloc(1, 1);
+	if (!e->wbuf.data)
+		return -ENOMEM;
+	curl_multi_poll(e->multi, NULL, 0, timeout_ms, NULL);
+	curl_multi_perform(e->multi, &running);
+	while (r == 0 && (nl = memchr(e->wbuf.data + start, '\n', e->wbuf.len - start))) {
+		size_t len = (size_t)(nl - (e->wbuf.data + start));
+
+		r = watch_line(e->wbuf.data + start, len, fn, ctx);
+		start += len + 1;
+	}
+	if (start) {
+		memmove(e->wbuf.data, e->wbuf.data + start, e->wbuf.len - start);
+		e->wbuf.len -= start;
+	}
+	while ((msg = curl_multi_info_read(e->multi, &left)))
+		if (msg->msg == CURLMSG_DONE)
+			r = -EPIPE;
+	if (r < 0)
+		tapir_etcd_watch_stop(e);
+	return r;
+}

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tapir mesh join: the agent (doc/mesh-design.md sections 4 and 5). It prepares the local
+ * tapird (key, port), takes a subnet with an etcd lease (a transaction that creates the key only
+ * if absent), writes this host's record, puts the subnet's first address and one route for the
+ * overlay on the interface, then follows the store: a watch whose events mesh_apply.c turns
+ * into single-peer UAPI sets, a resync whenever the watch is lost, and a lease keepalive every
+ * third of the TTL. SIGTERM or SIGINT revokes the lease, so every other host drops this one at
+ * once, and keeps the state file, so a restart asks for the same subnet.
+ *
+ * The private key never leaves tapird and this process: it is read to derive the public key
+ * and wiped; it is never written to etcd, a file or a log.
+ */
+#include "mesh_agent.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "netlink.h"
+#include "uapi_client.h"
+
+enum {
+	POLL_MS = 250,
+	RETRY_MIN_MS = 250, /* etcd unreachable: retry after this, doubling up to RETRY_MAX_MS */
+	RETRY_MAX_MS = 5000,
+	RT_TABLE_MAIN_ID = 254,
+};
+
+static volatile sig_atomic_t got_signal;
+
+static void on_signal(int sig)
+{
+	got_signal = sig;
+}
+
+static void catch_signals(void)
+{
+	struct sigaction sa = {.sa_handler = on_signal};
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
+
+	nanosleep(&ts, NULL);
+}
+
+int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net)
+{
+	char key[TAPIR_MESH_KEY_MAX];
+	struct tapir_etcd_kv *kvs = NULL;
+	const char *why = "";
+	size_t n = 0;
+	int r;
+
+	memset(net, 0, sizeof(*net));
+	snprintf(net->name, sizeof(net->name), "%s", name);
+	tapir_mesh_prefix(key, name, "config");
+	r = tapir_etcd_range(e, key, false, &kvs, &n, NULL);
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", key, strerror(-r));
+		return r;
+	}
+	if (n != 1) {
+		fprintf(stderr, "tapir mesh: no network `%s' (run tapir mesh init first)\n", name);
+		r = -ENOENT;
+	} else if (tapir_mesh_net_parse(net, kvs[0].value, kvs[0].value_len, &why) < 0) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", key, why);
+		r = -EINVAL;
+	}
+	tapir_etcd_kvs_free(kvs, n);
+	return r;
+}
+
+/* ---------------------------------------------------------------- the local tapird */
+
+/*
+ * Reads tapird's private key and port; gives it a new key if it has none and our port if it
+ * listens elsewhere. What is already right is not set again, so a restarted agent does not
+ * disturb a running tapird.
+ */
+static int prepare_tapird(struct tapir_mesh_agent *a, uint16_t port)
+{
+	uint8_t priv[32] = {0};
+	char hex[TAPIR_KEY_HEX_LEN + 1], *reply = NULL, *body = NULL;
+	bool has_key = false;
+	unsigned long old_port = 0;
+	size_t len = 0;
+	FILE *f;
+	int r = tapir_uapi_get(a->opts->ifname, false, &reply, &len);
+
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: no tapird answers on %s: %s\n", a->opts->ifname,
+			strerror(-r));
+		return r;
+	}
+	for (char *p = reply; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, "private_key=", 12))
+			has_key = tapir_key_from_hex(priv, p + 12, strcspn(p + 12, "\n")) == 0;
+		else if (!strncmp(p, "listen_port=", 12))
+			old_port = strtoul(p + 12, NULL, 10);
+	}
+	explicit_bzero(reply, len);
+	free(reply);
+	len = 0;
+	f = open_memstream(&body, &len);
+	if (f && (!has_key || tapir_is_zero_ct(priv, 32))) {
+		tapir_x25519_generate(priv);
+		tapir_key_to_hex(hex, priv);
+		fprintf(f, "private_key=%s\n", hex);
+		explicit_bzero(hex, sizeof(hex));
+	}
+	if (f && old_port != port)
+		fprintf(f, "listen_port=%u\n", port);
+	if (f)
+		fclose(f);
+	r = body ? tapir_uapi_set(a->opts->ifname, body, len) : -ENOMEM;
+	if (body)
+		explicit_bzero(body, len);
+	free(body);
+	tapir_x25519_public(a->self.public_key, priv);
+	tapir_wipe(priv, sizeof(priv));
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: cannot set the key and port of %s: %s\n",
+			a->opts->ifname, strerror(-r));
+	return r;
+}
+
+/* --endpoint ADDR[:PORT], else our address towards etcd; the port is tapird's. */
+static int pick_endpoint(struct tapir_mesh_agent *a, uint16_t port)
+{
+	const char *given = a->opts->endpoint, *local = tapir_etcd_local_ip(a->e);
+	char *s = a->self.endpoint;
+	size_t max = sizeof(a->self.endpoint);
+
+	if (given && tapir_mesh_endpoint_is_valid(given))
+		snprintf(s, max, "%s", given);
+	else if (given && strchr(given, ':'))
+		snprintf(s, max, "[%s]:%u", given, port);
+	else if (given)
+		snprintf(s, max, "%s:%u", given, port);
+	else if (strchr(local, ':'))
+		snprintf(s, max, "[%s]:%u", local, port);
+	else
+		snprintf(s, max, "%s:%u", local, port);
+	if (!tapir_mesh_endpoint_is_valid(s)) {
+		fprintf(stderr, "tapir mesh: `%s' is not a usable endpoint\n", s);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+/* Address FIRST/32, MTU, up, and a route for the overlay CIDR through the interface. */
+static int configure_link(struct tapir_mesh_agent *a)
+{
+	uint32_t first = htonl(tapir_mesh_subnet_addr(a->net, a->self.subnet) + 1);
+	uint32_t cidr = htonl(a->net->cidr_addr);
+	struct tapir_nl *nl = NULL;
+	int ifindex, r = tapir_nl_open(&nl, NULL);
+
+	if (r < 0)
+		return r;
+	ifindex = tapir_nl_link_lookup(nl, a->opts->ifname, NULL);
+	r = ifindex < 0 ? ifindex : 0;
+	if (r == 0) {
+		r = tapir_nl_addr(nl, true, ifindex, AF_INET, &first, 32);
+		r = r == -EEXIST ? 0 : r;
+	}
+	if (r == 0)
+		r = tapir_nl_link_set(nl, ifindex, a->net->mtu, true);
+	if (r == 0) {
+		r = tapir_nl_route(nl, true, ifindex, AF_INET, &cidr, a->net->cidr_len,
+				   RT_TABLE_MAIN_ID);
+		r = r == -EEXIST ? 0 : r;
+	}
+	tapir_nl_close(nl);
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: cannot configure %s: %s\n", a->opts->ifname,
+			strerror(-r));
+	return r;
+}
+
+/*
+ * --cert: the certificate must name a subnet of this network and, when we have the admin key,
+ * verify for our public key. The subnet it names is the only one acquire() tries.
+ */
+static int check_own_cert(struct tapir_mesh_agent *a)
+{
+	struct tapir_mesh_cert c;
+	const char *why = "it names no subnet of this network";
+	uint32_t addr, subnet;
+
+	snprintf(a->self.cert, sizeof(a->self.cert), "%s", a->opts->cert);
+	if (tapir_mesh_cert_decode(a->self.cert, &c, NULL) < 0) {
+		why = "it is malformed";
+		goto bad;
+	}
+	addr = c.subnet_addr;
+	if (c.subnet_len != a->net->subnet_len ||
+	    (addr ^ a->net->cidr_addr) >> (32 - a->net->cidr_len))
+		goto bad;
+	subnet = (addr - a->net->cidr_addr) >> (32 - a->net->subnet_len);
+	if (tapir_mesh_subnet_addr(a->net, subnet) != addr)
+		goto bad;
+	a->self.subnet = subnet;
+	if (a->opts->admin_key &&
+	    tapir_mesh_cert_verify(a->self.cert, a->opts->admin_key, a->net->name,
+				   a->self.public_key, addr, c.subnet_len, (uint64_t)time(NULL),
+				   &why) < 0)
+		goto bad;
+	return 0;
+bad:
+	fprintf(stderr, "tapir mesh: %s: this host's certificate is refused: %s\n", a->net->name,
+		why);
+	return -EACCES;
+}
+
+/* ---------------------------------------------------------------- the subnet lease */
+
+/* Tries to write our record at @subnet: created if absent, or taken over if it holds our key. */
+static int try_subnet(struct tapir_mesh_agent *a, uint32_t subnet, int64_t ours_mod_rev,
+		      bool *is_done)
+{
+	char key[TAPIR_MESH_KEY_MAX], *value;
+	int r;
+
+	a->self.subnet = subnet;
+	tapir_mesh_subnet_key(key, a->net, subnet);
+	value = tapir_mesh_host_format(a->net, &a->self);
+	if (!value)
+		return -ENOMEM;
+	r = tapir_etcd_put_if(a->e, key, value, a->lease, ours_mod_rev, is_done);
+	free(value);
+	return r;
+}
+
+/* What the store holds now: taken[s] is 0 (free), -1 (someone else) or our record's mod rev. */
+static int read_taken(struct tapir_mesh_agent *a, int64_t *taken)
+{
+	struct tapir_etcd_kv *kvs = NULL;
+	struct tapir_mesh_host h;
+	size_t n = 0;
+	uint32_t s;
+	const char *why;
+	int r = tapir_etcd_range(a->e, a->prefix, true, &kvs, &n, NULL);
+
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		if (tapir_mesh_key_subnet(a->net, kvs[i].key, kvs[i].key_len, &s) < 0)
+			continue;
+		taken[s] = -1;
+		if (tapir_mesh_host_parse(a->net, s, kvs[i].value, kvs[i].value_len, &h, &why) ==
+			0 &&
+		    !memcmp(h.public_key, a->self.public_key, 32))
+			taken[s] = kvs[i].mod_revision;
+	}
+	tapir_etcd_kvs_free(kvs, n);
+	return r;
+}
+
+/*
+ * Grants a lease and takes a subnet: @preferred first (the state file's), then one that holds
+ * our key already, then the first free one from 1. Each candidate is tried once.
+ */
+static int acquire(struct tapir_mesh_agent *a, bool has_preferred, uint32_t preferred)
+{
+	uint32_t n = tapir_mesh_n_subnets(a->net);
+	int64_t *taken = calloc(n, sizeof(*taken));
+	bool is_done = false;
+	int r = taken ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = tapir_etcd_lease_grant(a->e, a->opts->ttl_s, &a->lease);
+	if (r == 0)
+		r = read_taken(a, taken);
+	if (r == 0 && a->opts->cert) {
+		/* a certificate names the one subnet this host may take */
+		if (taken[a->self.subnet] >= 0)
+			r = try_subnet(a, a->self.subnet, taken[a->self.subnet], &is_done);
+		n = 0;
+	}
+	if (r == 0 && has_preferred && preferred < n && taken[preferred] >= 0)
+		r = try_subnet(a, preferred, taken[preferred], &is_done);
+	for (uint32_t s = 1; r == 0 && !is_done && s < n; s++) {
+		if (taken[s] > 0)
+			r = try_subnet(a, s, taken[s], &is_done);
+	}
+	for (uint32_t s = 1; r == 0 && !is_done && s < n; s++) {
+		if (taken[s] == 0)
+			r = try_subnet(a, s, 0, &is_done);
+	}
+	free(taken);
+	if (r == 0 && !is_done)
+		r = -ENOSPC;
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: %s: cannot take a subnet: %s\n", a->net->name,
+			r != -ENOSPC	? strerror(-r)
+			: a->opts->cert ? "another host holds the certificate's subnet"
+					: "every subnet is taken");
+		if (a->lease)
+			tapir_etcd_lease_revoke(a->e, a->lease);
+		return r;
+	}
+	a->has_lease = true;
+	return 0;
+}
+
+static int save_state(struct tapir_mesh_agent *a)
+{
+	struct tapir_mesh_state st = {
+	    .subnet = a->self.subnet, .has_subnet = true, .lease = a->lease, .pid = (long)getpid()};
+	int r = tapir_mesh_state_write(a->opts->state_dir, a->net->name, &st);
+
+	if (r == 0)
+		r = tapir_mesh_env_write(a->opts->state_dir, a->net, a->self.subnet);
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: cannot write to %s: %s\n", a->opts->state_dir,
+			strerror(-r));
+	return r;
+}
+
+/* Renews the lease; a lease that expired is granted again for the same subnet. */
+static int keepalive(struct tapir_mesh_agent *a)
+{
+	uint32_t subnet = a->self.subnet;
+	int64_t ttl = 0;
+	int r = tapir_etcd_lease_keepalive(a->e, a->lease, &ttl);
+
+	if (r < 0 || ttl > 0)
+		return r;
+	tapir_mesh_say(a, "lease %llx expired, taking the subnet again",
+		       (unsigned long long)a->lease);
+	a->has_lease = false;
+	r = acquire(a, true, subnet);
+	if (r == 0 && a->self.subnet != subnet) {
+		/* another host took it while we were cut off: our address is wrong now */
+		tapir_mesh_say(a, "the subnet went to another host; restart the agent");
+		return -EADDRINUSE;
+	}
+	return r < 0 ? r : save_state(a);
+}
+
+static int rewrite_self(struct tapir_mesh_agent *a)
+{
+	char key[TAPIR_MESH_KEY_MAX], *value = tapir_mesh_host_format(a->net, &a->self);
+	int r;
+
+	if (!value)
+		return -ENOMEM;
+	tapir_mesh_subnet_key(key, a->net, a->self.subnet);
+	r = tapir_etcd_put(a->e, key, value, a->lease);
+	free(value);
+	if (r == 0)
+		a->needs_rewrite = false;
+	return r;
+}
+
+/* ---------------------------------------------------------------- the loop */
+
+/* The next wait after a failure: doubled, capped, with up to 25 % jitter. */
+static long backoff(long *retry_ms)
+{
+	long wait = *retry_ms + (long)randombytes_uniform((uint32_t)(*retry_ms / 4 + 1));
+
+	*retry_ms = *retry_ms * 2 > RETRY_MAX_MS ? RETRY_MAX_MS : *retry_ms * 2;
+	return wait;
+}
+
+/*
+ * Until SIGTERM/SIGINT: keep the lease alive, keep our record, follow the watch. While etcd is
+ * unreachable tapird keeps every peer it has; the agent retries with backoff and resyncs once
+ * a call succeeds again.
+ */
+static int run(struct tapir_mesh_agent *a)
+{
+	int64_t next_keepalive = now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
+	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
+	bool is_watching = false;
+	int r;
+
+	while (!got_signal) {
+		if (now_ms() >= next_keepalive) {
+			r = keepalive(a);
+			if (r == -EADDRINUSE)
+				return r;
+			if (r == 0)
+				keepalive_retry_ms = RETRY_MIN_MS;
+			next_keepalive = now_ms() + (r < 0 ? backoff(&keepalive_retry_ms)
+							   : a->opts->ttl_s * 1000 / 3);
+		}
+		if (a->needs_rewrite && a->has_lease)
+			rewrite_self(a);
+		if (!is_watching) {
+			if (tapir_mesh_resync(a, &rev) < 0 ||
+			    tapir_etcd_watch_start(a->e, a->prefix, rev + 1) < 0) {
+				sleep_ms(backoff(&retry_ms));
+				continue;
+			}
+			retry_ms = RETRY_MIN_MS;
+			is_watching = true;
+		}
+		if (tapir_etcd_watch_poll(a->e, POLL_MS, tapir_mesh_on_event, a) < 0) {
+			tapir_mesh_say(a, "watch ended, resyncing");
+			is_watching = false;
+		}
+	}
+	return 0;
+}
+
+int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
+		    const struct tapir_mesh_join_opts *o)
+{
+	struct tapir_mesh_agent a = {.e = e, .net = net, .opts = o};
+	uint16_t port = o->port ? (uint16_t)o->port : net->port;
+	struct tapir_mesh_state st;
+	char subnet[TAPIR_MESH_CIDR_TEXT];
+	int r;
+
+	catch_signals();
+	tapir_mesh_prefix(a.prefix, net->name, "subnets/");
+	gethostname(a.self.hostname, sizeof(a.self.hostname) - 1);
+	if (strspn(a.self.hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+				    "-._") != strlen(a.self.hostname))
+		a.self.hostname[0] = '\0';
+	a.slots = calloc(tapir_mesh_n_subnets(net), sizeof(*a.slots));
+	if (!a.slots)
+		return -ENOMEM;
+	r = prepare_tapird(&a, port);
+	if (r == 0)
+		r = pick_endpoint(&a, port);
+	if (r == 0 && o->cert)
+		r = check_own_cert(&a);
+	if (r == 0) {
+		tapir_mesh_state_read(o->state_dir, net->name, &st);
+		r = acquire(&a, st.has_subnet, st.subnet);
+	}
+	if (r == 0) {
+		tapir_mesh_subnet_text(subnet, net, a.self.subnet);
+		tapir_mesh_say(&a, "joined with subnet %s, endpoint %s, lease %llx (TTL %d s)",
+			       subnet, a.self.endpoint, (unsigned long long)a.lease, o->ttl_s);
+		r = configure_link(&a);
+	}
+	if (r == 0)
+		r = save_state(&a);
+	if (r == 0)
+		r = run(&a);
+	tapir_etcd_watch_stop(e);
+	if (a.has_lease && tapir_etcd_lease_revoke(e, a.lease) == 0)
+		tapir_mesh_say(&a, "lease %llx revoked", (unsigned long long)a.lease);
+	tapir_mesh_say(&a, "stopped: %llu peer changes applied, %llu records ignored",
+		       (unsigned long long)a.n_applied, (unsigned long long)a.n_ignored);
+	free(a.slots);
+	return r;
+}

@@ -1,0 +1,121 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tapir mesh (doc/mesh-design.md): the network definition and host records kept in etcd under
+ * /tapir/networks/NAME/, and the agent that turns them into tapird peers. Overlay addresses are
+ * IPv4 in host byte order; a host's subnet is named by its number inside the overlay CIDR.
+ */
+#ifndef TAPIR_MESH_H
+#define TAPIR_MESH_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "etcd.h"
+
+enum {
+	TAPIR_MESH_NAME_MAX = 64,
+	TAPIR_MESH_ENDPOINT_MAX = 64,
+	TAPIR_MESH_RECORD_MAX_BYTES = 1024,
+	TAPIR_MESH_SUBNET_BITS_MAX = 16, /* at most 65,536 hosts per network */
+	TAPIR_MESH_KEY_MAX = 160,
+	TAPIR_MESH_CIDR_TEXT = 20, /* "255.255.255.255/32" */
+	TAPIR_MESH_DEFAULT_PORT = 51820,
+	TAPIR_MESH_DEFAULT_MTU = 1420,
+	TAPIR_MESH_DEFAULT_KEEPALIVE_S = 25,
+	TAPIR_MESH_DEFAULT_SUBNET_LEN = 24,
+	TAPIR_MESH_DEFAULT_TTL_S = 30,
+	TAPIR_MESH_CERT_TEXT = 112, /* base64 of 78 bytes, and a NUL */
+};
+
+struct tapir_mesh_net {
+	char name[TAPIR_MESH_NAME_MAX];
+	uint32_t cidr_addr; /* network address */
+	uint8_t cidr_len, subnet_len;
+	uint16_t port, mtu, keepalive_s;
+	bool has_admin_key;    /* the config names an admin key: records must be signed */
+	uint8_t admin_key[32]; /* Ed25519 public key */
+};
+
+/* What a host certificate binds, besides the network and the WireGuard key (mesh_trust.c). */
+struct tapir_mesh_cert {
+	uint32_t subnet_addr;
+	uint8_t subnet_len;
+	uint64_t not_after; /* seconds since the epoch */
+};
+
+struct tapir_mesh_host {
+	uint8_t public_key[32];
+	char endpoint[TAPIR_MESH_ENDPOINT_MAX]; /* "192.0.2.7:51820" or "[2001:db8::7]:51820" */
+	char hostname[TAPIR_MESH_NAME_MAX];
+	uint32_t subnet;		 /* number of the subnet inside the CIDR */
+	char cert[TAPIR_MESH_CERT_TEXT]; /* "" when the record has none */
+};
+
+/* mesh_record.c: parsing and formatting; no I/O */
+bool tapir_mesh_name_is_valid(const char *name);
+int tapir_mesh_cidr_parse(const char *s, uint32_t *addr_out, uint8_t *len_out);
+/* Checks the lengths (subnet at most 16 bits longer than the CIDR, at most /30). */
+int tapir_mesh_net_check(const struct tapir_mesh_net *net, const char **why);
+int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t len,
+			 const char **why);
+/* Returns a new string (free) or NULL. */
+char *tapir_mesh_net_format(const struct tapir_mesh_net *net);
+uint32_t tapir_mesh_n_subnets(const struct tapir_mesh_net *net);
+uint32_t tapir_mesh_subnet_addr(const struct tapir_mesh_net *net, uint32_t subnet);
+void tapir_mesh_subnet_text(char out[TAPIR_MESH_CIDR_TEXT], const struct tapir_mesh_net *net,
+			    uint32_t subnet);
+void tapir_mesh_prefix(char out[TAPIR_MESH_KEY_MAX], const char *name, const char *what);
+void tapir_mesh_subnet_key(char out[TAPIR_MESH_KEY_MAX], const struct tapir_mesh_net *net,
+			   uint32_t subnet);
+/* Parses ".../subnets/A.B.C.D-LEN" into a subnet number of @net; -EINVAL otherwise. */
+int tapir_mesh_key_subnet(const struct tapir_mesh_net *net, const char *key, size_t len,
+			  uint32_t *subnet_out);
+bool tapir_mesh_endpoint_is_valid(const char *s);
+/*
+ * Parses a host record stored under subnet @key_subnet. Returns 0, or -EINVAL with *why set
+ * to a short reason; never reads past @len.
+ */
+int tapir_mesh_host_parse(const struct tapir_mesh_net *net, uint32_t key_subnet, const char *json,
+			  size_t len, struct tapir_mesh_host *h, const char **why);
+char *tapir_mesh_host_format(const struct tapir_mesh_net *net, const struct tapir_mesh_host *h);
+
+/* mesh.c: the agent (tapir mesh join) */
+struct tapir_mesh_join_opts {
+	const char *ifname;
+	const char *endpoint; /* NULL: the address towards etcd, with the listen port */
+	const char *state_dir;
+	int port; /* 0: the network's */
+	int ttl_s;
+	const uint8_t *admin_key; /* NULL: records are not checked */
+	const char *cert;	  /* this host's certificate, or NULL */
+};
+int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
+		    const struct tapir_mesh_join_opts *o);
+/* Reads the network config from etcd; prints why not. */
+int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net);
+
+/* mesh_trust.c: Ed25519 host certificates */
+int tapir_mesh_cert_sign(char out[TAPIR_MESH_CERT_TEXT], const uint8_t admin_sk[64],
+			 const char *network, const uint8_t key[32],
+			 const struct tapir_mesh_cert *c);
+/* Decodes the fields (and the signature, unless @sig is NULL) without verifying. */
+int tapir_mesh_cert_decode(const char *text, struct tapir_mesh_cert *c, uint8_t sig[64]);
+/* 0, -EKEYEXPIRED, or -EACCES with *why: missing, malformed, bad signature, other subnet. */
+int tapir_mesh_cert_verify(const char *text, const uint8_t admin_pk[32], const char *network,
+			   const uint8_t key[32], uint32_t subnet_addr, uint8_t subnet_len,
+			   uint64_t now, const char **why);
+
+/* mesh_state.c: the state file and subnet.env */
+struct tapir_mesh_state {
+	uint32_t subnet;
+	bool has_subnet;
+	int64_t lease;
+	long pid;
+};
+int tapir_mesh_state_read(const char *dir, const char *name, struct tapir_mesh_state *st);
+int tapir_mesh_state_write(const char *dir, const char *name, const struct tapir_mesh_state *st);
+int tapir_mesh_env_write(const char *dir, const struct tapir_mesh_net *net, uint32_t subnet);
+void tapir_mesh_state_remove(const char *dir, const char *name);
+
+#endif

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The state of one running agent (tapir mesh join), shared by mesh.c (lease, device, loop) and
+ * mesh_apply.c (records to peers). Owned by tapir_mesh_join's stack frame; single-threaded.
+ */
+#ifndef TAPIR_MESH_AGENT_H
+#define TAPIR_MESH_AGENT_H
+
+#include <stdarg.h>
+
+#include "mesh.h"
+
+/* What tapird has for one subnet, as last applied. */
+struct tapir_mesh_slot {
+	bool is_present;
+	uint8_t public_key[32];
+	char endpoint[TAPIR_MESH_ENDPOINT_MAX];
+};
+
+struct tapir_mesh_agent {
+	struct tapir_etcd *e;
+	const struct tapir_mesh_net *net;
+	const struct tapir_mesh_join_opts *opts;
+	char prefix[TAPIR_MESH_KEY_MAX]; /* .../subnets/ */
+	struct tapir_mesh_host self;	 /* our record; self.subnet valid once has_lease */
+	int64_t lease;
+	bool has_lease;
+	bool needs_rewrite;	       /* our record was changed or deleted by someone */
+	bool has_synced;	       /* a resync has completed since the agent started */
+	struct tapir_mesh_slot *slots; /* owned; one per subnet number */
+	uint64_t n_ignored, n_applied;
+};
+
+/* mesh_apply.c */
+__attribute__((format(printf, 2, 3))) void tapir_mesh_say(const struct tapir_mesh_agent *a,
+							  const char *fmt, ...);
+/* A tapir_etcd_event_fn: @ctx is the agent. */
+void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *kv);
+/* Brings tapird's mesh peers in line with the store; *rev_out: the revision read. */
+int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out);
+
+#endif

@@ -1,0 +1,589 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tapir mesh init|join|leave|status: the command line of the mesh (doc/mesh-design.md). This
+ * file parses options and dispatches; the agent is mesh.c, records are mesh_record.c, the
+ * etcd client is etcd.c. Exit codes: 0 ok, 1 error, 2 usage.
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sodium.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "encoding.h"
+#include "mesh.h"
+#include "uapi_client.h"
+
+static const char DEFAULT_STATE_DIR[] = "/run/tapir/mesh";
+
+enum {
+	LEAVE_WAIT_MS = 5000,
+	STEP_MS = 50,
+	TTL_MIN_S = 2,
+	TTL_MAX_S = 3600,
+	STATE_DIR_MAX = 256, /* mesh_state.c builds paths of at most 512 bytes */
+};
+
+static const char USAGE[] =
+    "Usage: tapir mesh init   --etcd URL[,URL...] --network NAME --cidr A.B.C.D/LEN\n"
+    "                         [--subnet-len N] [--port P] [--mtu M] [--keepalive S] [--force]\n"
+    "       tapir mesh join   --etcd URL[,URL...] --network NAME --interface IFNAME\n"
+    "                         [--endpoint ADDR[:PORT]] [--port P] [--ttl S] [--state-dir DIR]\n"
+    "       tapir mesh leave  --network NAME [--etcd URL[,URL...]] [--state-dir DIR]\n"
+    "       tapir mesh status --etcd URL[,URL...] --network NAME [--interface IFNAME]\n"
+    "                         [--admin-pub KEY]\n"
+    "       tapir mesh keygen --out FILE\n"
+    "       tapir mesh sign   --admin-key FILE --network NAME --public-key KEY\n"
+    "                         --subnet A.B.C.D/LEN [--days N]\n"
+    "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
+    "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
+    "\n"
+    "An overlay network kept in etcd under /tapir/networks/NAME/. init writes the network\n"
+    "(subnet length 24, port 51820, MTU 1420, keepalive 25 s unless given). join runs the agent\n"
+    "in the foreground next to a tapird already running on IFNAME: it sets tapird's key (a new\n"
+    "one if it has none) and port, takes a free subnet with an etcd lease (TTL 30 s), publishes\n"
+    "this host's public key and endpoint (default: its address towards etcd), puts the subnet's\n"
+    "first address and a route for the network on IFNAME, writes DIR/subnet.env, and then adds,\n"
+    "updates and removes one peer per change in etcd. SIGTERM or Ctrl-C revokes the lease (the\n"
+    "other hosts drop this one at once); a restart asks for the same subnet (DIR/NAME.state).\n"
+    "leave stops the agent and gives the subnet up. status lists the network's hosts and, with\n"
+    "--interface, which of them are peers of IFNAME. DIR is /run/tapir/mesh by default.\n"
+    "\n"
+    "Signed networks: keygen writes an admin key (Ed25519) to FILE and prints its public half;\n"
+    "sign prints a certificate binding a host's WireGuard public key to one subnet for N days\n"
+    "(365). An agent given --admin-pub takes only the subnet of its certificate and ignores\n"
+    "every record whose certificate does not verify, so write access to etcd alone adds no\n"
+    "peer. Give agents the admin's public key yourself: one read from etcd protects nothing.\n";
+
+struct args {
+	struct tapir_etcd_opts etcd;
+	const char *network, *cidr, *ifname, *endpoint, *state_dir;
+	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
+	long subnet_len, port, mtu, keepalive, ttl, days;
+	bool is_force, needs_network;
+};
+
+__attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "tapir mesh: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nTry 'tapir mesh --help'.\n");
+	return 2;
+}
+
+static bool parse_long(const char *s, long min, long max, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < min || v > max)
+		return false;
+	*out = v;
+	return true;
+}
+
+static const struct option OPTIONS[] = {
+    {"etcd", required_argument, NULL, 'e'},
+    {"network", required_argument, NULL, 'n'},
+    {"cidr", required_argument, NULL, 'c'},
+    {"subnet-len", required_argument, NULL, 's'},
+    {"port", required_argument, NULL, 'p'},
+    {"mtu", required_argument, NULL, 'm'},
+    {"keepalive", required_argument, NULL, 'k'},
+    {"interface", required_argument, NULL, 'i'},
+    {"endpoint", required_argument, NULL, 'E'},
+    {"ttl", required_argument, NULL, 't'},
+    {"state-dir", required_argument, NULL, 'd'},
+    {"cacert", required_argument, NULL, 'A'},
+    {"cert", required_argument, NULL, 'C'},
+    {"key", required_argument, NULL, 'K'},
+    {"admin-key", required_argument, NULL, 'a'},
+    {"admin-pub", required_argument, NULL, 'P'},
+    {"public-key", required_argument, NULL, 'u'},
+    {"subnet", required_argument, NULL, 'S'},
+    {"days", required_argument, NULL, 'D'},
+    {"cert-file", required_argument, NULL, 'R'},
+    {"out", required_argument, NULL, 'o'},
+    {"force", no_argument, NULL, 'f'},
+    {"help", no_argument, NULL, 'h'},
+    {NULL, 0, NULL, 0},
+};
+
+/* Numeric options: {flag, name, min, max, field offset}. */
+static int number_option(struct args *a, int c, const char *arg)
+{
+	static const struct {
+		int c;
+		const char *name;
+		long min, max;
+		size_t offset;
+	} rows[] = {
+	    {'s', "subnet-len", 1, 30, offsetof(struct args, subnet_len)},
+	    {'p', "port", 1, 65535, offsetof(struct args, port)},
+	    {'m', "mtu", 576, 65535, offsetof(struct args, mtu)},
+	    {'k', "keepalive", 0, 65535, offsetof(struct args, keepalive)},
+	    {'t', "ttl", TTL_MIN_S, TTL_MAX_S, offsetof(struct args, ttl)},
+	    {'D', "days", 1, 36500, offsetof(struct args, days)},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].c != c)
+			continue;
+		if (!parse_long(arg, rows[i].min, rows[i].max,
+				(long *)((char *)a + rows[i].offset)))
+			return usage_error("--%s: `%s' is not a number from %ld to %ld",
+					   rows[i].name, arg, rows[i].min, rows[i].max);
+		return 0;
+	}
+	return -1;
+}
+
+/* String options: {flag, field offset}. */
+static bool string_option(struct args *a, int c, const char *arg)
+{
+	static const struct {
+		int c;
+		size_t offset;
+	} rows[] = {
+	    {'e', offsetof(struct args, etcd.endpoints)},
+	    {'n', offsetof(struct args, network)},
+	    {'c', offsetof(struct args, cidr)},
+	    {'i', offsetof(struct args, ifname)},
+	    {'E', offsetof(struct args, endpoint)},
+	    {'d', offsetof(struct args, state_dir)},
+	    {'A', offsetof(struct args, etcd.cacert)},
+	    {'C', offsetof(struct args, etcd.cert)},
+	    {'K', offsetof(struct args, etcd.key)},
+	    {'a', offsetof(struct args, admin_key_file)},
+	    {'P', offsetof(struct args, admin_pub)},
+	    {'u', offsetof(struct args, public_key)},
+	    {'S', offsetof(struct args, subnet)},
+	    {'R', offsetof(struct args, cert_file)},
+	    {'o', offsetof(struct args, out)},
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		if (rows[i].c == c) {
+			*(const char **)((char *)a + rows[i].offset) = arg;
+			return true;
+		}
+	}
+	return false;
+}
+
+static int parse_args(struct args *a, int argc, char **argv)
+{
+	int c, r;
+
+	optind = 1;
+	opterr = 1;
+	while ((c = getopt_long(argc, argv, "h", OPTIONS, NULL)) != -1) {
+		r = number_option(a, c, optarg);
+		if (r > 0)
+			return r;
+		if (r == 0 || string_option(a, c, optarg))
+			continue;
+		if (c == 'f') {
+			a->is_force = true;
+			continue;
+		}
+		if (c == 'h') {
+			fputs(USAGE, stdout);
+			return -1;
+		}
+		fputs("Try 'tapir mesh --help'.\n", stderr);
+		return 2;
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument `%s'", argv[optind]);
+	if (a->needs_network && (!a->network || !tapir_mesh_name_is_valid(a->network)))
+		return usage_error("--network NAME is missing or not [A-Za-z0-9_.-]{1,63}");
+	if (a->state_dir && (!a->state_dir[0] || strlen(a->state_dir) > STATE_DIR_MAX))
+		return usage_error("--state-dir: an empty path or one over %d bytes",
+				   STATE_DIR_MAX);
+	return 0;
+}
+
+static int open_etcd(struct args *a, struct tapir_etcd **e)
+{
+	int r;
+
+	if (!a->etcd.endpoints)
+		return usage_error("--etcd URL[,URL...] is missing");
+	r = tapir_etcd_open(e, &a->etcd);
+	if (r == -EINVAL)
+		return usage_error("--etcd `%s': expected http:// or https:// URLs, at most 16",
+				   a->etcd.endpoints);
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: %s\n", strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- trust */
+
+/* Reads the first line of @path (at most @max - 1 bytes) into @out; wipes nothing. */
+static int read_line(const char *path, char *out, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	if (!fgets(out, (int)max, f))
+		r = -EINVAL;
+	fclose(f);
+	out[strcspn(out, "\r\n")] = '\0';
+	return r;
+}
+
+static int cmd_keygen(struct args *a, struct tapir_etcd *e)
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES], sk[crypto_sign_SECRETKEYBYTES];
+	char text[sodium_base64_ENCODED_LEN(crypto_sign_SECRETKEYBYTES,
+					    sodium_base64_VARIANT_ORIGINAL) +
+		  1];
+	int fd, r = 0;
+
+	if (!a->out)
+		return usage_error("--out FILE is missing");
+	fd = open(a->out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", a->out, strerror(errno));
+		return 1;
+	}
+	crypto_sign_keypair(pk, sk);
+	sodium_bin2base64(text, sizeof(text), sk, sizeof(sk), sodium_base64_VARIANT_ORIGINAL);
+	strcat(text, "\n");
+	if (write(fd, text, strlen(text)) != (ssize_t)strlen(text) || fsync(fd) < 0)
+		r = -errno ? -errno : -EIO;
+	close(fd);
+	tapir_wipe(sk, sizeof(sk));
+	tapir_wipe(text, sizeof(text));
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", a->out, strerror(-r));
+		unlink(a->out);
+		return 1;
+	}
+	sodium_bin2base64(text, sizeof(text), pk, sizeof(pk), sodium_base64_VARIANT_ORIGINAL);
+	printf("%s\n", text);
+	return 0;
+}
+
+static int read_admin_key(const char *path, uint8_t sk[crypto_sign_SECRETKEYBYTES])
+{
+	char text[160];
+	size_t len = 0;
+	int r = read_line(path, text, sizeof(text));
+
+	if (r == 0 && (sodium_base642bin(sk, crypto_sign_SECRETKEYBYTES, text, strlen(text), NULL,
+					 &len, NULL, sodium_base64_VARIANT_ORIGINAL) ||
+		       len != crypto_sign_SECRETKEYBYTES))
+		r = -EINVAL;
+	tapir_wipe(text, sizeof(text));
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: %s: %s\n", path,
+			r == -EINVAL ? "not an admin key (tapir mesh keygen)" : strerror(-r));
+	return r;
+}
+
+static int cmd_sign(struct args *a, struct tapir_etcd *e)
+{
+	uint8_t sk[crypto_sign_SECRETKEYBYTES], key[32];
+	char cert[TAPIR_MESH_CERT_TEXT];
+	struct tapir_mesh_cert c;
+	int r;
+
+	if (!a->admin_key_file)
+		return usage_error("--admin-key FILE is missing");
+	if (!a->public_key || tapir_key_from_base64(key, a->public_key, strlen(a->public_key)) < 0)
+		return usage_error("--public-key KEY is missing or not a base64 key");
+	if (!a->subnet || tapir_mesh_cidr_parse(a->subnet, &c.subnet_addr, &c.subnet_len) < 0)
+		return usage_error("--subnet A.B.C.D/LEN is missing or not a network");
+	c.not_after = (uint64_t)time(NULL) + (uint64_t)(a->days ? a->days : 365) * 86400;
+	if (read_admin_key(a->admin_key_file, sk) < 0)
+		return 1;
+	r = tapir_mesh_cert_sign(cert, sk, a->network, key, &c);
+	tapir_wipe(sk, sizeof(sk));
+	if (r < 0)
+		return 1;
+	printf("%s\n", cert);
+	return 0;
+}
+
+/* --admin-pub KEY against the network's admin_key: both or neither, and equal. */
+static int admin_key_of(const struct args *a, const struct tapir_mesh_net *net, uint8_t out[32])
+{
+	if (a->admin_pub && tapir_key_from_base64(out, a->admin_pub, strlen(a->admin_pub)) < 0)
+		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
+	if (!a->admin_pub && net->has_admin_key) {
+		fprintf(stderr,
+			"tapir mesh: network `%s' is signed: give --admin-pub KEY (from "
+			"the admin, not from etcd)\n",
+			net->name);
+		return 1;
+	}
+	if (a->admin_pub && net->has_admin_key && memcmp(out, net->admin_key, 32)) {
+		fprintf(stderr, "tapir mesh: --admin-pub is not the admin key of `%s'\n",
+			net->name);
+		return 1;
+	}
+	if (a->admin_pub && !a->cert_file)
+		return usage_error("--admin-pub needs --cert-file FILE (tapir mesh sign)");
+	return 0;
+}
+
+static int cmd_init(struct args *a, struct tapir_etcd *e)
+{
+	struct tapir_mesh_net net = {
+	    .subnet_len = (uint8_t)(a->subnet_len ? a->subnet_len : TAPIR_MESH_DEFAULT_SUBNET_LEN),
+	    .port = (uint16_t)(a->port ? a->port : TAPIR_MESH_DEFAULT_PORT),
+	    .mtu = (uint16_t)(a->mtu ? a->mtu : TAPIR_MESH_DEFAULT_MTU),
+	    .keepalive_s =
+		(uint16_t)(a->keepalive >= 0 ? a->keepalive : TAPIR_MESH_DEFAULT_KEEPALIVE_S)};
+	char key[TAPIR_MESH_KEY_MAX], *value;
+	const char *why;
+	bool is_done = true;
+	int r;
+
+	if (!a->cidr || tapir_mesh_cidr_parse(a->cidr, &net.cidr_addr, &net.cidr_len) < 0)
+		return usage_error("--cidr A.B.C.D/LEN is missing or not a network");
+	if (tapir_mesh_net_check(&net, &why) < 0)
+		return usage_error("%s", why);
+	net.has_admin_key = a->admin_pub != NULL;
+	if (a->admin_pub &&
+	    tapir_key_from_base64(net.admin_key, a->admin_pub, strlen(a->admin_pub)) < 0)
+		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
+	snprintf(net.name, sizeof(net.name), "%s", a->network);
+	tapir_mesh_prefix(key, a->network, "config");
+	value = tapir_mesh_net_format(&net);
+	if (!value)
+		return 1;
+	if (a->is_force)
+		r = tapir_etcd_put(e, key, value, 0);
+	else
+		r = tapir_etcd_put_if(e, key, value, 0, 0, &is_done);
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: cannot write %s: %s\n", key, strerror(-r));
+	else if (!is_done)
+		fprintf(stderr, "tapir mesh: network `%s' exists already (--force replaces it)\n",
+			a->network);
+	else
+		printf("%s = %s\n", key, value);
+	free(value);
+	return r == 0 && is_done ? 0 : 1;
+}
+
+static int cmd_join(struct args *a, struct tapir_etcd *e)
+{
+	struct tapir_mesh_join_opts o = {
+	    .ifname = a->ifname,
+	    .endpoint = a->endpoint,
+	    .state_dir = a->state_dir ? a->state_dir : DEFAULT_STATE_DIR,
+	    .port = (int)a->port,
+	    .ttl_s = (int)(a->ttl ? a->ttl : TAPIR_MESH_DEFAULT_TTL_S),
+	};
+	struct tapir_mesh_net net;
+	char cert[TAPIR_MESH_CERT_TEXT];
+	uint8_t admin[32];
+	int r;
+
+	if (!a->ifname)
+		return usage_error("--interface IFNAME is missing");
+	if (tapir_mesh_load_net(e, a->network, &net) < 0)
+		return 1;
+	r = admin_key_of(a, &net, admin);
+	if (r)
+		return r;
+	if (a->cert_file && (r = read_line(a->cert_file, cert, sizeof(cert))) < 0) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", a->cert_file, strerror(-r));
+		return 1;
+	}
+	o.admin_key = a->admin_pub ? admin : NULL;
+	o.cert = a->cert_file ? cert : NULL;
+	return tapir_mesh_join(e, &net, &o) < 0 ? 1 : 0;
+}
+
+static bool is_our_agent(long pid)
+{
+	char path[64], comm[32] = {0};
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/comm", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return false;
+	if (!fgets(comm, sizeof(comm), f))
+		comm[0] = '\0';
+	fclose(f);
+	return !strcmp(comm, "tapir\n");
+}
+
+static int cmd_leave(struct args *a, struct tapir_etcd *e)
+{
+	const char *dir = a->state_dir ? a->state_dir : DEFAULT_STATE_DIR;
+	struct tapir_mesh_state st;
+	struct timespec step = {.tv_nsec = STEP_MS * 1000000L};
+	bool is_stopped = false;
+
+	if (tapir_mesh_state_read(dir, a->network, &st) < 0) {
+		fprintf(stderr, "tapir mesh: not a member of `%s' (no %s/%s.state)\n", a->network,
+			dir, a->network);
+		return 1;
+	}
+	if (st.pid > 1 && st.pid != (long)getpid() && is_our_agent(st.pid) &&
+	    kill((pid_t)st.pid, SIGTERM) == 0) {
+		/* the agent revokes its lease as it exits */
+		for (int i = 0; i < LEAVE_WAIT_MS / STEP_MS && !is_stopped; i++) {
+			nanosleep(&step, NULL);
+			is_stopped = kill((pid_t)st.pid, 0) < 0;
+		}
+	}
+	if (!is_stopped && e && st.lease)
+		is_stopped = tapir_etcd_lease_revoke(e, st.lease) == 0;
+	tapir_mesh_state_remove(dir, a->network);
+	printf("left `%s'%s\n", a->network, is_stopped ? "" : " (lease not revoked: it expires)");
+	return 0;
+}
+
+/* tapird's peers on @ifname (hex keys, one per line) and its own public key. */
+static char *peers_of(const char *ifname, uint8_t self[32])
+{
+	char *reply = NULL, *out = NULL, hex[TAPIR_KEY_HEX_LEN + 1];
+	uint8_t priv[32];
+	size_t len = 0, n = 0;
+	FILE *f;
+
+	memset(self, 0, 32);
+	if (tapir_uapi_get(ifname, false, &reply, &len) < 0)
+		return NULL;
+	f = open_memstream(&out, &n);
+	for (char *p = reply; f && p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
+		if (!strncmp(p, "public_key=", 11) && sscanf(p + 11, "%64s", hex) == 1)
+			fprintf(f, "%s\n", hex);
+		if (!strncmp(p, "private_key=", 12) && !tapir_key_from_hex(priv, p + 12, 64)) {
+			tapir_x25519_public(self, priv);
+			tapir_wipe(priv, sizeof(priv));
+		}
+	}
+	if (f)
+		fclose(f);
+	explicit_bzero(reply, len);
+	free(reply);
+	return out;
+}
+
+static const char *role(const struct tapir_mesh_host *h, const char *peers, const uint8_t *self)
+{
+	char hex[TAPIR_KEY_HEX_LEN + 1];
+
+	if (!peers)
+		return "";
+	if (tapir_memeq_ct(h->public_key, self, 32))
+		return "this host";
+	tapir_key_to_hex(hex, h->public_key);
+	return strstr(peers, hex) ? "peer here" : "not a peer here";
+}
+
+static int cmd_status(struct args *a, struct tapir_etcd *e)
+{
+	char prefix[TAPIR_MESH_KEY_MAX], subnet[TAPIR_MESH_CIDR_TEXT], cidr[TAPIR_MESH_CIDR_TEXT];
+	char b64[TAPIR_KEY_BASE64_LEN + 1], *peers = NULL;
+	struct tapir_etcd_kv *kvs = NULL;
+	struct tapir_mesh_net net;
+	struct tapir_mesh_host h;
+	uint8_t self[32], admin[32];
+	size_t n = 0, n_bad = 0;
+	const char *why;
+	uint32_t s;
+
+	if (tapir_mesh_load_net(e, a->network, &net) < 0)
+		return 1;
+	if (a->admin_pub && tapir_key_from_base64(admin, a->admin_pub, strlen(a->admin_pub)) < 0)
+		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
+	tapir_mesh_prefix(prefix, a->network, "subnets/");
+	if (tapir_etcd_range(e, prefix, true, &kvs, &n, NULL) < 0)
+		return 1;
+	if (a->ifname && !(peers = peers_of(a->ifname, self)))
+		fprintf(stderr, "tapir mesh: no tapird answers on %s\n", a->ifname);
+	tapir_mesh_subnet_text(cidr, &net, 0);
+	*strchr(cidr, '/') = '\0';
+	printf("network %s: %s/%u, subnets /%u, port %u, mtu %u, keepalive %u s\n", net.name, cidr,
+	       net.cidr_len, net.subnet_len, net.port, net.mtu, net.keepalive_s);
+	for (size_t i = 0; i < n; i++) {
+		if (tapir_mesh_key_subnet(&net, kvs[i].key, kvs[i].key_len, &s) < 0 ||
+		    tapir_mesh_host_parse(&net, s, kvs[i].value, kvs[i].value_len, &h, &why) < 0 ||
+		    (a->admin_pub &&
+		     tapir_mesh_cert_verify(h.cert, admin, net.name, h.public_key,
+					    tapir_mesh_subnet_addr(&net, s), net.subnet_len,
+					    (uint64_t)time(NULL), &why) < 0)) {
+			n_bad++;
+			continue;
+		}
+		tapir_mesh_subnet_text(subnet, &net, s);
+		tapir_key_to_base64(b64, h.public_key);
+		printf("  %-18s %s  %-22s lease %llx  %s  %s\n", subnet, b64, h.endpoint,
+		       (unsigned long long)kvs[i].lease, h.hostname[0] ? h.hostname : "-",
+		       role(&h, peers, self));
+	}
+	printf("%zu hosts, %zu records ignored\n", n - n_bad, n_bad);
+	tapir_etcd_kvs_free(kvs, n);
+	free(peers);
+	return 0;
+}
+
+typedef int (*mesh_fn)(struct args *a, struct tapir_etcd *e);
+
+static const struct {
+	const char *name;
+	mesh_fn fn;
+	bool needs_etcd, needs_network;
+} VERBS[] = {
+    {"init", cmd_init, true, true},	  {"join", cmd_join, true, true},
+    {"leave", cmd_leave, false, true},	  {"status", cmd_status, true, true},
+    {"keygen", cmd_keygen, false, false}, {"sign", cmd_sign, false, true},
+};
+
+int tapir_cmd_mesh(int argc, char **argv)
+{
+	struct args a = {.keepalive = -1};
+	struct tapir_etcd *e = NULL;
+	int r;
+
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		fputs(USAGE, argc < 2 ? stderr : stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < sizeof(VERBS) / sizeof(VERBS[0]); i++) {
+		if (strcmp(argv[1], VERBS[i].name))
+			continue;
+		a.needs_network = VERBS[i].needs_network;
+		r = parse_args(&a, argc - 1, argv + 1);
+		if (r)
+			return r < 0 ? 0 : r;
+		if ((VERBS[i].needs_etcd || a.etcd.endpoints) && (r = open_etcd(&a, &e)))
+			return r;
+		r = VERBS[i].fn(&a, e);
+		tapir_etcd_close(e);
+		return r;
+	}
+	return usage_error("unknown command `%s'", argv[1]);
+}

@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tapir mesh host certificates (doc/mesh-design.md section 8): the network's admin signs, with
+ * Ed25519 (libsodium), the binding of one WireGuard public key to one subnet of one network
+ * until an expiry. An agent given the admin's public key ignores every record whose
+ * certificate does not verify, so write access to etcd alone cannot add a peer or take a
+ * subnet.
+ *
+ * Signed message: "tapir-mesh-cert-v1" | u8 name length | network name | WireGuard public key
+ * (32) | subnet address (4, big endian) | subnet length (1) | not-after (u64 seconds since the
+ * epoch, big endian). The certificate is base64 of: version (1) | subnet address (4) | subnet
+ * length (1) | not-after (8) | signature (64); the name and the key come from the record, so a
+ * certificate moved to another key or network does not verify.
+ *
+ * Pure functions but for the clock the caller passes in; no I/O.
+ */
+#include "mesh.h"
+
+#include <errno.h>
+#include <sodium.h>
+#include <string.h>
+
+static const char CERT_DOMAIN[] = "tapir-mesh-cert-v1";
+
+enum {
+	CERT_VERSION = 1,
+	CERT_BYTES = 1 + 4 + 1 + 8 + crypto_sign_BYTES,
+	MESSAGE_MAX = sizeof(CERT_DOMAIN) + 1 + TAPIR_MESH_NAME_MAX + 32 + 4 + 1 + 8,
+};
+
+_Static_assert(TAPIR_MESH_CERT_TEXT >= (CERT_BYTES + 2) / 3 * 4 + 1, "certificate text size");
+
+static void put_be(uint8_t *p, uint64_t v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
+}
+
+static uint64_t get_be(const uint8_t *p, size_t n)
+{
+	uint64_t v = 0;
+
+	for (size_t i = 0; i < n; i++)
+		v = v << 8 | p[i];
+	return v;
+}
+
+static size_t message(uint8_t out[MESSAGE_MAX], const char *network, const uint8_t key[32],
+		      const struct tapir_mesh_cert *c)
+{
+	size_t name_len = strnlen(network, TAPIR_MESH_NAME_MAX - 1), n = 0;
+
+	memcpy(out, CERT_DOMAIN, sizeof(CERT_DOMAIN) - 1);
+	n += sizeof(CERT_DOMAIN) - 1;
+	out[n++] = (uint8_t)name_len;
+	memcpy(out + n, network, name_len);
+	n += name_len;
+	memcpy(out + n, key, 32);
+	n += 32;
+	put_be(out + n, c->subnet_addr, 4);
+	n += 4;
+	out[n++] = c->subnet_len;
+	put_be(out + n, c->not_after, 8);
+	return n + 8;
+}
+
+int tapir_mesh_cert_sign(char out[TAPIR_MESH_CERT_TEXT], const uint8_t admin_sk[64],
+			 const char *network, const uint8_t key[32],
+			 const struct tapir_mesh_cert *c)
+{
+	uint8_t msg[MESSAGE_MAX], cert[CERT_BYTES];
+	size_t len = message(msg, network, key, c);
+
+	cert[0] = CERT_VERSION;
+	put_be(cert + 1, c->subnet_addr, 4);
+	cert[5] = c->subnet_len;
+	put_be(cert + 6, c->not_after, 8);
+	if (crypto_sign_detached(cert + 14, NULL, msg, len, admin_sk))
+		return -EINVAL;
+	sodium_bin2base64(out, TAPIR_MESH_CERT_TEXT, cert, sizeof(cert),
+			  sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+int tapir_mesh_cert_decode(const char *text, struct tapir_mesh_cert *c, uint8_t sig[64])
+{
+	uint8_t cert[CERT_BYTES + 1];
+	size_t len = 0;
+
+	if (strlen(text) >= TAPIR_MESH_CERT_TEXT ||
+	    sodium_base642bin(cert, sizeof(cert), text, strlen(text), NULL, &len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) ||
+	    len != CERT_BYTES || cert[0] != CERT_VERSION)
+		return -EINVAL;
+	c->subnet_addr = (uint32_t)get_be(cert + 1, 4);
+	c->subnet_len = cert[5];
+	c->not_after = get_be(cert + 6, 8);
+	if (sig)
+		memcpy(sig, cert + 14, crypto_sign_BYTES);
+	return 0;
+}
+
+int tapir_mesh_cert_verify(const char *text, const uint8_t admin_pk[32], const char *network,
+			   const uint8_t key[32], uint32_t subnet_addr, uint8_t subnet_len,
+			   uint64_t now, const char **why)
+{
+	uint8_t msg[MESSAGE_MAX], sig[crypto_sign_BYTES];
+	struct tapir_mesh_cert c;
+	size_t len;
+
+	if (!text || !text[0]) {
+		*why = "no certificate";
+		return -EACCES;
+	}
+	if (tapir_mesh_cert_decode(text, &c, sig) < 0) {
+		*why = "the certificate is malformed";
+		return -EACCES;
+	}
+	len = message(msg, network, key, &c);
+	if (crypto_sign_verify_detached(sig, msg, len, admin_pk)) {
+		*why = "the certificate's signature does not verify";
+		return -EACCES;
+	}
+	if (c.subnet_addr != subnet_addr || c.subnet_len != subnet_len) {
+		*why = "the certificate is for another subnet";
+		return -EACCES;
+	}
+	if (c.not_after < now) {
+		*why = "the certificate has expired";
+		return -EKEYEXPIRED;
+	}
+	return 0;
+}

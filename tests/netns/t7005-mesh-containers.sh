@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
+# Containers on two mesh hosts reach each other through tapir (issue 16), set up as the CNI
+# `bridge` plugin with `host-local` IPAM on subnet.env's SUBNET would (README, "Many hosts"):
+# a bridge cni0 holding the subnet's first address as gateway, a container namespace behind a
+# veth with an address from the subnet and a default route via the gateway, forwarding on.
+# Checks: container to container both ways, container to the other host; with forwarding off
+# on the far host, its container is out of reach (the path goes through it).
+#
+#   c1 (tapir-$$-5)        tapir-$$-1                tapir-$$-9        tapir-$$-2        c2 (tapir-$$-6)
+#   10.80.S1.10 --veth-- cni0 10.80.S1.1/24          etcd, bridge      cni0 10.80.S2.1/24 --veth-- 10.80.S2.10
+#                        tm$$1 10.80.S1.1/32 ======= mbr ============= tm$$2 10.80.S2.1/32
+set -eu
+. "$(dirname "$0")/lib.sh"
+
+CLI=$(dirname "$IMPL")/tapir
+[ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
+require_cmds etcd etcdctl
+"$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
+
+plan 5
+
+NET=t7005
+. "$(dirname "$0")/mesh-lib.sh"
+
+mesh_start_etcd
+for n in 1 2; do add_host "$n"; done
+check "init" hx 1 "$CLI" mesh init --etcd "$ETCD" --network "$NET" --cidr 10.80.0.0/16 \
+	--keepalive 0
+for n in 1 2; do join "$n"; done
+
+# container N+4 behind host N, from subnet.env as a CNI plugin reads it
+container()
+{
+	local n=$1 c=$(($1 + 4)) sub gw
+	# shellcheck disable=SC1090
+	sub=$(. "$T/s$n/subnet.env" && echo "$SUBNET")
+	gw=${sub%/*}
+	add_ns "$c"
+	ipx "$n" link add cni0 type bridge
+	ipx "$n" addr add "$sub" dev cni0
+	ipx "$n" link set cni0 up
+	ip link add veth0 netns "tapir-$$-$c" type veth peer name "vc$n" netns "tapir-$$-$n"
+	ipx "$n" link set "vc$n" master cni0
+	ipx "$n" link set "vc$n" up
+	ipx "$c" addr add "${gw%.1}.10/${sub#*/}" dev veth0
+	ipx "$c" link set veth0 up
+	ipx "$c" route add default via "$gw"
+	nx "$n" sysctl -qw net.ipv4.ip_forward=1
+}
+container 1
+container 2
+c1=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s1/subnet.env")
+c2=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s2/subnet.env")
+cping() { ip netns exec "tapir-$$-$1" timeout 10 ping -c 2 -i 0.3 -W 2 "$2"; }
+
+check "container 1 reaches container 2 ($c1 -> $c2)" cping 5 "$c2"
+check "container 2 reaches container 1" cping 6 "$c1"
+check "container 1 reaches host 2's overlay address" cping 5 "$(addr_of 2)"
+nx 2 sysctl -qw net.ipv4.ip_forward=0
+check_fails "with forwarding off on host 2, container 2 is out of reach" cping 5 "$c2"
+nx 2 sysctl -qw net.ipv4.ip_forward=1

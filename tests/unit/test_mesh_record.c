@@ -1,0 +1,275 @@
+// SPDX-License-Identifier: MIT
+/*
+ * Tests for cli/mesh_record.c: the subnet arithmetic of a network, the key names, and numbered
+ * tables of good and bad network configs and host records (the bad ones are what anyone with
+ * write access to etcd could store: each must be refused with a reason, never half-parsed).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sodium.h>
+
+#include "mesh.h"
+
+static const char KEY[] = "qRi/tQ5rD1pVUj6RrEpoDzHPTuHqmyAxyMUwLaBp5Vo=";
+
+static struct tapir_mesh_net net_42(void)
+{
+	struct tapir_mesh_net net = {.name = "n1",
+				     .cidr_addr = 0x0a2a0000,
+				     .cidr_len = 16,
+				     .subnet_len = 24,
+				     .port = 51820,
+				     .mtu = 1420};
+
+	return net;
+}
+
+static void test_subnets(void **state)
+{
+	struct tapir_mesh_net net = net_42();
+	char text[TAPIR_MESH_CIDR_TEXT], key[TAPIR_MESH_KEY_MAX];
+	uint32_t s = 0;
+
+	(void)state;
+	assert_int_equal(tapir_mesh_n_subnets(&net), 256);
+	tapir_mesh_subnet_text(text, &net, 3);
+	assert_string_equal(text, "10.42.3.0/24");
+	tapir_mesh_subnet_key(key, &net, 255);
+	assert_string_equal(key, "/tapir/networks/n1/subnets/10.42.255.0-24");
+	assert_int_equal(tapir_mesh_key_subnet(&net, key, strlen(key), &s), 0);
+	assert_int_equal(s, 255);
+	/* outside the CIDR, wrong length, other network, no dash, trailing bytes */
+	static const char *const bad[] = {
+	    "/tapir/networks/n1/subnets/10.43.0.0-24",
+	    "/tapir/networks/n1/subnets/10.42.3.0-25",
+	    "/tapir/networks/n2/subnets/10.42.3.0-24",
+	    "/tapir/networks/n1/subnets/10.42.3.0",
+	    "/tapir/networks/n1/subnets/10.42.3.0-24x",
+	    "/tapir/networks/n1/subnets/10.42.3.1-24",
+	    "/tapir/networks/n1/subnets/",
+	    "/tapir/networks/n1/config",
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (tapir_mesh_key_subnet(&net, bad[i], strlen(bad[i]), &s) == 0)
+			fail_msg("bad key %zu accepted: %s", i, bad[i]);
+	}
+	/* a NUL inside the key */
+	assert_int_not_equal(
+	    tapir_mesh_key_subnet(&net, "/tapir/networks/n1/subnets/10.42.3.0-24\0", 40, &s), 0);
+}
+
+static void test_net_parse(void **state)
+{
+	static const struct {
+		const char *json;
+		int ok;
+	} rows[] = {
+	    /* 0 */ {"{\"cidr\":\"10.42.0.0/16\"}", 1},
+	    /* 1 */ {"{\"cidr\":\"10.42.0.0/16\",\"subnet_len\":28,\"port\":1,\"mtu\":9000}", 1},
+	    /* 2 */ {"{\"cidr\":\"10.42.0.1/16\"}", 0},
+	    /* 3 */ {"{\"cidr\":\"10.42.0.0/16\",\"subnet_len\":16}", 0},
+	    /* 4 */ {"{\"cidr\":\"10.0.0.0/8\",\"subnet_len\":25}", 0},
+	    /* 5 */ {"{\"cidr\":\"10.42.0.0/16\",\"mode\":\"tap\"}", 0},
+	    /* 6 */ {"{\"cidr\":\"10.42.0.0/16\",\"port\":\"51820\"}", 0},
+	    /* 7 */ {"{\"cidr\":\"10.42.0.0/16\",\"port\":70000}", 0},
+	    /* 8 */ {"[\"cidr\"]", 0},
+	    /* 9 */ {"{\"cidr\":\"10.42.0.0/16\"} x", 0},
+	    /* 10 */ {"{\"cidr\":\"fd00::/64\"}", 0},
+	    /* 11 */ {"{\"cidr\":\"10.42.0.0/16\",\"mtu\":100}", 0},
+	};
+	struct tapir_mesh_net net;
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r = tapir_mesh_net_parse(&net, rows[i].json, strlen(rows[i].json), &why);
+
+		if ((r == 0) != rows[i].ok)
+			fail_msg("row %zu: got %d (%s)", i, r, r ? why : "ok");
+	}
+	tapir_mesh_net_parse(&net, rows[0].json, strlen(rows[0].json), &why);
+	assert_int_equal(net.subnet_len, 24);
+	assert_int_equal(net.port, 51820);
+	assert_int_equal(net.keepalive_s, 25);
+}
+
+static void test_net_round_trip(void **state)
+{
+	struct tapir_mesh_net net = net_42(), back;
+	char *s = tapir_mesh_net_format(&net);
+	const char *why;
+
+	(void)state;
+	assert_non_null(s);
+	assert_int_equal(tapir_mesh_net_parse(&back, s, strlen(s), &why), 0);
+	assert_int_equal(back.cidr_addr, net.cidr_addr);
+	assert_int_equal(back.subnet_len, net.subnet_len);
+	free(s);
+}
+
+/* @json with the string "K" replaced by KEY, or (for NULL) an oversized record; free it. */
+static char *expand(const char *json)
+{
+	const char *k = json ? strstr(json, "\"K\"") : NULL;
+	char *out = NULL, pad[1101];
+
+	if (!json) {
+		memset(pad, 'x', sizeof(pad) - 1);
+		pad[sizeof(pad) - 1] = '\0';
+		assert_true(asprintf(&out,
+				     "{\"public_key\":\"%s\",\"endpoint\":\"192.0.2.1:1\","
+				     "\"subnet\":\"10.42.3.0/24\",\"pad\":\"%s\"}",
+				     KEY, pad) > 0);
+	} else if (k) {
+		assert_true(asprintf(&out, "%.*s\"%s\"%s", (int)(k - json), json, KEY, k + 3) > 0);
+	} else {
+		out = strdup(json);
+	}
+	return out;
+}
+
+static void test_host_parse(void **state)
+{
+	static const struct {
+		const char *json; /* NULL: oversized */
+		uint32_t subnet;
+		int ok;
+	} rows[] = {
+	    /* 0 */ {"{\"public_key\":\"K\",\"endpoint\":\"192.0.2.1:51820\",\"subnet\":\"10.42.3."
+		     "0/24\"}",
+		     3, 1},
+	    /* 1 */
+	    {"{\"public_key\":\"K\",\"endpoint\":\"[2001:db8::1]:1\",\"subnet\":\"10.42.3.0/"
+	     "24\",\"hostname\":\"a-b.c\"}",
+	     3, 1},
+	    /* 2: subnet of another key */
+	    {"{\"public_key\":\"K\",\"endpoint\":\"192.0.2.1:51820\",\"subnet\":\"10.42.3.0/24\"}",
+	     4, 0},
+	    /* 3: outside the CIDR */
+	    {"{\"public_key\":\"K\",\"endpoint\":\"192.0.2.1:51820\",\"subnet\":\"10.43.3.0/24\"}",
+	     3, 0},
+	    /* 4: port 0, no port, a name */
+	    {"{\"public_key\":\"K\",\"endpoint\":\"192.0.2.1:0\",\"subnet\":\"10.42.3.0/24\"}", 3,
+	     0},
+	    {"{\"public_key\":\"K\",\"endpoint\":\"192.0.2.1\",\"subnet\":\"10.42.3.0/24\"}", 3, 0},
+	    {"{\"public_key\":\"K\",\"endpoint\":\"host:1\",\"subnet\":\"10.42.3.0/24\"}", 3, 0},
+	    /* 7: short key, key as a number */
+	    {"{\"public_key\":\"AAAA\",\"endpoint\":\"192.0.2.1:1\",\"subnet\":\"10.42.3.0/24\"}",
+	     3, 0},
+	    {"{\"public_key\":5,\"endpoint\":\"192.0.2.1:1\",\"subnet\":\"10.42.3.0/24\"}", 3, 0},
+	    /* 9: hostname with a control character */
+	    {"{\"public_key\":\"K\",\"endpoint\":\"192.0.2.1:1\",\"subnet\":\"10.42.3.0/"
+	     "24\",\"hostname\":\"a\\u0001\"}",
+	     3, 0},
+	    /* 10: not JSON, empty, too deep */
+	    {"not json", 3, 0},
+	    {"", 3, 0},
+	    {"{\"a\":{\"b\":{\"c\":{\"d\":{\"e\":1}}}}}", 3, 0},
+	    /* 13: oversized */
+	    {NULL, 3, 0},
+	};
+	struct tapir_mesh_net net = net_42();
+	struct tapir_mesh_host h;
+	const char *why;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		char *json = expand(rows[i].json);
+		int r = tapir_mesh_host_parse(&net, rows[i].subnet, json, strlen(json), &h, &why);
+
+		free(json);
+		if ((r == 0) != rows[i].ok)
+			fail_msg("row %zu: got %d (%s)", i, r, r ? why : "ok");
+	}
+}
+
+static void test_host_round_trip(void **state)
+{
+	struct tapir_mesh_net net = net_42();
+	struct tapir_mesh_host h = {.endpoint = "192.0.2.9:51820", .hostname = "h9", .subnet = 9};
+	struct tapir_mesh_host back;
+	const char *why;
+	char *s;
+
+	(void)state;
+	memset(h.public_key, 0x5a, 32);
+	s = tapir_mesh_host_format(&net, &h);
+	assert_non_null(s);
+	assert_int_equal(tapir_mesh_host_parse(&net, 9, s, strlen(s), &back, &why), 0);
+	assert_memory_equal(back.public_key, h.public_key, 32);
+	assert_string_equal(back.endpoint, h.endpoint);
+	assert_string_equal(back.hostname, "h9");
+	assert_null(strstr(s, "private"));
+	free(s);
+}
+
+static void test_cert(void **state)
+{
+	uint8_t pk[32], sk[64], rogue_pk[32], rogue_sk[64], key[32], other[32];
+	struct tapir_mesh_cert c = {
+	    .subnet_addr = 0x0a2a0300, .subnet_len = 24, .not_after = 2000000000};
+	char cert[TAPIR_MESH_CERT_TEXT], bad[TAPIR_MESH_CERT_TEXT];
+	const char *why;
+	static const struct {
+		int row;
+		const char *want; /* NULL: verifies */
+	} rows[] = {
+	    {0, NULL},
+	    {1, "the certificate's signature does not verify"}, /* other admin */
+	    {2, "the certificate's signature does not verify"}, /* other network */
+	    {3, "the certificate's signature does not verify"}, /* other WireGuard key */
+	    {4, "the certificate is for another subnet"},
+	    {5, "the certificate has expired"},
+	    {6, "no certificate"},
+	    {7, "the certificate is malformed"},
+	    {8, "the certificate's signature does not verify"}, /* one byte changed */
+	};
+
+	(void)state;
+	assert_int_equal(sodium_init() >= 0, 1);
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(rogue_pk, rogue_sk);
+	memset(key, 7, sizeof(key));
+	memset(other, 8, sizeof(other));
+	assert_int_equal(tapir_mesh_cert_sign(cert, sk, "n1", key, &c), 0);
+	memcpy(bad, cert, sizeof(bad));
+	bad[20] = bad[20] == 'A' ? 'B' : 'A';
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		const uint8_t *admin = rows[i].row == 1 ? rogue_pk : pk;
+		const char *net = rows[i].row == 2 ? "n2" : "n1";
+		const uint8_t *k = rows[i].row == 3 ? other : key;
+		uint32_t addr = rows[i].row == 4 ? 0x0a2a0400 : 0x0a2a0300;
+		uint64_t now = rows[i].row == 5 ? 2000000001 : 1900000000;
+		const char *text = rows[i].row == 6 ? "" : rows[i].row == 7 ? "AAAA" : cert;
+		int r;
+
+		if (rows[i].row == 8)
+			text = bad;
+		why = NULL;
+		r = tapir_mesh_cert_verify(text, admin, net, k, addr, 24, now, &why);
+		if (rows[i].want ? r == 0 || strcmp(why, rows[i].want) : r != 0)
+			fail_msg("row %zu: got %d (%s)", i, r, why ? why : "ok");
+	}
+	assert_int_equal(tapir_mesh_cert_decode(cert, &c, NULL), 0);
+	assert_int_equal(c.subnet_addr, 0x0a2a0300);
+	assert_int_equal(c.not_after, 2000000000);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+	    cmocka_unit_test(test_subnets),	    cmocka_unit_test(test_net_parse),
+	    cmocka_unit_test(test_net_round_trip),  cmocka_unit_test(test_host_parse),
+	    cmocka_unit_test(test_host_round_trip), cmocka_unit_test(test_cert),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
