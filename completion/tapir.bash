@@ -147,6 +147,41 @@ _tapir_set()
 	fi
 }
 
+# mesh VERB [OPTION VALUE]...: the verb, then that verb's options (files for file options).
+_tapir_mesh()
+{
+	local cur=$1 prev=$2
+	if [ "$COMP_CWORD" -eq 2 ]; then
+		_tapir_reply "$cur" init join leave status keygen sign --help
+		return
+	fi
+	case $prev in
+	--cacert | --cert | --key | --cert-file | --admin-key | --out | --state-dir)
+		_tapir_files "$cur"
+		return
+		;;
+	--interface)
+		_tapir_reply "$cur" "$(_tapir_interfaces)"
+		return
+		;;
+	esac
+	local tls="--cacert --cert --key"
+	case ${COMP_WORDS[2]} in
+	init)
+		_tapir_reply "$cur" --etcd --network --cidr --subnet-len --port --mtu --keepalive \
+			--force --admin-pub $tls
+		;;
+	join)
+		_tapir_reply "$cur" --etcd --network --interface --endpoint --port --ttl --state-dir \
+			--admin-pub --cert-file $tls
+		;;
+	leave) _tapir_reply "$cur" --network --etcd --state-dir $tls ;;
+	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub $tls ;;
+	keygen) _tapir_reply "$cur" --out ;;
+	sign) _tapir_reply "$cur" --admin-key --network --public-key --subnet --days ;;
+	esac
+}
+
 # up and strip: a config name or file; up also takes --foreground.
 _tapir_up()
 {
@@ -225,7 +260,7 @@ _tapir()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
 		_tapir_reply "$cur" show showconf set setconf addconf syncconf genkey genpsk \
-			pubkey up down strip tuntap demo --help --version
+			pubkey up down strip tuntap mesh demo --help --version
 		return 0
 	fi
 	case $cmd in
@@ -253,6 +288,9 @@ _tapir()
 		;;
 	tuntap)
 		_tapir_tuntap "$cur" "$prev"
+		;;
+	mesh)
+		_tapir_mesh "$cur" "$prev"
 		;;
 	demo)
 		_tapir_reply "$cur" --keep --clean --help

@@ -80,6 +80,7 @@ complete -c tapir -n $top -a up -d 'Starts tapird and brings an interface up fro
 complete -c tapir -n $top -a down -d 'Takes down an interface brought up with tapir up'
 complete -c tapir -n $top -a strip -d 'Prints a tapir up file without the keys tapir up acts on'
 complete -c tapir -n $top -a tuntap -d 'Manages persistent TUN/TAP devices and watches them'
+complete -c tapir -n $top -a mesh -d 'Joins hosts into one overlay network kept in etcd'
 complete -c tapir -n $top -a demo -d 'Builds a tunnel between namespaces on this machine'
 complete -c tapir -n $top -l version -d 'Prints the version'
 complete -c tapir -l help -d 'Shows the usage'
@@ -149,3 +150,31 @@ complete -c tapir -n '__tapir_after tuntap 1; and __tapir_seen watch' -l count -
 # demo [--keep | --clean]
 complete -c tapir -n '__tapir_after demo 0' -l keep -d 'Leave the demo running'
 complete -c tapir -n '__tapir_after demo 0' -l clean -d 'Remove what a kept demo left'
+
+# mesh VERB [OPTION VALUE]...
+complete -c tapir -n '__tapir_at mesh 0' -a 'init join leave status keygen sign'
+for verb in init join leave status
+    complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l etcd -r -d 'etcd endpoints, comma-separated'
+    complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l network -r -d 'network name'
+    complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l cacert -r -F
+    complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l cert -r -F
+    complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l key -r -F
+end
+set -l msub '__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from'
+complete -c tapir -n "$msub init" -l cidr -r
+complete -c tapir -n "$msub init" -l subnet-len -r
+complete -c tapir -n "$msub init" -l mtu -r
+complete -c tapir -n "$msub init" -l keepalive -r
+complete -c tapir -n "$msub init" -l force
+complete -c tapir -n "$msub init join" -l port -r
+complete -c tapir -n "$msub init join status" -l admin-pub -r
+complete -c tapir -n "$msub join status" -l interface -r -a '(__tapir_interfaces)'
+complete -c tapir -n "$msub join" -l endpoint -r
+complete -c tapir -n "$msub join" -l ttl -r
+complete -c tapir -n "$msub join" -l cert-file -r -F
+complete -c tapir -n "$msub join leave" -l state-dir -r -F
+complete -c tapir -n "$msub keygen" -l out -r -F
+complete -c tapir -n "$msub sign" -l admin-key -r -F
+complete -c tapir -n "$msub sign" -l public-key -r
+complete -c tapir -n "$msub sign" -l subnet -r
+complete -c tapir -n "$msub sign" -l days -r
