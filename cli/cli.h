@@ -30,6 +30,8 @@ int tapir_cmd_addconf(int argc, char **argv);
 int tapir_cmd_syncconf(int argc, char **argv);
 /* tuntap.c: tuntap add|del|show|list|watch */
 int tapir_cmd_tuntap(int argc, char **argv);
+/* tuntap_procs.c: prints "\tAttached to processes: COMM(PID)..." for the device @name */
+void tapir_tuntap_print_processes(const char *name);
 /* up.c: up/down CONFIG|IFNAME (wg-quick semantics over netlink) */
 int tapir_cmd_up(int argc, char **argv);
 int tapir_cmd_down(int argc, char **argv);

@@ -978,14 +978,40 @@ static int list_all(struct tuntap_info **out, size_t *n_out)
 }
 
 static const char show_usage[] =
-    "Usage: tapir tuntap { show | list } [[dev] NAME]\n"
+    "Usage: tapir tuntap { show | list } [-d | --details] [[dev] NAME]\n"
     "Lists TUN/TAP devices (or one) as ip tuntap show does: NAME: MODE FLAGS [user UID]\n"
-    "[group GID].\n";
+    "[group GID]. With -d, as ip -d tuntap show does, also the processes holding the\n"
+    "device's queues: \"Attached to processes: COMM(PID) ...\" (another user's processes\n"
+    "are seen by root only).\n";
+
+static void print_show(const struct tuntap_info *info, bool is_details)
+{
+	print_info(info);
+	if (is_details)
+		tapir_tuntap_print_processes(info->name);
+}
+
+/* Takes -d/--details out of @argv (show's only option); returns whether it was there. */
+static bool take_details(int *argc, char **argv)
+{
+	bool is_details = false;
+	int n = 1;
+
+	for (int i = 1; i < *argc; i++) {
+		if (!strcmp(argv[i], "-d") || !strcmp(argv[i], "--details"))
+			is_details = true;
+		else
+			argv[n++] = argv[i];
+	}
+	*argc = n;
+	return is_details;
+}
 
 static int cmd_show(int argc, char **argv)
 {
 	struct tuntap_args a;
 	struct tuntap_info *list = NULL;
+	bool is_details = take_details(&argc, argv);
 	enum parse_result r = parse_args(argc, argv, &a);
 	size_t n = 0;
 	int err;
@@ -1005,13 +1031,13 @@ static int cmd_show(int argc, char **argv)
 			fail_info(a.name, err);
 			return EXIT_ERROR;
 		}
-		print_info(&info);
+		print_show(&info, is_details);
 		return EXIT_OK;
 	}
 	if (list_all(&list, &n))
 		return EXIT_ERROR;
 	for (size_t i = 0; i < n; i++)
-		print_info(&list[i]);
+		print_show(&list[i], is_details);
 	free(list);
 	return EXIT_OK;
 }
@@ -1217,7 +1243,7 @@ static const char tuntap_usage[] =
     "       tapir tuntap add [dev|name] NAME mode { tun | tap } [user USER] [group GROUP]\n"
     "                        [one_queue] [pi] [vnet_hdr] [multi_queue]\n"
     "       tapir tuntap del [dev|name] NAME [mode { tun | tap }]\n"
-    "       tapir tuntap { show | list } [[dev] NAME]\n"
+    "       tapir tuntap { show | list } [-d] [[dev] NAME]\n"
     "       tapir tuntap watch [dev] NAME [--count N]\n"
     "USER := { NAME | NUMBER }  GROUP := { NAME | NUMBER }\n"
     "Each subcommand takes --help.\n";

@@ -96,7 +96,7 @@ _tapir_show()
 	elif [ "$n" -eq 1 ] && [ "$has_json" -eq 0 ] && [ "${pos[0]}" != interfaces ]; then
 		_tapir_reply "$cur" public-key private-key listen-port fwmark peers \
 			preshared-keys endpoints allowed-ips latest-handshakes transfer \
-			persistent-keepalive drops dump --json
+			persistent-keepalive drops tcp compression icmp dump --json
 	fi
 }
 
@@ -120,6 +120,14 @@ _tapir_set()
 		_tapir_reply "$cur" off 25
 		return
 		;;
+	tcp-listen)
+		_tapir_reply "$cur" on off
+		return
+		;;
+	compression)
+		_tapir_reply "$cur" lz4 off
+		return
+		;;
 	fwmark)
 		_tapir_reply "$cur" off
 		return
@@ -132,17 +140,54 @@ _tapir_set()
 		[ "$w" = peer ] && has_peer=1
 	done
 	if [ "$has_peer" -eq 1 ]; then
-		_tapir_reply "$cur" remove preshared-key endpoint persistent-keepalive allowed-ips peer
+		_tapir_reply "$cur" remove preshared-key endpoint persistent-keepalive allowed-ips \
+			compression peer
 	else
-		_tapir_reply "$cur" listen-port fwmark private-key peer
+		_tapir_reply "$cur" listen-port fwmark private-key tcp-listen peer
 	fi
 }
 
+# mesh VERB [OPTION VALUE]...: the verb, then that verb's options (files for file options).
+_tapir_mesh()
+{
+	local cur=$1 prev=$2
+	if [ "$COMP_CWORD" -eq 2 ]; then
+		_tapir_reply "$cur" init join leave status keygen sign --help
+		return
+	fi
+	case $prev in
+	--cacert | --cert | --key | --cert-file | --admin-key | --out | --state-dir)
+		_tapir_files "$cur"
+		return
+		;;
+	--interface)
+		_tapir_reply "$cur" "$(_tapir_interfaces)"
+		return
+		;;
+	esac
+	local tls="--cacert --cert --key"
+	case ${COMP_WORDS[2]} in
+	init)
+		_tapir_reply "$cur" --etcd --network --cidr --subnet-len --port --mtu --keepalive \
+			--force --admin-pub $tls
+		;;
+	join)
+		_tapir_reply "$cur" --etcd --network --interface --endpoint --port --ttl --state-dir \
+			--admin-pub --cert-file $tls
+		;;
+	leave) _tapir_reply "$cur" --network --etcd --state-dir $tls ;;
+	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub $tls ;;
+	keygen) _tapir_reply "$cur" --out ;;
+	sign) _tapir_reply "$cur" --admin-key --network --public-key --subnet --days ;;
+	esac
+}
+
+# up and strip: a config name or file; up also takes --foreground.
 _tapir_up()
 {
-	local cur=$1
+	local cur=$1 cmd=$2
 	if [ "$COMP_CWORD" -eq 3 ]; then
-		_tapir_reply "$cur" --foreground
+		[ "$cmd" = up ] && _tapir_reply "$cur" --foreground
 		return
 	elif [ "$COMP_CWORD" -ne 2 ]; then
 		return
@@ -157,6 +202,7 @@ _tapir_up()
 		;;
 	*)
 		_tapir_reply "$cur" "$(_tapir_config_names)" --help
+		[ "$cmd" = up ] && _tapir_reply "$cur" --foreground
 		;;
 	esac
 }
@@ -198,7 +244,7 @@ _tapir_tuntap()
 		_tapir_reply "$cur" "$(_tapir_tuntap_devices)" dev name mode --help
 		;;
 	show | list | lst)
-		_tapir_reply "$cur" "$(_tapir_tuntap_devices)" dev --help
+		_tapir_reply "$cur" "$(_tapir_tuntap_devices)" dev -d --details --help
 		;;
 	watch)
 		_tapir_reply "$cur" "$(_tapir_tuntap_devices)" dev --count --help
@@ -214,7 +260,7 @@ _tapir()
 
 	if [ "$COMP_CWORD" -eq 1 ]; then
 		_tapir_reply "$cur" show showconf set setconf addconf syncconf genkey genpsk \
-			pubkey up down strip tuntap demo --help --version
+			pubkey up down strip tuntap mesh demo --help --version
 		return 0
 	fi
 	case $cmd in
@@ -235,13 +281,16 @@ _tapir()
 		fi
 		;;
 	up | strip)
-		_tapir_up "$cur"
+		_tapir_up "$cur" "$cmd"
 		;;
 	down)
 		[ "$COMP_CWORD" -eq 2 ] && _tapir_reply "$cur" "$(_tapir_up_interfaces)" --help
 		;;
 	tuntap)
 		_tapir_tuntap "$cur" "$prev"
+		;;
+	mesh)
+		_tapir_mesh "$cur" "$prev"
 		;;
 	demo)
 		_tapir_reply "$cur" --keep --clean --help

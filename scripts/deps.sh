@@ -15,6 +15,8 @@ packages=(
 	procps kmod ca-certificates coreutils util-linux nftables
 	# install test: systemd-analyze verify of the unit, systemd-sysusers of the user file
 	systemd
+	# completion test: zsh (syntax check) and fish (its completions driven for real)
+	zsh fish
 	# tapir mesh tests: a single-member etcd and etcdctl
 	etcd-server etcd-client openssl
 )

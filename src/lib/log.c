@@ -10,6 +10,10 @@
  * tapird's system-call filter may forbid, and blocks while the syslog daemon is slow. Here the
  * datagram socket is connected once, before the privilege drop, and a line that cannot be sent
  * at once is dropped: the data path never waits for a logger.
+ *
+ * When stderr is the journal's stream (systemd sets JOURNAL_STREAM to its "st_dev:st_ino", see
+ * systemd.exec(5)), each line starts with its syslog priority ("<3>", "<4>", "<6>", "<7>"), which
+ * journald strips and stores, so `journalctl -p err` finds the errors.
  */
 #include "log.h"
 
@@ -20,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <sys/un.h>
 #include <syslog.h>
@@ -31,6 +36,27 @@ static _Atomic int current_level = TAPIR_LOG_INFO;
 static int log_fd = -1;
 static int syslog_fd = -1;
 static const char *syslog_ident;
+static bool is_stderr_journal;
+
+/*
+ * A constructor, so that every program linking the logger (tapird, tapir, the tests) checks
+ * its stderr once, before any thread starts and before tapird's system-call filter, without
+ * each main() having to call it.
+ */
+__attribute__((constructor)) static void detect_journal(void)
+{
+	const char *env = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	int end = 0;
+
+	if (!env || sscanf(env, "%llu:%llu%n", &dev, &ino, &end) != 2 || env[end] != '\0')
+		return;
+	if (fstat(STDERR_FILENO, &st) < 0)
+		return;
+	is_stderr_journal =
+	    (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
 
 void tapir_log_to_fd(int fd)
 {
@@ -123,6 +149,7 @@ static void send_syslog_line(int priority, const char *line)
 		MSG_DONTWAIT | MSG_NOSIGNAL);
 }
 
+/* @priority: LOG_ERR, LOG_WARNING, ... (the syslog and journal priority of the line) */
 static void vlog(int priority, const char *prefix, bool with_errno, int saved_errno,
 		 const char *fmt, va_list ap)
 {
@@ -137,6 +164,8 @@ static void vlog(int priority, const char *prefix, bool with_errno, int saved_er
 		send_syslog_line(priority, line);
 	else if (log_fd >= 0)
 		write_file_line(line);
+	else if (is_stderr_journal)
+		fprintf(stderr, "<%d>%s\n", priority, line);
 	else
 		fprintf(stderr, "%s\n", line);
 }
@@ -152,6 +181,19 @@ void tapir_log(enum tapir_log_level level, bool with_errno, const char *fmt, ...
 		return;
 	va_start(ap, fmt);
 	vlog(priorities[level], prefixes[level], with_errno, saved_errno, fmt, ap);
+	va_end(ap);
+	errno = saved_errno;
+}
+
+void tapir_log_warn(bool with_errno, const char *fmt, ...)
+{
+	int saved_errno = errno;
+	va_list ap;
+
+	if (TAPIR_LOG_ERROR > atomic_load_explicit(&current_level, memory_order_relaxed))
+		return;
+	va_start(ap, fmt);
+	vlog(LOG_WARNING, "warning: ", with_errno, saved_errno, fmt, ap);
 	va_end(ap);
 	errno = saved_errno;
 }

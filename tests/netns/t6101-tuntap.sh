@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 # tapir tuntap: add/del/show checked against `ip -d link show` and `ip tuntap show`, bad input,
-# and `tapir tuntap watch` printing the pings (TUN) and ARP requests (TAP) sent into a device.
+# and `tapir tuntap watch` printing the pings (TUN) and ARP requests (TAP) sent into a device;
+# `tapir tuntap show -d` naming the watch as the process attached (like `ip -d tuntap show`).
 # No daemon runs; nothing leaves the one namespace (no underlay, pings go into the devices).
 #
 #   tapir-$$-1
@@ -18,7 +19,7 @@ set -eu
 TAPIR=${TAPIR:-$(dirname "$TAPIRD")/tapir}
 TAPIR=$(resolve_impl "$TAPIR") || skip_all "no tapir CLI next to TAPIRD=$TAPIRD"
 
-plan 49
+plan 54
 
 tt() { n1 "$TAPIR" tuntap "$@"; }
 
@@ -211,6 +212,24 @@ check_eq "watch stops cleanly on SIGINT (status 0)" 0 echo "$WATCH_RC"
 check "watch on a pi+vnet_hdr TAP printed neighbor solicitations for fd62::2" \
 	grep -E 'IPv6 fd62::1 > ff02::1:ff00:2 ICMPv6 neighbor solicitation \(type 135 code 0\) target fd62::2$' \
 	"$T/watch-tap6.out"
+
+# show -d (issue 18 item 7): a watch (timeout's child) holds $TUN's only queue until SIGINT
+WATCH_TIMEOUT=(--preserve-status -s INT 20)
+watch_bg "$TUN" "$T/watch-held.out"
+WATCHER=$(cat "/proc/$WATCH_PID/task/$WATCH_PID/children")
+WATCHER=${WATCHER%% *}
+check_eq "tapir tuntap show -d $TUN lists the watch as attached, by name and pid" \
+	"$(printf '%s: tun persist\n\tAttached to processes:tapir(%s)' "$TUN" "$WATCHER")" \
+	tt show -d "$TUN"
+check_eq "tapir tuntap show --details: a device nobody holds has an empty list" \
+	"$(printf '%s: tap persist\n\tAttached to processes:' "$TAP")" tt show --details "$TAP"
+check_eq "tapir tuntap show -d prints what ip -d tuntap show prints (one queue per holder)" \
+	"$(n1 ip -d tuntap show 2>/dev/null)" tt show -d
+check_eq "tapir tuntap show without -d prints no process line" "$TUN: tun persist" \
+	tt show "$TUN"
+kill -INT "$WATCH_PID"
+watch_wait
+check_eq "the held watch stops on SIGINT (status 0)" 0 echo "$WATCH_RC"
 
 check "del the watched devices" eval "tt del $TUN && tt del $TAP && tt del $TAP6"
 check_eq "no TUN/TAP device is left (ip tuntap show)" "" n1 ip tuntap show

@@ -12,7 +12,8 @@
 #
 #   then, in both trees: tapir, tapird, tapir(8), tapird(8), tapir.conf(5), tapir@.service, the
 #   sysusers.d file (which systemd-sysusers turns into the user tapir in a scratch root)
-#   (pointing at the installed tapir and tapird) and the bash completion are where they
+#   (pointing at the installed tapir and tapird) and the bash, zsh and fish completions
+#   (zsh: vendor-completions for /usr, site-functions otherwise) are where they
 #   belong and nothing else is installed; the installed programs run; the man pages render
 #   without warnings (skipped without man); the completion parses and completes; the unit
 #   passes systemd-analyze verify (skipped without systemd-analyze).
@@ -103,6 +104,12 @@ expected_files()
 	unit_in "$1" "$2" || true
 	sysusers_in "$1" "$2" || true
 	echo "$p/share/bash-completion/completions/tapir"
+	if [ "$2" = /usr ]; then
+		echo "$p/share/zsh/vendor-completions/_tapir"
+	else
+		echo "$p/share/zsh/site-functions/_tapir"
+	fi
+	echo "$p/share/fish/vendor_completions.d/tapir.fish"
 }
 
 # installed_ok TREE PREFIX: the expected files exist (programs executable) and nothing else
