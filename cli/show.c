@@ -7,56 +7,10 @@
  * keys are shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
  * human-readable form says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
  *
- * JSON schema (stable: keys keep their meaning; new keys may be added):
- *
- *   {
- *     "interfaces": [                 one object per interface shown, sorted by name
- *       {
- *         "name": "wg0",
- *         "public_key": "<base64>",     null when the interface has no private key
- *         "listen_port": 51820,         0 when not listening
- *         "fwmark": 0,                  0 = off
- *         "workers": 4,                 tapird only: data-plane worker threads
- *         "mode": "tun",                tapird only: "tun" or "tap" (L2)
- *         "drops": {                    tapird only: packets dropped so far, by reason
- *           "<reason>": 0, ...          e.g. "decrypt_failed", "replay", "no_route"
- *         },
- *         "tcp": {                      tapird only: the TCP transport
- *           "listen": false,            TCPListen: whether it listens (off by default)
- *           "listen_port": 51820,       0 when not listening on TCP
- *           "<counter>": 0, ...         accepted, refused, connected, connect_failed,
- *         },                            authenticated, closed_garbage, closed_timeout,
- *                                       closed_error, closed_replaced, queue_full
- *         "compression": {              tapird only: LZ4 counters (all peers)
- *           "<counter>": 0, ...         compressed, incompressible, bytes_saved,
- *         },                            decompressed
- *         "icmp": {                     tapird only: "destination unreachable" errors for
- *           "<counter>": 0, ...         packets no peer routes: unreachable_sent,
- *         },                            unreachable_ratelimited
- *         "peers": [                    in the daemon's order
- *           {
- *             "public_key": "<base64>",
- *             "preshared_key": false,   whether a preshared key is set (never the key)
- *             "endpoint": "192.0.2.1:51820",  or "[2001:db8::1]:51820", or null
- *             "allowed_ips": ["10.0.0.2/32", "fd00::2/128"],
- *             "latest_handshake": 1700000000, Unix time in seconds, 0 = never
- *             "rx_bytes": 1234,
- *             "tx_bytes": 5678,
- *             "persistent_keepalive": 25,     seconds, 0 = off
- *             "transport": "udp",     tapird only: "udp" or "tcp" (endpoint then
- *                                     reads "tcp://192.0.2.1:51820")
- *             "compression": "off",   tapird only: "off" or "lz4" (Compression = lz4 here)
- *             "compression_active": false,  tapird only: lz4 here and announced by the peer
- *             "macs": ["02:00:00:00:00:01"]   tapird only: MACs learned from this peer
- *           }
- *         ]
- *       }
- *     ]
- *   }
- *
- * Integers are plain JSON numbers (byte counters are 64-bit: parsers that read numbers as
- * doubles lose precision past 2^53 bytes). The layout is the one above: two-space indent,
- * one key per line, allowed_ips on one line, so grep and sed work without a JSON parser.
+ * The --json schema (schema_version 1) is documented in tapir(8), JSON OUTPUT; the test
+ * t5103-show-json-schema checks that every key printed here is listed there and back, so a new
+ * key goes into both. The layout is fixed (two-space indent, one key per line, allowed_ips and
+ * macs on one line) so grep and sed work without a JSON parser.
  * This file only reads from the daemon.
  */
 #include "cli.h"
@@ -93,6 +47,7 @@ enum {
 	SECONDS_PER_HOUR = 60 * 60,
 	SECONDS_PER_DAY = 24 * 60 * 60,
 	SECONDS_PER_YEAR = 365 * 24 * 60 * 60,
+	JSON_SCHEMA_VERSION = 1, /* bumped only when a key changes meaning or goes away */
 };
 
 struct allowed_ip {
@@ -874,7 +829,7 @@ static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_firs
 	printf("          \"preshared_key\": %s,\n", peer->has_preshared_key ? "true" : "false");
 	printf("          \"endpoint\": ");
 	if (has_endpoint(peer))
-		json_string(peer_endpoint_text(ep, peer));
+		json_string(endpoint_text(ep, &peer->endpoint)); /* transport is its own key */
 	else
 		printf("null");
 	printf(",\n          \"allowed_ips\": [");
@@ -906,6 +861,7 @@ static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_firs
 static void json_device(const struct device_info *dev, bool is_first)
 {
 	char b64[TAPIR_KEY_BASE64_LEN + 1];
+	uint64_t rx = 0, tx = 0;
 
 	printf("%s    {\n      \"name\": ", is_first ? "\n" : ",\n");
 	json_string(dev->name);
@@ -918,6 +874,12 @@ static void json_device(const struct device_info *dev, bool is_first)
 	}
 	printf(",\n      \"listen_port\": %u,\n      \"fwmark\": %u,\n", dev->listen_port,
 	       dev->fwmark);
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		rx += dev->peers[i].rx_bytes;
+		tx += dev->peers[i].tx_bytes;
+	}
+	printf("      \"rx_bytes\": %" PRIu64 ",\n      \"tx_bytes\": %" PRIu64 ",\n", rx, tx);
+	printf("      \"peer_count\": %zu,\n", dev->n_peers);
 	if (dev->is_tapird) {
 		printf("      \"workers\": %" PRIu64 ",\n", dev->workers);
 		printf("      \"mode\": \"%s\",\n      \"drops\": {", dev->is_tap ? "tap" : "tun");
@@ -973,7 +935,7 @@ static const char SHOW_HELP[] =
     "by the peer: sent uncompressed); icmp (tapird only) the \"destination unreachable\"\n"
     "errors sent back for packets no peer routes, and those the rate limit held back.\n"
     "--json prints every interface asked for as one JSON object without any private or\n"
-    "preshared key (schema: the comment at the top of cli/show.c).\n";
+    "preshared key (schema: JSON OUTPUT in tapir(8)).\n";
 
 enum show_mode {
 	SHOW_PRETTY,
@@ -1087,7 +1049,7 @@ int tapir_cmd_show(int argc, char **argv)
 		return 1;
 	}
 	if (a.mode == SHOW_JSON)
-		printf("{\n  \"interfaces\": [");
+		printf("{\n  \"schema_version\": %d,\n  \"interfaces\": [", JSON_SCHEMA_VERSION);
 	for (size_t i = 0; i < n; i++)
 		ret |= show_one(&a, a.target ? a.target : names[i], &has_printed);
 	if (a.mode == SHOW_JSON)
