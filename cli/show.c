@@ -35,75 +35,19 @@
 #include "extension.h"
 #include "parse.h"
 #include "secbuf.h"
+#include "show.h"
 #include "uapi_client.h"
 #include "util.h"
 
 enum {
 	ENDPOINT_TEXT_BYTES = 128, /* "tcp://" + [numeric IPv6%scope]:port */
 	ADDR_TEXT_BYTES = 64,
-	DROP_NAME_MAX_BYTES = 64,
 	INITIAL_PEERS = 8,
 	SECONDS_PER_MINUTE = 60,
 	SECONDS_PER_HOUR = 60 * 60,
 	SECONDS_PER_DAY = 24 * 60 * 60,
 	SECONDS_PER_YEAR = 365 * 24 * 60 * 60,
 	JSON_SCHEMA_VERSION = 1, /* bumped only when a key changes meaning or goes away */
-};
-
-struct allowed_ip {
-	int family;
-	uint8_t addr[16];
-	uint8_t cidr;
-};
-
-struct peer_info {
-	uint8_t public_key[32];
-	bool has_preshared_key;
-	uint8_t preshared_key[32];
-	union tapir_sockaddr endpoint; /* sa_family 0: none */
-	uint64_t handshake_sec;
-	uint64_t handshake_nsec;
-	uint64_t rx_bytes;
-	uint64_t tx_bytes;
-	uint16_t keepalive_s;
-	struct allowed_ip *aips; /* owned */
-	size_t n_aips;
-	uint8_t (*macs)[6]; /* owned: MACs learned from this peer (tapird, TAP mode) */
-	size_t n_macs;
-	bool is_tcp;	      /* tapird: messages go over the TCP transport */
-	bool is_lz4;	      /* tapird: Compression = lz4 for this peer */
-	uint32_t remote_caps; /* tapird: what the peer announced (extension.h) */
-};
-
-struct drop_count {
-	char reason[DROP_NAME_MAX_BYTES];
-	uint64_t count;
-};
-
-/* One interface as a get reply describes it. Owns its arrays; free with device_free(). */
-struct device_info {
-	const char *name; /* borrowed */
-	bool has_private_key;
-	uint8_t private_key[32];
-	uint8_t public_key[32];
-	uint16_t listen_port;
-	uint32_t fwmark;
-	bool is_tapird; /* the reply carried tapir_* extension keys */
-	bool is_tap;	/* tapird in TAP (L2) mode */
-	uint64_t workers;
-	struct drop_count *drops;
-	size_t n_drops;
-	struct drop_count *tcp; /* TCP transport counters */
-	size_t n_tcp;
-	uint16_t tcp_port;	/* TCP listener, 0 = none */
-	bool is_tcp_listen;	/* TCPListen is on (tapir_tcp_listen=true) */
-	struct drop_count *lz4; /* compression counters */
-	size_t n_lz4;
-	struct drop_count *icmp; /* ICMP error counters */
-	size_t n_icmp;
-	struct peer_info *peers;
-	size_t n_peers;
-	size_t cap_peers;
 };
 
 /* Terminal colours as wg(8) uses them; empty strings when colour is off. */
@@ -732,7 +676,7 @@ static void peer_field(const char *field, const struct peer_info *peer)
 
 static const char *const device_fields[] = {
     "private-key", "public-key", "listen-port", "fwmark", "dump",
-    "drops",	   "tcp",	 "compression", "icmp",
+    "drops",	   "tcp",	 "compression", "icmp",	  "metrics",
 };
 static const char *const peer_fields[] = {
     "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
@@ -923,7 +867,7 @@ static const char SHOW_USAGE[] =
     "Usage: tapir show [--json] { <interface> | all | interfaces } [public-key | private-key |\n"
     "       listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips |\n"
     "       latest-handshakes | transfer | persistent-keepalive | drops | tcp | compression |\n"
-    "       icmp | dump]\n";
+    "       icmp | metrics | dump]\n";
 
 static const char SHOW_HELP[] =
     "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
@@ -934,6 +878,8 @@ static const char SHOW_HELP[] =
     "(tapird only) the LZ4 counters and, per peer, off, lz4 (active) or lz4 (not announced\n"
     "by the peer: sent uncompressed); icmp (tapird only) the \"destination unreachable\"\n"
     "errors sent back for packets no peer routes, and those the rate limit held back.\n"
+    "metrics prints the counters in the Prometheus text format (for node_exporter's\n"
+    "textfile collector; metric names in tapir(8)).\n"
     "--json prints every interface asked for as one JSON object without any private or\n"
     "preshared key (schema: JSON OUTPUT in tapir(8)).\n";
 
@@ -941,6 +887,7 @@ enum show_mode {
 	SHOW_PRETTY,
 	SHOW_FIELD,
 	SHOW_JSON,
+	SHOW_METRICS,
 };
 
 struct show_args {
@@ -979,7 +926,10 @@ static int parse_show_args(int argc, char **argv, struct show_args *a, bool *is_
 		goto usage;
 	a->target = n && strcmp(pos[0], "all") ? pos[0] : NULL;
 	a->field = pos[1];
-	a->mode = is_json ? SHOW_JSON : a->field ? SHOW_FIELD : SHOW_PRETTY;
+	a->mode = is_json				     ? SHOW_JSON
+		  : a->field && !strcmp(a->field, "metrics") ? SHOW_METRICS
+		  : a->field				     ? SHOW_FIELD
+							     : SHOW_PRETTY;
 	return -1;
 usage:
 	fputs(SHOW_USAGE, stderr);
@@ -1032,6 +982,34 @@ static int show_one(const struct show_args *a, const char *name, bool *has_print
 	return r ? 1 : 0;
 }
 
+/* show ... metrics: every interface fetched first, since each metric family lists its samples
+ * for all of them together. */
+static int show_metrics(const struct show_args *a, char **names, size_t n)
+{
+	struct device_info *devs = calloc(n, sizeof(*devs));
+	size_t n_ok = 0;
+	int ret = 0;
+
+	if (!devs) {
+		perror("tapir show");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fetch_device(&devs[n_ok], a->target ? a->target : names[i], true)) {
+			device_free(&devs[n_ok]);
+			ret = 1;
+		} else {
+			n_ok++;
+		}
+	}
+	if (n_ok)
+		tapir_metrics_print(devs, n_ok, (uint64_t)time(NULL));
+	for (size_t i = 0; i < n_ok; i++)
+		device_free(&devs[i]);
+	free(devs);
+	return ret;
+}
+
 int tapir_cmd_show(int argc, char **argv)
 {
 	bool is_list, has_printed = false;
@@ -1048,9 +1026,11 @@ int tapir_cmd_show(int argc, char **argv)
 		fprintf(stderr, "Unable to list interfaces: %s\n", strerror(-r));
 		return 1;
 	}
-	if (a.mode == SHOW_JSON)
+	if (a.mode == SHOW_METRICS)
+		ret = show_metrics(&a, names, n);
+	else if (a.mode == SHOW_JSON)
 		printf("{\n  \"schema_version\": %d,\n  \"interfaces\": [", JSON_SCHEMA_VERSION);
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; a.mode != SHOW_METRICS && i < n; i++)
 		ret |= show_one(&a, a.target ? a.target : names[i], &has_printed);
 	if (a.mode == SHOW_JSON)
 		printf("%s]\n}\n", has_printed ? "\n  " : "");
