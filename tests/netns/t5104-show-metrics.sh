@@ -49,13 +49,14 @@ n1 ping -c 1 -W 1 10.84.0.9 >/dev/null 2>&1 || true
 # Everything read at once, so the counters agree (no traffic runs any more).
 snapshot()
 {
-	n1 "$TAPIR" show "$IFA" metrics >"$T/metrics" &&
-		n1 wg show "$IFA" transfer >"$T/transfer" &&
-		n1 wg show "$IFA" latest-handshakes >"$T/handshakes" &&
-		for f in drops tcp compression icmp; do
-			n1 "$TAPIR" show "$IFA" "$f" >"$T/$f" || return 1
-		done
+	local f
+	n1 "$TAPIR" show "$IFA" metrics >"$T/metrics" || return 1
 	cat "$T/metrics"
+	n1 wg show "$IFA" transfer >"$T/transfer" || return 1
+	n1 wg show "$IFA" latest-handshakes >"$T/handshakes" || return 1
+	for f in drops tcp compression icmp; do
+		n1 "$TAPIR" show "$IFA" "$f" >"$T/$f" || return 1
+	done
 }
 check "tapir show IF metrics" snapshot
 
