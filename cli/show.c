@@ -2,10 +2,11 @@
 /*
  * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
  * exactly as wg(8) renders it (the human-readable form, every single field, the
- * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
- * additions: the "drops", "tcp", "compression" and "icmp" fields and --json. Private and preshared
- * keys are shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
- * human-readable form says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
+ * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus tapir's additions:
+ * the "drops", "tcp", "compression", "icmp" and "metrics" (cli/metrics.c) fields and --json.
+ * Private and preshared keys are shown only where wg(8) shows them (dump, private-key,
+ * preshared-keys, showconf); the human-readable form says "(hidden)" unless WG_HIDE_KEYS=never,
+ * and --json and metrics never carry them.
  *
  * The --json schema (schema_version 1) is documented in tapir(8), JSON OUTPUT; the test
  * t5103-show-json-schema checks that every key printed here is listed there and back, so a new
