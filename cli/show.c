@@ -2,61 +2,16 @@
 /*
  * tapir show and tapir showconf: a UAPI "get" (wireguard-protocol.md section 9.2) rendered
  * exactly as wg(8) renders it (the human-readable form, every single field, the
- * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus two tapir
- * additions: the "drops", "tcp", "compression" and "icmp" fields and --json. Private and preshared
- * keys are shown only where wg(8) shows them (dump, private-key, preshared-keys, showconf); the
- * human-readable form says "(hidden)" unless WG_HIDE_KEYS=never, and --json never carries them.
+ * tab-separated "dump", and the [Interface]/[Peer] file of showconf), plus tapir's additions:
+ * the "drops", "tcp", "compression", "icmp" and "metrics" (cli/metrics.c) fields and --json.
+ * Private and preshared keys are shown only where wg(8) shows them (dump, private-key,
+ * preshared-keys, showconf); the human-readable form says "(hidden)" unless WG_HIDE_KEYS=never,
+ * and --json and metrics never carry them.
  *
- * JSON schema (stable: keys keep their meaning; new keys may be added):
- *
- *   {
- *     "interfaces": [                 one object per interface shown, sorted by name
- *       {
- *         "name": "wg0",
- *         "public_key": "<base64>",     null when the interface has no private key
- *         "listen_port": 51820,         0 when not listening
- *         "fwmark": 0,                  0 = off
- *         "workers": 4,                 tapird only: data-plane worker threads
- *         "mode": "tun",                tapird only: "tun" or "tap" (L2)
- *         "drops": {                    tapird only: packets dropped so far, by reason
- *           "<reason>": 0, ...          e.g. "decrypt_failed", "replay", "no_route"
- *         },
- *         "tcp": {                      tapird only: the TCP transport
- *           "listen": false,            TCPListen: whether it listens (off by default)
- *           "listen_port": 51820,       0 when not listening on TCP
- *           "<counter>": 0, ...         accepted, refused, connected, connect_failed,
- *         },                            authenticated, closed_garbage, closed_timeout,
- *                                       closed_error, closed_replaced, queue_full
- *         "compression": {              tapird only: LZ4 counters (all peers)
- *           "<counter>": 0, ...         compressed, incompressible, bytes_saved,
- *         },                            decompressed
- *         "icmp": {                     tapird only: "destination unreachable" errors for
- *           "<counter>": 0, ...         packets no peer routes: unreachable_sent,
- *         },                            unreachable_ratelimited
- *         "peers": [                    in the daemon's order
- *           {
- *             "public_key": "<base64>",
- *             "preshared_key": false,   whether a preshared key is set (never the key)
- *             "endpoint": "192.0.2.1:51820",  or "[2001:db8::1]:51820", or null
- *             "allowed_ips": ["10.0.0.2/32", "fd00::2/128"],
- *             "latest_handshake": 1700000000, Unix time in seconds, 0 = never
- *             "rx_bytes": 1234,
- *             "tx_bytes": 5678,
- *             "persistent_keepalive": 25,     seconds, 0 = off
- *             "transport": "udp",     tapird only: "udp" or "tcp" (endpoint then
- *                                     reads "tcp://192.0.2.1:51820")
- *             "compression": "off",   tapird only: "off" or "lz4" (Compression = lz4 here)
- *             "compression_active": false,  tapird only: lz4 here and announced by the peer
- *             "macs": ["02:00:00:00:00:01"]   tapird only: MACs learned from this peer
- *           }
- *         ]
- *       }
- *     ]
- *   }
- *
- * Integers are plain JSON numbers (byte counters are 64-bit: parsers that read numbers as
- * doubles lose precision past 2^53 bytes). The layout is the one above: two-space indent,
- * one key per line, allowed_ips on one line, so grep and sed work without a JSON parser.
+ * The --json schema (schema_version 1) is documented in tapir(8), JSON OUTPUT; the test
+ * t5103-show-json-schema checks that every key printed here is listed there and back, so a new
+ * key goes into both. The layout is fixed (two-space indent, one key per line, allowed_ips and
+ * macs on one line) so grep and sed work without a JSON parser.
  * This file only reads from the daemon.
  */
 #include "cli.h"
@@ -81,74 +36,19 @@
 #include "extension.h"
 #include "parse.h"
 #include "secbuf.h"
+#include "show.h"
 #include "uapi_client.h"
 #include "util.h"
 
 enum {
 	ENDPOINT_TEXT_BYTES = 128, /* "tcp://" + [numeric IPv6%scope]:port */
 	ADDR_TEXT_BYTES = 64,
-	DROP_NAME_MAX_BYTES = 64,
 	INITIAL_PEERS = 8,
 	SECONDS_PER_MINUTE = 60,
 	SECONDS_PER_HOUR = 60 * 60,
 	SECONDS_PER_DAY = 24 * 60 * 60,
 	SECONDS_PER_YEAR = 365 * 24 * 60 * 60,
-};
-
-struct allowed_ip {
-	int family;
-	uint8_t addr[16];
-	uint8_t cidr;
-};
-
-struct peer_info {
-	uint8_t public_key[32];
-	bool has_preshared_key;
-	uint8_t preshared_key[32];
-	union tapir_sockaddr endpoint; /* sa_family 0: none */
-	uint64_t handshake_sec;
-	uint64_t handshake_nsec;
-	uint64_t rx_bytes;
-	uint64_t tx_bytes;
-	uint16_t keepalive_s;
-	struct allowed_ip *aips; /* owned */
-	size_t n_aips;
-	uint8_t (*macs)[6]; /* owned: MACs learned from this peer (tapird, TAP mode) */
-	size_t n_macs;
-	bool is_tcp;	      /* tapird: messages go over the TCP transport */
-	bool is_lz4;	      /* tapird: Compression = lz4 for this peer */
-	uint32_t remote_caps; /* tapird: what the peer announced (extension.h) */
-};
-
-struct drop_count {
-	char reason[DROP_NAME_MAX_BYTES];
-	uint64_t count;
-};
-
-/* One interface as a get reply describes it. Owns its arrays; free with device_free(). */
-struct device_info {
-	const char *name; /* borrowed */
-	bool has_private_key;
-	uint8_t private_key[32];
-	uint8_t public_key[32];
-	uint16_t listen_port;
-	uint32_t fwmark;
-	bool is_tapird; /* the reply carried tapir_* extension keys */
-	bool is_tap;	/* tapird in TAP (L2) mode */
-	uint64_t workers;
-	struct drop_count *drops;
-	size_t n_drops;
-	struct drop_count *tcp; /* TCP transport counters */
-	size_t n_tcp;
-	uint16_t tcp_port;	/* TCP listener, 0 = none */
-	bool is_tcp_listen;	/* TCPListen is on (tapir_tcp_listen=true) */
-	struct drop_count *lz4; /* compression counters */
-	size_t n_lz4;
-	struct drop_count *icmp; /* ICMP error counters */
-	size_t n_icmp;
-	struct peer_info *peers;
-	size_t n_peers;
-	size_t cap_peers;
+	JSON_SCHEMA_VERSION = 1, /* bumped only when a key changes meaning or goes away */
 };
 
 /* Terminal colours as wg(8) uses them; empty strings when colour is off. */
@@ -777,7 +677,7 @@ static void peer_field(const char *field, const struct peer_info *peer)
 
 static const char *const device_fields[] = {
     "private-key", "public-key", "listen-port", "fwmark", "dump",
-    "drops",	   "tcp",	 "compression", "icmp",
+    "drops",	   "tcp",	 "compression", "icmp",	  "metrics",
 };
 static const char *const peer_fields[] = {
     "peers",	"preshared-keys",      "endpoints", "allowed-ips", "latest-handshakes",
@@ -874,7 +774,7 @@ static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_firs
 	printf("          \"preshared_key\": %s,\n", peer->has_preshared_key ? "true" : "false");
 	printf("          \"endpoint\": ");
 	if (has_endpoint(peer))
-		json_string(peer_endpoint_text(ep, peer));
+		json_string(endpoint_text(ep, &peer->endpoint)); /* transport is its own key */
 	else
 		printf("null");
 	printf(",\n          \"allowed_ips\": [");
@@ -906,6 +806,7 @@ static void json_peer(const struct peer_info *peer, bool is_tapird, bool is_firs
 static void json_device(const struct device_info *dev, bool is_first)
 {
 	char b64[TAPIR_KEY_BASE64_LEN + 1];
+	uint64_t rx = 0, tx = 0;
 
 	printf("%s    {\n      \"name\": ", is_first ? "\n" : ",\n");
 	json_string(dev->name);
@@ -918,6 +819,12 @@ static void json_device(const struct device_info *dev, bool is_first)
 	}
 	printf(",\n      \"listen_port\": %u,\n      \"fwmark\": %u,\n", dev->listen_port,
 	       dev->fwmark);
+	for (size_t i = 0; i < dev->n_peers; i++) {
+		rx += dev->peers[i].rx_bytes;
+		tx += dev->peers[i].tx_bytes;
+	}
+	printf("      \"rx_bytes\": %" PRIu64 ",\n      \"tx_bytes\": %" PRIu64 ",\n", rx, tx);
+	printf("      \"peer_count\": %zu,\n", dev->n_peers);
 	if (dev->is_tapird) {
 		printf("      \"workers\": %" PRIu64 ",\n", dev->workers);
 		printf("      \"mode\": \"%s\",\n      \"drops\": {", dev->is_tap ? "tap" : "tun");
@@ -961,7 +868,7 @@ static const char SHOW_USAGE[] =
     "Usage: tapir show [--json] { <interface> | all | interfaces } [public-key | private-key |\n"
     "       listen-port | fwmark | peers | preshared-keys | endpoints | allowed-ips |\n"
     "       latest-handshakes | transfer | persistent-keepalive | drops | tcp | compression |\n"
-    "       icmp | dump]\n";
+    "       icmp | metrics | dump]\n";
 
 static const char SHOW_HELP[] =
     "\nShows interfaces and peers as wg show does; without arguments, all interfaces.\n"
@@ -972,13 +879,16 @@ static const char SHOW_HELP[] =
     "(tapird only) the LZ4 counters and, per peer, off, lz4 (active) or lz4 (not announced\n"
     "by the peer: sent uncompressed); icmp (tapird only) the \"destination unreachable\"\n"
     "errors sent back for packets no peer routes, and those the rate limit held back.\n"
+    "metrics prints the counters in the Prometheus text format (for node_exporter's\n"
+    "textfile collector; metric names in tapir(8)).\n"
     "--json prints every interface asked for as one JSON object without any private or\n"
-    "preshared key (schema: the comment at the top of cli/show.c).\n";
+    "preshared key (schema: JSON OUTPUT in tapir(8)).\n";
 
 enum show_mode {
 	SHOW_PRETTY,
 	SHOW_FIELD,
 	SHOW_JSON,
+	SHOW_METRICS,
 };
 
 struct show_args {
@@ -1017,7 +927,10 @@ static int parse_show_args(int argc, char **argv, struct show_args *a, bool *is_
 		goto usage;
 	a->target = n && strcmp(pos[0], "all") ? pos[0] : NULL;
 	a->field = pos[1];
-	a->mode = is_json ? SHOW_JSON : a->field ? SHOW_FIELD : SHOW_PRETTY;
+	a->mode = is_json				     ? SHOW_JSON
+		  : a->field && !strcmp(a->field, "metrics") ? SHOW_METRICS
+		  : a->field				     ? SHOW_FIELD
+							     : SHOW_PRETTY;
 	return -1;
 usage:
 	fputs(SHOW_USAGE, stderr);
@@ -1070,6 +983,34 @@ static int show_one(const struct show_args *a, const char *name, bool *has_print
 	return r ? 1 : 0;
 }
 
+/* show ... metrics: every interface fetched first, since each metric family lists its samples
+ * for all of them together. */
+static int show_metrics(const struct show_args *a, char **names, size_t n)
+{
+	struct device_info *devs = calloc(n, sizeof(*devs));
+	size_t n_ok = 0;
+	int ret = 0;
+
+	if (!devs) {
+		perror("tapir show");
+		return 1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (fetch_device(&devs[n_ok], a->target ? a->target : names[i], true)) {
+			device_free(&devs[n_ok]);
+			ret = 1;
+		} else {
+			n_ok++;
+		}
+	}
+	if (n_ok)
+		tapir_metrics_print(devs, n_ok, (uint64_t)time(NULL));
+	for (size_t i = 0; i < n_ok; i++)
+		device_free(&devs[i]);
+	free(devs);
+	return ret;
+}
+
 int tapir_cmd_show(int argc, char **argv)
 {
 	bool is_list, has_printed = false;
@@ -1086,9 +1027,11 @@ int tapir_cmd_show(int argc, char **argv)
 		fprintf(stderr, "Unable to list interfaces: %s\n", strerror(-r));
 		return 1;
 	}
-	if (a.mode == SHOW_JSON)
-		printf("{\n  \"interfaces\": [");
-	for (size_t i = 0; i < n; i++)
+	if (a.mode == SHOW_METRICS)
+		ret = show_metrics(&a, names, n);
+	else if (a.mode == SHOW_JSON)
+		printf("{\n  \"schema_version\": %d,\n  \"interfaces\": [", JSON_SCHEMA_VERSION);
+	for (size_t i = 0; a.mode != SHOW_METRICS && i < n; i++)
 		ret |= show_one(&a, a.target ? a.target : names[i], &has_printed);
 	if (a.mode == SHOW_JSON)
 		printf("%s]\n}\n", has_printed ? "\n  " : "");

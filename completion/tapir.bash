@@ -96,7 +96,7 @@ _tapir_show()
 	elif [ "$n" -eq 1 ] && [ "$has_json" -eq 0 ] && [ "${pos[0]}" != interfaces ]; then
 		_tapir_reply "$cur" public-key private-key listen-port fwmark peers \
 			preshared-keys endpoints allowed-ips latest-handshakes transfer \
-			persistent-keepalive drops tcp compression icmp dump --json
+			persistent-keepalive drops tcp compression icmp metrics dump --json
 	fi
 }
 

@@ -89,7 +89,7 @@ complete -c tapir -l help -d 'Shows the usage'
 complete -c tapir -n '__tapir_at show 0' -a '(__tapir_interfaces) all interfaces'
 complete -c tapir -n '__tapir_after show 0' -l json -d 'JSON, without private or preshared keys'
 set -l fields public-key private-key listen-port fwmark peers preshared-keys endpoints \
-    allowed-ips latest-handshakes transfer persistent-keepalive drops tcp compression icmp dump
+    allowed-ips latest-handshakes transfer persistent-keepalive drops tcp compression icmp metrics dump
 complete -c tapir -n '__tapir_at show 1; and not __tapir_seen interfaces' -a "$fields"
 
 complete -c tapir -n '__tapir_at showconf 0' -a '(__tapir_interfaces)'

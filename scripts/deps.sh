@@ -19,6 +19,8 @@ packages=(
 	zsh fish
 	# tapir mesh tests: a single-member etcd and etcdctl
 	etcd-server etcd-client openssl
+	# tapir show IF metrics: the Prometheus text parser (python3 is in the base system)
+	python3 python3-prometheus-client
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist, and refuses to
