@@ -6,6 +6,7 @@
 set -euo pipefail
 
 packages=(
+	tcpdump
 	# build
 	meson ninja-build pkg-config gcc clang clang-format libclang-rt-dev libc6-dev
 	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev libnftables-dev
