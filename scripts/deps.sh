@@ -6,7 +6,6 @@
 set -euo pipefail
 
 packages=(
-	tcpdump
 	# build
 	meson ninja-build pkg-config gcc clang clang-format libclang-rt-dev libc6-dev
 	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev libnftables-dev
@@ -20,6 +19,8 @@ packages=(
 	zsh fish
 	# tapir mesh tests: a single-member etcd and etcdctl
 	etcd-server etcd-client openssl
+	# tuntap watch test: its -w pcap file read back by tcpdump -r
+	tcpdump
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist, and refuses to
