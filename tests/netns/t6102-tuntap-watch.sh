@@ -4,13 +4,13 @@
 # (a packet socket) and sees a ping's requests and replies while the ping loses nothing; the
 # old queue-attaching mode (now --attach) steals packets from the daemon; -w writes a pcap file
 # that tcpdump -r reads; the proto/host/port filter and -x; --answer-ping on a TUN the command
-# owns answers the pings sent to the tun's peer address.
+# owns answers the pings (ICMP and ICMPv6) sent to the tun's peer address.
 #
 #   tapir-$$-1                                            tapir-$$-2
 #   +-------------------------------+                     +-------------------------------+
 #   | tw$$a  10.78.0.1/24 (tapird)  |                     | tw$$b  10.78.0.2/24 (tapird)  |
 #   |   <-- tapir tuntap watch      |                     |                               |
-#   | tp$$  10.79.0.1 peer 10.79.0.2|                     |                               |
+#   | tp$$ 10.79.0.1 > .2, fd79::1 > ::2 |                     |                               |
 #   |   owned by watch --answer-ping|                     |                               |
 #   | veth1  192.0.2.1/24           |=====================| veth2  192.0.2.2/24           |
 #   +-------------------------------+                     +-------------------------------+
@@ -21,7 +21,7 @@ TAPIR=${TAPIR:-$(dirname "$TAPIRD")/tapir}
 TAPIR=$(resolve_impl "$TAPIR") || skip_all "no tapir CLI next to TAPIRD=$TAPIRD"
 require_cmds tcpdump
 
-plan 13
+plan 14
 
 IFA="tw$$a"
 IFB="tw$$b"
@@ -130,12 +130,16 @@ watch_wait
 # ---------------------------------------------------------------- --answer-ping
 TP="tp$$"
 n1 "$TAPIR" tuntap add "$TP" mode tun
-n1 sysctl -qw "net.ipv6.conf.$TP.disable_ipv6=1" || true
 n1 ip addr add 10.79.0.1 peer 10.79.0.2 dev "$TP"
 n1 ip link set "$TP" up
 watch_bg "$T/answer.out" "$TP" --attach --answer-ping
+# IPv6 once the watch holds the device (carrier on), so its route is installed
+n1 ip addr add fd79::1 peer fd79::2 dev "$TP" nodad
+wait_for "a route to fd79::2" 5 n1 ip -6 route get fd79::2 || true
 check "ping 10.79.0.2 through a TUN the watch owns gets replies" \
 	eval "n1 timeout 10 ping -c 3 -i 0.2 -W 2 10.79.0.2 | tail -2 | tee /dev/stderr | grep -q ' 0% packet loss'"
+check "ping fd79::2 (ICMPv6) through it gets replies" \
+	eval "n1 timeout 10 ping -c 3 -i 0.2 -W 2 fd79::2 | tail -2 | tee /dev/stderr | grep -q ' 0% packet loss'"
 kill -INT "$WATCH_PID" 2>/dev/null || true
 watch_wait
 n1 "$TAPIR" tuntap del "$TP" || true
