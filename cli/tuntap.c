@@ -4,9 +4,9 @@
  *
  * add and del take the grammar of `ip tuntap` and talk to the kernel only through /dev/net/tun
  * (TUNSETIFF, TUNSETOWNER, TUNSETGROUP, TUNSETPERSIST). show prints the lines `ip tuntap show`
- * prints, from /sys/class/net/NAME/{tun_flags,owner,group}. watch attaches to an existing device
- * and prints one line per packet through tapir_tuntap_decode(), which is pure and reads only the
- * bytes it is given. Nothing here talks to tapird or runs ip(8).
+ * prints, from /sys/class/net/NAME/{tun_flags,owner,group}. watch (tuntap_watch_cmd.c) prints one
+ * line per packet through tapir_tuntap_decode(), which is pure and reads only the bytes it is
+ * given. Nothing here talks to tapird or runs ip(8).
  *
  * TUNSETIFF on an existing device replaces its feature flags with the ones passed, so del and
  * watch always attach with the flags the device already has (read from tun_flags).
@@ -32,6 +32,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "tuntap_cmd.h"
 
 /* ------------------------------------------------------------------ decoder */
 
@@ -442,28 +443,7 @@ size_t tapir_tuntap_decode(const uint8_t *buf, size_t len, bool is_tap, char *ou
 
 /* ------------------------------------------------------------------ devices */
 
-enum {
-	EXIT_OK = 0,
-	EXIT_ERROR = 1,
-	EXIT_USAGE = 2,
-};
-
-enum {
-	TUN_MODE_MASK = IFF_TUN | IFF_TAP,
-	WATCH_BUF_BYTES = 65536 + 64, /* largest frame plus packet info and virtio-net header */
-	TUN_PI_BYTES = 4,
-};
-
 static const char tun_clone_path[] = "/dev/net/tun";
-
-/* What the kernel says about one device (sysfs). */
-struct tuntap_info {
-	char name[IFNAMSIZ];
-	long ifindex;
-	long flags; /* tun_flags: IFF_TUN/IFF_TAP, IFF_NO_PI, ..., IFF_PERSIST */
-	long owner; /* -1: none */
-	long group; /* -1: none */
-};
 
 /* The words of `ip tuntap show`, in its order; @is_set_word: printed when the bit is set. */
 static const struct {
@@ -493,8 +473,7 @@ static const struct {
     {"multi_queue", IFF_MULTI_QUEUE, 0},
 };
 
-static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void fail(const char *fmt, ...)
+void tapir_tuntap_fail(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -505,19 +484,19 @@ static void fail(const char *fmt, ...)
 	fputc('\n', stderr);
 }
 
-static int usage_hint(const char *verb)
+int tapir_tuntap_usage_hint(const char *verb)
 {
 	fprintf(stderr, "Try 'tapir tuntap %s --help'.\n", verb);
 	return EXIT_USAGE;
 }
 
-static bool is_help(const char *arg)
+bool tapir_tuntap_is_help(const char *arg)
 {
 	return !strcmp(arg, "--help") || !strcmp(arg, "-h") || !strcmp(arg, "help");
 }
 
 /* The kernel's rules for interface names (dev_valid_name). */
-static bool is_valid_ifname(const char *s)
+bool tapir_tuntap_is_valid_ifname(const char *s)
 {
 	size_t n = strlen(s);
 
@@ -529,7 +508,7 @@ static bool is_valid_ifname(const char *s)
 	return true;
 }
 
-static int parse_ulong(const char *s, unsigned long *out)
+int tapir_tuntap_parse_ulong(const char *s, unsigned long *out)
 {
 	char *end;
 
@@ -571,7 +550,7 @@ static int read_attr(const char *dev, const char *attr, long *out)
  * Fills @info for @name. -ENODEV: no such device in this network namespace; -EOPNOTSUPP: not
  * a TUN/TAP device; -ESTALE: /sys shows another network namespace (sysfs was not remounted).
  */
-static int tuntap_info_get(const char *name, struct tuntap_info *info)
+int tapir_tuntap_info_get(const char *name, struct tuntap_info *info)
 {
 	unsigned int ifindex = if_nametoindex(name);
 	int r;
@@ -594,21 +573,22 @@ static int tuntap_info_get(const char *name, struct tuntap_info *info)
 	return r;
 }
 
-/* Prints why tuntap_info_get() failed for @name. */
-static void fail_info(const char *name, int err)
+/* Prints why tapir_tuntap_info_get() failed for @name. */
+void tapir_tuntap_fail_info(const char *name, int err)
 {
 	if (err == -ENODEV)
-		fail("no such device: %s", name);
+		tapir_tuntap_fail("no such device: %s", name);
 	else if (err == -EOPNOTSUPP)
-		fail("%s is not a TUN/TAP device", name);
+		tapir_tuntap_fail("%s is not a TUN/TAP device", name);
 	else if (err == -ESTALE)
-		fail("/sys/class/net does not match this network namespace (mount sysfs again, "
-		     "as ip netns exec does)");
+		tapir_tuntap_fail(
+		    "/sys/class/net does not match this network namespace (mount sysfs again, "
+		    "as ip netns exec does)");
 	else
-		fail("cannot read /sys/class/net/%s: %s", name, strerror(-err));
+		tapir_tuntap_fail("cannot read /sys/class/net/%s: %s", name, strerror(-err));
 }
 
-static const char *mode_name(long flags)
+const char *tapir_tuntap_mode_name(long flags)
 {
 	return flags & IFF_TAP ? "tap" : "tun";
 }
@@ -638,7 +618,7 @@ static void print_info(const struct tuntap_info *info)
  * Opens /dev/net/tun and attaches to the existing device @info->name with the flags it has.
  * Returns the new file descriptor (owned by the caller) or -errno.
  */
-static int tuntap_attach(const struct tuntap_info *info)
+int tapir_tuntap_attach(const struct tuntap_info *info)
 {
 	struct ifreq ifr;
 	int fd, r;
@@ -657,15 +637,15 @@ static int tuntap_attach(const struct tuntap_info *info)
 	return fd;
 }
 
-static void fail_attach(const struct tuntap_info *info, int err)
+void tapir_tuntap_fail_attach(const struct tuntap_info *info, int err)
 {
 	if (err == -EBUSY)
-		fail("%s is in use by another process", info->name);
+		tapir_tuntap_fail("%s is in use by another process", info->name);
 	else if (err == -EPERM)
-		fail("%s: permission denied (owner %ld, group %ld)", info->name, info->owner,
-		     info->group);
+		tapir_tuntap_fail("%s: permission denied (owner %ld, group %ld)", info->name,
+				  info->owner, info->group);
 	else
-		fail("cannot attach to %s: %s", info->name, strerror(-err));
+		tapir_tuntap_fail("cannot attach to %s: %s", info->name, strerror(-err));
 }
 
 /* ------------------------------------------------------------------ add, del */
@@ -681,20 +661,15 @@ struct tuntap_args {
 	gid_t gid;
 };
 
-enum parse_result {
-	PARSE_OK,
-	PARSE_HELP,
-	PARSE_BAD,
-};
-
 static enum parse_result set_name(struct tuntap_args *a, const char *s)
 {
 	if (a->name[0]) {
-		fail("unexpected \"%s\": the device name is already \"%s\"", s, a->name);
+		tapir_tuntap_fail("unexpected \"%s\": the device name is already \"%s\"", s,
+				  a->name);
 		return PARSE_BAD;
 	}
-	if (!is_valid_ifname(s)) {
-		fail("invalid device name \"%s\"", s);
+	if (!tapir_tuntap_is_valid_ifname(s)) {
+		tapir_tuntap_fail("invalid device name \"%s\"", s);
 		return PARSE_BAD;
 	}
 	snprintf(a->name, sizeof(a->name), "%s", s);
@@ -706,11 +681,11 @@ static enum parse_result set_mode(struct tuntap_args *a, const char *s)
 	int mode = !strcmp(s, "tun") ? IFF_TUN : !strcmp(s, "tap") ? IFF_TAP : 0;
 
 	if (!mode) {
-		fail("unknown mode \"%s\" (expected tun or tap)", s);
+		tapir_tuntap_fail("unknown mode \"%s\" (expected tun or tap)", s);
 		return PARSE_BAD;
 	}
 	if (a->mode && a->mode != mode) {
-		fail("mode given twice");
+		tapir_tuntap_fail("mode given twice");
 		return PARSE_BAD;
 	}
 	a->mode = mode;
@@ -722,12 +697,12 @@ static enum parse_result set_user(struct tuntap_args *a, const char *s)
 	unsigned long v;
 	struct passwd *pw;
 
-	if (!parse_ulong(s, &v) && v < (uid_t)-1) {
+	if (!tapir_tuntap_parse_ulong(s, &v) && v < (uid_t)-1) {
 		a->uid = (uid_t)v;
 	} else if ((pw = getpwnam(s))) {
 		a->uid = pw->pw_uid;
 	} else {
-		fail("unknown user \"%s\"", s);
+		tapir_tuntap_fail("unknown user \"%s\"", s);
 		return PARSE_BAD;
 	}
 	a->has_user = true;
@@ -739,12 +714,12 @@ static enum parse_result set_group(struct tuntap_args *a, const char *s)
 	unsigned long v;
 	struct group *gr;
 
-	if (!parse_ulong(s, &v) && v < (gid_t)-1) {
+	if (!tapir_tuntap_parse_ulong(s, &v) && v < (gid_t)-1) {
 		a->gid = (gid_t)v;
 	} else if ((gr = getgrnam(s))) {
 		a->gid = gr->gr_gid;
 	} else {
-		fail("unknown group \"%s\"", s);
+		tapir_tuntap_fail("unknown group \"%s\"", s);
 		return PARSE_BAD;
 	}
 	a->has_group = true;
@@ -774,10 +749,10 @@ static enum parse_result parse_args(int argc, char **argv, struct tuntap_args *a
 		bool has_value = !strcmp(w, "mode") || !strcmp(w, "user") || !strcmp(w, "group") ||
 				 !strcmp(w, "dev") || !strcmp(w, "name");
 
-		if (is_help(w))
+		if (tapir_tuntap_is_help(w))
 			return PARSE_HELP;
 		if (has_value && i + 1 == argc) {
-			fail("%s needs a value", w);
+			tapir_tuntap_fail("%s needs a value", w);
 			return PARSE_BAD;
 		}
 		if (!strcmp(w, "mode"))
@@ -791,7 +766,7 @@ static enum parse_result parse_args(int argc, char **argv, struct tuntap_args *a
 		else if (set_flag_word(a, w))
 			r = PARSE_OK;
 		else if (w[0] == '-') {
-			fail("unknown option \"%s\"", w);
+			tapir_tuntap_fail("unknown option \"%s\"", w);
 			r = PARSE_BAD;
 		} else
 			r = set_name(a, w);
@@ -806,7 +781,7 @@ static int create(const struct tuntap_args *a)
 
 	fd = open(tun_clone_path, O_RDWR | O_CLOEXEC);
 	if (fd < 0) {
-		fail("cannot open %s: %s", tun_clone_path, strerror(errno));
+		tapir_tuntap_fail("cannot open %s: %s", tun_clone_path, strerror(errno));
 		return EXIT_ERROR;
 	}
 	memset(&ifr, 0, sizeof(ifr));
@@ -815,22 +790,24 @@ static int create(const struct tuntap_args *a)
 	ifr.ifr_flags = (short)(a->mode | a->flags | IFF_TUN_EXCL);
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		if (errno == EBUSY)
-			fail("device %s exists", a->name);
+			tapir_tuntap_fail("device %s exists", a->name);
 		else
-			fail("cannot create %s: %s", a->name, strerror(errno));
+			tapir_tuntap_fail("cannot create %s: %s", a->name, strerror(errno));
 		goto out;
 	}
 	/* Until TUNSETPERSIST succeeds, closing @fd removes the device again. */
 	if (a->has_user && ioctl(fd, TUNSETOWNER, (unsigned long)a->uid) < 0) {
-		fail("%s: cannot set owner %u: %s", a->name, (unsigned int)a->uid, strerror(errno));
+		tapir_tuntap_fail("%s: cannot set owner %u: %s", a->name, (unsigned int)a->uid,
+				  strerror(errno));
 		goto out;
 	}
 	if (a->has_group && ioctl(fd, TUNSETGROUP, (unsigned long)a->gid) < 0) {
-		fail("%s: cannot set group %u: %s", a->name, (unsigned int)a->gid, strerror(errno));
+		tapir_tuntap_fail("%s: cannot set group %u: %s", a->name, (unsigned int)a->gid,
+				  strerror(errno));
 		goto out;
 	}
 	if (ioctl(fd, TUNSETPERSIST, 1UL) < 0) {
-		fail("%s: cannot make it persistent: %s", a->name, strerror(errno));
+		tapir_tuntap_fail("%s: cannot make it persistent: %s", a->name, strerror(errno));
 		goto out;
 	}
 	/* a name template such as tap%d: say which device the kernel made */
@@ -858,17 +835,17 @@ static int cmd_add(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (r == PARSE_OK && !a.name[0]) {
-		fail("add: missing device name");
+		tapir_tuntap_fail("add: missing device name");
 		r = PARSE_BAD;
 	} else if (r == PARSE_OK && !a.mode) {
-		fail("add: missing mode tun or mode tap");
+		tapir_tuntap_fail("add: missing mode tun or mode tap");
 		r = PARSE_BAD;
 	}
 	if (r != PARSE_OK) {
-		return usage_hint("add");
+		return tapir_tuntap_usage_hint("add");
 	}
 	if (if_nametoindex(a.name)) {
-		fail("device %s exists", a.name);
+		tapir_tuntap_fail("device %s exists", a.name);
 		return EXIT_ERROR;
 	}
 	return create(&a);
@@ -891,31 +868,33 @@ static int cmd_del(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (r == PARSE_OK && !a.name[0]) {
-		fail("del: missing device name");
+		tapir_tuntap_fail("del: missing device name");
 		r = PARSE_BAD;
 	}
 	if (r != PARSE_OK) {
-		return usage_hint("del");
+		return tapir_tuntap_usage_hint("del");
 	}
-	err = tuntap_info_get(a.name, &info);
+	err = tapir_tuntap_info_get(a.name, &info);
 	if (err) {
-		fail_info(a.name, err);
+		tapir_tuntap_fail_info(a.name, err);
 		return EXIT_ERROR;
 	}
 	if (a.mode && a.mode != (info.flags & TUN_MODE_MASK)) {
-		fail("%s is a %s device, not %s", a.name, mode_name(info.flags), mode_name(a.mode));
+		tapir_tuntap_fail("%s is a %s device, not %s", a.name,
+				  tapir_tuntap_mode_name(info.flags),
+				  tapir_tuntap_mode_name(a.mode));
 		return EXIT_ERROR;
 	}
-	fd = tuntap_attach(&info);
+	fd = tapir_tuntap_attach(&info);
 	if (fd < 0) {
-		fail_attach(&info, fd);
+		tapir_tuntap_fail_attach(&info, fd);
 		return EXIT_ERROR;
 	}
 	/* the device goes away when @fd, its last user, is closed */
 	err = ioctl(fd, TUNSETPERSIST, 0UL) < 0 ? errno : 0;
 	close(fd);
 	if (err) {
-		fail("%s: cannot clear persist: %s", a.name, strerror(err));
+		tapir_tuntap_fail("%s: cannot clear persist: %s", a.name, strerror(err));
 		return EXIT_ERROR;
 	}
 	return EXIT_OK;
@@ -943,7 +922,7 @@ static int list_all(struct tuntap_info **out, size_t *n_out)
 
 	if (!ifs) {
 		r = -errno;
-		fail("cannot list network devices: %s", strerror(-r));
+		tapir_tuntap_fail("cannot list network devices: %s", strerror(-r));
 		return r;
 	}
 	while (ifs[count].if_index)
@@ -951,17 +930,17 @@ static int list_all(struct tuntap_info **out, size_t *n_out)
 	list = calloc(count ? count : 1, sizeof(*list));
 	if (!list) {
 		if_freenameindex(ifs);
-		fail("out of memory");
+		tapir_tuntap_fail("out of memory");
 		return -ENOMEM;
 	}
 	for (size_t i = 0; i < count && !r; i++) {
-		int err = tuntap_info_get(ifs[i].if_name, &list[n]);
+		int err = tapir_tuntap_info_get(ifs[i].if_name, &list[n]);
 
 		if (!err) {
 			n++;
 		} else if (err != -ENODEV && err != -EOPNOTSUPP) {
 			/* (-ENODEV: deleted meanwhile; -EOPNOTSUPP: not TUN/TAP) */
-			fail_info(ifs[i].if_name, err);
+			tapir_tuntap_fail_info(ifs[i].if_name, err);
 			r = err;
 		}
 	}
@@ -1021,14 +1000,14 @@ static int cmd_show(int argc, char **argv)
 		return EXIT_OK;
 	}
 	if (r != PARSE_OK) {
-		return usage_hint("show");
+		return tapir_tuntap_usage_hint("show");
 	}
 	if (a.name[0]) {
 		struct tuntap_info info;
 
-		err = tuntap_info_get(a.name, &info);
+		err = tapir_tuntap_info_get(a.name, &info);
 		if (err) {
-			fail_info(a.name, err);
+			tapir_tuntap_fail_info(a.name, err);
 			return EXIT_ERROR;
 		}
 		print_show(&info, is_details);
@@ -1042,200 +1021,6 @@ static int cmd_show(int argc, char **argv)
 	return EXIT_OK;
 }
 
-/* ------------------------------------------------------------------ watch */
-
-static const char watch_usage[] =
-    "Usage: tapir tuntap watch [dev] NAME [--count N]\n"
-    "Attaches to the TUN/TAP device NAME and prints one line per packet or frame read from\n"
-    "it, until N were printed or SIGINT/SIGTERM. The device must not be in use by another\n"
-    "process (unless it is multi_queue); the packets read are not delivered anywhere else.\n";
-
-struct watch_args {
-	const char *name;
-	unsigned long count; /* 0: until a signal */
-};
-
-static enum parse_result parse_watch(int argc, char **argv, struct watch_args *w)
-{
-	memset(w, 0, sizeof(*w));
-	for (int i = 1; i < argc; i++) {
-		const char *s = argv[i];
-		const char *count = NULL;
-
-		if (is_help(s))
-			return PARSE_HELP;
-		if (!strncmp(s, "--count=", 8)) {
-			count = s + 8;
-		} else if (!strcmp(s, "--count") || !strcmp(s, "count")) {
-			if (i + 1 == argc) {
-				fail("--count needs a number");
-				return PARSE_BAD;
-			}
-			count = argv[++i];
-		} else if (!strcmp(s, "dev") && i + 1 < argc && !w->name) {
-			w->name = argv[++i];
-		} else if (s[0] == '-' || w->name) {
-			fail("unexpected \"%s\"", s);
-			return PARSE_BAD;
-		} else {
-			w->name = s;
-		}
-		if (count && (parse_ulong(count, &w->count) || w->count == 0)) {
-			fail("invalid count \"%s\" (expected a number of packets, at least 1)",
-			     count);
-			return PARSE_BAD;
-		}
-	}
-	if (!w->name) {
-		fail("watch: missing device name");
-		return PARSE_BAD;
-	}
-	if (!is_valid_ifname(w->name)) {
-		fail("invalid device name \"%s\"", w->name);
-		return PARSE_BAD;
-	}
-	return PARSE_OK;
-}
-
-/* Bytes the kernel puts before each packet: struct tun_pi, then the virtio-net header. */
-static int header_bytes(int fd, long flags, size_t *out)
-{
-	int vnet = 0;
-
-	*out = flags & IFF_NO_PI ? 0 : TUN_PI_BYTES;
-	if (flags & IFF_VNET_HDR) {
-		if (ioctl(fd, TUNGETVNETHDRSZ, &vnet) < 0)
-			return -errno;
-		*out += (size_t)vnet;
-	}
-	return 0;
-}
-
-static void print_packet(const uint8_t *buf, size_t len, size_t hdr, bool is_tap)
-{
-	char line[TAPIR_TUNTAP_LINE_MAX_BYTES];
-
-	if (len < hdr)
-		snprintf(line, sizeof(line), "%zu bytes: shorter than the %zu-byte header", len,
-			 hdr);
-	else
-		tapir_tuntap_decode(buf + hdr, len - hdr, is_tap, line, sizeof(line));
-	puts(line);
-	fflush(stdout);
-}
-
-/* Reads and prints packets from @fd until @count (0: no limit) or a signal on @sig_fd. */
-static int watch_loop(int fd, int sig_fd, const struct tuntap_info *info, unsigned long count)
-{
-	bool is_tap = info->flags & IFF_TAP;
-	unsigned long seen = 0;
-	size_t hdr;
-	uint8_t *buf;
-	int r = EXIT_OK;
-
-	r = header_bytes(fd, info->flags, &hdr);
-	if (r < 0) {
-		fail("%s: TUNGETVNETHDRSZ: %s", info->name, strerror(-r));
-		return EXIT_ERROR;
-	}
-	buf = malloc(WATCH_BUF_BYTES);
-	if (!buf) {
-		fail("out of memory");
-		return EXIT_ERROR;
-	}
-	while (count == 0 || seen < count) {
-		struct pollfd pfd[2] = {{.fd = fd, .events = POLLIN},
-					{.fd = sig_fd, .events = POLLIN}};
-		ssize_t n;
-
-		if (poll(pfd, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			fail("poll: %s", strerror(errno));
-			r = EXIT_ERROR;
-			break;
-		}
-		if (pfd[1].revents)
-			break; /* SIGINT or SIGTERM: stop cleanly (drained by the caller) */
-		n = read(fd, buf, WATCH_BUF_BYTES);
-		if (n < 0 && (errno == EAGAIN || errno == EINTR))
-			continue;
-		if (n < 0 && errno == EBADFD) {
-			fail("%s: the device was deleted", info->name);
-			r = EXIT_ERROR;
-			break;
-		}
-		if (n < 0) {
-			fail("%s: read: %s", info->name, strerror(errno));
-			r = EXIT_ERROR;
-			break;
-		}
-		print_packet(buf, (size_t)n, hdr, is_tap);
-		seen++;
-	}
-	free(buf);
-	fprintf(stderr, "%lu packets\n", seen);
-	return r;
-}
-
-/*
- * Consumes the pending SIGINT/SIGTERM, so that unblocking them afterwards does not kill the
- * process that asked to stop cleanly (timeout(1) signals both the child and its group).
- */
-static void drain_signals(int sig_fd)
-{
-	struct signalfd_siginfo si;
-
-	while (read(sig_fd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-		;
-}
-
-static int cmd_watch(int argc, char **argv)
-{
-	struct watch_args w;
-	struct tuntap_info info;
-	enum parse_result pr = parse_watch(argc, argv, &w);
-	sigset_t mask, old;
-	int fd, sig_fd, err, r;
-
-	if (pr == PARSE_HELP) {
-		fputs(watch_usage, stdout);
-		return EXIT_OK;
-	}
-	if (pr != PARSE_OK) {
-		return usage_hint("watch");
-	}
-	err = tuntap_info_get(w.name, &info);
-	if (err) {
-		fail_info(w.name, err);
-		return EXIT_ERROR;
-	}
-	fd = tuntap_attach(&info);
-	if (fd < 0) {
-		fail_attach(&info, fd);
-		return EXIT_ERROR;
-	}
-	/* signals arrive through a descriptor, so poll() sees them without a race or a global */
-	sigemptyset(&mask);
-	sigaddset(&mask, SIGINT);
-	sigaddset(&mask, SIGTERM);
-	sigprocmask(SIG_BLOCK, &mask, &old);
-	sig_fd = signalfd(-1, &mask, SFD_CLOEXEC | SFD_NONBLOCK);
-	if (sig_fd < 0) {
-		fail("signalfd: %s", strerror(errno));
-		r = EXIT_ERROR;
-	} else {
-		fprintf(stderr, "watching %s (%s), stop with Ctrl-C\n", info.name,
-			mode_name(info.flags));
-		r = watch_loop(fd, sig_fd, &info, w.count);
-		drain_signals(sig_fd);
-		close(sig_fd);
-	}
-	close(fd);
-	sigprocmask(SIG_SETMASK, &old, NULL);
-	return r;
-}
-
 /* ------------------------------------------------------------------ dispatch */
 
 static const char tuntap_usage[] =
@@ -1244,30 +1029,36 @@ static const char tuntap_usage[] =
     "                        [one_queue] [pi] [vnet_hdr] [multi_queue]\n"
     "       tapir tuntap del [dev|name] NAME [mode { tun | tap }]\n"
     "       tapir tuntap { show | list } [-d] [[dev] NAME]\n"
-    "       tapir tuntap watch [dev] NAME [--count N]\n"
-    "USER := { NAME | NUMBER }  GROUP := { NAME | NUMBER }\n"
+    "       tapir tuntap watch [dev] NAME [--count N] [-x] [-w FILE] [--attach]\n"
+    "                          [--answer-ping] [proto PROTO] [host ADDR] [port N]\n"
+    "USER := { NAME | NUMBER }  GROUP := { NAME | NUMBER }  PROTO := { icmp | tcp | udp }\n"
     "Each subcommand takes --help.\n";
 
 static const struct {
 	const char *name;
 	int (*fn)(int argc, char **argv);
 } verbs[] = {
-    {"add", cmd_add},	{"del", cmd_del},  {"delete", cmd_del},	 {"show", cmd_show},
-    {"list", cmd_show}, {"lst", cmd_show}, {"watch", cmd_watch},
+    {"add", cmd_add},
+    {"del", cmd_del},
+    {"delete", cmd_del},
+    {"show", cmd_show},
+    {"list", cmd_show},
+    {"lst", cmd_show},
+    {"watch", tapir_tuntap_cmd_watch},
 };
 
 int tapir_cmd_tuntap(int argc, char **argv)
 {
 	if (argc < 2)
 		return cmd_show(1, argv); /* like ip tuntap: show by default */
-	if (is_help(argv[1])) {
+	if (tapir_tuntap_is_help(argv[1])) {
 		fputs(tuntap_usage, stdout);
 		return EXIT_OK;
 	}
 	for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 		if (!strcmp(argv[1], verbs[i].name))
 			return verbs[i].fn(argc - 1, argv + 1);
-	fail("unknown subcommand \"%s\"", argv[1]);
+	tapir_tuntap_fail("unknown subcommand \"%s\"", argv[1]);
 	fputs(tuntap_usage, stderr);
 	return EXIT_USAGE;
 }

@@ -227,7 +227,15 @@ _tapir_tuntap()
 		_tapir_reply "$cur" "$(compgen -g)"
 		return
 		;;
-	--count | count)
+	--count | count | host | port)
+		return
+		;;
+	proto)
+		_tapir_reply "$cur" icmp tcp udp
+		return
+		;;
+	-w)
+		_tapir_reply "$cur" "$(compgen -f -- "$cur")"
 		return
 		;;
 	dev | name)
@@ -247,7 +255,8 @@ _tapir_tuntap()
 		_tapir_reply "$cur" "$(_tapir_tuntap_devices)" dev -d --details --help
 		;;
 	watch)
-		_tapir_reply "$cur" "$(_tapir_tuntap_devices)" dev --count --help
+		_tapir_reply "$cur" "$(_tapir_tuntap_devices)" dev proto host port --count -x -w \
+			--attach --answer-ping --help
 		;;
 	esac
 }

@@ -124,7 +124,7 @@ complete -c tapir -n '__tapir_at down 0' -a '(__tapir_up_interfaces)'
 
 # tuntap { add | del | show | list | watch | help } ...
 complete -c tapir -n '__tapir_at tuntap 0' -a 'add del delete show list lst watch help'
-set -l tt_value 'not __tapir_prev mode user group dev name --count'
+set -l tt_value 'not __tapir_prev mode user group dev name --count proto host port -w'
 complete -c tapir -n "__tapir_after tuntap 1; and __tapir_prev mode" -a 'tun tap'
 complete -c tapir -n "__tapir_after tuntap 1; and __tapir_prev user" -a '(__fish_complete_users)'
 complete -c tapir -n "__tapir_after tuntap 1; and __tapir_prev group" -a '(__fish_complete_groups)'
@@ -146,6 +146,17 @@ for verb in show list lst
 end
 complete -c tapir -n '__tapir_after tuntap 1; and __tapir_seen watch' -l count -x \
     -d 'Stop after N packets'
+complete -c tapir -n "__tapir_after tuntap 1; and __tapir_seen watch; and $tt_value" \
+    -a 'proto host port'
+complete -c tapir -n "__tapir_after tuntap 1; and __tapir_seen watch; and __tapir_prev proto" \
+    -a 'icmp tcp udp'
+complete -c tapir -n '__tapir_after tuntap 1; and __tapir_seen watch' -s x -d 'Hex dump'
+complete -c tapir -n '__tapir_after tuntap 1; and __tapir_seen watch' -s w -r -F \
+    -d 'Write pcap to FILE'
+complete -c tapir -n '__tapir_after tuntap 1; and __tapir_seen watch' -l attach \
+    -d 'Attach as a queue (takes packets)'
+complete -c tapir -n '__tapir_after tuntap 1; and __tapir_seen watch' -l answer-ping \
+    -d 'Answer echo requests (with --attach)'
 
 # demo [--keep | --clean]
 complete -c tapir -n '__tapir_after demo 0' -l keep -d 'Leave the demo running'

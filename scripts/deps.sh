@@ -21,6 +21,8 @@ packages=(
 	etcd-server etcd-client openssl
 	# tapir show IF metrics: the Prometheus text parser (python3 is in the base system)
 	python3 python3-prometheus-client
+	# tuntap watch test: its -w pcap file read back by tcpdump -r
+	tcpdump
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist, and refuses to

@@ -143,14 +143,15 @@ carrier_on()
 }
 
 # watch_bg DEV OUT [WATCH ARGS]: run `tapir tuntap watch DEV ARGS` in the background under
-# timeout(1) with the options in WATCH_TIMEOUT; its stdout goes to OUT. Waits (bounded) until
+# timeout(1) with the options in WATCH_TIMEOUT, attached (--attach: these devices have no
+# other owner); its stdout goes to OUT. Waits (bounded) until
 # it has attached to DEV (carrier on).
 watch_bg()
 {
 	local dev=$1 out=$2
 	shift 2
 	(exec ip netns exec "$NS1" env --default-signal timeout "${WATCH_TIMEOUT[@]}" \
-		"$TAPIR" tuntap watch "$dev" "$@" >"$out" 2>"$out.log" </dev/null) &
+		"$TAPIR" tuntap watch "$dev" --attach "$@" >"$out" 2>"$out.log" </dev/null) &
 	WATCH_PID=$!
 	track_pid "$WATCH_PID"
 	wait_for "watch to attach to $dev" 10 carrier_on "$dev"
@@ -183,7 +184,7 @@ watch_wait
 check_eq "watch on TUN stops after --count 3 with status 0" 0 echo "$WATCH_RC"
 check "watch on TUN printed 3 ICMP echo requests 10.61.0.1 > 10.61.0.2" \
 	lines_all_match "$T/watch-tun.out" 3 \
-	'^84 bytes: IPv4 10\.61\.0\.1 > 10\.61\.0\.2 ICMP echo request \(type 8 code 0\) id [0-9]+ seq [1-3]$'
+	'^[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6} 84 bytes: IPv4 10\.61\.0\.1 > 10\.61\.0\.2 ICMP echo request \(type 8 code 0\) id [0-9]+ seq [1-3]$'
 check_eq "a device stays persistent after watch detached" "$TUN: tun persist" tt show "$TUN"
 
 tt add "$TAP" mode tap
@@ -197,7 +198,7 @@ watch_wait
 check_eq "watch on TAP stops after --count 3 with status 0" 0 echo "$WATCH_RC"
 check "watch on TAP printed 3 ARP requests from $TAP's MAC for 10.62.0.2" \
 	lines_all_match "$T/watch-tap.out" 3 \
-	"^42 bytes: $MAC > ff:ff:ff:ff:ff:ff ARP request who-has 10\\.62\\.0\\.2 tell 10\\.62\\.0\\.1\$"
+	"^[0-9]{2}:[0-9]{2}:[0-9]{2}\\.[0-9]{6} 42 bytes: $MAC > ff:ff:ff:ff:ff:ff ARP request who-has 10\\.62\\.0\\.2 tell 10\\.62\\.0\\.1\$"
 
 # IPv6 on a TAP with pi and vnet_hdr (headers stripped before decoding); no --count, stopped
 # by SIGINT from timeout(1) after 4 s.

@@ -52,7 +52,7 @@ tuntap_words()
 		sed 's/[ |]/\n/g' | grep -E '[a-z]' | grep -v -- '^\[*-' | grep -oE '^\[*[a-z_]+' |
 		tr -d '[' | grep -vxE 'list|lst' || true
 }
-tuntap_opts() { usage_of tuntap "$1" | grep -oE -- '-{1,2}[a-z]+' || true; }
+tuntap_opts() { usage_of tuntap "$1" | grep -oE -- '-{1,2}[a-z][a-z-]*' || true; }
 TT_ADD=$(tuntap_words add)
 TT_DEL=$(tuntap_words del)
 TT_SHOW=$(tuntap_words show)
