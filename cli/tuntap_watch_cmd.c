@@ -365,6 +365,13 @@ int tapir_tuntap_cmd_watch(int argc, char **argv)
 		r = EXIT_ERROR;
 	}
 	close(run.fd);
+	/*
+	 * A stop signal may still be on its way (timeout(1) sends one to the child and one to its
+	 * group, and the second can come after the drain): ignore them before unblocking, since
+	 * the watch is over and this process only exits now.
+	 */
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	sigprocmask(SIG_SETMASK, &old, NULL);
 	return r;
 }
