@@ -109,9 +109,10 @@ scripts_ok()
 	fi
 }
 check "dpkg-deb -e: postinst and postrm parse (sh -n), no systemd snippets" scripts_ok
-[ -f "$CTRL/postinst" ] && [ -f "$CTRL/postrm" ] &&
-	! grep -qE 'deb-systemd|systemctl|invoke-rc|update-rc' "$CTRL/postinst" "$CTRL/postrm" ||
+if [ ! -f "$CTRL/postinst" ] || [ ! -f "$CTRL/postrm" ] ||
+	grep -qE 'deb-systemd|systemctl|invoke-rc|update-rc' "$CTRL/postinst" "$CTRL/postrm"; then
 	bail_out "the maintainer scripts cannot be run against recorders"
+fi
 
 # The maintainer scripts run against recorders: every tool they may call to look up, create or
 # remove a user is a script on PATH ahead of the real one that appends its name and arguments
