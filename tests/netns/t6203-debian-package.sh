@@ -89,7 +89,7 @@ pretty "" "lintian --fail-on error $DEB"
 lintian_ok()
 {
 	local rc=0
-	lintian --fail-on error --tag-display-limit 0 "$DEB" >"$T/lintian.log" 2>&1 || rc=$?
+	lintian --fail-on error --display-info --pedantic --tag-display-limit 0 "$DEB" >"$T/lintian.log" 2>&1 || rc=$?
 	cat "$T/lintian.log"
 	return "$rc"
 }
