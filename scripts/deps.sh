@@ -23,6 +23,8 @@ packages=(
 	python3 python3-prometheus-client
 	# tuntap watch test: its -w pcap file read back by tcpdump -r
 	tcpdump
+	# Debian package test: dpkg-buildpackage of debian/, lintian on the .deb
+	debhelper dpkg-dev fakeroot lintian
 )
 
 # tapird drops to the system user `tapir` once its device and sockets exist, and refuses to
