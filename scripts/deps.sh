@@ -7,7 +7,7 @@ set -euo pipefail
 
 packages=(
 	# build
-	meson ninja-build pkg-config gcc clang clang-format libclang-rt-dev libc6-dev
+	meson ninja-build make pkg-config gcc clang clang-format libclang-rt-dev libc6-dev
 	libssl-dev libsodium-dev libmnl-dev libcmocka-dev liblz4-dev libnftables-dev
 	libcurl4-openssl-dev libjson-c-dev
 	# tests and demo: the reference implementation and tools, namespaces, traffic
