@@ -11,6 +11,7 @@
 #   make -C $SRCDIR configure PREFIX=/opt/x BUILDDIR=$T/b2   (the first-time setup path)
 #
 #   a copy of the source with another project() version --> tapir/tapird --version print it
+#                                          (a second compilation, of tapir and tapird only)
 #
 #   then, in both trees: tapir, tapird, tapir(8), tapird(8), tapir.conf(5), tapir@.service, the
 #   sysusers.d file (which systemd-sysusers turns into the user tapir in a scratch root)
@@ -226,11 +227,12 @@ version_follows_meson()
 		grep -q "^  version: '$v'" "$src/meson.build" &&
 		logged "$T/version.log" meson setup "$T/bv" "$src" -Dbuildtype=release &&
 		logged "$T/version-ninja.log" ninja -C "$T/bv" tapir tapird || return 1
-	[ "$("$T/bv/tapir" --version)" = "tapir $v" ] && [ "$("$T/bv/tapird" --version)" = "tapird $v" ] ||
-		{
-			echo "got: $("$T/bv/tapir" --version) / $("$T/bv/tapird" --version)"
-			return 1
-		}
+	local cli daemon
+	cli=$("$T/bv/tapir" --version) && daemon=$("$T/bv/tapird" --version) || return 1
+	if [ "$cli" != "tapir $v" ] || [ "$daemon" != "tapird $v" ]; then
+		echo "got: $cli / $daemon"
+		return 1
+	fi
 }
 check "a changed meson project() version reaches tapir --version and tapird --version" \
 	version_follows_meson
