@@ -12,9 +12,6 @@
 #include "crypto.h"
 #include "util.h"
 
-/* Matches project('tapir', version: ...) in meson.build and tapird --version. */
-static const char TAPIR_CLI_VERSION[] = "0.1.0";
-
 typedef int (*tapir_cmd_fn)(int argc, char **argv);
 
 struct subcommand {
@@ -84,7 +81,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(argv[1], "--version") || !strcmp(argv[1], "-V")) {
-		printf("tapir %s\n", TAPIR_CLI_VERSION);
+		printf("tapir %s\n", TAPIR_VERSION);
 		return 0;
 	}
 	cmd = find_subcommand(argv[1]);

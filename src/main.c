@@ -176,7 +176,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 			usage(stdout);
 			exit(0);
 		case 'V':
-			printf("tapird 0.1.0\n");
+			printf("tapird %s\n", TAPIR_VERSION);
 			exit(0);
 		default:
 			usage(stderr);

@@ -78,7 +78,7 @@ struct tapir_aead_ctx {
  * x86-64: OpenSSL's AVX-512 code returns with the upper halves of the vector registers in
  * use, and every legacy-SSE instruction the compiler emits afterwards (the segment
  * checksums, inlined copies) then pays a merge penalty: inside tapird the checksum loop ran
- * four times slower than on its own (README, "Tunnel throughput"). VZEROUPPER after each
+ * four times slower than on its own (bench/README.md, "Tunnel throughput"). VZEROUPPER after each
  * data-plane AEAD call ends that state; it exists only on CPUs with AVX, checked once.
  */
 #if defined(__x86_64__)

@@ -10,6 +10,9 @@
 #                                          one compilation for both, to stay well under 60 s)
 #   make -C $SRCDIR configure PREFIX=/opt/x BUILDDIR=$T/b2   (the first-time setup path)
 #
+#   a copy of the source with another project() version --> tapir/tapird --version print it
+#                                          (a second compilation, of tapir and tapird only)
+#
 #   then, in both trees: tapir, tapird, tapir(8), tapird(8), tapir.conf(5), tapir@.service, the
 #   sysusers.d file (which systemd-sysusers turns into the user tapir in a scratch root)
 #   (pointing at the installed tapir and tapird) and the bash, zsh and fish completions
@@ -23,7 +26,7 @@ set -eu
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 require_cmds meson ninja make sed
 
-plan 17
+plan 18
 
 ROOT=$T/root
 ROOT2=$T/root2
@@ -210,6 +213,29 @@ check "PREFIX=/opt/tapir: everything under /opt/tapir, nothing else" \
 check "PREFIX=/opt/tapir: the unit runs /opt/tapir/bin/tapir with /opt/tapir/sbin/tapird" \
 	unit_points_at "$ROOT2" /opt/tapir /opt/tapir/bin /opt/tapir/sbin
 check_eq "tapir --version installed by make" "tapir $VERSION" "$ROOT2/opt/tapir/bin/tapir" --version
+
+# ---------------------------------------------------------------- the version comes from meson
+
+# version_follows_meson: a copy of the source whose project() version is changed builds a tapir
+# and a tapird that print the new version (no version string hard-coded in C).
+version_follows_meson()
+{
+	local v=9.8.7-t6201 src=$T/src
+	mkdir -p "$src"
+	tar -C "$SRCDIR" --exclude='./build*' --exclude=./.git -cf - . | tar -C "$src" -xf - &&
+		sed -i "0,/^  version: '[^']*'/s//  version: '$v'/" "$src/meson.build" &&
+		grep -q "^  version: '$v'" "$src/meson.build" &&
+		logged "$T/version.log" meson setup "$T/bv" "$src" -Dbuildtype=release &&
+		logged "$T/version-ninja.log" ninja -C "$T/bv" tapir tapird || return 1
+	local cli daemon
+	cli=$("$T/bv/tapir" --version) && daemon=$("$T/bv/tapird" --version) || return 1
+	if [ "$cli" != "tapir $v" ] || [ "$daemon" != "tapird $v" ]; then
+		echo "got: $cli / $daemon"
+		return 1
+	fi
+}
+check "a changed meson project() version reaches tapir --version and tapird --version" \
+	version_follows_meson
 
 # ---------------------------------------------------------------- the installed files themselves
 
