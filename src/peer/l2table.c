@@ -328,6 +328,22 @@ static int insert(struct tapir_l2table *t, uint32_t *link, uint64_t key, void *o
 	return 0;
 }
 
+/*
+ * Locks the stripe of @mac's bucket and returns the link that holds (or would hold) its node;
+ * @key gets the MAC's key and @s the stripe to unlock.
+ */
+static uint32_t *lock_mac(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_BYTES],
+			  uint64_t *key, struct stripe **s)
+{
+	size_t b;
+
+	*key = mac_key(mac);
+	b = mac_bucket(t, *key);
+	*s = mac_stripe(t, b);
+	lock(*s);
+	return find_node_link(t, b, *key);
+}
+
 int tapir_l2table_learn(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_BYTES],
 			void *owner, uint64_t owner_id, uint64_t now_ns)
 {
@@ -335,16 +351,11 @@ int tapir_l2table_learn(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN
 	uint32_t *link;
 	struct stripe *s;
 	struct node *n;
-	size_t b;
 	int r = 0;
 
 	if (tapir_mac_is_multicast(mac) || tapir_mac_is_zero(mac))
 		return -EINVAL;
-	key = mac_key(mac);
-	b = mac_bucket(t, key);
-	s = mac_stripe(t, b);
-	lock(s);
-	link = find_node_link(t, b, key);
+	link = lock_mac(t, mac, &key, &s);
 	if (*link == NIL) {
 		r = insert(t, link, key, owner, owner_id, now_ns);
 		goto out;
@@ -393,16 +404,11 @@ int tapir_l2table_pin(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_B
 	uint32_t *link, index;
 	struct stripe *s;
 	struct node *n;
-	size_t b;
 	int r = 0;
 
 	if (tapir_mac_is_multicast(mac) || tapir_mac_is_zero(mac))
 		return -EINVAL;
-	key = mac_key(mac);
-	b = mac_bucket(t, key);
-	s = mac_stripe(t, b);
-	lock(s);
-	link = find_node_link(t, b, key);
+	link = lock_mac(t, mac, &key, &s);
 	if (*link != NIL) {
 		n = &t->nodes[*link];
 		if (n->is_pinned && n->owner_id != owner_id)
@@ -438,15 +444,13 @@ out:
 void *tapir_l2table_lookup(struct tapir_l2table *t, const uint8_t mac[TAPIR_MAC_LEN_BYTES],
 			   uint64_t now_ns, uint64_t max_age_ns, uint64_t *owner_id_out)
 {
-	uint64_t key = mac_key(mac);
-	size_t b = mac_bucket(t, key);
-	struct stripe *s = mac_stripe(t, b);
 	const struct node *n;
+	struct stripe *s;
 	void *owner = NULL;
 	uint32_t *link;
+	uint64_t key;
 
-	lock(s);
-	link = find_node_link(t, b, key);
+	link = lock_mac(t, mac, &key, &s);
 	if (*link != NIL) {
 		n = &t->nodes[*link];
 		if (n->is_pinned || age_ns(now_ns, n->last_seen_ns) <= max_age_ns) {
