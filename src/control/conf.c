@@ -94,16 +94,6 @@ static bool is_literal(const char *s, size_t len, const char *lit)
 	return len == strlen(lit) && !memcmp(s, lit, len);
 }
 
-/* Copies @len bytes into a NUL-terminated buffer for inet_pton(); rejects empty or long. */
-static int copy_text(char *out, size_t outlen, const char *s, size_t len)
-{
-	if (!len || len >= outlen)
-		return -EINVAL;
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 /* "[-]addr/cidr"; the address is kept as given, the allowed-IPs trie masks it. */
 static int parse_prefix(struct tapir_conf_allowed_ip *aip, const char *s, size_t len)
 {
@@ -128,7 +118,7 @@ static int parse_prefix(struct tapir_conf_allowed_ip *aip, const char *s, size_t
 		return -EINVAL;
 	aip->family = memchr(s, ':', addr_len) ? AF_INET6 : AF_INET;
 	if (tapir_parse_u64(slash + 1, bits_len, aip->family == AF_INET ? 32 : 128, &bits) ||
-	    copy_text(text, sizeof(text), s, addr_len) ||
+	    tapir_parse_copy_text(text, sizeof(text), s, addr_len) ||
 	    inet_pton(aip->family, text, aip->addr) != 1)
 		return -EINVAL;
 	aip->cidr = (uint8_t)bits;

@@ -152,15 +152,6 @@ static int parse_number(const char *s, size_t len, uint64_t max, uint64_t *out)
 	return 0;
 }
 
-static int copy_text(char *out, size_t outlen, const char *s, size_t len)
-{
-	if (!len || len >= outlen)
-		return -EINVAL;
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 /* "addr" or "addr/cidr"; without a prefix length, the whole address (32 or 128). */
 static int parse_prefix(const char *s, size_t len, int *family, uint8_t addr[16], uint8_t *cidr)
 {
@@ -171,7 +162,8 @@ static int parse_prefix(const char *s, size_t len, int *family, uint8_t addr[16]
 
 	*family = memchr(s, ':', addr_len) ? AF_INET6 : AF_INET;
 	memset(addr, 0, 16);
-	if (copy_text(text, sizeof(text), s, addr_len) || inet_pton(*family, text, addr) != 1)
+	if (tapir_parse_copy_text(text, sizeof(text), s, addr_len) ||
+	    inet_pton(*family, text, addr) != 1)
 		return -EINVAL;
 	bits = *family == AF_INET ? 32 : 128;
 	if (slash && tapir_parse_u64(slash + 1, len - addr_len - 1, bits, &bits))

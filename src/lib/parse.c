@@ -1,12 +1,14 @@
 // SPDX-License-Identifier: MIT
 /*
- * The bounded decimal parser shared by the UAPI "set" parser, the config file, the CLI's reading
- * of a "get" reply and the endpoint syntax. It reads exactly the bytes it is given (no NUL
- * needed, no locale, no errno), so callers keep their own syntax around the number.
+ * The bounded decimal parser shared by the UAPI "set" parser, the config file, the CLI's
+ * reading of a "get" reply and the endpoint syntax, and the copy into a C string that their
+ * inet_pton() calls need. Both read exactly the bytes they are given (no NUL needed, no
+ * locale, no errno), so callers keep their own syntax around the text.
  */
 #include "parse.h"
 
 #include <errno.h>
+#include <string.h>
 
 int tapir_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 {
@@ -26,5 +28,14 @@ int tapir_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out)
 		v = v * 10 + d;
 	}
 	*out = v;
+	return 0;
+}
+
+int tapir_parse_copy_text(char *out, size_t outlen, const char *s, size_t len)
+{
+	if (!len || len >= outlen)
+		return -EINVAL;
+	memcpy(out, s, len);
+	out[len] = '\0';
 	return 0;
 }

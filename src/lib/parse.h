@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Parsing numbers from text that is not NUL-terminated (UAPI lines, config values). */
+/* Parsing text that is not NUL-terminated (UAPI lines, config values). */
 #ifndef TAPIR_PARSE_H
 #define TAPIR_PARSE_H
 
@@ -12,5 +12,10 @@
  * leaves @out alone.
  */
 int tapir_parse_u64(const char *s, size_t len, uint64_t max, uint64_t *out);
+/*
+ * Copies exactly @len bytes of @s into @out as a NUL-terminated string, for the libc parsers
+ * that need one (inet_pton). Returns 0, or -EINVAL when @len is 0 or does not fit @outlen.
+ */
+int tapir_parse_copy_text(char *out, size_t outlen, const char *s, size_t len);
 
 #endif

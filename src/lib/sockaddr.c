@@ -19,16 +19,6 @@ enum {
 	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric IPv4/IPv6 address */
 };
 
-/* Copies @len bytes into a NUL-terminated buffer for inet_pton(); rejects empty or long. */
-static int copy_text(char *out, size_t outlen, const char *s, size_t len)
-{
-	if (!len || len >= outlen)
-		return -EINVAL;
-	memcpy(out, s, len);
-	out[len] = '\0';
-	return 0;
-}
-
 static int parse_scope_id(const char *s, size_t len, uint32_t *scope_id)
 {
 	char name[IF_NAMESIZE];
@@ -38,7 +28,7 @@ static int parse_scope_id(const char *s, size_t len, uint32_t *scope_id)
 		*scope_id = (uint32_t)v;
 		return 0;
 	}
-	if (copy_text(name, sizeof(name), s, len))
+	if (tapir_parse_copy_text(name, sizeof(name), s, len))
 		return -EINVAL;
 	*scope_id = if_nametoindex(name);
 	return *scope_id ? 0 : -EINVAL;
@@ -56,7 +46,7 @@ static int parse_in6(struct sockaddr_in6 *in6, const char *host, size_t len)
 	len--;
 	pct = memchr(host, '%', len);
 	addr_len = pct ? (size_t)(pct - host) : len;
-	if (copy_text(text, sizeof(text), host, addr_len) ||
+	if (tapir_parse_copy_text(text, sizeof(text), host, addr_len) ||
 	    inet_pton(AF_INET6, text, &in6->sin6_addr) != 1)
 		return -EINVAL;
 	if (pct && parse_scope_id(pct + 1, len - addr_len - 1, &in6->sin6_scope_id))
@@ -69,7 +59,7 @@ static int parse_in4(struct sockaddr_in *in, const char *host, size_t len)
 {
 	char text[ADDR_TEXT_MAX_BYTES];
 
-	if (copy_text(text, sizeof(text), host, len) ||
+	if (tapir_parse_copy_text(text, sizeof(text), host, len) ||
 	    inet_pton(AF_INET, text, &in->sin_addr) != 1)
 		return -EINVAL;
 	in->sin_family = AF_INET;
