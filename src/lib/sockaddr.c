@@ -12,12 +12,36 @@
 #include <net/if.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "parse.h"
 
 enum {
 	ADDR_TEXT_MAX_BYTES = 64, /* longer than any numeric IPv4/IPv6 address */
 };
+
+/*
+ * The index of interface @name, by SIOCGIFINDEX on an AF_INET datagram socket: glibc's
+ * if_nametoindex(3) opens an AF_UNIX socket, which tapird's seccomp list does not allow after
+ * start-up (a UAPI endpoint such as [fe80::1%eth0]:51820 reaches this in the daemon). 0 if
+ * there is no such interface.
+ */
+static uint32_t name_to_index(const char *name)
+{
+	struct ifreq ifr;
+	int fd, ret;
+
+	memset(&ifr, 0, sizeof(ifr));
+	memcpy(ifr.ifr_name, name, strnlen(name, IF_NAMESIZE - 1));
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return 0;
+	ret = ioctl(fd, SIOCGIFINDEX, &ifr);
+	close(fd);
+	return ret < 0 || ifr.ifr_ifindex <= 0 ? 0 : (uint32_t)ifr.ifr_ifindex;
+}
 
 static int parse_scope_id(const char *s, size_t len, uint32_t *scope_id)
 {
@@ -30,7 +54,7 @@ static int parse_scope_id(const char *s, size_t len, uint32_t *scope_id)
 	}
 	if (tapir_parse_copy_text(name, sizeof(name), s, len))
 		return -EINVAL;
-	*scope_id = if_nametoindex(name);
+	*scope_id = name_to_index(name);
 	return *scope_id ? 0 : -EINVAL;
 }
 

@@ -31,7 +31,7 @@ tapird*) ;;
 *) skip_all "privilege drop is a tapird feature ($IMPL)" ;;
 esac
 
-plan 55
+plan 57
 
 IFA="tw$$a"
 IFB="tw$$b"
@@ -81,6 +81,13 @@ check_eq "CapPrm is empty" "$NO_CAPS" status_field "$PA" CapPrm
 check_eq "CapBnd is empty" "$NO_CAPS" status_field "$PA" CapBnd
 check_eq "NoNewPrivs: 1" 1 status_field "$PA" NoNewPrivs
 check_eq "Seccomp: 2 (filter)" 2 status_field "$PA" Seccomp
+# A link-local endpoint that names its interface: the name is resolved inside the confined
+# daemon (glibc's if_nametoindex would open an AF_UNIX socket, which the filter aborts on).
+check "wg set endpoint [fe80::1%lo]:51820 is taken under the filter" \
+	n1 wg set "$IFA" peer "$(pub_of c)" endpoint "[fe80::1%lo]:51820"
+check "and the daemon lives, the endpoint scoped to lo's index" \
+	eval 'alive "$PA" && n1 wg show "$IFA" endpoints | grep -qE "\[fe80::1%(lo|1)\]:51820"'
+n1 wg set "$IFA" peer "$(pub_of c)" remove
 HA=$(helper_of "$PA")
 check_eq "helper: CapEff is exactly NET_ADMIN and NET_BIND_SERVICE" "$HELPER_CAPS" \
 	status_field "$HA" CapEff
