@@ -14,8 +14,9 @@
 int tapir_cmd_genkey(int argc, char **argv);
 int tapir_cmd_pubkey(int argc, char **argv);
 int tapir_cmd_genpsk(int argc, char **argv);
-/* show.c: show [IFNAME|all|interfaces] [--json] [dump|FIELD], showconf IFNAME */
+/* show.c: show [IFNAME|all|interfaces] [--json] [dump|FIELD] */
 int tapir_cmd_show(int argc, char **argv);
+/* showconf.c: showconf IFNAME */
 int tapir_cmd_showconf(int argc, char **argv);
 /*
  * IFNAME's configuration as showconf prints it, plus the tapir peer keys the daemon knows
@@ -35,7 +36,8 @@ void tapir_tuntap_print_processes(const char *name);
 /* up.c: up/down CONFIG|IFNAME (wg-quick semantics over netlink) */
 int tapir_cmd_up(int argc, char **argv);
 int tapir_cmd_down(int argc, char **argv);
-/* The config file tapir up would read for CONFIG|IFNAME (malloc'd), or NULL after a message. */
+/* up_config.c: the config file tapir up would read for CONFIG|IFNAME (malloc'd), or NULL after a
+ * message. */
 char *tapir_up_config_path(const char *arg);
 /* strip.c: strip CONFIG|IFNAME (wg-quick strip) */
 int tapir_cmd_strip(int argc, char **argv);

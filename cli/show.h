@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * One interface as tapir show reads it from a UAPI get (cli/show.c parses it), shared with the
+ * One interface as tapir show reads it from a UAPI get (cli/show_get.c parses it), shared with the
  * metrics writer (cli/metrics.c) that prints it as Prometheus text.
  */
 #ifndef TAPIR_CLI_SHOW_H
@@ -46,7 +46,8 @@ struct drop_count {
 	uint64_t count;
 };
 
-/* One interface as a get reply describes it. Owns its arrays; free with device_free(). */
+/* One interface as a get reply describes it. Owns its arrays; free with tapir_show_device_free().
+ */
 struct device_info {
 	const char *name; /* borrowed */
 	bool has_private_key;
