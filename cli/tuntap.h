@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tapir tuntap: the parts of cli/tuntap.c that tests and fuzzers call directly. The packet
- * decoder is pure (no I/O, no allocation, no global state), so it can be fed arbitrary bytes.
+ * tapir tuntap: the parts of cli/tuntap_decode.c that tests and fuzzers call directly. The
+ * packet decoder is pure (no I/O, no allocation, no global state), so it can be fed arbitrary
+ * bytes.
  */
 #ifndef TAPIR_CLI_TUNTAP_H
 #define TAPIR_CLI_TUNTAP_H
@@ -13,7 +14,7 @@
 /* Room for the longest line the decoder writes; longer output is cut, never overflowed. */
 enum { TAPIR_TUNTAP_LINE_MAX_BYTES = 512 };
 
-/* tuntap.c */
+/* tuntap_decode.c */
 /*
  * Writes a one-line description of @buf to @out: the length, then for TAP (@is_tap) the
  * Ethernet addresses, VLAN ids and EtherType, then IPv4/IPv6 addresses and protocol, ICMP type

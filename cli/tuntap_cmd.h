@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tapir tuntap: what cli/tuntap.c (add, del, show, the device helpers) shares with
- * cli/tuntap_watch_cmd.c (the watch subcommand). Private to the tuntap command.
+ * tapir tuntap: what cli/tuntap.c (add, del, show) and cli/tuntap_watch_cmd.c (the watch
+ * subcommand) share: the device helpers of cli/tuntap_dev.c. Private to the tuntap command.
  */
 #ifndef TAPIR_CLI_TUNTAP_CMD_H
 #define TAPIR_CLI_TUNTAP_CMD_H
 
+#include <linux/if_tun.h>
 #include <net/if.h>
 #include <stdbool.h>
 
@@ -14,6 +15,8 @@ enum {
 	EXIT_ERROR = 1,
 	EXIT_USAGE = 2,
 };
+
+static const char tun_clone_path[] = "/dev/net/tun";
 
 enum {
 	TUN_MODE_MASK = IFF_TUN | IFF_TAP,
@@ -36,7 +39,7 @@ enum parse_result {
 	PARSE_BAD,
 };
 
-/* tuntap.c */
+/* tuntap_dev.c */
 void tapir_tuntap_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 int tapir_tuntap_usage_hint(const char *verb);
 bool tapir_tuntap_is_help(const char *arg);

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the packet decoder of `tapir tuntap watch` (cli/tuntap.c). Every input
- * is decoded as a TUN packet and as a TAP frame, into a full line and into a tiny one that
+ * libFuzzer harness for the packet decoder of `tapir tuntap watch` (cli/tuntap_decode.c). Every
+ * input is decoded as a TUN packet and as a TAP frame, into a full line and into a tiny one that
  * forces cutting; the text must stay NUL-terminated and as long as the returned length.
  */
 #include <stdlib.h>
