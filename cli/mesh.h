@@ -50,6 +50,7 @@ struct tapir_mesh_host {
 	char hostname[TAPIR_MESH_NAME_MAX];
 	uint32_t subnet;		 /* number of the subnet inside the CIDR */
 	char cert[TAPIR_MESH_CERT_TEXT]; /* "" when the record has none */
+	uint64_t not_after; /* set by the agent once @cert verified: its expiry; else 0 */
 };
 
 /* mesh_record.c: parsing and formatting; no I/O */
