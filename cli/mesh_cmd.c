@@ -45,6 +45,7 @@ static const char USAGE[] =
     "       tapir mesh keygen --out FILE\n"
     "       tapir mesh sign   --admin-key FILE --network NAME --public-key KEY\n"
     "                         --subnet A.B.C.D/LEN [--days N | --seconds N]\n"
+    "       tapir mesh demo   (as root: etcd and 3 hosts in namespaces, then removed)\n"
     "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
     "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
     "\n"
@@ -579,6 +580,8 @@ int tapir_cmd_mesh(int argc, char **argv)
 		fputs(USAGE, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "demo"))
+		return tapir_mesh_demo(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(VERBS) / sizeof(VERBS[0]); i++) {
 		if (strcmp(argv[1], VERBS[i].name))
 			continue;
