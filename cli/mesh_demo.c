@@ -384,6 +384,7 @@ static void show_log(const char *path)
 	fseek(f, 0, SEEK_END);
 	size = ftell(f);
 	fseek(f, size > 2000 ? size - 2000 : 0, SEEK_SET);
+	fflush(stdout);
 	fprintf(stderr, "--- the end of %s:\n", path);
 	while (fgets(line, sizeof(line), f))
 		fprintf(stderr, "  %s", line);
@@ -569,8 +570,14 @@ static int sign_hosts(struct mesh_demo *d)
 /* tapir mesh init from host 1, again every 250 ms until etcd answers. */
 static int init_network(struct mesh_demo *d)
 {
-	const char *const extra[] = {"--cidr",	   "10.42.0.0/16", "--admin-pub",
-				     d->admin_pub, "--force",	   NULL};
+	/*
+	 * Keepalive 0: no NAT to keep open between namespaces, and a keepalive sent as each peer
+	 * is added makes both sides of a pair start a handshake at once; the crossed handshakes
+	 * then wait REKEY_TIMEOUT (5 s) for a retry. A ping starts one handshake.
+	 */
+	const char *const extra[] = {
+	    "--cidr", "10.42.0.0/16", "--admin-pub", d->admin_pub, "--keepalive",
+	    "0",      "--force",      NULL};
 	struct argv_buf a = {.n = 0};
 	char log[PATH_BYTES];
 	int64_t end = now_ms() + ETCD_START_MS;
@@ -578,8 +585,8 @@ static int init_network(struct mesh_demo *d)
 
 	path_in(d, log, "init", 0, ".log");
 	mesh_args(&a, d, "init", extra);
-	say("tapir mesh init --etcd %s --network %s --cidr 10.42.0.0/16 --admin-pub %s  # once "
-	    "etcd answers",
+	say("tapir mesh init --etcd %s --network %s --cidr 10.42.0.0/16 --admin-pub %s "
+	    "--keepalive 0  # once etcd answers",
 	    ETCD_URL, NETWORK, d->admin_pub);
 	for (r = a.is_bad ? -ENOMEM : 1; r > 0; sleep_ms(250)) {
 		r = run(d->h[0].nsfd, a.v, log, ETCD_START_MS);
@@ -736,6 +743,27 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 }
 
 /*
+ * Reaps what our children left when they died (tapird's privileged helper exits once tapird
+ * is gone): we are their subreaper. Bounded; a straggler is named, not waited for forever.
+ */
+static void reap_orphans(void)
+{
+	int64_t end = now_ms() + STOP_WAIT_MS;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, NULL, WNOHANG)) >= 0) {
+		if (pid > 0)
+			continue;
+		if (now_ms() > end) {
+			fprintf(stderr,
+				"tapir mesh demo: a process of the demo is still running\n");
+			return;
+		}
+		sleep_ms(STEP_MS);
+	}
+}
+
+/*
  * Removes whatever exists of the demo: agents first (they revoke their leases while etcd still
  * runs), then the daemons, etcd, a socket a killed daemon left, the namespaces (closing our
  * descriptors: their last holder, once every process inside is gone), the directory.
@@ -755,6 +783,7 @@ static void cleanup(struct mesh_demo *d)
 	stop_all(agents, N_HOSTS, "agent");
 	stop_all(daemons, N_HOSTS, "tapird");
 	stop_all(&d->etcd, 1, "etcd");
+	reap_orphans();
 	for (int i = 0; i < N_HOSTS; i++) {
 		snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", d->h[i].ifname);
 		if (d->h[i].has_socket && !unlink(path))
@@ -808,6 +837,7 @@ static int run_demo(struct mesh_demo *d)
 
 	for (size_t i = 0; i < sizeof(STEPS) / sizeof(STEPS[0]) && r == 0; i++) {
 		r = got_signal ? -EINTR : STEPS[i].fn(d);
+		fflush(stdout);
 		if (r < 0 && !got_signal)
 			fprintf(stderr, "tapir mesh demo: %s: %s\n", STEPS[i].what, strerror(-r));
 	}
@@ -854,6 +884,8 @@ int tapir_mesh_demo(int argc, char **argv)
 		return 1;
 	}
 	catch_signals();
+	/* orphans of our children (tapird's helper) become ours to reap, not init's */
+	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	snprintf(d.tmpdir, sizeof(d.tmpdir), "/tmp/tapir-mesh-demo.XXXXXX");
 	if (!mkdtemp(d.tmpdir)) {
 		fprintf(stderr, "tapir mesh demo: mkdtemp: %s\n", strerror(errno));
