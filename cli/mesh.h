@@ -7,7 +7,6 @@
 #ifndef TAPIR_MESH_H
 #define TAPIR_MESH_H
 
-#include <signal.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -122,8 +121,5 @@ void tapir_mesh_state_remove(const char *dir, const char *name);
 
 /* mesh_demo.c: tapir mesh demo (argv[0] is "demo") */
 int tapir_mesh_demo(int argc, char **argv);
-/* mesh_demo_ping.c: 0 once @addr answered an echo request sent from namespace @nsfd. */
-int tapir_mesh_demo_ping(int nsfd, const char *from, const char *to, const char *addr,
-			 volatile sig_atomic_t *stop);
 
 #endif

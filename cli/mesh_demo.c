@@ -14,18 +14,15 @@
  * demos or a test can run at once. Children get SIGTERM if we die (PR_SET_PDEATHSIG); on exit,
  * failure, SIGINT or SIGTERM they are stopped by PID (agents first, so they revoke their leases,
  * then the daemons, then etcd) and reaped, then the sockets and the directory are removed.
- * Traffic stays between the demo's own namespaces. Never runs ip(8).
+ * Traffic stays between the demo's own namespaces. Never runs ip(8). The plumbing (namespaces,
+ * child processes, the ping) is mesh_demo_sys.c.
  */
-#include "cli.h"
+#include "mesh_demo.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <assert.h>
 #include <ftw.h>
-#include <limits.h>
-#include <netinet/in.h>
-#include <sched.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
@@ -49,17 +46,15 @@
 
 enum {
 	N_HOSTS = 3,
-	HUB_HOST = 100, /* the bridge's address: 192.0.2.100, where etcd listens */
-	UNDERLAY_CIDR = 24,
+	HUB_HOST = 100,	       /* the bridge's address: 192.0.2.100, where etcd listens */
 	ETCD_START_MS = 20000, /* etcd answers in about 1 s; a loaded machine takes longer */
 	DAEMON_START_MS = 10000,
 	PEERS_MS = 20000,
-	STOP_WAIT_MS = 5000, /* per group of processes, after SIGTERM; then SIGKILL */
-	STEP_MS = 50,
+	STEP_MS = TAPIR_MDEMO_STEP_MS,
 	AGENT_TTL_S = 10,
 	CERT_DAYS = 1,
 	NAME_BYTES = 16, /* IFNAMSIZ */
-	PATH_BYTES = 256,
+	PATH_BYTES = TAPIR_MDEMO_PATH_BYTES,
 	TMPDIR_BYTES = 32, /* "/tmp/tapir-mesh-demo.XXXXXX" */
 	ARGV_MAX = 24,
 };
@@ -71,7 +66,7 @@ struct demo_host {
 	int nsfd; /* -1 until made */
 	pid_t tapird, agent;
 	char ifname[NAME_BYTES];
-	bool has_socket; /* tapird's socket appeared: ours to remove if it stays */
+	bool has_socket; /* tapird started: a socket left with our interface's name is ours */
 };
 
 struct mesh_demo {
@@ -113,37 +108,6 @@ __attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
 	fflush(stdout);
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-/* The full path of @name in $PATH into @out, or false. */
-static bool find_in_path(const char *name, char out[PATH_BYTES])
-{
-	const char *path = getenv("PATH");
-	char *dirs = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"), *save = NULL;
-	bool found = false;
-
-	for (char *p = dirs ? strtok_r(dirs, ":", &save) : NULL; p && !found;
-	     p = strtok_r(NULL, ":", &save)) {
-		snprintf(out, PATH_BYTES, "%s/%s", p, name);
-		found = !access(out, X_OK);
-	}
-	free(dirs);
-	return found;
-}
-
 /* This tapir binary, and tapird: $TAPIRD, else next to this binary, else from $PATH. */
 static int find_binaries(struct mesh_demo *d)
 {
@@ -163,58 +127,10 @@ static int find_binaries(struct mesh_demo *d)
 		if (!access(d->tapird, X_OK))
 			return 0;
 	}
-	return find_in_path("tapird", d->tapird) ? 0 : -ENOENT;
+	return tapir_mdemo_find_in_path("tapird", d->tapird) ? 0 : -ENOENT;
 }
 
 /* ---------------------------------------------------------------- namespaces and links */
-
-/* A new network namespace, held by the returned descriptor; we stay where we were. */
-static int netns_new(void)
-{
-	int own = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC), fd = -1;
-
-	if (own < 0)
-		return -errno;
-	if (unshare(CLONE_NEWNET) == 0)
-		fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		fd = -errno;
-	if (setns(own, CLONE_NEWNET) < 0) {
-		/* staying in the demo's namespace would be worse than stopping */
-		perror("tapir mesh demo: setns back");
-		abort();
-	}
-	close(own);
-	return fd;
-}
-
-static unsigned long long netns_id(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) ? 0 : (unsigned long long)st.st_ino;
-}
-
-static int nl_in(int nsfd, struct tapir_nl **nl)
-{
-	char path[PATH_BYTES];
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", nsfd);
-	return tapir_nl_open(nl, path);
-}
-
-/* Link @name up, with 192.0.2.@host/24 unless @host is 0. */
-static int link_up(struct tapir_nl *nl, const char *name, int host)
-{
-	uint8_t addr[4] = {192, 0, 2, (uint8_t)host};
-	int ifindex = tapir_nl_link_lookup(nl, name, NULL), r = 0;
-
-	if (ifindex < 0)
-		return ifindex;
-	if (host)
-		r = tapir_nl_addr(nl, true, ifindex, AF_INET, addr, UNDERLAY_CIDR);
-	return r ? r : tapir_nl_link_set(nl, ifindex, 0, true);
-}
 
 /* The hub: lo, bridge 192.0.2.100/24. */
 static int setup_hub(struct mesh_demo *d, char bridge[NAME_BYTES])
@@ -224,20 +140,20 @@ static int setup_hub(struct mesh_demo *d, char bridge[NAME_BYTES])
 
 	if (snprintf(bridge, NAME_BYTES, "tmd%ubr", d->pid) >= NAME_BYTES)
 		return -ENAMETOOLONG;
-	d->hub = netns_new();
+	d->hub = tapir_mdemo_netns_new();
 	if (d->hub < 0)
 		return d->hub;
-	say("unshare --net  # hub: net:[%llu]", netns_id(d->hub));
-	r = nl_in(d->hub, &nl);
+	say("unshare --net  # hub: net:[%llu]", tapir_mdemo_netns_id(d->hub));
+	r = tapir_mdemo_nl_in(d->hub, &nl);
 	if (r == 0)
-		r = link_up(nl, "lo", 0);
+		r = tapir_mdemo_link_up(nl, "lo", 0);
 	if (r == 0) {
 		say("ip link add %s type bridge; ip address add 192.0.2.%d/24 dev %s", bridge,
 		    HUB_HOST, bridge);
 		r = tapir_nl_bridge_add(nl, bridge);
 	}
 	if (r == 0)
-		r = link_up(nl, bridge, HUB_HOST);
+		r = tapir_mdemo_link_up(nl, bridge, HUB_HOST);
 	tapir_nl_close(nl);
 	return r;
 }
@@ -252,15 +168,15 @@ static int setup_host(struct mesh_demo *d, int i, const char *bridge)
 	if (snprintf(near, sizeof(near), "tmd%uh%d", d->pid, i + 1) >= (int)sizeof(near) ||
 	    snprintf(far, sizeof(far), "tmd%uu%d", d->pid, i + 1) >= (int)sizeof(far))
 		return -ENAMETOOLONG;
-	d->h[i].nsfd = netns_new();
+	d->h[i].nsfd = tapir_mdemo_netns_new();
 	if (d->h[i].nsfd < 0)
 		return d->h[i].nsfd;
-	say("unshare --net  # host%d: net:[%llu]", i + 1, netns_id(d->h[i].nsfd));
+	say("unshare --net  # host%d: net:[%llu]", i + 1, tapir_mdemo_netns_id(d->h[i].nsfd));
 	say("ip link add %s (host%d) type veth peer %s (hub) master %s; 192.0.2.%d/24", near, i + 1,
 	    far, bridge, i + 1);
-	r = nl_in(d->hub, &hub);
+	r = tapir_mdemo_nl_in(d->hub, &hub);
 	if (r == 0)
-		r = nl_in(d->h[i].nsfd, &nl);
+		r = tapir_mdemo_nl_in(d->h[i].nsfd, &nl);
 	if (r == 0)
 		r = tapir_nl_veth_add(hub, near, d->h[i].nsfd, far, -1);
 	if (r == 0) {
@@ -271,105 +187,13 @@ static int setup_host(struct mesh_demo *d, int i, const char *bridge)
 	if (r == 0)
 		r = tapir_nl_link_set_master(hub, port, master);
 	if (r == 0)
-		r = link_up(hub, far, 0);
+		r = tapir_mdemo_link_up(hub, far, 0);
 	if (r == 0)
-		r = link_up(nl, "lo", 0);
+		r = tapir_mdemo_link_up(nl, "lo", 0);
 	if (r == 0)
-		r = link_up(nl, near, i + 1);
+		r = tapir_mdemo_link_up(nl, near, i + 1);
 	tapir_nl_close(nl);
 	tapir_nl_close(hub);
-	return r;
-}
-
-/* ---------------------------------------------------------------- child processes */
-
-/*
- * Runs @argv (argv[0] a path, or a name looked up in $PATH) in namespace @nsfd, its output
- * appended to @log (NULL: ours). Returns the child's PID or -errno. The child dies with us.
- */
-static pid_t spawn(int nsfd, char *const argv[], const char *log)
-{
-	pid_t parent = getpid(), pid;
-
-	fflush(NULL);
-	pid = fork();
-	if (pid < 0)
-		return -errno;
-	if (pid == 0) {
-		int null = open("/dev/null", O_RDONLY), out = -1;
-
-		signal(SIGINT, SIG_DFL);
-		signal(SIGTERM, SIG_DFL);
-		signal(SIGHUP, SIG_DFL);
-		signal(SIGPIPE, SIG_DFL);
-		if (prctl(PR_SET_PDEATHSIG, SIGTERM) < 0 || getppid() != parent)
-			_exit(126);
-		if (log)
-			out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (null < 0 || (log && out < 0) || setns(nsfd, CLONE_NEWNET) < 0)
-			_exit(126);
-		dup2(null, STDIN_FILENO);
-		if (out >= 0) {
-			dup2(out, STDOUT_FILENO);
-			dup2(out, STDERR_FILENO);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	return pid;
-}
-
-/* Waits for @pid up to @ms; its exit status, or -ETIMEDOUT (it still runs). */
-static int wait_exit(pid_t pid, int ms)
-{
-	int status = 0;
-
-	for (int64_t end = now_ms() + ms;;) {
-		pid_t r = waitpid(pid, &status, WNOHANG);
-
-		if (r == pid)
-			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-		if (r < 0 && errno != EINTR)
-			return -errno;
-		if (now_ms() >= end)
-			return -ETIMEDOUT;
-		sleep_ms(STEP_MS);
-	}
-}
-
-/* SIGTERM to every PID in @pids (0 = none), reap each, SIGKILL what is left after the wait. */
-static void stop_all(pid_t *pids, size_t n, const char *what)
-{
-	int64_t end = now_ms() + STOP_WAIT_MS;
-
-	for (size_t i = 0; i < n; i++) {
-		if (pids[i] > 0)
-			kill(pids[i], SIGTERM);
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (pids[i] <= 0)
-			continue;
-		if (wait_exit(pids[i], (int)(end > now_ms() ? end - now_ms() : 0)) == -ETIMEDOUT) {
-			fprintf(stderr, "tapir mesh demo: %s %d did not stop, killing it\n", what,
-				(int)pids[i]);
-			kill(pids[i], SIGKILL);
-			waitpid(pids[i], NULL, 0);
-		}
-		pids[i] = 0;
-	}
-}
-
-/* Runs @argv in @nsfd to the end (bounded by @ms); its exit status or -errno. */
-static int run(int nsfd, char *const argv[], const char *log, int ms)
-{
-	pid_t pid = spawn(nsfd, argv, log);
-	int r;
-
-	if (pid < 0)
-		return pid;
-	r = wait_exit(pid, ms);
-	if (r == -ETIMEDOUT)
-		stop_all(&pid, 1, argv[0]);
 	return r;
 }
 
@@ -454,7 +278,7 @@ static int start_etcd(struct mesh_demo *d)
 				    "--initial-cluster",
 				    "demo=http://127.0.0.1:2380"};
 
-	if (!find_in_path("etcd", bin))
+	if (!tapir_mdemo_find_in_path("etcd", bin))
 		return -ENOENT;
 	path_in(d, data, "etcd", 0, "");
 	path_in(d, log, "etcd", 0, ".log");
@@ -467,7 +291,7 @@ static int start_etcd(struct mesh_demo *d)
 		arg(&a, rest[i]);
 	say("etcd --name demo --data-dir %s --listen-client-urls %s  # in the hub, log %s", data,
 	    ETCD_URL, log);
-	d->etcd = a.is_bad ? -ENOMEM : spawn(d->hub, a.v, log);
+	d->etcd = a.is_bad ? -ENOMEM : tapir_mdemo_spawn(d->hub, a.v, log);
 	args_free(&a);
 	return d->etcd < 0 ? (int)d->etcd : 0;
 }
@@ -486,7 +310,7 @@ static int start_tapird(struct mesh_demo *d, int i)
 	struct demo_host *h = &d->h[i];
 	char log[PATH_BYTES];
 	struct argv_buf a = {.n = 0};
-	int64_t end = now_ms() + DAEMON_START_MS;
+	int64_t end = tapir_mdemo_now_ms() + DAEMON_START_MS;
 
 	if (snprintf(h->ifname, sizeof(h->ifname), "tmesh%u-%d", d->pid, i + 1) >=
 	    (int)sizeof(h->ifname))
@@ -498,7 +322,7 @@ static int start_tapird(struct mesh_demo *d, int i)
 	arg(&a, "-f");
 	arg(&a, h->ifname);
 	say("%s -f %s  # in host%d, log %s", d->tapird, h->ifname, i + 1, log);
-	h->tapird = a.is_bad ? -ENOMEM : spawn(h->nsfd, a.v, log);
+	h->tapird = a.is_bad ? -ENOMEM : tapir_mdemo_spawn(h->nsfd, a.v, log);
 	args_free(&a);
 	if (h->tapird < 0)
 		return (int)h->tapird;
@@ -506,9 +330,14 @@ static int start_tapird(struct mesh_demo *d, int i)
 	while (tapir_uapi_wait(h->ifname, STEP_MS) < 0) {
 		if (got_signal)
 			return -EINTR;
-		if (now_ms() > end || wait_exit(h->tapird, 0) >= 0) {
+		if (tapir_mdemo_wait_exit(h->tapird, 0) >= 0) {
+			h->tapird = 0; /* reaped: its PID is no longer ours to signal */
 			show_log(log);
 			return -ECHILD;
+		}
+		if (tapir_mdemo_now_ms() > end) {
+			show_log(log);
+			return -ETIMEDOUT;
 		}
 	}
 	return 0;
@@ -581,7 +410,7 @@ static int init_network(struct mesh_demo *d)
 	    "0",      "--force",      NULL};
 	struct argv_buf a = {.n = 0};
 	char log[PATH_BYTES];
-	int64_t end = now_ms() + ETCD_START_MS;
+	int64_t end = tapir_mdemo_now_ms() + ETCD_START_MS;
 	int r;
 
 	path_in(d, log, "init", 0, ".log");
@@ -589,18 +418,18 @@ static int init_network(struct mesh_demo *d)
 	say("tapir mesh init --etcd %s --network %s --cidr 10.42.0.0/16 --admin-pub %s "
 	    "--keepalive 0  # once etcd answers",
 	    ETCD_URL, NETWORK, d->admin_pub);
-	for (r = a.is_bad ? -ENOMEM : 1; r > 0; sleep_ms(250)) {
-		r = run(d->h[0].nsfd, a.v, log, ETCD_START_MS);
+	for (r = a.is_bad ? -ENOMEM : 1; r > 0; tapir_mdemo_sleep_ms(250)) {
+		r = tapir_mdemo_run(d->h[0].nsfd, a.v, log, ETCD_START_MS);
 		if (r == 0 || r < 0)
 			break;
 		if (got_signal) {
 			r = -EINTR;
-		} else if (wait_exit(d->etcd, 0) >= 0) {
+		} else if (tapir_mdemo_wait_exit(d->etcd, 0) >= 0) {
 			d->etcd = 0;
 			path_in(d, log, "etcd", 0, ".log");
 			show_log(log);
 			r = -ECHILD;
-		} else if (now_ms() > end) {
+		} else if (tapir_mdemo_now_ms() > end) {
 			show_log(log);
 			r = -ETIMEDOUT;
 		}
@@ -629,7 +458,7 @@ static int start_agents(struct mesh_demo *d)
 		say("tapir mesh join --interface %s --ttl %d --admin-pub ... --cert-file %s  # in "
 		    "host%d, log %s",
 		    h->ifname, AGENT_TTL_S, cert, i + 1, log);
-		h->agent = a.is_bad ? -ENOMEM : spawn(h->nsfd, a.v, log);
+		h->agent = a.is_bad ? -ENOMEM : tapir_mdemo_spawn(h->nsfd, a.v, log);
 		args_free(&a);
 		r = h->agent < 0 ? (int)h->agent : 0;
 	}
@@ -653,7 +482,7 @@ static int n_peers(const char *ifname)
 /* Until every tapird has every other host as a peer; an agent that exits ends the wait. */
 static int wait_peers(struct mesh_demo *d)
 {
-	int64_t t0 = now_ms();
+	int64_t t0 = tapir_mdemo_now_ms();
 	char log[PATH_BYTES];
 	int n_ready = 0;
 
@@ -663,7 +492,7 @@ static int wait_peers(struct mesh_demo *d)
 			return -EINTR;
 		n_ready = 0;
 		for (int i = 0; i < N_HOSTS; i++) {
-			if (wait_exit(d->h[i].agent, 0) >= 0) {
+			if (tapir_mdemo_wait_exit(d->h[i].agent, 0) >= 0) {
 				d->h[i].agent = 0;
 				path_in(d, log, "agent", i + 1, ".log");
 				show_log(log);
@@ -671,13 +500,13 @@ static int wait_peers(struct mesh_demo *d)
 			}
 			n_ready += n_peers(d->h[i].ifname) == N_HOSTS - 1;
 		}
-		if (n_ready < N_HOSTS && now_ms() - t0 > PEERS_MS)
+		if (n_ready < N_HOSTS && tapir_mdemo_now_ms() - t0 > PEERS_MS)
 			return -ETIMEDOUT;
 		if (n_ready < N_HOSTS)
-			sleep_ms(100);
+			tapir_mdemo_sleep_ms(100);
 	}
 	printf("    every host has %d peers after %.1f s\n", N_HOSTS - 1,
-	       (double)(now_ms() - t0) / 1000);
+	       (double)(tapir_mdemo_now_ms() - t0) / 1000);
 	return 0;
 }
 
@@ -698,7 +527,7 @@ static int ping_matrix(struct mesh_demo *d)
 			snprintf(from, sizeof(from), "host%d", i + 1);
 			snprintf(to, sizeof(to), "host%d", j + 1);
 			is_ok[i][j] =
-			    tapir_mesh_demo_ping(d->h[i].nsfd, from, to, addr, &got_signal) == 0;
+			    tapir_mdemo_ping(d->h[i].nsfd, from, to, addr, &got_signal) == 0;
 			n_ok += is_ok[i][j];
 		}
 	}
@@ -726,7 +555,7 @@ static int show_status(struct mesh_demo *d)
 	mesh_args(&a, d, "status", extra);
 	say("tapir mesh status --etcd %s --network %s --interface %s --admin-pub ...  # in host1",
 	    ETCD_URL, NETWORK, d->h[0].ifname);
-	r = a.is_bad ? -ENOMEM : run(d->h[0].nsfd, a.v, NULL, ETCD_START_MS);
+	r = a.is_bad ? -ENOMEM : tapir_mdemo_run(d->h[0].nsfd, a.v, NULL, ETCD_START_MS);
 	args_free(&a);
 	return r > 0 ? -EPROTO : r;
 }
@@ -741,27 +570,6 @@ static int remove_entry(const char *path, const struct stat *st, int flag, struc
 	if (remove(path) < 0)
 		fprintf(stderr, "tapir mesh demo: %s: %s\n", path, strerror(errno));
 	return 0;
-}
-
-/*
- * Reaps what our children left when they died (tapird's privileged helper exits once tapird
- * is gone): we are their subreaper. Bounded; a straggler is named, not waited for forever.
- */
-static void reap_orphans(void)
-{
-	int64_t end = now_ms() + STOP_WAIT_MS;
-	pid_t pid;
-
-	while ((pid = waitpid(-1, NULL, WNOHANG)) >= 0) {
-		if (pid > 0)
-			continue;
-		if (now_ms() > end) {
-			fprintf(stderr,
-				"tapir mesh demo: a process of the demo is still running\n");
-			return;
-		}
-		sleep_ms(STEP_MS);
-	}
 }
 
 /*
@@ -781,10 +589,10 @@ static void cleanup(struct mesh_demo *d)
 	}
 	say("cleaning up: the agents, tapird, etcd (SIGTERM by PID), the namespaces, %s",
 	    d->tmpdir[0] ? d->tmpdir : "nothing else");
-	stop_all(agents, N_HOSTS, "agent");
-	stop_all(daemons, N_HOSTS, "tapird");
-	stop_all(&d->etcd, 1, "etcd");
-	reap_orphans();
+	tapir_mdemo_stop_all(agents, N_HOSTS, "agent");
+	tapir_mdemo_stop_all(daemons, N_HOSTS, "tapird");
+	tapir_mdemo_stop_all(&d->etcd, 1, "etcd");
+	tapir_mdemo_reap_orphans();
 	for (int i = 0; i < N_HOSTS; i++) {
 		snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", d->h[i].ifname);
 		if (d->h[i].has_socket && !unlink(path))
@@ -876,7 +684,7 @@ int tapir_mesh_demo(int argc, char **argv)
 		fprintf(stderr, "tapir mesh demo: needs root (network namespaces, tapird)\n");
 		return 1;
 	}
-	if (!find_in_path("etcd", etcd)) {
+	if (!tapir_mdemo_find_in_path("etcd", etcd)) {
 		fprintf(stderr, "tapir mesh demo: no etcd in PATH: apt-get install etcd-server\n");
 		return 1;
 	}
