@@ -366,10 +366,10 @@ static int sign_hosts(struct mesh_demo *d)
 	tapir_key_to_base64(d->admin_pub, admin_pk);
 	say("tapir mesh keygen  # admin key %s, kept in memory", d->admin_pub);
 	for (int i = 0; i < N_HOSTS && r == 0; i++) {
-		struct tapir_mesh_cert c = {.subnet_addr = (10u << 24) | (42u << 16) |
-							   ((uint32_t)(i + 1) << 8),
-					    .subnet_len = 24,
-					    .not_after = (uint64_t)time(NULL) + CERT_DAYS * 86400};
+		struct tapir_mesh_cert c = {
+		    .subnet_addr = (10u << 24) | (42u << 16) | ((uint32_t)(i + 1) << 8),
+		    .subnet_len = 24,
+		    .not_after = (uint64_t)time(NULL) + (uint64_t)CERT_DAYS * 86400};
 		FILE *f;
 
 		tapir_x25519_generate(priv);

@@ -292,7 +292,7 @@ static long echo(int fd, const struct sockaddr_in *dst, uint16_t seq)
 		return -errno;
 	while ((left = PING_WAIT_MS - (now_us() - t0) / 1000) > 0) {
 		struct pollfd pfd = {.fd = fd, .events = POLLIN};
-		struct sockaddr_in from;
+		struct sockaddr_in from = {.sin_family = AF_UNSPEC};
 		socklen_t fl = sizeof(from);
 		ssize_t n;
 
