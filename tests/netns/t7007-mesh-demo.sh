@@ -7,7 +7,7 @@
 # running): each stops with 128 + the signal. After each run nothing is left: no process of
 # its process group (each run is its own session: setsid), no /var/run/wireguard socket of
 # its interfaces, none of its network namespaces (lsns, by the inode each run prints), no
-# temporary directory.
+# temporary directory. Without etcd in PATH the demo says which package to install.
 #
 #   the demo's own anonymous namespaces, built by `tapir mesh demo` itself (names carry its PID):
 #   host1..3: tapird tmeshPID-N + agent, 192.0.2.N/24 --veth-- hub: bridge tmdPIDbr, etcd
@@ -21,7 +21,7 @@ require_cmds etcd lsns setsid pgrep
 "$CLI" mesh --help 2>/dev/null | grep -q 'mesh demo' || skip_all "this tapir has no mesh demo"
 [ "$(basename "$IMPL")" = tapird ] || skip_all "the demo runs tapird only (TAPIRD=$IMPL)"
 
-plan 13
+plan 14
 
 # pid_of OUT: the demo's PID, from its bridge's name (tmdPIDbr)
 pid_of() { grep -oE 'tmd[0-9]+br' "$1" | head -1 | tr -dc 0-9; }
@@ -98,3 +98,7 @@ check "run 3 had started every process" \
 		[ \$(grep -c 'tapir mesh join' '$T/demo3.out') -eq 3 ]"
 check "run 3 left nothing" nothing_left "$T/demo3.out"
 check_fails "tapir mesh demo with an argument is a usage error" "$CLI" mesh demo --bogus
+check "without etcd in PATH: exit 1, naming apt-get install etcd-server, nothing built" \
+	sh -c "rc=0; env PATH=/nonexistent '$CLI' mesh demo >'$T/noetcd' 2>&1 || rc=\$?
+		cat '$T/noetcd'; [ \$rc -eq 1 ] && grep -q 'apt-get install etcd-server' '$T/noetcd' &&
+		! grep -q mkdir '$T/noetcd'"
