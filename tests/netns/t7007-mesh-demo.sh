@@ -6,8 +6,9 @@
 # etcd start line, run 3 SIGTERM once its third agent started (etcd, 3 tapird and 3 agents
 # running): each stops with 128 + the signal. After each run nothing is left: no process of
 # its process group (each run is its own session: setsid), no /var/run/wireguard socket of
-# its interfaces, none of its network namespaces (lsns, by the inode each run prints), no
-# temporary directory. Without etcd in PATH the demo says which package to install.
+# its interfaces, none of its network namespaces (lsns, by the inode each run prints, holding
+# a link named with its PID), no temporary directory. Without etcd in PATH the demo says which
+# package to install.
 #
 #   the demo's own anonymous namespaces, built by `tapir mesh demo` itself (names carry its PID):
 #   host1..3: tapird tmeshPID-N + agent, 192.0.2.N/24 --veth-- hub: bridge tmdPIDbr, etcd
@@ -17,7 +18,7 @@ set -eu
 
 CLI=$(dirname "$IMPL")/tapir
 [ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
-require_cmds etcd lsns setsid pgrep
+require_cmds etcd lsns nsenter setsid pgrep
 "$CLI" mesh --help 2>/dev/null | grep -q 'mesh demo' || skip_all "this tapir has no mesh demo"
 [ "$(basename "$IMPL")" = tapird ] || skip_all "the demo runs tapird only (TAPIRD=$IMPL)"
 
@@ -34,8 +35,13 @@ left_behind()
 	[ -n "$pid" ] || { echo "no PID in $out"; return 0; }
 	pgrep -g "$pid" -a || true
 	ls "$WG_RUN_DIR/tmesh$pid-"* 2>/dev/null || true
+	# an inode number is reused as soon as its namespace is gone (other tests make namespaces
+	# all the time): one of ours still exists only if it holds a link named with our PID
 	for ns in $(grep -oE 'net:\[[0-9]+\]' "$out" | tr -dc '0-9\n'); do
-		lsns -t net -n -o NS | grep -qx "$ns" && echo "namespace net:[$ns] is still there"
+		for p in $(lsns -t net -n -o NS,PID | awk -v ns="$ns" '$1 == ns { print $2 }'); do
+			nsenter --net="/proc/$p/ns/net" ip -o link show 2>/dev/null |
+				grep -qE "tm(d|esh)$pid" && echo "namespace net:[$ns] is still there ($p)"
+		done
 	done
 	dir=$(sed -n 's/^\[#\] mkdir \([^ ]*\).*/\1/p' "$out")
 	[ -n "$dir" ] && [ -e "$dir" ] && echo "$dir is still there"
