@@ -104,7 +104,7 @@ static void note_expiry(struct tapir_mesh_agent *a, uint64_t not_after)
 		a->next_expiry = not_after;
 }
 
-/* The earliest expiry among the present peers: O(subnets), run only when the timer fires. */
+/* The earliest expiry among the present peers: O(subnets), after a resync or the timer. */
 static void find_next_expiry(struct tapir_mesh_agent *a)
 {
 	uint32_t n = tapir_mesh_n_subnets(a->net);
