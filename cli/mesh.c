@@ -413,6 +413,9 @@ static int run(struct tapir_mesh_agent *a)
 		}
 		if (a->needs_rewrite && a->has_lease)
 			rewrite_self(a);
+		/* a certificate can expire while its record sits unchanged: no event tells us */
+		if (a->next_expiry && (uint64_t)time(NULL) > a->next_expiry)
+			tapir_mesh_expire(a, (uint64_t)time(NULL));
 		if (!is_watching) {
 			if (tapir_mesh_resync(a, &rev) < 0 ||
 			    tapir_etcd_watch_start(a->e, a->prefix, rev + 1) < 0) {

@@ -50,6 +50,7 @@ struct tapir_mesh_host {
 	char hostname[TAPIR_MESH_NAME_MAX];
 	uint32_t subnet;		 /* number of the subnet inside the CIDR */
 	char cert[TAPIR_MESH_CERT_TEXT]; /* "" when the record has none */
+	uint64_t not_after; /* set by the agent once @cert verified: its expiry; else 0 */
 };
 
 /* mesh_record.c: parsing and formatting; no I/O */
@@ -117,5 +118,8 @@ int tapir_mesh_state_read(const char *dir, const char *name, struct tapir_mesh_s
 int tapir_mesh_state_write(const char *dir, const char *name, const struct tapir_mesh_state *st);
 int tapir_mesh_env_write(const char *dir, const struct tapir_mesh_net *net, uint32_t subnet);
 void tapir_mesh_state_remove(const char *dir, const char *name);
+
+/* mesh_demo.c: tapir mesh demo (argv[0] is "demo") */
+int tapir_mesh_demo(int argc, char **argv);
 
 #endif

@@ -15,6 +15,7 @@ struct tapir_mesh_slot {
 	bool is_present;
 	uint8_t public_key[32];
 	char endpoint[TAPIR_MESH_ENDPOINT_MAX];
+	uint64_t not_after; /* the certificate's expiry (s since the epoch), 0: none checked */
 };
 
 struct tapir_mesh_agent {
@@ -28,6 +29,7 @@ struct tapir_mesh_agent {
 	bool needs_rewrite;	       /* our record was changed or deleted by someone */
 	bool has_synced;	       /* a resync has completed since the agent started */
 	struct tapir_mesh_slot *slots; /* owned; one per subnet number */
+	uint64_t next_expiry;	       /* no present slot's certificate expires before; 0: none */
 	uint64_t n_ignored, n_applied;
 };
 
@@ -38,5 +40,10 @@ __attribute__((format(printf, 2, 3))) void tapir_mesh_say(const struct tapir_mes
 void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *kv);
 /* Brings tapird's mesh peers in line with the store; *rev_out: the revision read. */
 int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out);
+/*
+ * Removes every peer whose certificate expired by @now (s since the epoch) while its record sat
+ * unchanged in etcd, counting each as ignored; then sets next_expiry again.
+ */
+void tapir_mesh_expire(struct tapir_mesh_agent *a, uint64_t now);
 
 #endif

@@ -94,6 +94,26 @@ static void slot_set(struct tapir_mesh_slot *s, const struct tapir_mesh_host *h)
 	s->is_present = true;
 	memcpy(s->public_key, h->public_key, 32);
 	memcpy(s->endpoint, h->endpoint, sizeof(s->endpoint));
+	s->not_after = h->not_after;
+}
+
+/* Brings the expiry timer forward to @not_after (0: the peer's certificate never expires). */
+static void note_expiry(struct tapir_mesh_agent *a, uint64_t not_after)
+{
+	if (not_after && (!a->next_expiry || not_after < a->next_expiry))
+		a->next_expiry = not_after;
+}
+
+/* The earliest expiry among the present peers: O(subnets), after a resync or the timer. */
+static void find_next_expiry(struct tapir_mesh_agent *a)
+{
+	uint32_t n = tapir_mesh_n_subnets(a->net);
+
+	a->next_expiry = 0;
+	for (uint32_t s = 0; s < n; s++) {
+		if (a->slots[s].is_present)
+			note_expiry(a, a->slots[s].not_after);
+	}
 }
 
 /* Makes subnet @h->subnet's peer @h (NULL: no peer), with one UAPI set. */
@@ -104,7 +124,13 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 	size_t len = 0;
 	FILE *f;
 
-	if (h ? slot_equal(s, h) : !s->is_present)
+	if (h && slot_equal(s, h)) {
+		/* the same peer, maybe with a renewed certificate: only the expiry moves */
+		s->not_after = h->not_after;
+		note_expiry(a, h->not_after);
+		return;
+	}
+	if (!h && !s->is_present)
 		return;
 	f = open_memstream(&body, &len);
 	if (!f)
@@ -120,6 +146,7 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 	a->n_applied++;
 	if (h) {
 		slot_set(s, h);
+		note_expiry(a, h->not_after);
 		tapir_mesh_say(a, "peer %s (%s%s%s) set", subnet_text, h->endpoint,
 			       h->hostname[0] ? ", " : "", h->hostname);
 	} else {
@@ -137,6 +164,7 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, uint32_t *subnet,
 		    struct tapir_mesh_host *h)
 {
+	struct tapir_mesh_cert c;
 	const char *why;
 	int r;
 
@@ -163,6 +191,9 @@ static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, 
 		ignore(a, kv, why);
 		return r == -EKEYEXPIRED ? r : -EBADMSG; /* an expired host goes */
 	}
+	/* verified, so it decodes: its expiry arms the timer (tapir_mesh_expire) */
+	if (a->opts->admin_key && tapir_mesh_cert_decode(h->cert, &c, NULL) == 0)
+		h->not_after = c.not_after;
 	return 1;
 }
 
@@ -298,6 +329,7 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 			memset(&h, 0, sizeof(h));
 			memcpy(h.public_key, a->slots[subnet].public_key, 32);
 			memcpy(h.endpoint, a->slots[subnet].endpoint, sizeof(h.endpoint));
+			h.not_after = a->slots[subnet].not_after;
 			h.subnet = subnet;
 			r = 1;
 		}
@@ -369,6 +401,7 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	if (r == 0) {
 		a->has_synced = true;
 		memcpy(a->slots, want, n_subnets * sizeof(*want));
+		find_next_expiry(a);
 		tapir_mesh_say(a, "resynced at revision %lld: %zu peer changes",
 			       (long long)*rev_out, n_changed);
 	}
@@ -381,4 +414,28 @@ out:
 	free(hosts);
 	free(want);
 	return r;
+}
+
+void tapir_mesh_expire(struct tapir_mesh_agent *a, uint64_t now)
+{
+	uint32_t n = tapir_mesh_n_subnets(a->net);
+	char subnet[TAPIR_MESH_CIDR_TEXT];
+
+	for (uint32_t s = 0; s < n; s++) {
+		const struct tapir_mesh_slot *slot = &a->slots[s];
+
+		/* expired as tapir_mesh_cert_verify() sees it: not_after < now */
+		if (!slot->is_present || !slot->not_after || slot->not_after >= now)
+			continue;
+		tapir_mesh_subnet_text(subnet, a->net, s);
+		tapir_mesh_say(a, "peer %s: its certificate expired at %llu, record unchanged",
+			       subnet, (unsigned long long)slot->not_after);
+		apply_one(a, s, NULL);
+		if (slot->is_present)
+			continue; /* tapird did not answer: the timer fires again */
+		a->n_ignored++;
+		tapir_mesh_say(a, "ignored record of %s: the certificate has expired (%llu so far)",
+			       subnet, (unsigned long long)a->n_ignored);
+	}
+	find_next_expiry(a);
 }

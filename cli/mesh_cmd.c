@@ -44,7 +44,8 @@ static const char USAGE[] =
     "                         [--admin-pub KEY]\n"
     "       tapir mesh keygen --out FILE\n"
     "       tapir mesh sign   --admin-key FILE --network NAME --public-key KEY\n"
-    "                         --subnet A.B.C.D/LEN [--days N]\n"
+    "                         --subnet A.B.C.D/LEN [--days N | --seconds N]\n"
+    "       tapir mesh demo   (as root: etcd and 3 hosts in namespaces, then removed)\n"
     "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
     "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
     "\n"
@@ -61,15 +62,16 @@ static const char USAGE[] =
     "\n"
     "Signed networks: keygen writes an admin key (Ed25519) to FILE and prints its public half;\n"
     "sign prints a certificate binding a host's WireGuard public key to one subnet for N days\n"
-    "(365). An agent given --admin-pub takes only the subnet of its certificate and ignores\n"
-    "every record whose certificate does not verify, so write access to etcd alone adds no\n"
-    "peer. Give agents the admin's public key yourself: one read from etcd protects nothing.\n";
+    "(365) or N seconds. An agent given --admin-pub takes only the subnet of its certificate,\n"
+    "ignores every record whose certificate does not verify, so write access to etcd alone adds\n"
+    "no peer, and removes a peer when its certificate expires. Give agents the admin's public\n"
+    "key yourself: one read from etcd protects nothing.\n";
 
 struct args {
 	struct tapir_etcd_opts etcd;
 	const char *network, *cidr, *ifname, *endpoint, *state_dir;
 	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
-	long subnet_len, port, mtu, keepalive, ttl, days;
+	long subnet_len, port, mtu, keepalive, ttl, days, seconds;
 	bool is_force, needs_network;
 };
 
@@ -118,6 +120,7 @@ static const struct option OPTIONS[] = {
     {"public-key", required_argument, NULL, 'u'},
     {"subnet", required_argument, NULL, 'S'},
     {"days", required_argument, NULL, 'D'},
+    {"seconds", required_argument, NULL, 'T'},
     {"cert-file", required_argument, NULL, 'R'},
     {"out", required_argument, NULL, 'o'},
     {"force", no_argument, NULL, 'f'},
@@ -140,6 +143,7 @@ static int number_option(struct args *a, int c, const char *arg)
 	    {'k', "keepalive", 0, 65535, offsetof(struct args, keepalive)},
 	    {'t', "ttl", TTL_MIN_S, TTL_MAX_S, offsetof(struct args, ttl)},
 	    {'D', "days", 1, 36500, offsetof(struct args, days)},
+	    {'T', "seconds", 1, 36500L * 86400, offsetof(struct args, seconds)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -317,7 +321,11 @@ static int cmd_sign(struct args *a, struct tapir_etcd *e)
 		return usage_error("--public-key KEY is missing or not a base64 key");
 	if (!a->subnet || tapir_mesh_cidr_parse(a->subnet, &c.subnet_addr, &c.subnet_len) < 0)
 		return usage_error("--subnet A.B.C.D/LEN is missing or not a network");
-	c.not_after = (uint64_t)time(NULL) + (uint64_t)(a->days ? a->days : 365) * 86400;
+	if (a->days && a->seconds)
+		return usage_error("--days and --seconds exclude each other");
+	c.not_after =
+	    (uint64_t)time(NULL) +
+	    (a->seconds ? (uint64_t)a->seconds : (uint64_t)(a->days ? a->days : 365) * 86400);
 	if (read_admin_key(a->admin_key_file, sk) < 0)
 		return 1;
 	r = tapir_mesh_cert_sign(cert, sk, a->network, key, &c);
@@ -572,6 +580,8 @@ int tapir_cmd_mesh(int argc, char **argv)
 		fputs(USAGE, argc < 2 ? stderr : stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "demo"))
+		return tapir_mesh_demo(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(VERBS) / sizeof(VERBS[0]); i++) {
 		if (strcmp(argv[1], VERBS[i].name))
 			continue;

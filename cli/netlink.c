@@ -283,6 +283,20 @@ int tapir_nl_veth_add(struct tapir_nl *nl, const char *name, int ns_fd, const ch
 	return talk(nl, nlh, NULL, NULL);
 }
 
+int tapir_nl_bridge_add(struct tapir_nl *nl, const char *name)
+{
+	struct nlmsghdr *nlh = new_msg(nl, RTM_NEWLINK, NLM_F_CREATE | NLM_F_EXCL);
+	struct ifinfomsg *ifi = mnl_nlmsg_put_extra_header(nlh, sizeof(*ifi));
+	struct nlattr *linkinfo;
+
+	ifi->ifi_family = AF_UNSPEC;
+	mnl_attr_put_strz(nlh, IFLA_IFNAME, name);
+	linkinfo = mnl_attr_nest_start(nlh, IFLA_LINKINFO);
+	mnl_attr_put_strz(nlh, IFLA_INFO_KIND, "bridge");
+	mnl_attr_nest_end(nlh, linkinfo);
+	return talk(nl, nlh, NULL, NULL);
+}
+
 /* ---------------------------------------------------------------- addresses and routes */
 
 static size_t addr_len(int family)

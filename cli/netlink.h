@@ -36,6 +36,8 @@ int tapir_nl_link_set_master(struct tapir_nl *nl, int ifindex, int master);
 /* A veth pair: @name created in namespace @ns_fd, its peer @peer in @peer_ns_fd. */
 int tapir_nl_veth_add(struct tapir_nl *nl, const char *name, int ns_fd, const char *peer,
 		      int peer_ns_fd);
+/* "ip link add @name type bridge" in the socket's namespace. */
+int tapir_nl_bridge_add(struct tapir_nl *nl, const char *name);
 
 /* Adds or deletes ADDR/CIDR (@addr: 4 or 16 bytes by @family) on a link. */
 int tapir_nl_addr(struct tapir_nl *nl, bool is_add, int ifindex, int family, const void *addr,

@@ -152,7 +152,7 @@ _tapir_mesh()
 {
 	local cur=$1 prev=$2
 	if [ "$COMP_CWORD" -eq 2 ]; then
-		_tapir_reply "$cur" init join leave status keygen sign --help
+		_tapir_reply "$cur" init join leave status keygen sign demo --help
 		return
 	fi
 	case $prev in
@@ -178,7 +178,8 @@ _tapir_mesh()
 	leave) _tapir_reply "$cur" --network --etcd --state-dir $tls ;;
 	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub $tls ;;
 	keygen) _tapir_reply "$cur" --out ;;
-	sign) _tapir_reply "$cur" --admin-key --network --public-key --subnet --days ;;
+	sign) _tapir_reply "$cur" --admin-key --network --public-key --subnet --days --seconds ;;
+	demo) _tapir_reply "$cur" --help ;;
 	esac
 }
 

@@ -4,7 +4,8 @@
 # completion in completion/. The lists come from the CLI itself, not from a copy: the
 # subcommand table (`tapir --help`), show's fields and set's keys and their enumerated values
 # (the usage of `tapir show --help` and `tapir set --help`), up's options, tuntap's verbs and
-# words (`tapir tuntap VERB --help`) and demo's options. No namespace, daemon or network
+# words (`tapir tuntap VERB --help`), demo's options, mesh's verbs and sign's options (the
+# usage of `tapir mesh --help`). No namespace, daemon or network
 # (lib.sh is sourced for its TAP helpers and cleanup).
 #
 #   bash: the script is sourced, `complete -p tapir` names the function, which runs with
@@ -43,6 +44,10 @@ SET_PEER_KEYS=$(sed '1,/^peer$/d' <<<"$SET_KEYS")
 SET_ENUMS=$(usage_of set | grep -oE '\[[a-z-]+ [a-z0-9]+(\|[a-z0-9]+)+' | tr -d '[' | tr '|' ' ')
 UP_OPTS=$(usage_of up | grep -oE -- '--[a-z-]+')
 DEMO_OPTS=$(usage_of demo | grep -oE -- '--[a-z-]+')
+MESH_VERBS=$("$TAPIR" mesh --help | grep -oE 'tapir mesh [a-z]+' | cut -d' ' -f3)
+# sign's options: the usage lines from "tapir mesh sign" to the next verb
+MESH_SIGN_OPTS=$("$TAPIR" mesh --help | awk '/tapir mesh /{ on = /tapir mesh sign/ } on' |
+	grep -oE -- '--[a-z-]+')
 TUNTAP_VERBS=$("$TAPIR" tuntap --help | head -1 | sed 's/.*{\(.*\)}.*/\1/' | grep -oE '[a-z]+')
 # tuntap VERB's keywords: the lowercase words of its usage after "tapir tuntap VERB",
 # without the mode values (offered after "mode") and the options (offered after "-")
@@ -61,21 +66,22 @@ TT_SHOW_OPTS=$(tuntap_opts show)
 TT_WATCH_OPTS=$(tuntap_opts watch)
 
 n_enums=$(grep -c . <<<"$SET_ENUMS" || true)
-N_CONTEXTS=$((14 + n_enums))
+N_CONTEXTS=$((16 + n_enums))
 plan $((1 + 3 * N_CONTEXTS))
 
 lists_ok()
 {
 	local name
 	for name in SUBCMDS SHOW_FIELDS SET_DEVICE_KEYS SET_PEER_KEYS SET_ENUMS UP_OPTS DEMO_OPTS \
-		TUNTAP_VERBS TT_ADD TT_DEL TT_SHOW TT_WATCH TT_SHOW_OPTS TT_WATCH_OPTS; do
+		MESH_VERBS MESH_SIGN_OPTS TUNTAP_VERBS TT_ADD TT_DEL TT_SHOW TT_WATCH TT_SHOW_OPTS TT_WATCH_OPTS; do
 		echo "$name:" ${!name}
 		[ -n "${!name}" ] || return 1
 	done
 	# the lists hold what the issue named, so that a changed --help cannot empty them quietly
 	grep -qx strip <<<"$SUBCMDS" && grep -qx compression <<<"$SHOW_FIELDS" &&
 		grep -qx tcp-listen <<<"$SET_DEVICE_KEYS" && grep -qx compression <<<"$SET_PEER_KEYS" &&
-		grep -qx -- --foreground <<<"$UP_OPTS" && grep -qx -- -d <<<"$TT_SHOW_OPTS"
+		grep -qx -- --foreground <<<"$UP_OPTS" && grep -qx -- -d <<<"$TT_SHOW_OPTS" &&
+		grep -qx demo <<<"$MESH_VERBS" && grep -qx -- --seconds <<<"$MESH_SIGN_OPTS"
 }
 check "the CLI's --help yields every list (subcommands, fields, keys, verbs, options)" lists_ok
 
@@ -140,6 +146,8 @@ contexts=(
 	"tapir set wg0 peer Zm9v |$SET_PEER_KEYS"
 	"tapir up -|$UP_OPTS"
 	"tapir demo -|$DEMO_OPTS"
+	"tapir mesh |$MESH_VERBS"
+	"tapir mesh sign -|$MESH_SIGN_OPTS"
 	"tapir tuntap |$TUNTAP_VERBS"
 	"tapir tuntap add |$TT_ADD"
 	"tapir tuntap add x mode |tun tap"
