@@ -98,13 +98,6 @@ static int parse_offloads(const char *s, unsigned int *out)
 	return tapir_offload_parse(s, strlen(s), out);
 }
 
-static int parse_metrics_listen(const char *s, union tapir_sockaddr *out)
-{
-	if (tapir_sockaddr_parse(out, s, strlen(s)) < 0)
-		return -EINVAL;
-	return (out->sa.sa_family == AF_INET ? out->in.sin_port : out->in6.sin6_port) ? 0 : -EINVAL;
-}
-
 static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option longopts[] = {
@@ -186,7 +179,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->log_file = optarg;
 			break;
 		case 'M':
-			if (parse_metrics_listen(optarg, &o->metrics_addr) < 0) {
+			if (tapir_sockaddr_parse_listen(&o->metrics_addr, optarg, strlen(optarg)) <
+			    0) {
 				fprintf(stderr,
 					"tapird: --metrics-listen wants a numeric ADDR:PORT with a "
 					"port other than 0: %s\n",

@@ -186,9 +186,7 @@ static int key_tapir_metrics_listen(struct parser *p, const char *val, size_t le
 	memset(sa, 0, sizeof(*sa));
 	if (is_literal(val, len, "off"))
 		return 0;
-	if (tapir_sockaddr_parse(sa, val, len) < 0)
-		return -EINVAL;
-	return (sa->sa.sa_family == AF_INET ? sa->in.sin_port : sa->in6.sin6_port) ? 0 : -EINVAL;
+	return tapir_sockaddr_parse_listen(sa, val, len);
 }
 
 static int key_tapir_mac_age(struct parser *p, const char *val, size_t len)

@@ -227,6 +227,9 @@ static int raw_request(int ch, const uint32_t *words, size_t nbytes, int send_fd
 	return result;
 }
 
+/* 127.0.0.1 as the first address word, in host order as the helper reads it */
+#define LO4 (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 0x0100007fu : 0x7f000001u)
+
 /* Numbered requests the helper must refuse, and what it answers. */
 static void test_helper_refuses(void **state)
 {
@@ -245,28 +248,18 @@ static void test_helper_refuses(void **state)
 	    /* 7 */ {{99, AF_INET, SOCK_DGRAM, 0, 0}, 40, -EINVAL},
 	    /* 8 */ {{3, 0, 0, 0, 1}, 40, -EINVAL}, /* a mark request without a socket */
 	    /* 9 */ {{4, 0, 0, 0, 0}, 40, -EINVAL}, /* an MTU request without a TUN queue */
-	    /* 10 */ {{2, AF_INET, SOCK_DGRAM, 0, 0, 0, 0x0100007f}, 40, -EINVAL}, /* an address on
-										      an open */
-	    /* 11 */ {{2, AF_INET6, SOCK_DGRAM, 0, 0, 1}, 40, -EINVAL}, /* a scope on an open */
-	    /* 12 */ {{5, AF_UNIX, SOCK_STREAM, 9586, 0, 0, 0x0100007f}, 40, -EAFNOSUPPORT}, /* listen:
-												not
-												inet
-											      */
-	    /* 13 */ {{5, AF_INET, SOCK_DGRAM, 9586, 0, 0, 0x0100007f}, 40, -EPROTOTYPE}, /* listen:
-											     UDP */
-	    /* 14 */ {{5, AF_INET, SOCK_STREAM, 0, 0, 0, 0x0100007f}, 40, -EINVAL}, /* listen: port
-										       0 */
-	    /* 15 */ {{5, AF_INET, SOCK_STREAM, 65536, 0, 0, 0x0100007f}, 40, -EINVAL}, /* listen:
-											   port */
-	    /* 16 */ {{5, AF_INET, SOCK_STREAM, 9586, 1, 0, 0x0100007f}, 40, -EINVAL},	/* listen: a
-											   mark */
-	    /* 17 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 1, 0x0100007f}, 40, -EINVAL}, /* listen: v4
-											  scope */
-	    /* 18 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 0, 0x0100007f, 1}, 40, -EINVAL}, /* listen:
-											     v4 tail
-											   */
-	    /* 19 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 0, 0x0100007f}, 36, -EBADMSG},	  /* listen:
-											     short */
+	    /* 10 */ {{2, AF_INET, SOCK_DGRAM, 0, 0, 0, LO4}, 40, -EINVAL}, /* address on an open */
+	    /* 11 */ {{2, AF_INET6, SOCK_DGRAM, 0, 0, 1}, 40, -EINVAL},	    /* scope on an open */
+	    /* 12-19: PRIV_LISTEN_AT: not inet, UDP, port 0, port > 65535, a mark, a scope on
+	     * IPv4, bytes after an IPv4 address, a short message */
+	    /* 12 */ {{5, AF_UNIX, SOCK_STREAM, 9586, 0, 0, LO4}, 40, -EAFNOSUPPORT},
+	    /* 13 */ {{5, AF_INET, SOCK_DGRAM, 9586, 0, 0, LO4}, 40, -EPROTOTYPE},
+	    /* 14 */ {{5, AF_INET, SOCK_STREAM, 0, 0, 0, LO4}, 40, -EINVAL},
+	    /* 15 */ {{5, AF_INET, SOCK_STREAM, 65536, 0, 0, LO4}, 40, -EINVAL},
+	    /* 16 */ {{5, AF_INET, SOCK_STREAM, 9586, 1, 0, LO4}, 40, -EINVAL},
+	    /* 17 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 1, LO4}, 40, -EINVAL},
+	    /* 18 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 0, LO4, 1}, 40, -EINVAL},
+	    /* 19 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 0, LO4}, 36, -EBADMSG},
 	};
 	struct tapir_sock_guard g;
 	int fd, pipefd[2], unix_fd;
