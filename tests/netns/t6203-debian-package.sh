@@ -222,7 +222,7 @@ purged()
 	local left
 	logged "$T/purge.log" rootdpkg --purge tapir || return 1
 	! rootdpkg -s tapir 2>/dev/null | grep -q '^Status: install' || return 1
-	# what may stay: dpkg's database and the root's user database files
+	# what may stay: dpkg's database, the root's user database files and their lock
 	left=$(find "$ROOT" -type f -not -path "$ROOT/var/lib/dpkg/*" \
 		-not -regex "$ROOT/etc/\(passwd\|group\|shadow\|gshadow\)-?" -not -name .pwd.lock)
 	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
