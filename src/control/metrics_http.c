@@ -397,8 +397,10 @@ static void *serve(void *arg)
 		int timeout_ms;
 		nfds_t n = poll_set(m, pfd, now_ms(), &timeout_ms);
 
-		if (poll(pfd, n, timeout_ms) < 0 && errno != EINTR)
+		if (poll(pfd, n, timeout_ms) < 0 && errno != EINTR) {
+			log_err_errno("%s: metrics: poll failed, endpoint stopped", m->dev->ifname);
 			break;
+		}
 		if (pfd[0].revents)
 			break; /* tapir_metrics_http_stop */
 		serve_conns(m, pfd, n, now_ms());
