@@ -48,6 +48,7 @@ enum {
 static const char SET_USAGE[] =
     "Usage: tapir set <interface> [listen-port <port>] [fwmark <mark>]\n"
     "       [private-key <file path>] [tcp-listen on|off]\n"
+    "       [metrics-listen <ip>:<port>|off]\n"
     "       [peer <base64 public key> [remove] [preshared-key <file path>]\n"
     "        [endpoint [tcp://]<host>:<port>] [persistent-keepalive <interval seconds>|off]\n"
     "        [allowed-ips [+|-]<ip1>/<cidr1>[,[+|-]<ip2>/<cidr2>]...]\n"
@@ -363,6 +364,18 @@ static int set_device_word(struct tapir_conf *conf, const char *word, const char
 		}
 		conf->has_tcp_listen = true;
 		conf->is_tcp_listen = !strcmp(value, "on");
+	} else if (!strcmp(word, "metrics-listen")) {
+		/* tapird's HTTP metrics endpoint (off by default) */
+		memset(&conf->metrics_listen, 0, sizeof(conf->metrics_listen));
+		if (strcmp(value, "off") &&
+		    tapir_sockaddr_parse_listen(&conf->metrics_listen, value, strlen(value))) {
+			fprintf(stderr,
+				"tapir set: metrics-listen is neither off nor a numeric "
+				"<ip>:<port> with a port other than 0: `%s'\n",
+				value);
+			return -1;
+		}
+		conf->has_metrics_listen = true;
 	} else {
 		return 0;
 	}
@@ -485,7 +498,10 @@ int tapir_cmd_set(int argc, char **argv)
 		    "to that peer over TCP (connecting out: no listener needed on this side, one\n"
 		    "on the peer's); compression lz4 compresses what goes to that peer once it\n"
 		    "announces LZ4 too (off by default: compression next to secrets leaks them\n"
-		    "through packet sizes, see tapir.conf(5)).\n",
+		    "through packet sizes, see tapir.conf(5)).\n"
+		    "metrics-listen 127.0.0.1:9586 makes tapird serve GET /metrics (what tapir "
+		    "show\n"
+		    "<interface> metrics prints) over HTTP there; off stops it (the default).\n",
 		    SET_USAGE);
 		return 0;
 	}

@@ -41,6 +41,7 @@ void tapir_show_device_free(struct device_info *dev)
 	free(dev->tcp);
 	free(dev->lz4);
 	free(dev->icmp);
+	free(dev->offload);
 	tapir_wipe(dev, sizeof(*dev));
 }
 
@@ -184,6 +185,8 @@ static int parse_device_line(struct device_info *dev, const char *key, size_t kl
 		return add_count(&dev->lz4, &dev->n_lz4, key + zlen, klen - zlen, val, vlen);
 	} else if (klen > ilen && !memcmp(key, icmp_prefix, ilen)) {
 		return add_count(&dev->icmp, &dev->n_icmp, key + ilen, klen - ilen, val, vlen);
+	} else if (klen > 14 && !memcmp(key, "tapir_offload_", 14)) {
+		return add_count(&dev->offload, &dev->n_offload, key + 14, klen - 14, val, vlen);
 	}
 	/* Unknown device keys are extensions of some other daemon: ignored, as wg(8) does. */
 	return 0;

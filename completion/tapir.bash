@@ -124,6 +124,10 @@ _tapir_set()
 		_tapir_reply "$cur" on off
 		return
 		;;
+	metrics-listen)
+		_tapir_reply "$cur" off 127.0.0.1:9586
+		return
+		;;
 	compression)
 		_tapir_reply "$cur" lz4 off
 		return
@@ -143,7 +147,7 @@ _tapir_set()
 		_tapir_reply "$cur" remove preshared-key endpoint persistent-keepalive allowed-ips \
 			compression peer
 	else
-		_tapir_reply "$cur" listen-port fwmark private-key tcp-listen peer
+		_tapir_reply "$cur" listen-port fwmark private-key tcp-listen metrics-listen peer
 	fi
 }
 

@@ -99,16 +99,17 @@ for cmd in setconf addconf syncconf
 end
 
 # set IFNAME [device keys] [peer KEY [peer keys]]...
-set -l values listen-port fwmark private-key tcp-listen peer preshared-key endpoint \
+set -l values listen-port fwmark private-key tcp-listen metrics-listen peer preshared-key endpoint \
     persistent-keepalive allowed-ips compression
 complete -c tapir -n '__tapir_at set 0' -a '(__tapir_interfaces)'
 set -l set_key "__tapir_after set 1; and not __tapir_prev $values"
 complete -c tapir -n "$set_key; and not __tapir_seen peer" \
-    -a 'listen-port fwmark private-key tcp-listen peer'
+    -a 'listen-port fwmark private-key tcp-listen metrics-listen peer'
 complete -c tapir -n "$set_key; and __tapir_seen peer" \
     -a 'remove preshared-key endpoint persistent-keepalive allowed-ips compression peer'
 complete -c tapir -n '__tapir_after set 1; and __tapir_prev private-key preshared-key' -F
 complete -c tapir -n '__tapir_after set 1; and __tapir_prev tcp-listen' -a 'on off'
+complete -c tapir -n '__tapir_after set 1; and __tapir_prev metrics-listen' -a 'off 127.0.0.1:9586'
 complete -c tapir -n '__tapir_after set 1; and __tapir_prev compression' -a 'lz4 off'
 complete -c tapir -n '__tapir_after set 1; and __tapir_prev persistent-keepalive' -a 'off 25'
 complete -c tapir -n '__tapir_after set 1; and __tapir_prev fwmark' -a off

@@ -19,8 +19,9 @@ packages=(
 	zsh fish
 	# tapir mesh tests: a single-member etcd and etcdctl
 	etcd-server etcd-client openssl
-	# tapir show IF metrics: the Prometheus text parser (python3 is in the base system)
-	python3 python3-prometheus-client
+	# tapir show IF metrics: the Prometheus text parser (python3 is in the base system);
+	# tapird's metrics endpoint: scraped with curl
+	python3 python3-prometheus-client curl
 	# tuntap watch test: its -w pcap file read back by tcpdump -r
 	tcpdump
 	# Debian package test: dpkg-buildpackage of debian/, lintian on the .deb

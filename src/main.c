@@ -20,6 +20,7 @@
 #include "daemon.h"
 #include "device.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "notify.h"
 #include "privsep.h"
 #include "seccomp.h"
@@ -36,7 +37,8 @@ struct options {
 	bool is_no_drop;
 	bool is_no_seccomp;
 	const char *log_file; /* NULL: stderr in the foreground, syslog once detached */
-	uid_t uid;	      /* of user, looked up before daemonizing */
+	union tapir_sockaddr metrics_addr; /* --metrics-listen; sa_family 0 = off */
+	uid_t uid;			   /* of user, looked up before daemonizing */
 	pid_t helper_pid;
 	gid_t gid;
 	char user_name[64];
@@ -66,6 +68,9 @@ static void usage(FILE *out)
 		"  -l, --log-file PATH append the log to PATH (also TAPIR_LOG_FILE); without\n"
 		"                     it the log goes to stderr in the foreground and to\n"
 		"                     syslog (facility daemon) once detached\n"
+		"      --metrics-listen ADDR:PORT  serve GET /metrics (Prometheus text) over\n"
+		"                     HTTP there, e.g. 127.0.0.1:9586 (default: off; also\n"
+		"                     MetricsListen, tapir set IF metrics-listen)\n"
 		"  -h, --help         show this help\n"
 		"      --version      show the version\n"
 		"\n"
@@ -106,6 +111,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	    {"no-drop", no_argument, NULL, 'D'},
 	    {"no-seccomp", no_argument, NULL, 'S'},
 	    {"log-file", required_argument, NULL, 'l'},
+	    {"metrics-listen", required_argument, NULL, 'M'},
 	    {NULL, 0, NULL, 0},
 	};
 	const char *env;
@@ -171,6 +177,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case 'l':
 			o->log_file = optarg;
+			break;
+		case 'M':
+			if (tapir_sockaddr_parse_listen(&o->metrics_addr, optarg, strlen(optarg)) <
+			    0) {
+				fprintf(stderr,
+					"tapird: --metrics-listen wants a numeric ADDR:PORT with a "
+					"port other than 0: %s\n",
+					optarg);
+				return 2;
+			}
 			break;
 		case 'h':
 			usage(stdout);
@@ -429,6 +445,13 @@ int main(int argc, char **argv)
 		     : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GSO) ? " gso" : "",
 		 (atomic_load(&dev.offloads) & TAPIR_OFFLOAD_GRO) ? " gro" : "");
+	/* through the helper like a later MetricsListen: bind and listen are not ours any more */
+	if (o.metrics_addr.sa.sa_family) {
+		ret = tapir_metrics_http_set(&dev, &o.metrics_addr);
+		if (ret < 0)
+			fatal("%s: cannot serve metrics (--metrics-listen): %s", name,
+			      strerror(-ret));
+	}
 	ret = tapir_notify_send(notify_fd, "READY=1\nSTATUS=serving the userspace API\n");
 	if (ret < 0)
 		log_warn("%s: cannot send READY=1 to $NOTIFY_SOCKET: %s", name, strerror(-ret));
@@ -436,6 +459,7 @@ int main(int argc, char **argv)
 	tapir_notify_send(notify_fd, "STOPPING=1\n");
 	if (notify_fd >= 0)
 		close(notify_fd);
+	tapir_metrics_http_stop(&dev);
 	tapir_sock_guard_release(&guard);
 	tapir_daemon_close(loop);
 	close(uapi_fd);

@@ -177,6 +177,18 @@ static int key_tapir_tcp_listen(struct parser *p, const char *val, size_t len)
 	return parse_bool(val, len, &p->conf->is_tcp_listen);
 }
 
+/* "off" or a numeric ADDR:PORT (port not 0): where the metrics endpoint listens */
+static int key_tapir_metrics_listen(struct parser *p, const char *val, size_t len)
+{
+	union tapir_sockaddr *sa = &p->conf->metrics_listen;
+
+	p->conf->has_metrics_listen = true;
+	memset(sa, 0, sizeof(*sa));
+	if (is_literal(val, len, "off"))
+		return 0;
+	return tapir_sockaddr_parse_listen(sa, val, len);
+}
+
 static int key_tapir_mac_age(struct parser *p, const char *val, size_t len)
 {
 	uint64_t v;
@@ -399,6 +411,7 @@ static const struct key_handler key_handlers[] = {
     {"tapir_forward", SCOPE_DEVICE, false, key_tapir_forward},
     {"tapir_mac_age", SCOPE_DEVICE, false, key_tapir_mac_age},
     {"tapir_tcp_listen", SCOPE_DEVICE, false, key_tapir_tcp_listen},
+    {"tapir_metrics_listen", SCOPE_DEVICE, false, key_tapir_metrics_listen},
     {"tapir_replace_macs", SCOPE_PEER, false, key_tapir_replace_macs},
     {"tapir_mac", SCOPE_PEER, false, key_tapir_mac},
     {"tapir_transport", SCOPE_PEER, false, key_tapir_transport},

@@ -68,6 +68,10 @@ struct tapir_conf {
 	/* tapir extension (tapird only): tapir_tcp_listen=true|false, the TCP listener (off) */
 	bool has_tcp_listen;
 	bool is_tcp_listen;
+	/* tapir extension (tapird only): tapir_metrics_listen=ADDR:PORT|off, the HTTP metrics
+	 * endpoint (metrics_http.c; off by default); sa_family 0 = off */
+	bool has_metrics_listen;
+	union tapir_sockaddr metrics_listen;
 	struct tapir_conf_peer *peers; /* owned */
 	size_t n_peers;
 	size_t cap_peers;

@@ -428,6 +428,17 @@ static int key_tcp_listen(struct cfg_parser *p, const char *val, size_t len)
 	return parse_switch(p, val, len, &p->q->wg.has_tcp_listen, &p->q->wg.is_tcp_listen);
 }
 
+/* MetricsListen = off | ADDR:PORT: tapird's HTTP metrics endpoint (metrics_http.c) */
+static int key_metrics_listen(struct cfg_parser *p, const char *val, size_t len)
+{
+	p->q->wg.has_metrics_listen = true;
+	memset(&p->q->wg.metrics_listen, 0, sizeof(p->q->wg.metrics_listen));
+	if (is_word(val, len, "off"))
+		return 0;
+	p->problem = "invalid MetricsListen (want off, ADDR:PORT or [IPv6]:PORT, numeric)";
+	return tapir_sockaddr_parse_listen(&p->q->wg.metrics_listen, val, len);
+}
+
 static int key_mac_age(struct cfg_parser *p, const char *val, size_t len)
 {
 	uint64_t v;
@@ -673,6 +684,7 @@ static const struct cfg_key cfg_keys[] = {
     {"Offload", SECTION_INTERFACE, KEY_UP, false, key_offload},
     {"Workers", SECTION_INTERFACE, KEY_UP, false, key_workers},
     {"TCPListen", SECTION_INTERFACE, KEY_TAPIR, false, key_tcp_listen},
+    {"MetricsListen", SECTION_INTERFACE, KEY_TAPIR, false, key_metrics_listen},
     {"Bridge", SECTION_INTERFACE, KEY_UP_TAP, false, key_bridge},
     {"Forward", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_forward},
     {"MACAge", SECTION_INTERFACE, KEY_TAPIR_TAP, false, key_mac_age},
@@ -1042,6 +1054,16 @@ static void put_peer(struct writer *w, const struct tapir_conf_peer *peer, bool 
 	}
 }
 
+static void put_metrics_listen(struct writer *w, const union tapir_sockaddr *sa)
+{
+	char text[INET6_ADDRSTRLEN + 32]; /* [v6%scope]:port */
+
+	if (sa->sa.sa_family && tapir_sockaddr_format(text, sizeof(text), sa) > 0)
+		put(w, "tapir_metrics_listen=%s\n", text);
+	else
+		put(w, "tapir_metrics_listen=off\n");
+}
+
 static void put_conf(struct writer *w, const struct tapir_conf *conf, bool is_replace)
 {
 	put(w, "set=1\n");
@@ -1058,6 +1080,8 @@ static void put_conf(struct writer *w, const struct tapir_conf *conf, bool is_re
 		put(w, "tapir_mac_age=%u\n", (unsigned)conf->mac_age_s);
 	if (conf->has_tcp_listen)
 		put(w, "tapir_tcp_listen=%s\n", conf->is_tcp_listen ? "true" : "false");
+	if (conf->has_metrics_listen)
+		put_metrics_listen(w, &conf->metrics_listen);
 	if (is_replace || conf->replace_peers)
 		put(w, "replace_peers=true\n");
 	for (size_t i = 0; i < conf->n_peers; i++)

@@ -193,10 +193,11 @@ int tapir_privsep_confine(uid_t uid, gid_t gid, bool is_drop, bool is_seccomp,
  * Host byte order: both ends are the same program on the same machine.
  */
 enum priv_op {
-	PRIV_UNLINK = 1,   /* remove the UAPI socket file, answer, exit */
-	PRIV_OPEN = 2,	   /* family, type, port, fwmark -> answer + descriptor */
-	PRIV_SET_MARK = 3, /* fwmark + the socket's descriptor -> answer */
-	PRIV_LINK_MTU = 4, /* a TUN queue's descriptor -> its MTU elsewhere, 0 at home */
+	PRIV_UNLINK = 1,    /* remove the UAPI socket file, answer, exit */
+	PRIV_OPEN = 2,	    /* family, type, port, fwmark -> answer + descriptor */
+	PRIV_SET_MARK = 3,  /* fwmark + the socket's descriptor -> answer */
+	PRIV_LINK_MTU = 4,  /* a TUN queue's descriptor -> its MTU elsewhere, 0 at home */
+	PRIV_LISTEN_AT = 5, /* family, address, port -> a TCP listener there + descriptor */
 };
 
 /* /dev/net/tun: the misc device (major 10) with minor TUN_MINOR (linux/miscdevice.h) */
@@ -208,8 +209,10 @@ struct priv_req {
 	int32_t type;	/* SOCK_DGRAM (UDP) or SOCK_STREAM (TCP listener) */
 	uint32_t port;	/* 0..65535 */
 	uint32_t fwmark;
+	uint32_t scope_id; /* PRIV_LISTEN_AT, AF_INET6: the address's scope; else 0 */
+	uint8_t addr[16];  /* PRIV_LISTEN_AT: the address (AF_INET: 4 bytes, then zeros); else 0 */
 };
-_Static_assert(sizeof(struct priv_req) == 20, "priv_req is a fixed-size message");
+_Static_assert(sizeof(struct priv_req) == 40, "priv_req is a fixed-size message");
 
 struct priv_resp {
 	int32_t result; /* 0 or -errno; PRIV_OPEN: 0 and one descriptor attached; PRIV_LINK_MTU:
@@ -305,6 +308,14 @@ static ssize_t recv_with_fd(int ch, void *buf, size_t len, int *fd)
 	return is_bad ? -EBADMSG : n;
 }
 
+static bool is_zero(const uint8_t *p, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
 /* A UDP or TCP socket of an Internet family, as tapird's are: the only thing we mark. */
 static int check_inet_socket(int fd)
 {
@@ -340,6 +351,41 @@ static int check_tun(int fd)
 	return 0;
 }
 
+/* PRIV_LISTEN_AT (the metrics endpoint, metrics_http.c): a TCP listener on one address and a
+ * port the user named, nothing else in the request. */
+static int serve_listen_at(const struct priv_req *req, int in_fd, int *out_fd)
+{
+	union tapir_sockaddr sa;
+	int ret;
+
+	if (in_fd >= 0 || req->fwmark)
+		return -EINVAL;
+	if (req->family != AF_INET && req->family != AF_INET6)
+		return -EAFNOSUPPORT;
+	if (req->type != SOCK_STREAM)
+		return -EPROTOTYPE;
+	if (req->port == 0 || req->port > 65535)
+		return -EINVAL;
+	memset(&sa, 0, sizeof(sa));
+	if (req->family == AF_INET) {
+		if (req->scope_id || !is_zero(req->addr + 4, sizeof(req->addr) - 4))
+			return -EINVAL;
+		sa.in.sin_family = AF_INET;
+		sa.in.sin_port = htons((uint16_t)req->port);
+		memcpy(&sa.in.sin_addr, req->addr, 4);
+	} else {
+		sa.in6.sin6_family = AF_INET6;
+		sa.in6.sin6_port = htons((uint16_t)req->port);
+		sa.in6.sin6_scope_id = req->scope_id;
+		memcpy(&sa.in6.sin6_addr, req->addr, 16);
+	}
+	ret = tapir_sock_listen_at(&sa);
+	if (ret < 0)
+		return ret;
+	*out_fd = ret;
+	return 0;
+}
+
 /*
  * Serves one request with the lookups @lk (NULL: they could not be opened, -@lk_err);
  * *@out_fd gets a descriptor to hand back. Every field is checked.
@@ -349,7 +395,12 @@ static int serve(const struct priv_req *req, int in_fd, int *out_fd, struct tapi
 {
 	int ret;
 
+	/* the address fields belong to PRIV_LISTEN_AT only */
+	if (req->op != PRIV_LISTEN_AT && (req->scope_id || !is_zero(req->addr, sizeof(req->addr))))
+		return -EINVAL;
 	switch ((enum priv_op)req->op) {
+	case PRIV_LISTEN_AT:
+		return serve_listen_at(req, in_fd, out_fd);
 	case PRIV_OPEN:
 		if (in_fd >= 0)
 			return -EINVAL;
@@ -464,7 +515,8 @@ static int call(struct tapir_sock_guard *g, const struct priv_req *req, int send
 		fatal("privileged helper: malformed answer to request %u", (unsigned int)req->op);
 	if (n <= 0)
 		return -EPIPE; /* the helper is gone */
-	/* a descriptor comes with success of an open request, and only then; an MTU is positive */
+	/* a descriptor comes with success of an open or listen request, and only then; an MTU is
+	 * positive */
 	if ((resp.result > 0 && req->op != PRIV_LINK_MTU) ||
 	    (fd >= 0) != (recv_fd && resp.result == 0))
 		fatal("privileged helper: malformed answer to request %u", (unsigned int)req->op);
@@ -479,6 +531,26 @@ static int helper_open(void *ctx, int family, int type, uint16_t port, uint32_t 
 	    .op = PRIV_OPEN, .family = family, .type = type, .port = port, .fwmark = fwmark};
 	int fd = -1, ret;
 
+	ret = call(ctx, &req, -1, &fd);
+	return ret < 0 ? ret : fd;
+}
+
+static int helper_listen_at(void *ctx, const union tapir_sockaddr *addr)
+{
+	struct priv_req req = {.op = PRIV_LISTEN_AT, .type = SOCK_STREAM};
+	int fd = -1, ret;
+
+	req.family = addr->sa.sa_family;
+	if (addr->sa.sa_family == AF_INET) {
+		req.port = ntohs(addr->in.sin_port);
+		memcpy(req.addr, &addr->in.sin_addr, 4);
+	} else if (addr->sa.sa_family == AF_INET6) {
+		req.port = ntohs(addr->in6.sin6_port);
+		req.scope_id = addr->in6.sin6_scope_id;
+		memcpy(req.addr, &addr->in6.sin6_addr, 16);
+	} else {
+		return -EAFNOSUPPORT;
+	}
 	ret = call(ctx, &req, -1, &fd);
 	return ret < 0 ? ret : fd;
 }
@@ -507,8 +579,10 @@ int tapir_sock_guard_init(struct tapir_sock_guard *g, const char *path, bool use
 	memset(g, 0, sizeof(*g));
 	g->helper_fd = -1;
 	pthread_mutex_init(&g->lock, NULL);
-	g->ops =
-	    (struct tapir_sock_ops){.open = helper_open, .set_mark = helper_set_mark, .ctx = g};
+	g->ops = (struct tapir_sock_ops){.open = helper_open,
+					 .set_mark = helper_set_mark,
+					 .listen_at = helper_listen_at,
+					 .ctx = g};
 	snprintf(g->path, sizeof(g->path), "%s", path);
 	if (lstat(path, &st) == 0 && S_ISSOCK(st.st_mode)) {
 		g->dev = st.st_dev;

@@ -6,6 +6,9 @@
  * drop, over a socketpair of fixed-size, length-checked messages:
  *   - open a UDP socket or a TCP listener for a (changed) listen_port, also below 1024, with
  *     forced buffer sizes and SO_MARK, and hand the descriptor back (SCM_RIGHTS);
+ *   - open the TCP listener of the metrics endpoint on the address and port the user named
+ *     (MetricsListen, metrics_http.c), and hand it back: tapird's seccomp list forbids bind
+ *     and listen;
  *   - set SO_MARK (fwmark) on a UDP or TCP socket tapird passes it;
  *   - read the MTU of the device of a TUN queue tapird passes it, once that device was moved
  *     to another network namespace (link.c; tapird reads it by name while it is at home);

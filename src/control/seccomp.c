@@ -81,8 +81,9 @@ static const int daemon_syscalls[] = {
 	SYS_epoll_pwait, SYS_epoll_ctl, SYS_ppoll, SYS_pselect6, SYS_timerfd_create,
 	SYS_timerfd_settime, SYS_timerfd_gettime, SYS_eventfd2, SYS_clock_gettime, SYS_clock_getres,
 	SYS_clock_nanosleep, SYS_nanosleep, SYS_gettimeofday,
-	/* sockets: UAPI clients, the TCP transport's connections (socket() is checked below;
-	 * binds and listeners come from the helper) */
+	/* sockets: UAPI and metrics clients (accept4 on listeners made before the drop or by
+	 * the helper), the TCP transport's connections (socket() is checked below; binds and
+	 * listeners come from the helper) */
 	SYS_accept4, SYS_connect, SYS_shutdown, SYS_setsockopt, SYS_getsockopt, SYS_getsockname,
 	SYS_getpeername, SYS_recvfrom, SYS_sendto, SYS_recvmsg, SYS_sendmsg, SYS_recvmmsg,
 	SYS_sendmmsg,

@@ -26,6 +26,7 @@
 #include "clock.h"
 #include "l2table.h"
 #include "log.h"
+#include "metrics_http.h"
 #include "secbuf.h"
 #include "udp.h"
 
@@ -183,6 +184,27 @@ static void format_peer(struct strbuf *sb, struct tapir_device *dev, struct tapi
 		format_peer_extensions(sb, dev, p);
 }
 
+/* tapir_offload_<name>=1|0: the offloads in use now (metrics_http.c names them) */
+static void format_offloads(struct strbuf *sb, const struct tapir_device *dev)
+{
+	struct drop_count list[TAPIR_METRICS_OFFLOADS];
+
+	tapir_metrics_offloads(dev, list);
+	for (size_t i = 0; i < TAPIR_METRICS_OFFLOADS; i++)
+		sb_printf(sb, "tapir_offload_%s=%" PRIu64 "\n", list[i].reason, list[i].count);
+}
+
+/* tapir_metrics_listen=ADDR:PORT while the metrics endpoint is on */
+static void format_metrics_listen(struct strbuf *sb, const struct tapir_device *dev)
+{
+	union tapir_sockaddr sa;
+	char text[INET6_ADDRSTRLEN + 16];
+
+	if (tapir_metrics_http_address(dev, &sa) &&
+	    tapir_sockaddr_format(text, sizeof(text), &sa) > 0)
+		sb_printf(sb, "tapir_metrics_listen=%s\n", text);
+}
+
 char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_t *len_out)
 {
 	struct strbuf sb = {0};
@@ -220,6 +242,8 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 			sb_printf(&sb, "tapir_icmp_%s=%" PRIu64 "\n",
 				  tapir_icmp_stat_name((enum tapir_icmp_stat)s),
 				  atomic_load_explicit(&dev->icmp_stats[s], memory_order_relaxed));
+		format_offloads(&sb, dev);
+		format_metrics_listen(&sb, dev);
 	}
 	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
 		format_peer(&sb, dev, p, has_extensions);
@@ -506,6 +530,14 @@ int tapir_uapi_apply_set(struct tapir_device *dev, const char *body, size_t len)
 	if (conf.has_fwmark && tapir_device_set_fwmark(dev, conf.fwmark) < 0) {
 		ret = -EADDRINUSE;
 		goto out;
+	}
+	if (conf.has_metrics_listen) {
+		ret = tapir_metrics_http_set(dev, &conf.metrics_listen);
+		if (ret < 0) {
+			log_info("%s: uapi: cannot serve metrics: %s", dev->ifname, strerror(-ret));
+			ret = -EADDRINUSE;
+			goto out;
+		}
 	}
 	if (conf.has_tcp_listen) {
 		ret = tapir_tcp_set_listen(dev, conf.is_tcp_listen);

@@ -166,6 +166,9 @@ struct tapir_device {
 	int udp_family;
 	/* makes the sockets that need privilege; set before tapir_device_start, then constant */
 	const struct tapir_sock_ops *sock_ops;
+	/* the HTTP metrics endpoint, NULL = off; owned by control/metrics_http.c (control thread),
+	 * opaque here */
+	struct tapir_metrics_http *metrics_http;
 
 	unsigned int nworkers;
 	struct tapir_worker *workers;

@@ -150,3 +150,10 @@ int tapir_sockaddr_format(char *out, size_t outlen, const union tapir_sockaddr *
 				      outlen);
 	return format_checked(snprintf(out, outlen, "[%s]:%u", host, port), outlen);
 }
+
+int tapir_sockaddr_parse_listen(union tapir_sockaddr *out, const char *s, size_t len)
+{
+	if (tapir_sockaddr_parse(out, s, len) < 0)
+		return -EINVAL;
+	return (out->sa.sa_family == AF_INET ? out->in.sin_port : out->in6.sin6_port) ? 0 : -EINVAL;
+}

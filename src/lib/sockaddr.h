@@ -58,5 +58,7 @@ static inline bool tapir_local_addr_equal(const struct tapir_local_addr *a,
 int tapir_sockaddr_format(char *out, size_t outlen, const union tapir_sockaddr *addr);
 /* Parses a numeric "a.b.c.d:port" or "[v6]:port" (with optional %scope). 0 or -EINVAL. */
 int tapir_sockaddr_parse(union tapir_sockaddr *out, const char *s, size_t len);
+/* The same for an address to listen on: the port must not be 0. 0 or -EINVAL. */
+int tapir_sockaddr_parse_listen(union tapir_sockaddr *out, const char *s, size_t len);
 
 #endif

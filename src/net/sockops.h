@@ -11,6 +11,8 @@
 
 #include <stdint.h>
 
+#include "sockaddr.h"
+
 struct tapir_sock_ops {
 	/*
 	 * A socket of @family (AF_INET, AF_INET6) and @type (SOCK_DGRAM: a UDP socket set up by
@@ -20,6 +22,9 @@ struct tapir_sock_ops {
 	int (*open)(void *ctx, int family, int type, uint16_t port, uint32_t fwmark);
 	/* SO_MARK @fwmark on @fd (borrowed). 0 or -errno. */
 	int (*set_mark)(void *ctx, int fd, uint32_t fwmark);
+	/* A TCP listener (non-blocking, close-on-exec) bound to @addr (port not 0). New fd or
+	 * -errno. */
+	int (*listen_at)(void *ctx, const union tapir_sockaddr *addr);
 	void *ctx;
 };
 
@@ -28,6 +33,8 @@ extern const struct tapir_sock_ops tapir_sock_ops_direct;
 
 /* What both the direct table and the helper run: the socket of tapir_sock_ops.open. */
 int tapir_sock_open_bound(int family, int type, uint16_t port, uint32_t fwmark);
+/* What both run for tapir_sock_ops.listen_at: SO_REUSEADDR, IPV6_V6ONLY, a short backlog. */
+int tapir_sock_listen_at(const union tapir_sockaddr *addr);
 /* setsockopt(SO_MARK). 0 or -errno. */
 int tapir_sock_set_mark(int fd, uint32_t fwmark);
 

@@ -6,7 +6,8 @@
 # over TCP with compression on, after traffic: the per-peer byte counters equal
 # `wg show IF transfer`, the handshake time equals `wg show IF latest-handshakes`, every family
 # has HELP and TYPE, every name starts with tapir_, counters end in _total, and the drop, TCP,
-# compression and ICMP counters equal `tapir show IF drops|tcp|compression|icmp`. tapird only.
+# compression and ICMP counters equal `tapir show IF drops|tcp|compression|icmp`, and the offload
+# state (tapir_offload_enabled, from the get's tapir_offload_* keys) is there. tapird only.
 #
 #   tapir-$$-1                                   tapir-$$-2
 #   | tm$$a 10.84.0.1/24 | veth 192.0.2.1/.2     | tm$$b 10.84.0.2/24 (tcp-listen on) |
@@ -120,6 +121,10 @@ icmp = table("icmp")
 for event, n in icmp.items():
     assert val("tapir_icmp_events", event=event) == n, event
 assert icmp["unreachable_sent"] >= 1, icmp
+# offload state (UAPI tapir_offload_*): the four offloads, each 1 (in use) or 0
+offloads = {s.labels["offload"]: s.value for s in fams["tapir_offload_enabled"].samples}
+assert set(offloads) == {"tun", "tun_uso", "gso", "gro"}, offloads
+assert all(v in (0, 1) for v in offloads.values()), offloads
 EOF
 }
 check "the parser reads it: names, HELP, _total; values equal wg show and tapir show" parse

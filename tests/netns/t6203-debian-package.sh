@@ -12,14 +12,17 @@
 #   the postinst, run with every user tool replaced by a recorder on PATH, creates the user
 #   once through systemd-sysusers (or adduser/useradd without it) and not when it exists; the
 #   postrm removes it on purge only; the packaged sysusers.d file makes the user tapir in a
-#   scratch root (systemd-sysusers --root).
+#   scratch root (systemd-sysusers --root);
+#   dpkg --root=$T/root --force-script-chrootless -i, then --purge: a real install and purge
+#   by dpkg into a throw-away root (the maintainer scripts honour DPKG_ROOT), with wrappers
+#   that refuse any user tool call aimed at this system.
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 require_cmds dpkg-buildpackage dpkg-deb dh lintian fakeroot meson ninja tar
 
-plan 14
+plan 16
 
 # logged LOG CMD...: run CMD with its output in LOG; on failure show the end of the log.
 logged()
@@ -171,3 +174,60 @@ if command -v systemd-sysusers >/dev/null 2>&1; then
 else
 	ok "the packaged sysusers.d file creates the user tapir # SKIP systemd-sysusers not installed"
 fi
+
+# ---------------------------------------------------------------- install and purge, for real
+# The .deb installed and purged by dpkg itself into a throw-away root: dpkg --root=$ROOT with
+# its own empty database, the maintainer scripts run outside it (--force-script-chrootless:
+# the root holds no shell to chroot into) with DPKG_ROOT=$ROOT, which the scripts honour.
+# --force-depends: the root has none of the libraries the package depends on (the host's are
+# used to run the installed tapird). Guards that nothing reaches this system: the user tools
+# on PATH are wrappers that refuse (and record) any call not aimed at $ROOT, and /etc/passwd
+# and /etc/group are compared before and after.
+ROOT=$T/root
+GUARD=$T/guard
+mkdir -p "$GUARD" "$ROOT/var/lib/dpkg/info" "$ROOT/var/lib/dpkg/updates" "$ROOT/etc"
+: >"$ROOT/var/lib/dpkg/status"
+: >"$ROOT/var/lib/dpkg/available"
+for tool in systemd-sysusers useradd userdel groupdel; do
+	real=$(PATH=/usr/sbin:/usr/bin:/sbin:/bin command -v "$tool" || echo /bin/false)
+	printf '#!/bin/sh\ncase " $* " in\n*" --root %s "* | *" --root=%s "*) exec %s "$@" ;;\nesac\necho "%s $*" >>"%s/host-calls"\nexit 1\n' \
+		"$ROOT" "$ROOT" "$real" "$tool" "$T" >"$GUARD/$tool"
+done
+for tool in adduser deluser delgroup getent; do
+	printf '#!/bin/sh\necho "%s $*" >>"%s/host-calls"\nexit 1\n' "$tool" "$T" >"$GUARD/$tool"
+done
+chmod +x "$GUARD"/*
+HOST_IDS=$(cat /etc/passwd /etc/group | sha256sum)
+rootdpkg() { PATH=$GUARD:/usr/sbin:/usr/bin:/sbin:/bin dpkg --root="$ROOT" --log="$T/dpkg.log" \
+	--force-script-chrootless "$@"; }
+host_untouched()
+{
+	[ ! -s "$T/host-calls" ] || { cat "$T/host-calls"; return 1; }
+	[ "$(cat /etc/passwd /etc/group | sha256sum)" = "$HOST_IDS" ]
+}
+installed()
+{
+	logged "$T/install.log" rootdpkg --force-depends -i "$DEB" &&
+		rootdpkg -s tapir | grep -qx 'Status: install ok installed' &&
+		"$ROOT/usr/sbin/tapird" --version | grep -qx "tapird $VERSION" &&
+		[ -f "$ROOT/usr/share/man/man8/tapird.8.gz" ] &&
+		grep -E '^tapir:x:[0-9]+:[0-9]+:[^:]*:/nonexistent:/usr/sbin/nologin$' "$ROOT/etc/passwd" &&
+		host_untouched
+}
+pretty "" "dpkg --root=$ROOT --force-script-chrootless --force-depends -i $(basename "$DEB")"
+check "dpkg --root -i: installed, tapird runs, the postinst made the user in the root only" \
+	installed
+purged()
+{
+	local left
+	logged "$T/purge.log" rootdpkg --purge tapir || return 1
+	! rootdpkg -s tapir 2>/dev/null | grep -q '^Status: install' || return 1
+	# what may stay: dpkg's database, the root's user database files and their lock
+	left=$(find "$ROOT" -type f -not -path "$ROOT/var/lib/dpkg/*" \
+		-not -regex "$ROOT/etc/\(passwd\|group\|shadow\|gshadow\)-?" -not -name .pwd.lock)
+	[ -z "$left" ] || { echo "left behind: $left"; return 1; }
+	! grep -q '^tapir:' "$ROOT/etc/passwd" "$ROOT/etc/group" || { cat "$ROOT/etc/passwd"; return 1; }
+	host_untouched
+}
+pretty "" "dpkg --root=$ROOT --force-script-chrootless --purge tapir"
+check "dpkg --root --purge: every file and the user and group gone, this system untouched" purged

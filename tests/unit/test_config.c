@@ -906,6 +906,54 @@ static void test_tcp_listen(void **state)
 	assert_int_equal(parse("[Peer]\nPublicKey = " PUB1 "\nTCPListen = on\n", &q), -EINVAL);
 }
 
+/* MetricsListen = ADDR:PORT|off: tapir_metrics_listen in the request, read back the same by the
+ * UAPI parser; a name, port 0 or no port are refused by both. */
+static void test_metrics_listen(void **state)
+{
+	static const struct {
+		const char *value, *request; /* NULL request: refused */
+	} rows[] = {
+	    /* 0 */ {"127.0.0.1:9586", "set=1\ntapir_metrics_listen=127.0.0.1:9586\n\n"},
+	    /* 1 */ {"[::1]:9586", "set=1\ntapir_metrics_listen=[::1]:9586\n\n"},
+	    /* 2 */ {"Off", "set=1\ntapir_metrics_listen=off\n\n"},
+	    /* 3 */ {"localhost:9586", NULL},
+	    /* 4 */ {"127.0.0.1:0", NULL},
+	    /* 5 */ {"127.0.0.1", NULL},
+	    /* 6 */ {"", NULL},
+	};
+	struct tapir_quick_conf q;
+	struct tapir_conf back;
+	char text[128];
+	size_t len;
+	char *req;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		snprintf(text, sizeof(text), "[Interface]\nMetricsListen = %s\n", rows[i].value);
+		if (!rows[i].request) {
+			assert_int_equal(parse(text, &q), -EINVAL);
+			assert_non_null(strstr(err, "(key MetricsListen)"));
+			snprintf(text, sizeof(text), "tapir_metrics_listen=%s\n", rows[i].value);
+			assert_int_equal(
+			    tapir_uapi_parse_set(text, strlen(text), &back, err, sizeof(err)),
+			    -EINVAL);
+			continue;
+		}
+		assert_int_equal(parse(text, &q), 0);
+		req = tapir_conf_to_uapi_set(&q.wg, false, &len);
+		if (strcmp(req, rows[i].request))
+			fail_msg("row %zu: %s", i, req);
+		assert_int_equal(tapir_uapi_parse_set(req + 6, len - 7, &back, err, sizeof(err)),
+				 0);
+		assert_true(back.has_metrics_listen);
+		assert_int_equal(back.metrics_listen.sa.sa_family,
+				 q.wg.metrics_listen.sa.sa_family);
+		tapir_conf_free(&back);
+		free(req);
+		tapir_quick_conf_free(&q);
+	}
+}
+
 static void test_serialise_empty(void **state)
 {
 	struct tapir_conf conf = {0};
@@ -938,6 +986,7 @@ int main(void)
 	    cmocka_unit_test(test_transport_compression),
 	    cmocka_unit_test(test_offload_workers),
 	    cmocka_unit_test(test_tcp_listen),
+	    cmocka_unit_test(test_metrics_listen),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

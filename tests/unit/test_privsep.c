@@ -157,7 +157,45 @@ static void test_helper_opens_udp(void **state)
 	waitpid(g.helper_pid, NULL, 0);
 }
 
-/* Raw request on the channel: op, family, type, port, fwmark as host-order 32-bit words. */
+/* Through the helper: a TCP listener on 127.0.0.1 at a port the test picked (the metrics
+ * endpoint's request; port 0 is refused, see test_helper_refuses). */
+static void test_helper_listens_at(void **state)
+{
+	struct tapir_sock_guard g;
+	const struct tapir_sock_ops *ops;
+	union tapir_sockaddr want = {0}, got = {0};
+	socklen_t len = sizeof(got.in);
+	int fd, probe, is_listening = 0;
+	socklen_t ilen = sizeof(is_listening);
+
+	(void)state;
+	/* a free port: the kernel's pick for a socket closed again */
+	probe = socket(AF_INET, SOCK_STREAM, 0);
+	want.in.sin_family = AF_INET;
+	want.in.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(bind(probe, &want.sa, sizeof(want.in)), 0);
+	assert_int_equal(getsockname(probe, &want.sa, &len), 0);
+	close(probe);
+	assert_int_equal(tapir_sock_guard_init(&g, "/nonexistent/x.sock", true, true), 0);
+	ops = tapir_sock_guard_ops(&g);
+	fd = ops->listen_at(ops->ctx, &want);
+	assert_true(fd >= 0);
+	len = sizeof(got.in);
+	assert_int_equal(getsockname(fd, &got.sa, &len), 0);
+	assert_memory_equal(&got.in, &want.in, sizeof(want.in));
+	assert_int_equal(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &is_listening, &ilen), 0);
+	assert_true(is_listening);
+	assert_true(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	assert_true(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	/* the same address again while it is taken: the kernel's answer comes back */
+	assert_int_equal(ops->listen_at(ops->ctx, &want), -EADDRINUSE);
+	close(fd);
+	tapir_sock_guard_release(&g);
+	waitpid(g.helper_pid, NULL, 0);
+}
+
+/* Raw request on the channel: op, family, type, port, fwmark, scope_id and the 16 address bytes
+ * as host-order 32-bit words. */
 static int raw_request(int ch, const uint32_t *words, size_t nbytes, int send_fd, int *got_fd)
 {
 	char cbuf[CMSG_SPACE(sizeof(int))];
@@ -189,24 +227,39 @@ static int raw_request(int ch, const uint32_t *words, size_t nbytes, int send_fd
 	return result;
 }
 
+/* 127.0.0.1 as the first address word, in host order as the helper reads it */
+#define LO4 (__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ ? 0x0100007fu : 0x7f000001u)
+
 /* Numbered requests the helper must refuse, and what it answers. */
 static void test_helper_refuses(void **state)
 {
 	static const struct {
-		uint32_t words[6];
+		uint32_t words[11];
 		size_t nbytes;
 		int want;
 	} rows[] = {
-	    /* 0 */ {{2, AF_UNIX, SOCK_DGRAM, 0, 0}, 20, -EAFNOSUPPORT},
-	    /* 1 */ {{2, AF_NETLINK, SOCK_DGRAM, 0, 0}, 20, -EAFNOSUPPORT},
-	    /* 2 */ {{2, AF_INET, SOCK_RAW, 0, 0}, 20, -EPROTOTYPE},
-	    /* 3 */ {{2, AF_INET, SOCK_SEQPACKET, 0, 0}, 20, -EPROTOTYPE},
-	    /* 4 */ {{2, AF_INET, SOCK_DGRAM, 65536, 0}, 20, -EINVAL},
-	    /* 5 */ {{2, AF_INET, SOCK_DGRAM, 0, 0}, 19, -EBADMSG},
-	    /* 6 */ {{2, AF_INET, SOCK_DGRAM, 0, 0, 0}, 24, -EBADMSG},
-	    /* 7 */ {{99, AF_INET, SOCK_DGRAM, 0, 0}, 20, -EINVAL},
-	    /* 8 */ {{3, 0, 0, 0, 1}, 20, -EINVAL}, /* a mark request without a socket */
-	    /* 9 */ {{4, 0, 0, 0, 0}, 20, -EINVAL}, /* an MTU request without a TUN queue */
+	    /* 0 */ {{2, AF_UNIX, SOCK_DGRAM, 0, 0}, 40, -EAFNOSUPPORT},
+	    /* 1 */ {{2, AF_NETLINK, SOCK_DGRAM, 0, 0}, 40, -EAFNOSUPPORT},
+	    /* 2 */ {{2, AF_INET, SOCK_RAW, 0, 0}, 40, -EPROTOTYPE},
+	    /* 3 */ {{2, AF_INET, SOCK_SEQPACKET, 0, 0}, 40, -EPROTOTYPE},
+	    /* 4 */ {{2, AF_INET, SOCK_DGRAM, 65536, 0}, 40, -EINVAL},
+	    /* 5 */ {{2, AF_INET, SOCK_DGRAM, 0, 0}, 39, -EBADMSG},
+	    /* 6 */ {{2, AF_INET, SOCK_DGRAM, 0, 0}, 44, -EBADMSG},
+	    /* 7 */ {{99, AF_INET, SOCK_DGRAM, 0, 0}, 40, -EINVAL},
+	    /* 8 */ {{3, 0, 0, 0, 1}, 40, -EINVAL}, /* a mark request without a socket */
+	    /* 9 */ {{4, 0, 0, 0, 0}, 40, -EINVAL}, /* an MTU request without a TUN queue */
+	    /* 10 */ {{2, AF_INET, SOCK_DGRAM, 0, 0, 0, LO4}, 40, -EINVAL}, /* address on an open */
+	    /* 11 */ {{2, AF_INET6, SOCK_DGRAM, 0, 0, 1}, 40, -EINVAL},	    /* scope on an open */
+	    /* 12-19: PRIV_LISTEN_AT: not inet, UDP, port 0, port > 65535, a mark, a scope on
+	     * IPv4, bytes after an IPv4 address, a short message */
+	    /* 12 */ {{5, AF_UNIX, SOCK_STREAM, 9586, 0, 0, LO4}, 40, -EAFNOSUPPORT},
+	    /* 13 */ {{5, AF_INET, SOCK_DGRAM, 9586, 0, 0, LO4}, 40, -EPROTOTYPE},
+	    /* 14 */ {{5, AF_INET, SOCK_STREAM, 0, 0, 0, LO4}, 40, -EINVAL},
+	    /* 15 */ {{5, AF_INET, SOCK_STREAM, 65536, 0, 0, LO4}, 40, -EINVAL},
+	    /* 16 */ {{5, AF_INET, SOCK_STREAM, 9586, 1, 0, LO4}, 40, -EINVAL},
+	    /* 17 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 1, LO4}, 40, -EINVAL},
+	    /* 18 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 0, LO4, 1}, 40, -EINVAL},
+	    /* 19 */ {{5, AF_INET, SOCK_STREAM, 9586, 0, 0, LO4}, 36, -EBADMSG},
 	};
 	struct tapir_sock_guard g;
 	int fd, pipefd[2], unix_fd;
@@ -243,7 +296,7 @@ static void test_helper_refuses(void **state)
  */
 static void test_helper_link_mtu_refuses(void **state)
 {
-	static const uint32_t good[5] = {4, 0, 0, 0, 0}, stray[5] = {4, 0, 0, 0, 7};
+	static const uint32_t good[10] = {4, 0, 0, 0, 0}, stray[10] = {4, 0, 0, 0, 7};
 	struct tapir_sock_guard g;
 	int fd, got, sock_fd, null_fd, tun_fd, pipefd[2];
 
@@ -535,6 +588,7 @@ int main(void)
 	    cmocka_unit_test(test_guard_parent_dies),
 	    cmocka_unit_test(test_guard_without_helper),
 	    cmocka_unit_test(test_helper_opens_udp),
+	    cmocka_unit_test(test_helper_listens_at),
 	    cmocka_unit_test(test_helper_refuses),
 	    cmocka_unit_test(test_helper_link_mtu_refuses),
 	    cmocka_unit_test(test_helper_link_mtu_home),
