@@ -289,9 +289,10 @@ start_daemon()
 }
 
 # tunnel NAME NET IFA IFB CMD...: both daemons, keys, addresses; waits for the handshake.
+# In tap mode (NAME ends in -tap) the peers get no allowed IPs: frames go by learned MACs.
 tunnel()
 {
-	local name=$1 net=$2 ifa=$3 ifb=$4 ka kb i
+	local name=$1 net=$2 ifa=$3 ifb=$4 ka kb i ips_a=() ips_b=()
 	shift 4
 	DAEMONS=()
 	TUN_IFS=("$ifa" "$ifb")
@@ -299,11 +300,22 @@ tunnel()
 	start_daemon "$NS2" "$ifb" "$@"
 	ka=$(wg genkey)
 	kb=$(wg genkey)
+	if [[ $name != *-tap ]]; then
+		ips_a=(allowed-ips "$net.2/32")
+		ips_b=(allowed-ips "$net.1/32")
+	fi
 	say "[#] wg set $ifa / $ifb (fresh keys, ports 51901/51902)"
 	n1 wg set "$ifa" private-key <(echo "$ka") listen-port 51901 \
-		peer "$(wg pubkey <<<"$kb")" endpoint 192.0.2.2:51902 allowed-ips "$net.2/32"
+		peer "$(wg pubkey <<<"$kb")" endpoint 192.0.2.2:51902 "${ips_a[@]}"
 	n2 wg set "$ifb" private-key <(echo "$kb") listen-port 51902 \
-		peer "$(wg pubkey <<<"$ka")" endpoint 192.0.2.1:51901 allowed-ips "$net.1/32"
+		peer "$(wg pubkey <<<"$ka")" endpoint 192.0.2.1:51901 "${ips_b[@]}"
+	tunnel_up "$name" "$net" "$ifa" "$ifb"
+}
+
+# tunnel_up NAME NET IFA IFB: addresses, links up; waits until a ping crosses.
+tunnel_up()
+{
+	local name=$1 net=$2 ifa=$3 ifb=$4 i
 	run ip -n "$NS1" addr add "$net.1/24" dev "$ifa"
 	run ip -n "$NS2" addr add "$net.2/24" dev "$ifb"
 	run ip -n "$NS1" link set "$ifa" up
@@ -347,6 +359,11 @@ for setup in $SETUPS; do
 		fi
 		grep -h 'tapird started\|offload' "$TMP/tbt$$a.log" "$TMP/tbt$$b.log" >"$TMP/tapir-log" || true
 		untunnel "tbt$$a" "tbt$$b"
+		;;
+	tapir-tap)
+		tunnel tapir-tap 10.205.0 "tbp$$a" "tbp$$b" "${tapird_cmd[@]}" --mode tap
+		measure tapir-tap 10.205.0.2
+		untunnel "tbp$$a" "tbp$$b"
 		;;
 	wireguard-go)
 		tunnel wireguard-go 10.204.0 "tbw$$a" "tbw$$b" "$WGGO" -f
