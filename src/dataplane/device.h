@@ -160,9 +160,9 @@ struct tapir_worker {
 	size_t seg_lens[TAPIR_OFFLOAD_MAX_SEGMENTS];
 	struct tapir_gro gro;
 	uint8_t *gro_bufs[TAPIR_GRO_MAX_ITEMS];
-	struct tapir_pkt *scratch; /* one more buffer: forwarding copies (receive path) */
-	uint8_t gro_ether[14]; /* TAP: the Ethernet header of every frame pending in gro */
-	struct tapir_send_batch batch;		/* the send batch being built */
+	struct tapir_pkt *scratch;     /* one more buffer: forwarding copies (receive path) */
+	uint8_t gro_ether[14];	       /* TAP: the Ethernet header of every frame pending in gro */
+	struct tapir_send_batch batch; /* the send batch being built */
 	struct tapir_pkt *held[TAPIR_SEND_MAX]; /* its copies from the device pool */
 };
 
@@ -359,8 +359,8 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
  * gives the copies back.
  */
 void tapir_send_batch_begin(struct tapir_worker *w);
-void tapir_send_batch_add(struct tapir_device *dev, struct tapir_worker *w,
-			  struct tapir_peer *peer, struct tapir_pkt *pkt);
+void tapir_send_batch_add(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
+			  struct tapir_pkt *pkt);
 void tapir_send_batch_add_copy(struct tapir_device *dev, struct tapir_worker *w,
 			       struct tapir_peer *peer, const uint8_t *data, size_t len);
 void tapir_send_batch_flush(struct tapir_device *dev, struct tapir_worker *w);

@@ -9,6 +9,13 @@
  * between peers, never back to the one a frame came from. A peer that never announces L2 (stock
  * WireGuard, or tapird in tun mode) is named once per session in the log instead of losing frames
  * silently.
+ *
+ * Frames from the TAP take the TUN path (send.c): unicast ones are encrypted in place into the
+ * worker's send batch, flood copies are buffers of the device pool held until the batch is
+ * sent, so a bulk flow leaves in UDP GSO runs. With the virtio_net_hdr on (worker.c splits TSO
+ * super-frames), frames written to the TAP are coalesced like IP packets in tun mode: measured
+ * on a 2-CPU machine, without both the kernel's TCP overran the TAP's 500-frame queue, which
+ * drops (tx_dropped) instead of pushing back, and every drop was an inner retransmit.
  */
 #include "device.h"
 
@@ -217,8 +224,7 @@ static void write_failed(struct tapir_device *dev, int err)
 	tapir_device_count_drop(dev, TAPIR_DROP_SEND_ERROR);
 }
 
-void tapir_l2_write_vnet(void *ctx, const struct virtio_net_hdr *vh, const uint8_t *pkt,
-			 size_t len)
+void tapir_l2_write_vnet(void *ctx, const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len)
 {
 	struct tapir_worker *w = ctx;
 	struct virtio_net_hdr fh = *vh;

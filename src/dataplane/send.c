@@ -4,9 +4,10 @@
  * through this file:
  *
  *   1. tapir_send_batch routes each inner packet a worker read from the TUN to a peer by its
- *      destination (allowed IPs); TAP frames, CAPS frames and keepalives come one at a time to
- *      tapir_send_data / tapir_send_own_msg / tapir_send_keepalive (a keepalive is an empty
- *      payload, built like every other message).
+ *      destination (allowed IPs); l2.c switches TAP frames by MAC into the same batch
+ *      (tapir_send_batch_begin/add/add_copy/flush). Forwarded frames, CAPS frames and
+ *      keepalives come one at a time to tapir_send_data / tapir_send_own_msg /
+ *      tapir_send_keepalive (a keepalive is an empty payload, built like every other message).
  *   2. Without a usable keypair a packet of the user's is copied to the peer's staged ring and
  *      a handshake requested; tapir_send_staged empties the ring once a session exists.
  *   3. encrypt_pkt pads, seals in place in the buffer's headroom/tailroom with the sending
@@ -528,8 +529,8 @@ static void batch_set_peer(struct tapir_send_batch *b, struct tapir_peer *peer)
 	b->is_tcp = tapir_tcp_is_peer_tcp(peer);
 }
 
-void tapir_send_batch_add(struct tapir_device *dev, struct tapir_worker *w,
-			  struct tapir_peer *peer, struct tapir_pkt *pkt)
+void tapir_send_batch_add(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
+			  struct tapir_pkt *pkt)
 {
 	struct tapir_send_batch *b = &w->batch;
 	unsigned int out = b->out;

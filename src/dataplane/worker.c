@@ -90,8 +90,8 @@ static unsigned int take_vnet_read(struct tapir_device *dev, struct tapir_worker
 	/* TCP may be cut finer than the MTU if a segment buffer is smaller (MTU > 4 KiB) */
 	if (mtu > TAPIR_SEG_DATA_MAX - l2)
 		mtu = TAPIR_SEG_DATA_MAX - l2;
-	n = tapir_offload_split(&vh, tapir_pkt_data(pkt) + l2, pkt->len - l2, mtu, outs, lens,
-				room, TAPIR_SEG_DATA_MAX - l2);
+	n = tapir_offload_split(&vh, tapir_pkt_data(pkt) + l2, pkt->len - l2, mtu, outs, lens, room,
+				TAPIR_SEG_DATA_MAX - l2);
 	if (n < 0) {
 		tapir_device_count_drop(dev,
 					n == -EMSGSIZE ? TAPIR_DROP_TOO_BIG : TAPIR_DROP_MALFORMED);
