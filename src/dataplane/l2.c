@@ -282,7 +282,7 @@ static void write_frame(struct tapir_device *dev, struct tapir_worker *w, const 
 		write_plain(dev, w, frame, len);
 		return;
 	}
-	if (memcmp(w->gro_ether, frame, ETHER_BYTES)) {
+	if (memcmp(w->gro_ether, frame, ETHER_BYTES) != 0) {
 		tapir_gro_flush(&w->gro, tapir_l2_write_vnet, w);
 		memcpy(w->gro_ether, frame, ETHER_BYTES);
 	}
