@@ -1,18 +1,25 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
 #
-# Tunnel throughput benchmark (issue 5; a measurement, not a timed test). In one run, between
-# two fresh namespaces joined by a veth pair, it measures three setups one after the other:
-# the bare veth, tapird at both ends, and wireguard-go at both ends. For each: iperf3 TCP with
+# Tunnel throughput benchmark (issues 5 and 17; a measurement, not a timed test). In one run,
+# between two fresh namespaces joined by a veth pair, it measures setups one after the other:
+# the bare veth, tapird at both ends, and wireguard-go at both ends; then the L2 tunnels, with
+# addresses on their TAP devices (no bridge): tapird --mode tap, and as anchors, where
+# installed, OpenVPN `dev tap` (TLS, self-signed certificates pinned by fingerprint, AES-256-GCM)
+# and tinc 1.0 `Mode = switch` (aes-256-cbc, sha256). For each: iperf3 TCP with
 # 1 and 4 streams in both directions, UDP floods (-b 0) of full-size (1420-byte IP packets)
 # and 64-byte-payload datagrams, ping RTT, and the CPU seconds (utime + stime from
 # /proc/PID/stat) the two tunnel daemons use during each test. Prints one table with the
-# ratios tapir/wireguard-go and tapir/veth and writes every number to a JSON file.
+# ratios tapir/wireguard-go and tapir/veth, a second one for the TAP setups with the ratios
+# tapir-tap/tapir and tapir-tap/openvpn-tap, and writes every number to a JSON file.
 #
 #   tapir-bench-$$-1                                     tapir-bench-$$-2
 #   +--------------------------------------+             +--------------------------------------+
 #   | tbt$$a tapird        10.203.0.1/24   |             | tbt$$b tapird        10.203.0.2/24   |
 #   | tbw$$a wireguard-go  10.204.0.1/24   |             | tbw$$b wireguard-go  10.204.0.2/24   |
+#   | tbp$$a tapird (tap)  10.205.0.1/24   |             | tbp$$b tapird (tap)  10.205.0.2/24   |
+#   | tbo$$a openvpn (tap) 10.206.0.1/24   |             | tbo$$b openvpn (tap) 10.206.0.2/24   |
+#   | tbc$$a tincd switch  10.207.0.1/24   |             | tbc$$b tincd switch  10.207.0.2/24   |
 #   |        (one tunnel at a time)        |             |   iperf3 -s, one server per test     |
 #   | veth1  192.0.2.1/24   iperf3 -c      |=============| veth2  192.0.2.2/24                  |
 #   +--------------------------------------+             +--------------------------------------+
@@ -22,6 +29,8 @@
 #
 # Environment:
 #   TAPIRD=build-rel/tapird  WGGO=wireguard-go   daemons to compare
+#   OPENVPN=openvpn  TINCD=tincd                 TAP anchors; a setup whose program is not
+#                                                installed is skipped with a note
 #   DURATION=10              seconds per iperf3 test (3 for a quick run)
 #   TAPIR_OFFLOAD=LIST       passed to tapird as --offload (all, none, tun,gso,gro)
 #   WORKERS=N                passed to tapird as --workers
@@ -30,7 +39,10 @@
 #                            `perf record -g` and write the top symbols to FILE (not in the table)
 #   UDP_LEN=1392             payload of the full-size UDP test: 1392 + 28 header bytes = a
 #                            1420-byte IP packet, the tunnel MTU, so nothing is fragmented
-#   SETUPS="veth tapir wireguard-go"   subset, for debugging the script
+#   SETUPS="veth tapir wireguard-go tapir-tap openvpn-tap tinc-switch"   subset
+#
+# Prerequisites: iperf3 jq wireguard-tools (wg) iproute2, wireguard-go; optional openvpn and
+# tinc (the TAP anchors), openssl (OpenVPN's certificates), linux-perf (PROFILE=).
 #
 # Network rule: traffic only between the two namespaces created here; every test is bounded by
 # timeout(1); everything started here is stopped by PID and both namespaces are removed on
@@ -43,7 +55,10 @@ WGGO=${WGGO:-wireguard-go}
 DURATION=${DURATION:-10}
 UDP_LEN=${UDP_LEN:-1392}
 PING_COUNT=${PING_COUNT:-20}
-SETUPS=${SETUPS:-veth tapir wireguard-go}
+SETUPS=${SETUPS:-veth tapir wireguard-go tapir-tap openvpn-tap tinc-switch}
+OPENVPN=${OPENVPN:-openvpn}
+TINCD=${TINCD:-tincd}
+SKIPPED=()    # "setup: why" for setups not measured
 OUT=${OUT:-bench/results/tunnel-$(date +%Y%m%d-%H%M%S).json}
 PROFILE=${PROFILE:-}
 OFFLOAD=${TAPIR_OFFLOAD:-}
@@ -109,7 +124,7 @@ for c in ip iperf3 jq ping wg ss timeout awk; do
 	command -v "$c" >/dev/null || die "$c not installed"
 done
 [ -x "$TAPIRD" ] || die "TAPIRD=$TAPIRD is not executable (build: meson setup build-rel -Dbuildtype=release && ninja -C build-rel)"
-command -v "$WGGO" >/dev/null || die "WGGO=$WGGO not found"
+[[ " $SETUPS " != *" wireguard-go "* ]] || command -v "$WGGO" >/dev/null || die "WGGO=$WGGO not found"
 [ -z "$PROFILE" ] || command -v perf >/dev/null || die "PROFILE needs perf (apt-get install linux-perf)"
 TMP=$(mktemp -d /tmp/tapir-bench.XXXXXX)
 [ -d "$RUN_DIR" ] || RUN_DIR_CREATED=1
@@ -288,10 +303,81 @@ start_daemon()
 	die "$* $ifn did not come up: $(tail -5 "$TMP/$ifn.log")"
 }
 
+# start_plain NS IFNAME CMD...: a daemon without a UAPI socket (OpenVPN, tinc), in the
+# foreground under our shell; waits until it has created IFNAME.
+start_plain()
+{
+	local ns=$1 ifn=$2 pid i
+	shift 2
+	say "[#] ip netns exec $ns $*"
+	(exec ip netns exec "$ns" "$@" >"$TMP/$ifn.log" 2>&1 </dev/null) &
+	pid=$!
+	PIDS+=("$pid")
+	DAEMONS+=("$pid")
+	for ((i = 0; i < 100; i++)); do
+		ip -n "$ns" link show "$ifn" >/dev/null 2>&1 && return 0
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.05
+	done
+	die "$* did not create $ifn: $(tail -5 "$TMP/$ifn.log")"
+}
+
+# openvpn_tap IFA IFB: OpenVPN 2.x point-to-point over UDP with dev tap: TLS with a
+# self-signed certificate per side, each pinning the other's by its SHA-256 fingerprint (no
+# CA), AES-256-GCM, TAP MTU 1400 like tapird's (so no datagram is fragmented).
+openvpn_tap()
+{
+	local ifa=$1 ifb=$2 s fa fb
+	for s in a b; do
+		openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 \
+			-subj "/CN=bench-$s" -keyout "$TMP/ovpn-$s.key" -out "$TMP/ovpn-$s.crt" \
+			>"$TMP/ovpn-openssl.log" 2>&1 || die "openssl: $(tail -3 "$TMP/ovpn-openssl.log")"
+	done
+	fa=$(openssl x509 -in "$TMP/ovpn-a.crt" -noout -fingerprint -sha256 | cut -d= -f2)
+	fb=$(openssl x509 -in "$TMP/ovpn-b.crt" -noout -fingerprint -sha256 | cut -d= -f2)
+	DAEMONS=()
+	TUN_IFS=("$ifa" "$ifb")
+	local common=(--dev-type tap --proto udp --tun-mtu 1400 --dh none --data-ciphers AES-256-GCM
+		--cipher AES-256-GCM --ping 10 --verb 3 --mute-replay-warnings --suppress-timestamps)
+	start_plain "$NS1" "$ifa" "$OPENVPN" --dev "$ifa" "${common[@]}" --tls-server \
+		--lport 51911 --remote 192.0.2.2 --rport 51912 --cert "$TMP/ovpn-a.crt" \
+		--key "$TMP/ovpn-a.key" --peer-fingerprint "$fb"
+	start_plain "$NS2" "$ifb" "$OPENVPN" --dev "$ifb" "${common[@]}" --tls-client \
+		--lport 51912 --remote 192.0.2.1 --rport 51911 --cert "$TMP/ovpn-b.crt" \
+		--key "$TMP/ovpn-b.key" --peer-fingerprint "$fa"
+	tunnel_up openvpn-tap 10.206.0 "$ifa" "$ifb"
+}
+
+# tinc_switch IFA IFB: tinc 1.0 in switch mode, one node per namespace (RSA keys generated
+# here), aes-256-cbc with sha256 MACs over UDP.
+tinc_switch()
+{
+	local ifa=$1 ifb=$2 n ifn port addr other
+	for n in a b; do
+		mkdir -p "$TMP/tinc-$n/hosts"
+		[ $n = a ] && { ifn=$ifa port=51921 addr=192.0.2.1 other=b; }
+		[ $n = b ] && { ifn=$ifb port=51922 addr=192.0.2.2 other=a; }
+		printf 'Name = %s\nMode = switch\nDeviceType = tap\nInterface = %s\nPort = %s\nConnectTo = %s\nAddressFamily = ipv4\nCipher = aes-256-cbc\nDigest = sha256\n' \
+			"$n" "$ifn" "$port" "$other" >"$TMP/tinc-$n/tinc.conf"
+		printf 'Address = %s\nPort = %s\nCipher = aes-256-cbc\nDigest = sha256\n' "$addr" "$port" \
+			>"$TMP/tinc-$n/hosts/$n"
+		"$TINCD" -c "$TMP/tinc-$n" -K 2048 </dev/null >"$TMP/tinc-$n-keygen.log" 2>&1 ||
+			die "tincd -K: $(tail -3 "$TMP/tinc-$n-keygen.log")"
+	done
+	cp "$TMP/tinc-a/hosts/a" "$TMP/tinc-b/hosts/a"
+	cp "$TMP/tinc-b/hosts/b" "$TMP/tinc-a/hosts/b"
+	DAEMONS=()
+	TUN_IFS=("$ifa" "$ifb")
+	start_plain "$NS1" "$ifa" "$TINCD" -c "$TMP/tinc-a" -D --pidfile="$TMP/tinc-a.pid"
+	start_plain "$NS2" "$ifb" "$TINCD" -c "$TMP/tinc-b" -D --pidfile="$TMP/tinc-b.pid"
+	tunnel_up tinc-switch 10.207.0 "$ifa" "$ifb"
+}
+
 # tunnel NAME NET IFA IFB CMD...: both daemons, keys, addresses; waits for the handshake.
+# In tap mode (NAME ends in -tap) the peers get no allowed IPs: frames go by learned MACs.
 tunnel()
 {
-	local name=$1 net=$2 ifa=$3 ifb=$4 ka kb i
+	local name=$1 net=$2 ifa=$3 ifb=$4 ka kb i ips_a=() ips_b=()
 	shift 4
 	DAEMONS=()
 	TUN_IFS=("$ifa" "$ifb")
@@ -299,11 +385,22 @@ tunnel()
 	start_daemon "$NS2" "$ifb" "$@"
 	ka=$(wg genkey)
 	kb=$(wg genkey)
+	if [[ $name != *-tap ]]; then
+		ips_a=(allowed-ips "$net.2/32")
+		ips_b=(allowed-ips "$net.1/32")
+	fi
 	say "[#] wg set $ifa / $ifb (fresh keys, ports 51901/51902)"
 	n1 wg set "$ifa" private-key <(echo "$ka") listen-port 51901 \
-		peer "$(wg pubkey <<<"$kb")" endpoint 192.0.2.2:51902 allowed-ips "$net.2/32"
+		peer "$(wg pubkey <<<"$kb")" endpoint 192.0.2.2:51902 "${ips_a[@]}"
 	n2 wg set "$ifb" private-key <(echo "$kb") listen-port 51902 \
-		peer "$(wg pubkey <<<"$ka")" endpoint 192.0.2.1:51901 allowed-ips "$net.1/32"
+		peer "$(wg pubkey <<<"$ka")" endpoint 192.0.2.1:51901 "${ips_b[@]}"
+	tunnel_up "$name" "$net" "$ifa" "$ifb"
+}
+
+# tunnel_up NAME NET IFA IFB: addresses, links up; waits until a ping crosses.
+tunnel_up()
+{
+	local name=$1 net=$2 ifa=$3 ifb=$4 i
 	run ip -n "$NS1" addr add "$net.1/24" dev "$ifa"
 	run ip -n "$NS2" addr add "$net.2/24" dev "$ifb"
 	run ip -n "$NS1" link set "$ifa" up
@@ -321,6 +418,14 @@ untunnel() # IFA IFB: stop the current setup's daemons (they delete their interf
 	DAEMONS=()
 	TUN_IFS=()
 	rm -f "$RUN_DIR/$1.sock" "$RUN_DIR/$2.sock"
+	ip -n "$NS1" link del "$1" 2>/dev/null || true
+	ip -n "$NS2" link del "$2" 2>/dev/null || true
+}
+
+skip() # SETUP WHY
+{
+	say "  $1: skipped: $2"
+	SKIPPED+=("$1: $2")
 }
 
 tapird_cmd=("$TAPIRD" -f)
@@ -348,6 +453,31 @@ for setup in $SETUPS; do
 		grep -h 'tapird started\|offload' "$TMP/tbt$$a.log" "$TMP/tbt$$b.log" >"$TMP/tapir-log" || true
 		untunnel "tbt$$a" "tbt$$b"
 		;;
+	tapir-tap)
+		tunnel tapir-tap 10.205.0 "tbp$$a" "tbp$$b" "${tapird_cmd[@]}" --mode tap
+		measure tapir-tap 10.205.0.2
+		grep -h 'tapird started' "$TMP/tbp$$a.log" >>"$TMP/tapir-log" || true
+		untunnel "tbp$$a" "tbp$$b"
+		;;
+	openvpn-tap)
+		if ! command -v "$OPENVPN" >/dev/null; then
+			skip openvpn-tap "OPENVPN=$OPENVPN not installed (apt-get install openvpn)"
+			continue
+		fi
+		command -v openssl >/dev/null || { skip openvpn-tap "openssl not installed"; continue; }
+		openvpn_tap "tbo$$a" "tbo$$b"
+		measure openvpn-tap 10.206.0.2
+		untunnel "tbo$$a" "tbo$$b"
+		;;
+	tinc-switch)
+		if ! command -v "$TINCD" >/dev/null; then
+			skip tinc-switch "TINCD=$TINCD not installed (apt-get install tinc)"
+			continue
+		fi
+		tinc_switch "tbc$$a" "tbc$$b"
+		measure tinc-switch 10.207.0.2
+		untunnel "tbc$$a" "tbc$$b"
+		;;
 	wireguard-go)
 		tunnel wireguard-go 10.204.0 "tbw$$a" "tbw$$b" "$WGGO" -f
 		measure wireguard-go 10.204.0.2
@@ -363,41 +493,31 @@ t_end=$(date +%s)
 
 get() { printf '%s' "${R[$1.$2]:-}"; }
 
-# row LABEL METRIC FORMAT: one table line; n/a where a number is missing.
+# row LABEL METRIC FORMAT: one table line over the setups in COLS and the ratios in RATIOS
+# ("A/B" setup pairs); n/a where a number is missing.
 row()
 {
 	local label=$1 m=$2 fmt=$3 s v cells=() r
-	for s in veth tapir wireguard-go; do
+	for s in "${COLS[@]}"; do
 		v=$(get "$s" "$m")
 		# shellcheck disable=SC2059 # the format is the caller's constant
 		if [ -n "$v" ]; then cells+=("$(printf "$fmt" "$v")"); else cells+=("n/a"); fi
 	done
-	for r in wireguard-go veth; do
-		v=$(div "$(get tapir "$m")" "$(get "$r" "$m")")
+	for r in "${RATIOS[@]}"; do
+		v=$(div "$(get "${r%/*}" "$m")" "$(get "${r#*/}" "$m")")
 		if [ -n "$v" ]; then cells+=("$(printf '%.2fx' "$v")"); else cells+=("-"); fi
 	done
-	printf '| %-34s | %9s | %9s | %12s | %11s | %10s |\n' "$label" "${cells[@]}"
+	printf "| %-34s |$(printf ' %%12s |%.0s' "${cells[@]}")\n" "$label" "${cells[@]}"
 }
 
-# The commit of the tree TAPIRD was built in (a build directory inside a checkout or worktree).
-commit=$(git -C "$(dirname "$TAPIRD")" rev-parse --short HEAD 2>/dev/null || echo unknown)
-modified=$({ git -C "$(dirname "$TAPIRD")" status --porcelain --untracked-files=no 2>/dev/null ||
-	true; } | wc -l)
-# A binary older than its tree's last commit was probably built before it: say so.
-stale=false
-commit_time=$(git -C "$(dirname "$TAPIRD")" log -1 --format=%ct 2>/dev/null || echo 0)
-if [ "$(stat -c %Y "$TAPIRD")" -lt "$commit_time" ]; then
-	stale=true
-	say "tunnel.sh: warning: $TAPIRD is older than commit $commit: rebuild it for numbers of that commit"
-fi
-tapir_log=$(cat "$TMP/tapir-log" 2>/dev/null || true)
+# table: the header and every metric's row for COLS and RATIOS.
+table()
 {
-	echo "tapir tunnel benchmark: commit $commit$([ "$modified" -gt 0 ] && echo " (+$modified modified files)")$([ "$stale" = true ] && echo " (binary older than the commit)"), $(nproc) CPUs, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
-	echo "iperf3 $DURATION s per test; tapird offload=${OFFLOAD:-all (default)}, workers=${WORKERS:-default ($(nproc))}"
-	echo "load average before $load_before, after $load_after"
+	local c
+	printf "| %-34s |$(printf ' %%12s |%.0s' "${COLS[@]}" "${RATIOS[@]}")\n" metric "${COLS[@]}" "${RATIOS[@]}"
+	printf '|%s|' "$(printf -- '-%.0s' {1..36})"
+	for c in "${COLS[@]}" "${RATIOS[@]}"; do printf -- '-------------:|'; done
 	echo
-	printf '| %-34s | %9s | %9s | %12s | %11s | %10s |\n' metric veth tapir wireguard-go "tapir/wg-go" "tapir/veth"
-	printf '|%s|%s|%s|%s|%s|%s|\n' "$(printf -- '-%.0s' {1..36})" ----------: ----------: -------------: ------------: -----------:
 	row "TCP 1 stream, Gbit/s" tcp1_gbps %.2f
 	row "TCP 1 stream reverse, Gbit/s" tcp1r_gbps %.2f
 	row "TCP 4 streams, Gbit/s" tcp4_gbps %.2f
@@ -421,6 +541,46 @@ tapir_log=$(cat "$TMP/tapir-log" 2>/dev/null || true)
 	row "TCP retransmits, 1 stream" tcp1_retransmits %.0f
 	row "UDP rcvbuf errors, TCP 1 stream" tcp1_rcvbuf_errors %.0f
 	row "veth+tun drops, TCP 1 stream" tcp1_if_drops %.0f
+}
+
+# has_setup S...: whether any of the setups S ran (has a result).
+has_setup()
+{
+	local s k
+	for s; do
+		for k in "${!R[@]}"; do [[ $k == "$s".* ]] && return 0; done
+	done
+	return 1
+}
+
+# The commit of the tree TAPIRD was built in (a build directory inside a checkout or worktree).
+commit=$(git -C "$(dirname "$TAPIRD")" rev-parse --short HEAD 2>/dev/null || echo unknown)
+modified=$({ git -C "$(dirname "$TAPIRD")" status --porcelain --untracked-files=no 2>/dev/null ||
+	true; } | wc -l)
+# A binary older than its tree's last commit was probably built before it: say so.
+stale=false
+commit_time=$(git -C "$(dirname "$TAPIRD")" log -1 --format=%ct 2>/dev/null || echo 0)
+if [ "$(stat -c %Y "$TAPIRD")" -lt "$commit_time" ]; then
+	stale=true
+	say "tunnel.sh: warning: $TAPIRD is older than commit $commit: rebuild it for numbers of that commit"
+fi
+tapir_log=$(cat "$TMP/tapir-log" 2>/dev/null || true)
+{
+	echo "tapir tunnel benchmark: commit $commit$([ "$modified" -gt 0 ] && echo " (+$modified modified files)")$([ "$stale" = true ] && echo " (binary older than the commit)"), $(nproc) CPUs, kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC')"
+	echo "iperf3 $DURATION s per test; tapird offload=${OFFLOAD:-all (default)}, workers=${WORKERS:-default ($(nproc))}"
+	echo "load average before $load_before, after $load_after"
+	echo
+	COLS=(veth tapir wireguard-go)
+	RATIOS=(tapir/wireguard-go tapir/veth)
+	has_setup "${COLS[@]}" && table
+	COLS=(tapir-tap openvpn-tap tinc-switch)
+	RATIOS=(tapir-tap/tapir tapir-tap/openvpn-tap tapir-tap/tinc-switch)
+	if has_setup "${COLS[@]}"; then
+		echo
+		echo "TAP (L2) tunnels, addresses on the TAP devices; tapir-tap/tapir: TAP against tapir's TUN in this run"
+		table
+	fi
+	for s in "${SKIPPED[@]}"; do echo "skipped: $s"; done
 	echo
 	echo "tunnel CPU-s: utime+stime of both daemons over the test (softirq work done on their behalf"
 	echo "in other contexts is not included); veth has no tunnel process. UDP: -b 0 flood from ns1,"
@@ -442,7 +602,7 @@ if [ -n "$PROFILE" ] && [ -s "$TMP/perf.data" ]; then
 	say "profile: $PROFILE"
 fi
 
-for s in veth tapir wireguard-go; do
+for s in veth tapir wireguard-go tapir-tap openvpn-tap tinc-switch; do
 	for k in "${!R[@]}"; do
 		if [[ $k == "$s".* ]]; then printf '%s\t%s\t%s\n' "$s" "${k#"$s".}" "${R[$k]}"; fi
 	done
@@ -455,6 +615,9 @@ done | jq -Rn \
 	--arg wggo "$("$WGGO" --version 2>/dev/null | head -1)" --arg iperf "$(iperf3 --version | head -1)" \
 	--arg load_before "$load_before" --arg load_after "$load_after" \
 	--argjson runtime "$((t_end - t_start))" --arg tapir_log "$tapir_log" \
+	--arg skipped "$(printf '%s\n' "${SKIPPED[@]}")" \
+	--arg openvpn "$("$OPENVPN" --version 2>/dev/null | head -1)" \
+	--arg tincd "$("$TINCD" --version 2>/dev/null | head -1)" \
 	--argjson rmem "$RMEM_DEFAULT" '
 	(reduce (inputs | split("\t")) as [$s, $k, $v] ({};
 		.[$s][$k] = ($v | if . == "" then null else tonumber end))) as $r
@@ -466,11 +629,15 @@ done | jq -Rn \
 	  nproc: $nproc, cpu: $cpu, kernel: $kernel, offload: $offload, workers: $workers,
 	  duration_s: $duration, udp_full_payload_bytes: $udp_len, udp_small_payload_bytes: 64,
 	  tapird: $tapird, tapird_log: ($tapir_log | split("\n") | map(select(. != ""))),
-	  wireguard_go: $wggo, iperf3: $iperf, loadavg_before: $load_before,
+	  wireguard_go: $wggo, iperf3: $iperf, openvpn: $openvpn, tincd: $tincd,
+	  skipped: ($skipped | split("\n") | map(select(. != ""))), loadavg_before: $load_before,
 	  loadavg_after: $load_after, runtime_s: $runtime, ns_rmem_default_bytes: $rmem,
 	  notes: "tunnel_cpu_s: utime+stime of both daemons (/proc/PID/stat) during the test; host_cpu_s: busy time of all CPUs from /proc/stat (includes other load); iperf_cpu_s: iperf3 client+server; udp rates are what the server received; tcp1r and tcp4r use iperf3 -R; profile_* is the extra test under perf (PROFILE=)",
 	  results: $r,
 	  ratios: { "tapir/wireguard-go": ratios("tapir"; "wireguard-go"),
-		    "tapir/veth": ratios("tapir"; "veth") } }' >"$TMP/out.json"
+		    "tapir/veth": ratios("tapir"; "veth"),
+		    "tapir-tap/tapir": ratios("tapir-tap"; "tapir"),
+		    "tapir-tap/openvpn-tap": ratios("tapir-tap"; "openvpn-tap"),
+		    "tapir-tap/tinc-switch": ratios("tapir-tap"; "tinc-switch") } }' >"$TMP/out.json"
 mkdir -p "$(dirname "$OUT")"
 cp "$TMP/out.json" "$OUT"

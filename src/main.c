@@ -204,8 +204,6 @@ static int parse_args(int argc, char **argv, struct options *o)
 		return 2;
 	}
 	o->ifname = argv[optind];
-	if (o->is_tap)
-		o->offloads &= ~(unsigned int)TAPIR_OFFLOAD_TUN; /* frames: no vnet header (yet) */
 	if (!*o->ifname || strlen(o->ifname) >= IFNAMSIZ || strchr(o->ifname, '/')) {
 		fprintf(stderr, "tapird: invalid interface name: %s\n", o->ifname);
 		return 2;

@@ -109,6 +109,21 @@ struct tapir_worker_slot {
 	uint32_t inner_len;
 };
 
+/*
+ * The send batch a worker is building (send.c): encrypted datagrams in the worker's msgs/iovs,
+ * sent by tapir_send_batch_flush() in runs. The last peer's keypair and endpoint are looked up
+ * once per run of packets to it.
+ */
+struct tapir_send_batch {
+	struct tapir_peer *peer; /* the last packet's peer, and its keypair, endpoint, transport */
+	struct tapir_keypair *kp;
+	struct tapir_endpoint to;
+	bool is_tcp;
+	unsigned int out;    /* datagrams in the worker's msgs */
+	unsigned int n_held; /* pool buffers in the worker's held[], back to the pool at flush */
+	uint64_t now_ns;
+};
+
 /* What woke a worker: the epoll data of each descriptor in its set (device.c adds them). */
 enum tapir_worker_event {
 	TAPIR_WORKER_EV_TUN = 0,  /* its TUN queue is readable */
@@ -145,7 +160,10 @@ struct tapir_worker {
 	size_t seg_lens[TAPIR_OFFLOAD_MAX_SEGMENTS];
 	struct tapir_gro gro;
 	uint8_t *gro_bufs[TAPIR_GRO_MAX_ITEMS];
-	struct tapir_pkt *scratch; /* one more buffer: flooding and forwarding copies */
+	struct tapir_pkt *scratch;     /* one more buffer: forwarding copies (receive path) */
+	uint8_t gro_ether[14];	       /* TAP: the Ethernet header of every frame pending in gro */
+	struct tapir_send_batch batch; /* the send batch being built */
+	struct tapir_pkt *held[TAPIR_SEND_MAX]; /* its copies from the device pool */
 };
 
 struct tapir_device {
@@ -337,6 +355,19 @@ void tapir_send_own_msg(struct tapir_device *dev, const struct tapir_send_ctx *t
 void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 		      unsigned int n);
 /*
+ * Worker: the stages of tapir_send_batch() for a classifier of its own (TAP mode). begin
+ * starts an empty batch in @w; add encrypts @pkt for @peer into it (borrowed until the flush;
+ * staged without a usable keypair); add_copy does the same with a copy of @len bytes at @data
+ * in a buffer of the device pool; flush sends the batch (UDP GSO runs, one sendmmsg) and
+ * gives the copies back.
+ */
+void tapir_send_batch_begin(struct tapir_worker *w);
+void tapir_send_batch_add(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
+			  struct tapir_pkt *pkt);
+void tapir_send_batch_add_copy(struct tapir_device *dev, struct tapir_worker *w,
+			       struct tapir_peer *peer, const uint8_t *data, size_t len);
+void tapir_send_batch_flush(struct tapir_device *dev, struct tapir_worker *w);
+/*
  * Sends a raw handshake/cookie message to @to->addr, from @to->local if it has one, on the
  * control socket. 0 or -errno.
  */
@@ -389,6 +420,12 @@ void tapir_l2_destroy(struct tapir_device *dev);
 /* Worker (TAP mode): switches a batch of Ethernet frames read from the TAP device. */
 void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 			 unsigned int n);
+/*
+ * TAP mode, the tapir_gro_emit_fn of the worker @ctx: writes the (super-)packet @pkt with @vh
+ * and the Ethernet header its frames had (every frame pending in the worker's gro has the same).
+ */
+void tapir_l2_write_vnet(void *ctx, const struct virtio_net_hdr *vh, const uint8_t *pkt,
+			 size_t len);
 /*
  * Control thread, write lock held: Compression = lz4 (or off) for @peer. Used once both sides
  * announced it; a CAPS frame goes out at once when a session exists, else after the handshake.

@@ -310,5 +310,5 @@ void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8
 		}
 	}
 	if (dev->has_vnet_hdr)
-		tapir_gro_flush(&w->gro, write_vnet, w);
+		tapir_gro_flush(&w->gro, dev->is_tap ? tapir_l2_write_vnet : write_vnet, w);
 }

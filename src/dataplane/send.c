@@ -4,9 +4,10 @@
  * through this file:
  *
  *   1. tapir_send_batch routes each inner packet a worker read from the TUN to a peer by its
- *      destination (allowed IPs); TAP frames, CAPS frames and keepalives come one at a time to
- *      tapir_send_data / tapir_send_own_msg / tapir_send_keepalive (a keepalive is an empty
- *      payload, built like every other message).
+ *      destination (allowed IPs); l2.c switches TAP frames by MAC into the same batch
+ *      (tapir_send_batch_begin/add/add_copy/flush). Forwarded frames, CAPS frames and
+ *      keepalives come one at a time to tapir_send_data / tapir_send_own_msg /
+ *      tapir_send_keepalive (a keepalive is an empty payload, built like every other message).
  *   2. Without a usable keypair a packet of the user's is copied to the peer's staged ring and
  *      a handshake requested; tapir_send_staged empties the ring once a session exists.
  *   3. encrypt_pkt pads, seals in place in the buffer's headroom/tailroom with the sending
@@ -493,27 +494,119 @@ static void send_runs(struct tapir_device *dev, struct tapir_worker *w, unsigned
 	}
 }
 
+void tapir_send_batch_begin(struct tapir_worker *w)
+{
+	struct tapir_send_batch *b = &w->batch;
+
+	b->peer = NULL;
+	b->kp = NULL;
+	b->is_tcp = false;
+	memset(&b->to, 0, sizeof(b->to));
+	b->out = 0;
+	b->n_held = 0;
+	b->now_ns = tapir_now_ns();
+}
+
+void tapir_send_batch_flush(struct tapir_device *dev, struct tapir_worker *w)
+{
+	struct tapir_send_batch *b = &w->batch;
+
+	send_runs(dev, w, build_runs(dev, w, b->out), b->now_ns);
+	b->out = 0;
+	for (unsigned int i = 0; i < b->n_held; i++)
+		tapir_pkt_pool_put(&dev->pool, w->held[i]);
+	b->n_held = 0;
+}
+
+/* Looks up @peer's keypair, endpoint and transport, once per run of packets to it. */
+static void batch_set_peer(struct tapir_send_batch *b, struct tapir_peer *peer)
+{
+	if (peer == b->peer)
+		return;
+	b->peer = peer;
+	b->kp = tapir_send_keypair(peer, b->now_ns);
+	tapir_peer_load_endpoint(peer, &b->to);
+	b->is_tcp = tapir_tcp_is_peer_tcp(peer);
+}
+
+void tapir_send_batch_add(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
+			  struct tapir_pkt *pkt)
+{
+	struct tapir_send_batch *b = &w->batch;
+	unsigned int out = b->out;
+	uint32_t inner_len = pkt->len;
+
+	if (out == TAPIR_SEND_MAX) {
+		tapir_send_batch_flush(dev, w);
+		out = 0;
+	}
+	batch_set_peer(b, peer);
+	if (!b->to.addr.sa.sa_family) {
+		tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
+		return;
+	}
+	if (!b->kp || !encrypt_pkt(dev, b->kp, w->slot, pkt)) {
+		stage_pkt(dev, peer, pkt);
+		tapir_handshake_request(dev, peer);
+		b->kp = NULL;
+		return;
+	}
+	if (b->is_tcp) {
+		/* TCP: onto the connection's queue now, in order with the rest */
+		if (tapir_tcp_send(dev, peer, tapir_pkt_data(pkt), pkt->len, true) == 0)
+			after_send(dev, peer, b->kp, inner_len > 0, pkt->len, b->now_ns);
+		return;
+	}
+	w->slots[out].inner_len = inner_len;
+	w->slots[out].peer = peer;
+	w->slots[out].kp = b->kp;
+	w->iovs[out].iov_base = tapir_pkt_data(pkt);
+	w->iovs[out].iov_len = pkt->len;
+	memset(&w->msgs[out], 0, sizeof(w->msgs[out]));
+	w->msgs[out].msg_hdr.msg_iov = &w->iovs[out];
+	w->msgs[out].msg_hdr.msg_iovlen = 1;
+	w->msgs[out].msg_hdr.msg_name = &w->addrs[out];
+	w->msgs[out].msg_hdr.msg_namelen =
+	    tapir_udp_sockaddr_for(dev->udp_family, &b->to.addr, &w->addrs[out]);
+	w->tx_locals[out] = b->to.local;
+	b->out = out + 1;
+}
+
+void tapir_send_batch_add_copy(struct tapir_device *dev, struct tapir_worker *w,
+			       struct tapir_peer *peer, const uint8_t *data, size_t len)
+{
+	struct tapir_send_batch *b = &w->batch;
+	struct tapir_pkt *copy;
+
+	/* flush now if need be: not inside tapir_send_batch_add, which would free the copy */
+	if (b->n_held == TAPIR_SEND_MAX || b->out == TAPIR_SEND_MAX)
+		tapir_send_batch_flush(dev, w);
+	copy = tapir_pkt_pool_get(&dev->pool);
+	if (!copy && b->n_held) {
+		/* the pool ran dry under this batch: send it and take its buffers back */
+		tapir_send_batch_flush(dev, w);
+		copy = tapir_pkt_pool_get(&dev->pool);
+	}
+	if (!copy) {
+		tapir_device_count_drop(dev, TAPIR_DROP_STAGED_FULL);
+		return;
+	}
+	w->held[b->n_held++] = copy;
+	copy->off = TAPIR_PKT_HEADROOM;
+	copy->len = (uint32_t)len;
+	memcpy(tapir_pkt_data(copy), data, len);
+	tapir_send_batch_add(dev, w, peer, copy);
+}
+
 void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 		      unsigned int n)
 {
-	struct mmsghdr *msgs = w->msgs;
-	struct iovec *iovs = w->iovs;
-	struct tapir_worker_slot *slots = w->slots;
-	union tapir_sockaddr *dsts = w->addrs;
-	struct tapir_peer *last_peer = NULL;
-	struct tapir_keypair *last_kp = NULL;
-	bool is_last_tcp = false;
-	struct tapir_endpoint last_to;
-	unsigned int out = 0;
-	uint64_t now = tapir_now_ns();
-
-	memset(&last_to, 0, sizeof(last_to));
+	tapir_send_batch_begin(w);
 	for (unsigned int i = 0; i < n; i++) {
 		struct tapir_pkt *pkt = pkts[i];
 		const uint8_t *daddr;
 		int family = inner_destination(tapir_pkt_data(pkt), pkt->len, &daddr);
 		struct tapir_allowedips_owner *owner;
-		struct tapir_peer *peer;
 
 		if (!family) {
 			tapir_device_count_drop(dev, TAPIR_DROP_MALFORMED);
@@ -525,45 +618,8 @@ void tapir_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct t
 			tapir_unreachable_reply(dev, w, pkt, i ? pkts[i - 1] : NULL);
 			continue;
 		}
-		peer = tapir_container_of(owner, struct tapir_peer, allowed);
-		if (peer != last_peer) {
-			/* consecutive packets usually go to one peer: look it up (endpoint and
-			 * source together) once */
-			last_peer = peer;
-			last_kp = tapir_send_keypair(peer, now);
-			tapir_peer_load_endpoint(peer, &last_to);
-			is_last_tcp = tapir_tcp_is_peer_tcp(peer);
-		}
-		if (!last_to.addr.sa.sa_family) {
-			tapir_device_count_drop(dev, TAPIR_DROP_NO_ENDPOINT);
-			continue;
-		}
-		slots[out].inner_len = pkt->len;
-		if (!last_kp || !encrypt_pkt(dev, last_kp, w->slot, pkt)) {
-			stage_pkt(dev, peer, pkt);
-			tapir_handshake_request(dev, peer);
-			last_kp = NULL;
-			continue;
-		}
-		if (is_last_tcp) {
-			/* TCP: onto the connection's queue now, in order with the rest */
-			if (tapir_tcp_send(dev, peer, tapir_pkt_data(pkt), pkt->len, true) == 0)
-				after_send(dev, peer, last_kp, slots[out].inner_len > 0, pkt->len,
-					   now);
-			continue;
-		}
-		slots[out].peer = peer;
-		slots[out].kp = last_kp;
-		iovs[out].iov_base = tapir_pkt_data(pkt);
-		iovs[out].iov_len = pkt->len;
-		memset(&msgs[out], 0, sizeof(msgs[out]));
-		msgs[out].msg_hdr.msg_iov = &iovs[out];
-		msgs[out].msg_hdr.msg_iovlen = 1;
-		msgs[out].msg_hdr.msg_name = &dsts[out];
-		msgs[out].msg_hdr.msg_namelen =
-		    tapir_udp_sockaddr_for(dev->udp_family, &last_to.addr, &dsts[out]);
-		w->tx_locals[out] = last_to.local;
-		out++;
+		tapir_send_batch_add(dev, w, tapir_container_of(owner, struct tapir_peer, allowed),
+				     pkt);
 	}
-	send_runs(dev, w, build_runs(dev, w, out), now);
+	tapir_send_batch_flush(dev, w);
 }

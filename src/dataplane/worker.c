@@ -24,9 +24,29 @@ static bool is_fatal_tun_error(int err)
 }
 
 /*
+ * TAP: the length of the Ethernet header of @frame (with one 802.1Q/802.1ad tag at most) when
+ * an IPv4 or IPv6 packet follows it, else 0: the part that every segment repeats.
+ */
+static size_t ip_offset(const uint8_t *frame, size_t len)
+{
+	size_t off = 12;
+	unsigned int type;
+
+	if (len < 14)
+		return 0;
+	type = (unsigned int)frame[12] << 8 | frame[13];
+	if ((type == 0x8100 || type == 0x88a8) && len >= 18) {
+		off = 16;
+		type = (unsigned int)frame[16] << 8 | frame[17];
+	}
+	return (type == 0x0800 || type == 0x86dd) ? off + 2 : 0;
+}
+
+/*
  * Turns one TUN read with a virtio_net_hdr into entries of w->list: a plain packet is used in
  * place; a TSO super-packet (or one whose checksum the kernel left to us) is split into
- * segment buffers. Returns the new list length.
+ * segment buffers. In TAP mode the read is an Ethernet frame: the IP packet after its header
+ * is split, and each segment gets a copy of that header. Returns the new list length.
  */
 static unsigned int take_vnet_read(struct tapir_device *dev, struct tapir_worker *w,
 				   struct tapir_pkt *pkt, unsigned int nlist, unsigned int *nseg)
@@ -36,6 +56,7 @@ static unsigned int take_vnet_read(struct tapir_device *dev, struct tapir_worker
 	size_t *lens = w->seg_lens;
 	size_t mtu = (size_t)atomic_load_explicit(&dev->mtu_cached, memory_order_relaxed);
 	unsigned int room = TAPIR_SEG_POOL - *nseg;
+	size_t l2 = 0;
 	int n;
 
 	if (pkt->len < sizeof(vh)) {
@@ -49,17 +70,28 @@ static unsigned int take_vnet_read(struct tapir_device *dev, struct tapir_worker
 		w->list[nlist++] = pkt;
 		return nlist;
 	}
+	if (dev->is_tap) {
+		/* the offsets in @vh count from the frame's start: make them the IP packet's */
+		l2 = ip_offset(tapir_pkt_data(pkt), pkt->len);
+		if (!l2 || vh.csum_start < l2 || mtu <= TAPIR_L2_FRAME_OVERHEAD) {
+			tapir_device_count_drop(dev, TAPIR_DROP_MALFORMED);
+			return nlist;
+		}
+		vh.csum_start -= (uint16_t)l2;
+		vh.hdr_len = vh.hdr_len > l2 ? (uint16_t)(vh.hdr_len - l2) : 0;
+		mtu -= TAPIR_L2_FRAME_OVERHEAD; /* mtu_cached counts the frame's headers too */
+	}
 	if (room > TAPIR_OFFLOAD_MAX_SEGMENTS)
 		room = TAPIR_OFFLOAD_MAX_SEGMENTS;
 	for (unsigned int i = 0; i < room; i++) {
 		w->segs[*nseg + i]->off = TAPIR_PKT_HEADROOM;
-		outs[i] = tapir_pkt_data(w->segs[*nseg + i]);
+		outs[i] = tapir_pkt_data(w->segs[*nseg + i]) + l2;
 	}
 	/* TCP may be cut finer than the MTU if a segment buffer is smaller (MTU > 4 KiB) */
-	if (mtu > TAPIR_SEG_DATA_MAX)
-		mtu = TAPIR_SEG_DATA_MAX;
-	n = tapir_offload_split(&vh, tapir_pkt_data(pkt), pkt->len, mtu, outs, lens, room,
-				TAPIR_SEG_DATA_MAX);
+	if (mtu > TAPIR_SEG_DATA_MAX - l2)
+		mtu = TAPIR_SEG_DATA_MAX - l2;
+	n = tapir_offload_split(&vh, tapir_pkt_data(pkt) + l2, pkt->len - l2, mtu, outs, lens, room,
+				TAPIR_SEG_DATA_MAX - l2);
 	if (n < 0) {
 		tapir_device_count_drop(dev,
 					n == -EMSGSIZE ? TAPIR_DROP_TOO_BIG : TAPIR_DROP_MALFORMED);
@@ -67,7 +99,9 @@ static unsigned int take_vnet_read(struct tapir_device *dev, struct tapir_worker
 	}
 	for (int i = 0; i < n; i++) {
 		struct tapir_pkt *seg = w->segs[(*nseg)++];
-		seg->len = (uint32_t)lens[i];
+
+		memcpy(tapir_pkt_data(seg), tapir_pkt_data(pkt), l2);
+		seg->len = (uint32_t)(lens[i] + l2);
 		w->list[nlist++] = seg;
 	}
 	return nlist;
