@@ -108,7 +108,7 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 	/* no copy: the cipher's key block goes in the headroom, the tag in the tailroom */
 	if (pkt->off >= TAPIR_AEAD_CTX_HEADROOM)
 		rc = tapir_aead_ctx_seal_inplace(kp->send_ctx[slot], counter, data, plen);
-	else /* not from this file's buffers; through the cipher's scratch buffer */
+	else /* less headroom (no caller today): through the cipher's scratch buffer */
 		rc = tapir_aead_ctx_seal(kp->send_ctx[slot], counter, data, plen);
 	if (rc < 0)
 		return false;
