@@ -24,11 +24,11 @@
  *
  * The data plane calls the _inplace variants, which skip the scratch copies where that pays
  * (bench/aead.c, measured 2026-12-07): seal always, generating block 0 in the packet's
- * headroom so that it stays one ChaCha20 call (1420 bytes about as fast, 4 KiB 8 % and 64 KiB
- * up to 15 % faster); open only from OPEN_INPLACE_MIN_BYTES on. Open in place needs two
- * ChaCha20 calls, since the Poly1305 key (block 0) must exist before the ciphertext may be
- * decrypted, and the second, short call costs about 120 ns, more than the two copies of a
- * 1420-byte packet (30 ns): in place was 18 % slower there and wins only from about 3 KiB.
+ * headroom so that it stays one ChaCha20 call (on a loaded machine: 1420 bytes 0-8 %, 4 KiB
+ * about 8 %, 64 KiB 2-15 % faster); open only from OPEN_INPLACE_MIN_BYTES on. Open in place
+ * needs two ChaCha20 calls, since the Poly1305 key (block 0) must exist before the ciphertext
+ * may be decrypted, and the second, short call costs about 120 ns, more than the two copies of
+ * a 1420-byte packet (30 ns): in place was 18 % slower there and only won from 3-4 KiB.
  */
 #include "crypto.h"
 
