@@ -37,6 +37,7 @@
 #   OUT=FILE                 JSON output (default bench/results/tunnel-<date>.json)
 #   PROFILE=FILE             also run one extra tapir single-stream TCP test under
 #                            `perf record -g` and write the top symbols to FILE (not in the table)
+#   PROFILE_TEST=tcp1        what that extra test is: tcp1, udp_full or udp64 (the floods above)
 #   UDP_LEN=1392             payload of the full-size UDP test: 1392 + 28 header bytes = a
 #                            1420-byte IP packet, the tunnel MTU, so nothing is fragmented
 #   SETUPS="veth tapir wireguard-go tapir-tap openvpn-tap tinc-switch"   subset
@@ -61,6 +62,7 @@ TINCD=${TINCD:-tincd}
 SKIPPED=()    # "setup: why" for setups not measured
 OUT=${OUT:-bench/results/tunnel-$(date +%Y%m%d-%H%M%S).json}
 PROFILE=${PROFILE:-}
+PROFILE_TEST=${PROFILE_TEST:-tcp1}
 OFFLOAD=${TAPIR_OFFLOAD:-}
 unset TAPIR_OFFLOAD TAPIR_WORKERS # tapird gets them as flags only, so the JSON says what it ran
 
@@ -126,6 +128,12 @@ done
 [ -x "$TAPIRD" ] || die "TAPIRD=$TAPIRD is not executable (build: meson setup build-rel -Dbuildtype=release && ninja -C build-rel)"
 [[ " $SETUPS " != *" wireguard-go "* ]] || command -v "$WGGO" >/dev/null || die "WGGO=$WGGO not found"
 [ -z "$PROFILE" ] || command -v perf >/dev/null || die "PROFILE needs perf (apt-get install linux-perf)"
+case $PROFILE_TEST in
+tcp1) profile_args=() ;;
+udp_full) profile_args=(-u -b 0 -l "$UDP_LEN") ;;
+udp64) profile_args=(-u -b 0 -l 64) ;;
+*) die "PROFILE_TEST: want tcp1, udp_full or udp64" ;;
+esac
 TMP=$(mktemp -d /tmp/tapir-bench.XXXXXX)
 [ -d "$RUN_DIR" ] || RUN_DIR_CREATED=1
 
@@ -447,8 +455,8 @@ for setup in $SETUPS; do
 		tunnel tapir 10.203.0 "tbt$$a" "tbt$$b" "${tapird_cmd[@]}"
 		measure tapir 10.203.0.2
 		if [ -n "$PROFILE" ]; then
-			say "  tapir: extra single-stream TCP test under perf record"
-			iperf tapir profile 10.203.0.2 $((PORT += 1)) || true
+			say "  tapir: extra $PROFILE_TEST test under perf record"
+			iperf tapir profile 10.203.0.2 $((PORT += 1)) "${profile_args[@]}" || true
 		fi
 		grep -h 'tapird started\|offload' "$TMP/tbt$$a.log" "$TMP/tbt$$b.log" >"$TMP/tapir-log" || true
 		untunnel "tbt$$a" "tbt$$b"
@@ -591,8 +599,8 @@ interface rx/tx drops; both summed over the two namespaces. ${tapir_log:+tapird:
 
 if [ -n "$PROFILE" ] && [ -s "$TMP/perf.data" ]; then
 	{
-		echo "perf record -g -p <both tapird> during one extra $DURATION s single-stream TCP test"
-		echo "($(jq '.end.sum_received.bits_per_second / 1e9' "$TMP/tapir-profile.json" 2>/dev/null) Gbit/s under perf); samples by object:"
+		echo "perf record -g -p <both tapird> during one extra $DURATION s $PROFILE_TEST test"
+		echo "($(jq '(.end.sum_received // .end.sum).bits_per_second / 1e9' "$TMP/tapir-profile.json" 2>/dev/null) Gbit/s under perf); samples by object:"
 		perf report -i "$TMP/perf.data" --no-children --sort dso --stdio 2>/dev/null |
 			grep -E '^ +[0-9]' | head -8
 		echo "top symbols (flat, no children):"

@@ -71,6 +71,22 @@ int tapir_aead_ctx_seal(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *b
 /* Opens @len bytes (ciphertext + tag, len >= 16) in place; false if forged (then @buf's
  * text is zeroed) or too long. */
 bool tapir_aead_ctx_open(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len);
+/*
+ * The same for packet buffers, without the scratch copies where that is faster (aead.c says
+ * when). Seal needs TAPIR_AEAD_CTX_HEADROOM bytes before @buf (work space, put back) and
+ * TAPIR_AEAD_CTX_TAILROOM after buf + len (the tag, then zeros up to the next 64-byte block).
+ * Open may use the TAPIR_AEAD_CTX_TAILROOM bytes after buf + len as work space (put back),
+ * checks the tag before it decrypts, and zeroes a forged @buf's text. Results, return values
+ * and refusals are those of tapir_aead_ctx_seal/open.
+ */
+enum {
+	TAPIR_AEAD_CTX_HEADROOM = 64,
+	TAPIR_AEAD_CTX_TAILROOM = 64,
+};
+int tapir_aead_ctx_seal_inplace(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
+				size_t len);
+bool tapir_aead_ctx_open_inplace(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
+				 size_t len);
 
 /* DH(priv, pub): false when the result is all zero (low-order point); @out is then zeroed. */
 bool tapir_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32]);

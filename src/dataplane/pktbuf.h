@@ -14,12 +14,20 @@
 #include <pthread.h>
 #include <stdint.h>
 
+#include "crypto.h"
+
 enum tapir_pkt_sizes {
-	TAPIR_PKT_HEADROOM = 64, /* WireGuard header, TCP framing, extension header */
+	/* WireGuard header, TCP framing, extension header; below them the AEAD's 64-byte work
+	 * space (tapir_aead_ctx_seal_inplace), so that sealing copies nothing */
+	TAPIR_PKT_HEADROOM = 128,
 	TAPIR_PKT_DATA_MAX = 65536,
-	TAPIR_PKT_TAILROOM = 64, /* padding and the AEAD tag */
+	TAPIR_PKT_TAILROOM = 64, /* padding, the AEAD tag and its rounding to whole blocks */
 	TAPIR_PKT_BUF_LEN = TAPIR_PKT_HEADROOM + TAPIR_PKT_DATA_MAX + TAPIR_PKT_TAILROOM,
 };
+
+/* what may go in front before sealing (an extension header) leaves the work space whole */
+_Static_assert((int)TAPIR_PKT_HEADROOM >= (int)TAPIR_AEAD_CTX_HEADROOM + 32, "AEAD work space");
+_Static_assert((int)TAPIR_PKT_TAILROOM >= (int)TAPIR_AEAD_CTX_TAILROOM, "AEAD tag, rounding");
 
 /* A packet buffer: payload at buf + off, @len bytes, with headroom before and tailroom after. */
 struct tapir_pkt {

@@ -258,8 +258,10 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 		drop(dev, TAPIR_DROP_KEY_EXPIRED, src);
 		return;
 	}
-	if (!tapir_aead_ctx_open(kp->recv_ctx[w->slot], counter, msg + TAPIR_MSG_DATA_HEADER_LEN,
-				 len - TAPIR_MSG_DATA_HEADER_LEN)) {
+	/* @msg sits in a packet buffer (tailroom after the last message of a GRO run) */
+	if (!tapir_aead_ctx_open_inplace(kp->recv_ctx[w->slot], counter,
+					 msg + TAPIR_MSG_DATA_HEADER_LEN,
+					 len - TAPIR_MSG_DATA_HEADER_LEN)) {
 		drop(dev, TAPIR_DROP_DECRYPT, src);
 		return;
 	}

@@ -97,6 +97,7 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 	uint8_t *data = tapir_pkt_data(pkt);
 	uint64_t counter;
 	struct tapir_msg_data *hdr;
+	int rc;
 
 	counter = atomic_fetch_add_explicit(&kp->send_counter, 1, memory_order_relaxed);
 	if (counter >= REJECT_AFTER_MESSAGES)
@@ -105,7 +106,12 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 		tapir_l2_maybe_compress(dev, kp, slot, pkt); /* opt-in per peer (Compression) */
 	plen = pkt->len ? padded_len(pkt->len, mtu) : 0;
 	memset(data + pkt->len, 0, plen - pkt->len);
-	if (tapir_aead_ctx_seal(kp->send_ctx[slot], counter, data, plen) < 0)
+	/* no copy: the cipher's key block goes in the headroom, the tag in the tailroom */
+	if (pkt->off >= TAPIR_AEAD_CTX_HEADROOM)
+		rc = tapir_aead_ctx_seal_inplace(kp->send_ctx[slot], counter, data, plen);
+	else /* less headroom (no caller today): through the cipher's scratch buffer */
+		rc = tapir_aead_ctx_seal(kp->send_ctx[slot], counter, data, plen);
+	if (rc < 0)
 		return false;
 	hdr = (struct tapir_msg_data *)(data - sizeof(*hdr));
 	tapir_msg_put_header(&hdr->type, TAPIR_MSG_DATA);
