@@ -456,8 +456,11 @@ void tapir_tcpnet_destroy(struct tapir_tcpnet *t)
 {
 	if (!t)
 		return;
-	if (t->is_started)
+	if (t->is_started) {
+		atomic_store_explicit(&t->is_stopping, true, memory_order_relaxed);
+		tapir_tcpnet_wake(t);
 		pthread_join(t->thread, NULL);
+	}
 	for (unsigned int i = 0; i < TAPIR_TCP_MAX_CONNS; i++) {
 		if (t->conns[i])
 			tapir_tcpnet_free_conn(t->conns[i]);

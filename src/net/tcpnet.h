@@ -124,7 +124,7 @@ int tapir_tcpnet_create(struct tapir_tcpnet **out, const char *name,
 			const struct tapir_tcpnet_ops *ops, int stop_fd);
 /* Starts the TCP thread. 0 or -errno. */
 int tapir_tcpnet_start(struct tapir_tcpnet *t);
-/* Joins the thread (@stop_fd must be readable) and frees everything. Accepts NULL. */
+/* Stops and joins the thread (if @stop_fd has not already) and frees everything. Accepts NULL. */
 void tapir_tcpnet_destroy(struct tapir_tcpnet *t);
 uint64_t tapir_tcpnet_stat(const struct tapir_tcpnet *t, enum tapir_tcp_stat stat);
 /* Makes the thread tick now (something changed above). Any thread. */

@@ -56,6 +56,7 @@ struct tapir_tcpnet {
 	int epoll_fd, event_fd;
 	pthread_t thread;
 	bool is_started;
+	_Atomic bool is_stopping; /* set by tapir_tcpnet_destroy, besides the stop fd */
 	/* TCP thread scratch: connections unlinked by expiry, freed after the tick */
 	struct tapir_tcp_conn *closing[TAPIR_TCP_MAX_CONNS];
 	enum tapir_tcp_stat closing_why[TAPIR_TCP_MAX_CONNS];

@@ -285,7 +285,7 @@ void *tapir_tcpnet_main(void *arg)
 	uint64_t next_tick = 0;
 	bool is_stopping = false;
 
-	while (!is_stopping) {
+	while (!is_stopping && !atomic_load_explicit(&t->is_stopping, memory_order_relaxed)) {
 		struct epoll_event evs[32];
 		int n = epoll_wait(t->epoll_fd, evs, 32, TAPIR_TCP_TICK_MS);
 		uint64_t now = tapir_now_ns();
