@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The TCP transport (design.md, "TCP transport"), for networks that block UDP. WireGuard
- * messages travel unchanged, each framed by a 2-byte big-endian length (net/tcpframe.h).
+ * The TCP transport (design.md, "TCP transport"), for networks that block UDP: the peer
+ * binding on top of net/tcpnet.h, which owns the connections, their framing, send queues,
+ * admission caps, timeouts and thread (the rules about those are written there).
  *
  * - tapird listens on TCP at its UDP listen port only when asked to (UAPI tapir_tcp_listen=true,
  *   config TCPListen = on): by default a TCP SYN gets a reset, as a UDP probe gets silence.
@@ -10,28 +11,18 @@
  *   failure with exponential backoff and jitter (capped).
  * - One connection per peer. An accepted connection belongs to no peer until something on
  *   it authenticates (a handshake message consumed or a data packet decrypted); then it
- *   carries that peer, and the connection it replaces is closed: roaming over TCP.
+ *   carries that peer (its cookie is the peer id), and the connection it replaces is closed:
+ *   roaming over TCP.
  * - A peer whose packets authenticate over TCP is answered over TCP; one whose packets
  *   authenticate over UDP again (and has no TCP endpoint configured) goes back to UDP.
- * - Each connection has a bounded send queue: a data packet that does not fit is dropped
- *   and counted; handshakes and keepalives may use a reserve that data cannot.
- * - Bad input closes that connection only, counted: garbage or a length that does not
- *   match its message type, no complete first frame within TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS
- *   (silence), no authentication within TAPIR_TCP_AUTH_TIMEOUT_MS (a well-formed frame that
- *   is not a handshake of ours), a frame not completed within TAPIR_TCP_FRAME_TIMEOUT_MS
- *   (slowloris).
- * - Unauthenticated (pending) accepted connections are capped so that one host cannot lock
- *   the peers out: TAPIR_TCP_MAX_PENDING_PER_SOURCE per source (an IPv4 address, an IPv6 /64;
- *   more are refused at accept), and when TAPIR_TCP_MAX_PENDING are pending, a new one closes
- *   the oldest pending one (evicted) instead of being refused. A legitimate peer's connection
- *   authenticates within a round trip of its arrival, so it is never the oldest for long;
- *   an attacker needs many sources to keep even the global cap full.
+ * - Handshakes and keepalives are control messages (they may use the send queue's reserve);
+ *   data packets are not.
  *
- * Threads: one TCP thread owns the listener, every connection's receive side and the
- * timers; it receives like a worker (its own thread slot, device read lock per batch). Any
- * thread may send (tapir_tcp_send*), under the transport lock, without blocking. Lock order:
- * device lock -> transport lock -> peer endpoint_lock. Connections are freed only by the TCP
- * thread; other threads find them by id under the transport lock.
+ * Threads: the transport's TCP thread calls back into this file (tapir_tcpnet_ops): received
+ * messages go the way of UDP datagrams, with the thread's own worker slot and the device read
+ * lock per read. Any thread may send (tapir_tcp_send*) without blocking. Lock order: device
+ * lock -> transport lock -> peer endpoint_lock; a peer's tcp_backoff_ms and
+ * tcp_next_connect_ns are guarded by the transport lock (tapir_tcpnet_lock).
  */
 #ifndef TAPIR_TRANSPORT_H
 #define TAPIR_TRANSPORT_H
@@ -41,45 +32,17 @@
 #include <stdint.h>
 
 #include "sockaddr.h"
+#include "tcpnet.h"
 
 struct tapir_device;
 struct tapir_peer;
 
-enum tapir_tcp_limits {
-	TAPIR_TCP_MAX_CONNS = 512,
-	TAPIR_TCP_MAX_PENDING = 64,		 /* unauthenticated accepted connections */
-	TAPIR_TCP_MAX_PENDING_PER_SOURCE = 4,	 /* of those, from one IPv4 address or IPv6 /64 */
-	TAPIR_TCP_SENDQ_BYTES = 256 * 1024,	 /* per connection, framing included */
-	TAPIR_TCP_SENDQ_RESERVE = 16 * 1024,	 /* of which data packets may not use the last */
-	TAPIR_TCP_FIRST_FRAME_TIMEOUT_MS = 2000, /* accept to the first complete frame */
-	TAPIR_TCP_AUTH_TIMEOUT_MS = 10000,
-	TAPIR_TCP_FRAME_TIMEOUT_MS = 15000,
-	TAPIR_TCP_CONNECT_TIMEOUT_MS = 10000,
-	TAPIR_TCP_IDLE_TIMEOUT_MS = 600000, /* an accepted connection with no traffic at all */
+enum {
 	TAPIR_TCP_BACKOFF_MIN_MS = 250,
 	TAPIR_TCP_BACKOFF_MAX_MS = 30000,
-	TAPIR_TCP_TICK_MS = 100,
 };
 
-/* Counters, shown by `get` (tapir extension keys tapir_tcp_NAME) and `tapir show`. */
-enum tapir_tcp_stat {
-	TAPIR_TCP_STAT_ACCEPTED,
-	TAPIR_TCP_STAT_REFUSED, /* over the total cap (or out of memory) */
-	TAPIR_TCP_STAT_CONNECTED,
-	TAPIR_TCP_STAT_CONNECT_FAILED,
-	TAPIR_TCP_STAT_AUTHENTICATED,
-	TAPIR_TCP_STAT_CLOSED_GARBAGE,
-	TAPIR_TCP_STAT_CLOSED_TIMEOUT,
-	TAPIR_TCP_STAT_CLOSED_ERROR, /* reset, EOF, write error */
-	TAPIR_TCP_STAT_CLOSED_REPLACED,
-	TAPIR_TCP_STAT_QUEUE_FULL,	   /* data packets dropped */
-	TAPIR_TCP_STAT_REFUSED_SOURCE,	   /* over the pending cap of its source */
-	TAPIR_TCP_STAT_EVICTED,		   /* oldest pending, closed for a new one */
-	TAPIR_TCP_STAT_CLOSED_FIRST_FRAME, /* no complete frame in time */
-	TAPIR_TCP_STAT_MAX,
-};
-
-const char *tapir_tcp_stat_name(enum tapir_tcp_stat stat);
+/* A counter (tcpnet.h), shown by `get` as tapir_tcp_NAME; 0 without a transport. */
 uint64_t tapir_tcp_stat_get(const struct tapir_device *dev, enum tapir_tcp_stat stat);
 
 /* Creates the transport (no sockets yet); after the workers exist. 0 or -errno. */
