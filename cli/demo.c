@@ -6,9 +6,9 @@
  * the same with wireguard-go when it is installed. Then everything is removed, also on
  * Ctrl-C or failure, unless --keep (tapir demo --clean removes a kept demo).
  *
- * Namespaces are made the way ip-netns(8) makes them (a bind mount of the namespace on
- * /var/run/netns/NAME); sockets are opened inside a namespace by entering it for the socket()
- * call only. Traffic stays between the demo's own namespaces. Never runs ip(8).
+ * This file has the command, its steps and the report; demo.h says which file does what
+ * (namespaces and clean-up, daemons, traffic). Traffic stays between the demo's own
+ * namespaces. Never runs ip(8).
  */
 #include "demo.h"
 

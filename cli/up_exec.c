@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "dns.h"
 
 const char *tapir_up_family_flag(int family)
@@ -156,24 +157,6 @@ int tapir_up_run_hooks(struct tapir_up *qk, const char *key, char **hooks, const
 	return 0;
 }
 
-static bool is_in_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *dirs, *save = NULL, *full;
-	bool found = false;
-
-	dirs = strdup(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d && !found;
-	     d = strtok_r(NULL, ":", &save)) {
-		if (asprintf(&full, "%s/%s", d, name) < 0)
-			break;
-		found = !access(full, X_OK);
-		free(full);
-	}
-	free(dirs);
-	return found;
-}
-
 static bool is_ip_literal(const char *s)
 {
 	uint8_t buf[16];
@@ -194,7 +177,7 @@ int tapir_up_set_dns(struct tapir_up *qk)
 
 	if (!qk->conf.n_dns)
 		return 0;
-	if (!is_in_path("resolvconf")) {
+	if (!tapir_cli_find_in_path("resolvconf", NULL, 0)) {
 		fprintf(stderr,
 			"tapir: DNS is set in %s but resolvconf(8) is not installed; "
 			"not configuring DNS (install openresolv, or set it by hand)\n",
