@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -91,6 +92,15 @@ int tapir_cli_find_tapird(char *out, size_t size)
 	}
 	free(self);
 	return tapir_cli_find_in_path("tapird", out, size) ? 0 : -ENOENT;
+}
+
+int tapir_cli_wait_child(pid_t pid, int *status)
+{
+	while (waitpid(pid, status, 0) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
 }
 
 void tapir_cli_say(const char *fmt, ...)

@@ -13,6 +13,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 /*
  * The last of SIGINT, SIGTERM, SIGHUP received since tapir_cli_catch_signals(), or 0. Written
@@ -40,6 +41,8 @@ bool tapir_cli_find_in_path(const char *name, char *out, size_t size);
  * binary, else tapird from $PATH. -ENOENT if none, -ENAMETOOLONG if it does not fit.
  */
 int tapir_cli_find_tapird(char *out, size_t size);
+/* waitpid(@pid, @status, 0), again after a signal handler ran: 0 or -errno. */
+int tapir_cli_wait_child(pid_t pid, int *status);
 /* "[#] " and the formatted text on stdout, flushed: a step a demo takes, as wg-quick echoes. */
 __attribute__((format(printf, 1, 2))) void tapir_cli_say(const char *fmt, ...);
 /* The Internet checksum (RFC 1071) of @buf, in network byte order. */

@@ -25,7 +25,7 @@
 int tapir_demo_cli_in(int nsfd, int (*cmd)(int, char **), const char *verb, const char *arg)
 {
 	char *argv[] = {strdup(verb), strdup(arg), NULL};
-	int status = 0;
+	int status = 0, r;
 	pid_t pid;
 
 	fflush(NULL);
@@ -36,17 +36,16 @@ int tapir_demo_cli_in(int nsfd, int (*cmd)(int, char **), const char *verb, cons
 		return -errno;
 	}
 	if (!pid) {
-		int r = argv[0] && argv[1] && !setns(nsfd, CLONE_NEWNET) ? cmd(2, argv) : 1;
+		int code = argv[0] && argv[1] && !setns(nsfd, CLONE_NEWNET) ? cmd(2, argv) : 1;
 
 		fflush(NULL);
-		_exit(r);
+		_exit(code);
 	}
 	free(argv[0]);
 	free(argv[1]);
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
+	r = tapir_cli_wait_child(pid, &status);
+	if (r)
+		return r;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 1;
 }
 
@@ -100,7 +99,7 @@ int tapir_demo_tapir_up(struct demo *d)
 /* Starts wireguard-go IFNAME in namespace @nsfd (it daemonizes) and waits for its socket. */
 static int start_wggo(int nsfd, const char *ifname)
 {
-	int status = 0;
+	int status = 0, r;
 	pid_t pid;
 
 	fflush(NULL);
@@ -119,10 +118,9 @@ static int start_wggo(int nsfd, const char *ifname)
 		execlp("wireguard-go", "wireguard-go", ifname, (char *)NULL);
 		_exit(127);
 	}
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
+	r = tapir_cli_wait_child(pid, &status);
+	if (r)
+		return r;
 	if (!WIFEXITED(status) || WEXITSTATUS(status))
 		return -ECHILD;
 	return tapir_uapi_wait(ifname, SOCKET_WAIT_MS);

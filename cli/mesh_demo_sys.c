@@ -286,7 +286,7 @@ static void ping_child(int nsfd, const char *from, const char *to, const char *a
 int tapir_mdemo_ping(int nsfd, const char *from, const char *to, const char *addr,
 		     volatile sig_atomic_t *stop)
 {
-	int status = 0;
+	int status = 0, r;
 	pid_t pid;
 
 	fflush(NULL);
@@ -296,9 +296,8 @@ int tapir_mdemo_ping(int nsfd, const char *from, const char *to, const char *add
 	if (pid == 0)
 		ping_child(nsfd, from, to, addr, stop);
 	/* bounded by the child's own tries: PING_TRIES x PING_WAIT_MS */
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
+	r = tapir_cli_wait_child(pid, &status);
+	if (r)
+		return r;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EHOSTUNREACH;
 }

@@ -77,7 +77,7 @@ const char *tapir_up_shell_word(const char *s, char *buf, size_t size)
 /* Runs argv with signals unblocked; stdin from @input (if not NULL). Returns the exit status. */
 static int run(char *const argv[], const char *input)
 {
-	int fds[2] = {-1, -1}, status;
+	int fds[2] = {-1, -1}, status, r;
 	pid_t pid;
 
 	if (input && pipe2(fds, O_CLOEXEC) < 0)
@@ -102,10 +102,9 @@ static int run(char *const argv[], const char *input)
 		close(fds[1]);
 	}
 	/* A Ctrl-C reaches the child too; wait for it to finish either way. */
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
+	r = tapir_cli_wait_child(pid, &status);
+	if (r)
+		return r;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
