@@ -363,13 +363,12 @@ int tapir_uapi_list(char ***names_out, size_t *n_out)
 int tapir_uapi_wait(const char *ifname, int timeout_ms)
 {
 	int64_t deadline = tapir_cli_now_ms() + timeout_ms;
-	struct timespec step = {.tv_nsec = WAIT_STEP_MS * 1000000L};
 
 	for (;;) {
 		if (is_answering(ifname))
 			return 0;
 		if (tapir_cli_now_ms() >= deadline)
 			return -ETIMEDOUT;
-		nanosleep(&step, NULL);
+		tapir_cli_sleep_ms(WAIT_STEP_MS);
 	}
 }
