@@ -24,6 +24,7 @@
 
 #include <sodium.h>
 
+#include "common.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "netlink.h"
@@ -35,39 +36,6 @@ enum {
 	RETRY_MAX_MS = 5000,
 	RT_TABLE_MAIN_ID = 254,
 };
-
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net)
 {
@@ -396,20 +364,20 @@ static long backoff(long *retry_ms)
  */
 static int run(struct tapir_mesh_agent *a)
 {
-	int64_t next_keepalive = now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
+	int64_t next_keepalive = tapir_cli_now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
 	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
 	bool is_watching = false;
 	int r;
 
-	while (!got_signal) {
-		if (now_ms() >= next_keepalive) {
+	while (!tapir_cli_signal) {
+		if (tapir_cli_now_ms() >= next_keepalive) {
 			r = keepalive(a);
 			if (r == -EADDRINUSE)
 				return r;
 			if (r == 0)
 				keepalive_retry_ms = RETRY_MIN_MS;
-			next_keepalive = now_ms() + (r < 0 ? backoff(&keepalive_retry_ms)
-							   : a->opts->ttl_s * 1000 / 3);
+			next_keepalive = tapir_cli_now_ms() + (r < 0 ? backoff(&keepalive_retry_ms)
+								     : a->opts->ttl_s * 1000 / 3);
 		}
 		if (a->needs_rewrite && a->has_lease)
 			rewrite_self(a);
@@ -419,7 +387,7 @@ static int run(struct tapir_mesh_agent *a)
 		if (!is_watching) {
 			if (tapir_mesh_resync(a, &rev) < 0 ||
 			    tapir_etcd_watch_start(a->e, a->prefix, rev + 1) < 0) {
-				sleep_ms(backoff(&retry_ms));
+				tapir_cli_sleep_ms(backoff(&retry_ms));
 				continue;
 			}
 			retry_ms = RETRY_MIN_MS;
@@ -442,7 +410,8 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	char subnet[TAPIR_MESH_CIDR_TEXT];
 	int r;
 
-	catch_signals();
+	tapir_cli_catch_signals();
+	signal(SIGPIPE, SIG_IGN);
 	tapir_mesh_prefix(a.prefix, net->name, "subnets/");
 	gethostname(a.self.hostname, sizeof(a.self.hostname) - 1);
 	if (strspn(a.self.hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"

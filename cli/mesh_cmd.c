@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "crypto.h"
 #include "encoding.h"
 #include "mesh.h"
@@ -448,7 +449,6 @@ static int cmd_leave(struct args *a, struct tapir_etcd *e)
 {
 	const char *dir = a->state_dir ? a->state_dir : DEFAULT_STATE_DIR;
 	struct tapir_mesh_state st;
-	struct timespec step = {.tv_nsec = STEP_MS * 1000000L};
 	bool is_stopped = false;
 
 	if (tapir_mesh_state_read(dir, a->network, &st) < 0) {
@@ -460,7 +460,7 @@ static int cmd_leave(struct args *a, struct tapir_etcd *e)
 	    kill((pid_t)st.pid, SIGTERM) == 0) {
 		/* the agent revokes its lease as it exits */
 		for (int i = 0; i < LEAVE_WAIT_MS / STEP_MS && !is_stopped; i++) {
-			nanosleep(&step, NULL);
+			tapir_cli_sleep_ms(STEP_MS);
 			is_stopped = kill((pid_t)st.pid, 0) < 0;
 		}
 	}

@@ -78,56 +78,12 @@ struct mesh_demo {
 	struct demo_host h[N_HOSTS];
 };
 
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-
-	sigemptyset(&sa.sa_mask);
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-}
-
-__attribute__((format(printf, 1, 2))) static void say(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("[#] ");
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	putchar('\n');
-	fflush(stdout);
-}
-
 /* This tapir binary, and tapird: $TAPIRD, else next to this binary, else from $PATH. */
 static int find_binaries(struct mesh_demo *d)
 {
-	const char *env = getenv("TAPIRD");
-	char *slash;
-
 	if (!realpath("/proc/self/exe", d->self))
 		return -errno;
-	if (env && *env) {
-		snprintf(d->tapird, sizeof(d->tapird), "%s", env);
-		return 0;
-	}
-	snprintf(d->tapird, sizeof(d->tapird), "%s", d->self);
-	slash = strrchr(d->tapird, '/');
-	if (slash && (size_t)(slash - d->tapird) + sizeof("/tapird") <= sizeof(d->tapird)) {
-		strcpy(slash, "/tapird");
-		if (!access(d->tapird, X_OK))
-			return 0;
-	}
-	return tapir_mdemo_find_in_path("tapird", d->tapird) ? 0 : -ENOENT;
+	return tapir_cli_find_tapird(d->tapird, sizeof(d->tapird));
 }
 
 /* ---------------------------------------------------------------- namespaces and links */
@@ -143,13 +99,13 @@ static int setup_hub(struct mesh_demo *d, char bridge[NAME_BYTES])
 	d->hub = tapir_mdemo_netns_new();
 	if (d->hub < 0)
 		return d->hub;
-	say("unshare --net  # hub: net:[%llu]", tapir_mdemo_netns_id(d->hub));
+	tapir_cli_say("unshare --net  # hub: net:[%llu]", tapir_mdemo_netns_id(d->hub));
 	r = tapir_mdemo_nl_in(d->hub, &nl);
 	if (r == 0)
 		r = tapir_mdemo_link_up(nl, "lo", 0);
 	if (r == 0) {
-		say("ip link add %s type bridge; ip address add 192.0.2.%d/24 dev %s", bridge,
-		    HUB_HOST, bridge);
+		tapir_cli_say("ip link add %s type bridge; ip address add 192.0.2.%d/24 dev %s",
+			      bridge, HUB_HOST, bridge);
 		r = tapir_nl_bridge_add(nl, bridge);
 	}
 	if (r == 0)
@@ -171,9 +127,10 @@ static int setup_host(struct mesh_demo *d, int i, const char *bridge)
 	d->h[i].nsfd = tapir_mdemo_netns_new();
 	if (d->h[i].nsfd < 0)
 		return d->h[i].nsfd;
-	say("unshare --net  # host%d: net:[%llu]", i + 1, tapir_mdemo_netns_id(d->h[i].nsfd));
-	say("ip link add %s (host%d) type veth peer %s (hub) master %s; 192.0.2.%d/24", near, i + 1,
-	    far, bridge, i + 1);
+	tapir_cli_say("unshare --net  # host%d: net:[%llu]", i + 1,
+		      tapir_mdemo_netns_id(d->h[i].nsfd));
+	tapir_cli_say("ip link add %s (host%d) type veth peer %s (hub) master %s; 192.0.2.%d/24",
+		      near, i + 1, far, bridge, i + 1);
 	r = tapir_mdemo_nl_in(d->hub, &hub);
 	if (r == 0)
 		r = tapir_mdemo_nl_in(d->h[i].nsfd, &nl);
@@ -278,7 +235,7 @@ static int start_etcd(struct mesh_demo *d)
 				    "--initial-cluster",
 				    "demo=http://127.0.0.1:2380"};
 
-	if (!tapir_mdemo_find_in_path("etcd", bin))
+	if (!tapir_cli_find_in_path("etcd", bin, sizeof(bin)))
 		return -ENOENT;
 	path_in(d, data, "etcd", 0, "");
 	path_in(d, log, "etcd", 0, ".log");
@@ -289,7 +246,8 @@ static int start_etcd(struct mesh_demo *d)
 	arg(&a, data);
 	for (size_t i = 0; i < sizeof(rest) / sizeof(rest[0]); i++)
 		arg(&a, rest[i]);
-	say("etcd --name demo --data-dir %s --listen-client-urls %s  # in the hub, log %s", data,
+	tapir_cli_say(
+	    "etcd --name demo --data-dir %s --listen-client-urls %s  # in the hub, log %s", data,
 	    ETCD_URL, log);
 	d->etcd = a.is_bad ? -ENOMEM : tapir_mdemo_spawn(d->hub, a.v, log);
 	args_free(&a);
@@ -310,7 +268,7 @@ static int start_tapird(struct mesh_demo *d, int i)
 	struct demo_host *h = &d->h[i];
 	char log[PATH_BYTES];
 	struct argv_buf a = {.n = 0};
-	int64_t end = tapir_mdemo_now_ms() + DAEMON_START_MS;
+	int64_t end = tapir_cli_now_ms() + DAEMON_START_MS;
 
 	if (snprintf(h->ifname, sizeof(h->ifname), "tmesh%u-%d", d->pid, i + 1) >=
 	    (int)sizeof(h->ifname))
@@ -321,21 +279,21 @@ static int start_tapird(struct mesh_demo *d, int i)
 	arg(&a, d->tapird);
 	arg(&a, "-f");
 	arg(&a, h->ifname);
-	say("%s -f %s  # in host%d, log %s", d->tapird, h->ifname, i + 1, log);
+	tapir_cli_say("%s -f %s  # in host%d, log %s", d->tapird, h->ifname, i + 1, log);
 	h->tapird = a.is_bad ? -ENOMEM : tapir_mdemo_spawn(h->nsfd, a.v, log);
 	args_free(&a);
 	if (h->tapird < 0)
 		return (int)h->tapird;
 	h->has_socket = true;
 	while (tapir_uapi_wait(h->ifname, STEP_MS) < 0) {
-		if (got_signal)
+		if (tapir_cli_signal)
 			return -EINTR;
 		if (tapir_mdemo_wait_exit(h->tapird, 0) >= 0) {
 			h->tapird = 0; /* reaped: its PID is no longer ours to signal */
 			show_log(log);
 			return -ECHILD;
 		}
-		if (tapir_mdemo_now_ms() > end) {
+		if (tapir_cli_now_ms() > end) {
 			show_log(log);
 			return -ETIMEDOUT;
 		}
@@ -364,7 +322,7 @@ static int sign_hosts(struct mesh_demo *d)
 
 	crypto_sign_keypair(admin_pk, admin_sk);
 	tapir_key_to_base64(d->admin_pub, admin_pk);
-	say("tapir mesh keygen  # admin key %s, kept in memory", d->admin_pub);
+	tapir_cli_say("tapir mesh keygen  # admin key %s, kept in memory", d->admin_pub);
 	for (int i = 0; i < N_HOSTS && r == 0; i++) {
 		struct tapir_mesh_cert c = {
 		    .subnet_addr = (10u << 24) | (42u << 16) | ((uint32_t)(i + 1) << 8),
@@ -390,7 +348,8 @@ static int sign_hosts(struct mesh_demo *d)
 			r = -errno;
 		}
 		tapir_key_to_base64(hex, pub);
-		say("tapir mesh sign --public-key %s --subnet 10.42.%d.0/24 --days %d > %s", hex,
+		tapir_cli_say(
+		    "tapir mesh sign --public-key %s --subnet 10.42.%d.0/24 --days %d > %s", hex,
 		    i + 1, CERT_DAYS, path);
 	}
 	tapir_wipe(admin_sk, sizeof(admin_sk));
@@ -410,26 +369,26 @@ static int init_network(struct mesh_demo *d)
 	    "0",      "--force",      NULL};
 	struct argv_buf a = {.n = 0};
 	char log[PATH_BYTES];
-	int64_t end = tapir_mdemo_now_ms() + ETCD_START_MS;
+	int64_t end = tapir_cli_now_ms() + ETCD_START_MS;
 	int r;
 
 	path_in(d, log, "init", 0, ".log");
 	mesh_args(&a, d, "init", extra);
-	say("tapir mesh init --etcd %s --network %s --cidr 10.42.0.0/16 --admin-pub %s "
-	    "--keepalive 0  # once etcd answers",
-	    ETCD_URL, NETWORK, d->admin_pub);
-	for (r = a.is_bad ? -ENOMEM : 1; r > 0; tapir_mdemo_sleep_ms(250)) {
+	tapir_cli_say("tapir mesh init --etcd %s --network %s --cidr 10.42.0.0/16 --admin-pub %s "
+		      "--keepalive 0  # once etcd answers",
+		      ETCD_URL, NETWORK, d->admin_pub);
+	for (r = a.is_bad ? -ENOMEM : 1; r > 0; tapir_cli_sleep_ms(250)) {
 		r = tapir_mdemo_run(d->h[0].nsfd, a.v, log, ETCD_START_MS);
 		if (r == 0 || r < 0)
 			break;
-		if (got_signal) {
+		if (tapir_cli_signal) {
 			r = -EINTR;
 		} else if (tapir_mdemo_wait_exit(d->etcd, 0) >= 0) {
 			d->etcd = 0;
 			path_in(d, log, "etcd", 0, ".log");
 			show_log(log);
 			r = -ECHILD;
-		} else if (tapir_mdemo_now_ms() > end) {
+		} else if (tapir_cli_now_ms() > end) {
 			show_log(log);
 			r = -ETIMEDOUT;
 		}
@@ -455,7 +414,8 @@ static int start_agents(struct mesh_demo *d)
 		path_in(d, cert, "host", i + 1, ".cert");
 		path_in(d, log, "agent", i + 1, ".log");
 		mesh_args(&a, d, "join", extra);
-		say("tapir mesh join --interface %s --ttl %d --admin-pub ... --cert-file %s  # in "
+		tapir_cli_say(
+		    "tapir mesh join --interface %s --ttl %d --admin-pub ... --cert-file %s  # in "
 		    "host%d, log %s",
 		    h->ifname, AGENT_TTL_S, cert, i + 1, log);
 		h->agent = a.is_bad ? -ENOMEM : tapir_mdemo_spawn(h->nsfd, a.v, log);
@@ -482,13 +442,13 @@ static int n_peers(const char *ifname)
 /* Until every tapird has every other host as a peer; an agent that exits ends the wait. */
 static int wait_peers(struct mesh_demo *d)
 {
-	int64_t t0 = tapir_mdemo_now_ms();
+	int64_t t0 = tapir_cli_now_ms();
 	char log[PATH_BYTES];
 	int n_ready = 0;
 
-	say("waiting until each host has the %d others as peers", N_HOSTS - 1);
+	tapir_cli_say("waiting until each host has the %d others as peers", N_HOSTS - 1);
 	while (n_ready < N_HOSTS) {
-		if (got_signal)
+		if (tapir_cli_signal)
 			return -EINTR;
 		n_ready = 0;
 		for (int i = 0; i < N_HOSTS; i++) {
@@ -500,13 +460,13 @@ static int wait_peers(struct mesh_demo *d)
 			}
 			n_ready += n_peers(d->h[i].ifname) == N_HOSTS - 1;
 		}
-		if (n_ready < N_HOSTS && tapir_mdemo_now_ms() - t0 > PEERS_MS)
+		if (n_ready < N_HOSTS && tapir_cli_now_ms() - t0 > PEERS_MS)
 			return -ETIMEDOUT;
 		if (n_ready < N_HOSTS)
-			tapir_mdemo_sleep_ms(100);
+			tapir_cli_sleep_ms(100);
 	}
 	printf("    every host has %d peers after %.1f s\n", N_HOSTS - 1,
-	       (double)(tapir_mdemo_now_ms() - t0) / 1000);
+	       (double)(tapir_cli_now_ms() - t0) / 1000);
 	return 0;
 }
 
@@ -518,20 +478,21 @@ static int ping_matrix(struct mesh_demo *d)
 	char addr[INET_ADDRSTRLEN], from[16], to[16];
 	int n_ok = 0, n_pairs = N_HOSTS * (N_HOSTS - 1);
 
-	say("ping the %dx%d matrix through the overlay (each host's 10.42.N.1)", N_HOSTS, N_HOSTS);
-	for (int i = 0; i < N_HOSTS && !got_signal; i++) {
-		for (int j = 0; j < N_HOSTS && !got_signal; j++) {
+	tapir_cli_say("ping the %dx%d matrix through the overlay (each host's 10.42.N.1)", N_HOSTS,
+		      N_HOSTS);
+	for (int i = 0; i < N_HOSTS && !tapir_cli_signal; i++) {
+		for (int j = 0; j < N_HOSTS && !tapir_cli_signal; j++) {
 			if (i == j)
 				continue;
 			snprintf(addr, sizeof(addr), "10.42.%d.1", j + 1);
 			snprintf(from, sizeof(from), "host%d", i + 1);
 			snprintf(to, sizeof(to), "host%d", j + 1);
 			is_ok[i][j] =
-			    tapir_mdemo_ping(d->h[i].nsfd, from, to, addr, &got_signal) == 0;
+			    tapir_mdemo_ping(d->h[i].nsfd, from, to, addr, &tapir_cli_signal) == 0;
 			n_ok += is_ok[i][j];
 		}
 	}
-	if (got_signal)
+	if (tapir_cli_signal)
 		return -EINTR;
 	printf("\n    from \\ to");
 	for (int j = 0; j < N_HOSTS; j++)
@@ -553,7 +514,8 @@ static int show_status(struct mesh_demo *d)
 	int r;
 
 	mesh_args(&a, d, "status", extra);
-	say("tapir mesh status --etcd %s --network %s --interface %s --admin-pub ...  # in host1",
+	tapir_cli_say(
+	    "tapir mesh status --etcd %s --network %s --interface %s --admin-pub ...  # in host1",
 	    ETCD_URL, NETWORK, d->h[0].ifname);
 	r = a.is_bad ? -ENOMEM : tapir_mdemo_run(d->h[0].nsfd, a.v, NULL, ETCD_START_MS);
 	args_free(&a);
@@ -587,8 +549,8 @@ static void cleanup(struct mesh_demo *d)
 		daemons[i] = d->h[i].tapird;
 		d->h[i].agent = d->h[i].tapird = 0;
 	}
-	say("cleaning up: the agents, tapird, etcd (SIGTERM by PID), the namespaces, %s",
-	    d->tmpdir[0] ? d->tmpdir : "nothing else");
+	tapir_cli_say("cleaning up: the agents, tapird, etcd (SIGTERM by PID), the namespaces, %s",
+		      d->tmpdir[0] ? d->tmpdir : "nothing else");
 	tapir_mdemo_stop_all(agents, N_HOSTS, "agent");
 	tapir_mdemo_stop_all(daemons, N_HOSTS, "tapird");
 	tapir_mdemo_stop_all(&d->etcd, 1, "etcd");
@@ -596,7 +558,7 @@ static void cleanup(struct mesh_demo *d)
 	for (int i = 0; i < N_HOSTS; i++) {
 		snprintf(path, sizeof(path), "/var/run/wireguard/%s.sock", d->h[i].ifname);
 		if (d->h[i].has_socket && !unlink(path))
-			say("rm %s", path);
+			tapir_cli_say("rm %s", path);
 		if (d->h[i].nsfd >= 0)
 			close(d->h[i].nsfd);
 		d->h[i].nsfd = -1;
@@ -605,7 +567,7 @@ static void cleanup(struct mesh_demo *d)
 		close(d->hub);
 	d->hub = -1;
 	if (d->tmpdir[0] && !strncmp(d->tmpdir, "/tmp/tapir-mesh-demo.", 21)) {
-		say("rm -r %s", d->tmpdir);
+		tapir_cli_say("rm -r %s", d->tmpdir);
 		nftw(d->tmpdir, remove_entry, 16, FTW_DEPTH | FTW_PHYS | FTW_MOUNT);
 	}
 	d->tmpdir[0] = '\0';
@@ -645,9 +607,9 @@ static int run_demo(struct mesh_demo *d)
 	int r = 0;
 
 	for (size_t i = 0; i < sizeof(STEPS) / sizeof(STEPS[0]) && r == 0; i++) {
-		r = got_signal ? -EINTR : STEPS[i].fn(d);
+		r = tapir_cli_signal ? -EINTR : STEPS[i].fn(d);
 		fflush(stdout);
-		if (r < 0 && !got_signal)
+		if (r < 0 && !tapir_cli_signal)
 			fprintf(stderr, "tapir mesh demo: %s: %s\n", STEPS[i].what, strerror(-r));
 	}
 	return r;
@@ -684,7 +646,7 @@ int tapir_mesh_demo(int argc, char **argv)
 		fprintf(stderr, "tapir mesh demo: needs root (network namespaces, tapird)\n");
 		return 1;
 	}
-	if (!tapir_mdemo_find_in_path("etcd", etcd)) {
+	if (!tapir_cli_find_in_path("etcd", etcd, sizeof(etcd))) {
 		fprintf(stderr, "tapir mesh demo: no etcd in PATH: apt-get install etcd-server\n");
 		return 1;
 	}
@@ -692,7 +654,8 @@ int tapir_mesh_demo(int argc, char **argv)
 		fprintf(stderr, "tapir mesh demo: no tapird next to this tapir or in PATH\n");
 		return 1;
 	}
-	catch_signals();
+	tapir_cli_catch_signals();
+	signal(SIGPIPE, SIG_IGN);
 	/* orphans of our children (tapird's helper) become ours to reap, not init's */
 	prctl(PR_SET_CHILD_SUBREAPER, 1);
 	snprintf(d.tmpdir, sizeof(d.tmpdir), "/tmp/tapir-mesh-demo.XXXXXX");
@@ -700,13 +663,13 @@ int tapir_mesh_demo(int argc, char **argv)
 		fprintf(stderr, "tapir mesh demo: mkdtemp: %s\n", strerror(errno));
 		return 1;
 	}
-	say("mkdir %s  # etcd's data, certificates, logs", d.tmpdir);
+	tapir_cli_say("mkdir %s  # etcd's data, certificates, logs", d.tmpdir);
 	r = run_demo(&d);
 	cleanup(&d);
-	if (got_signal) {
+	if (tapir_cli_signal) {
 		fprintf(stderr, "tapir mesh demo: stopped by signal %d, everything removed\n",
-			(int)got_signal);
-		return 128 + got_signal;
+			(int)tapir_cli_signal);
+		return 128 + tapir_cli_signal;
 	}
 	if (r == 0)
 		printf("The mesh worked: 3 hosts, every pair reached through tapir.\n");

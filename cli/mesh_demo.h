@@ -12,6 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include "common.h"
 #include "mesh.h"
 
 enum {
@@ -23,10 +24,6 @@ enum {
 struct tapir_nl;
 
 /* mesh_demo_sys.c */
-int64_t tapir_mdemo_now_ms(void);
-void tapir_mdemo_sleep_ms(long ms);
-/* The full path of @name in $PATH into @out, or false. */
-bool tapir_mdemo_find_in_path(const char *name, char out[TAPIR_MDEMO_PATH_BYTES]);
 /* A new network namespace, held by the returned descriptor (or -errno); we stay where we were. */
 int tapir_mdemo_netns_new(void);
 /* The namespace's inode number, as lsns(8) and /proc/PID/ns/net name it; 0 if unknown. */

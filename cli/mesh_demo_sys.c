@@ -39,21 +39,6 @@ enum {
 	STOP_WAIT_MS = TAPIR_MDEMO_STOP_WAIT_MS,
 };
 
-int64_t tapir_mdemo_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-void tapir_mdemo_sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
 /* ---------------------------------------------------------------- namespaces and links */
 
 /* A new network namespace, held by the returned descriptor; we stay where we were. */
@@ -147,23 +132,23 @@ int tapir_mdemo_wait_exit(pid_t pid, int ms)
 {
 	int status = 0;
 
-	for (int64_t end = tapir_mdemo_now_ms() + ms;;) {
+	for (int64_t end = tapir_cli_now_ms() + ms;;) {
 		pid_t r = waitpid(pid, &status, WNOHANG);
 
 		if (r == pid)
 			return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 		if (r < 0 && errno != EINTR)
 			return -errno;
-		if (tapir_mdemo_now_ms() >= end)
+		if (tapir_cli_now_ms() >= end)
 			return -ETIMEDOUT;
-		tapir_mdemo_sleep_ms(STEP_MS);
+		tapir_cli_sleep_ms(STEP_MS);
 	}
 }
 
 /* SIGTERM to every PID in @pids (0 = none), reap each, SIGKILL what is left after the wait. */
 void tapir_mdemo_stop_all(pid_t *pids, size_t n, const char *what)
 {
-	int64_t end = tapir_mdemo_now_ms() + STOP_WAIT_MS;
+	int64_t end = tapir_cli_now_ms() + STOP_WAIT_MS;
 
 	for (size_t i = 0; i < n; i++) {
 		if (pids[i] > 0)
@@ -172,9 +157,9 @@ void tapir_mdemo_stop_all(pid_t *pids, size_t n, const char *what)
 	for (size_t i = 0; i < n; i++) {
 		if (pids[i] <= 0)
 			continue;
-		if (tapir_mdemo_wait_exit(pids[i], (int)(end > tapir_mdemo_now_ms()
-							     ? end - tapir_mdemo_now_ms()
-							     : 0)) == -ETIMEDOUT) {
+		if (tapir_mdemo_wait_exit(
+			pids[i], (int)(end > tapir_cli_now_ms() ? end - tapir_cli_now_ms() : 0)) ==
+		    -ETIMEDOUT) {
 			fprintf(stderr, "tapir mesh demo: %s %d did not stop, killing it\n", what,
 				(int)pids[i]);
 			kill(pids[i], SIGKILL);
@@ -204,35 +189,19 @@ int tapir_mdemo_run(int nsfd, char *const argv[], const char *log, int ms)
  */
 void tapir_mdemo_reap_orphans(void)
 {
-	int64_t end = tapir_mdemo_now_ms() + STOP_WAIT_MS;
+	int64_t end = tapir_cli_now_ms() + STOP_WAIT_MS;
 	pid_t pid;
 
 	while ((pid = waitpid(-1, NULL, WNOHANG)) >= 0) {
 		if (pid > 0)
 			continue;
-		if (tapir_mdemo_now_ms() > end) {
+		if (tapir_cli_now_ms() > end) {
 			fprintf(stderr,
 				"tapir mesh demo: a process of the demo is still running\n");
 			return;
 		}
-		tapir_mdemo_sleep_ms(STEP_MS);
+		tapir_cli_sleep_ms(STEP_MS);
 	}
-}
-
-/* The full path of @name in $PATH into @out, or false. */
-bool tapir_mdemo_find_in_path(const char *name, char out[PATH_BYTES])
-{
-	const char *path = getenv("PATH");
-	char *dirs = strdup(path && *path ? path : "/usr/sbin:/usr/bin:/sbin:/bin"), *save = NULL;
-	bool found = false;
-
-	for (char *p = dirs ? strtok_r(dirs, ":", &save) : NULL; p && !found;
-	     p = strtok_r(NULL, ":", &save)) {
-		snprintf(out, PATH_BYTES, "%s/%s", p, name);
-		found = !access(out, X_OK);
-	}
-	free(dirs);
-	return found;
 }
 
 /* ---------------------------------------------------------------- ping */
@@ -243,21 +212,6 @@ static int64_t now_us(void)
 
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
-/* The Internet checksum (RFC 1071) of @buf, in network byte order. */
-static uint16_t checksum(const void *buf, size_t len)
-{
-	const uint8_t *p = buf;
-	uint32_t sum = 0;
-
-	for (size_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(p[i] << 8 | p[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)p[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons((uint16_t)~sum);
 }
 
 /* Is @buf (@n bytes: IP header, ICMP) the reply from @dst to request @req? */
@@ -287,7 +241,7 @@ static long echo(int fd, const struct sockaddr_in *dst, uint16_t seq)
 	req->type = ICMP_ECHO;
 	req->un.echo.id = htons((uint16_t)getpid());
 	req->un.echo.sequence = htons(seq);
-	req->checksum = checksum(pkt, sizeof(pkt));
+	req->checksum = tapir_cli_inet_checksum(pkt, sizeof(pkt));
 	if (sendto(fd, pkt, sizeof(pkt), 0, (const struct sockaddr *)dst, sizeof(*dst)) < 0)
 		return -errno;
 	while ((left = PING_WAIT_MS - (now_us() - t0) / 1000) > 0) {
@@ -332,7 +286,7 @@ static void ping_child(int nsfd, const char *from, const char *to, const char *a
 int tapir_mdemo_ping(int nsfd, const char *from, const char *to, const char *addr,
 		     volatile sig_atomic_t *stop)
 {
-	int status = 0;
+	int status = 0, r;
 	pid_t pid;
 
 	fflush(NULL);
@@ -342,9 +296,8 @@ int tapir_mdemo_ping(int nsfd, const char *from, const char *to, const char *add
 	if (pid == 0)
 		ping_child(nsfd, from, to, addr, stop);
 	/* bounded by the child's own tries: PING_TRIES x PING_WAIT_MS */
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
+	r = tapir_cli_wait_child(pid, &status);
+	if (r)
+		return r;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -EHOSTUNREACH;
 }

@@ -17,6 +17,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common.h"
 #include "parse.h"
 
 enum {
@@ -49,14 +50,6 @@ static bool is_permanent(int r)
 	return r == EAI_NONAME || r == EAI_FAIL || r == EAI_NODATA;
 }
 
-static void sleep_ms(unsigned ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
-
-	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
-		;
-}
-
 static const char *gai_text(int r, int saved_errno)
 {
 	return r == EAI_SYSTEM ? strerror(saved_errno) : gai_strerror(r);
@@ -83,7 +76,8 @@ int tapir_resolve_endpoint(const char *who, const char *host, const char *port,
 			break;
 		fprintf(stderr, "%s: `%s:%s': %s; trying again in %u.%02u s\n", who, host, port,
 			gai_text(r, errno), wait_ms / 1000, wait_ms % 1000 / 10);
-		sleep_ms(wait_ms);
+		for (long left = wait_ms; left > 0;) /* the whole wait, through signals */
+			left = tapir_cli_sleep_ms(left);
 		wait_ms = wait_ms * 6 / 5 < WAIT_MAX_MS ? wait_ms * 6 / 5 : WAIT_MAX_MS;
 		if (retries > 0)
 			retries--;

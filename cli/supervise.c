@@ -17,18 +17,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "uapi_client.h"
 
 enum {
 	STEP_MS = 50,
 };
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
 
 int tapir_supervise_wait(pid_t pid, const volatile sig_atomic_t *flag, int *status)
 {
@@ -66,7 +60,7 @@ void tapir_supervise_reap(pid_t pid, int timeout_ms)
 	for (int waited = 0; waited < timeout_ms; waited += STEP_MS) {
 		if (waitpid(pid, &status, WNOHANG) != 0)
 			return; /* exited, or not our child (any more) */
-		sleep_ms(STEP_MS);
+		tapir_cli_sleep_ms(STEP_MS);
 	}
 	fprintf(stderr, "tapir: tapird (pid %d) did not exit; killing it\n", (int)pid);
 	kill(pid, SIGKILL);

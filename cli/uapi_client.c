@@ -24,6 +24,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "crypto.h"
 #include "secbuf.h"
 
@@ -359,24 +360,15 @@ int tapir_uapi_list(char ***names_out, size_t *n_out)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 int tapir_uapi_wait(const char *ifname, int timeout_ms)
 {
-	int64_t deadline = now_ms() + timeout_ms;
-	struct timespec step = {.tv_nsec = WAIT_STEP_MS * 1000000L};
+	int64_t deadline = tapir_cli_now_ms() + timeout_ms;
 
 	for (;;) {
 		if (is_answering(ifname))
 			return 0;
-		if (now_ms() >= deadline)
+		if (tapir_cli_now_ms() >= deadline)
 			return -ETIMEDOUT;
-		nanosleep(&step, NULL);
+		tapir_cli_sleep_ms(WAIT_STEP_MS);
 	}
 }

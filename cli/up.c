@@ -34,6 +34,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "netlink.h"
 #include "notify.h"
 #include "saveconf.h"
@@ -46,29 +47,12 @@ enum {
 };
 
 /*
- * Ctrl-C, SIGTERM and SIGHUP only set a flag (without SA_RESTART, so a blocking call returns
- * EINTR); up and down check it between steps and undo what was done.
+ * Ctrl-C, SIGTERM and SIGHUP only set tapir_cli_signal (common.h: without SA_RESTART, so a
+ * blocking call returns EINTR); up and down check it between steps and undo what was done.
  */
-static volatile sig_atomic_t got_signal;
-
-static void on_signal(int sig)
-{
-	got_signal = sig;
-}
-
-static void catch_signals(void)
-{
-	struct sigaction sa = {.sa_handler = on_signal};
-	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
-
-	sigemptyset(&sa.sa_mask);
-	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(sigs); i++)
-		sigaction(sigs[i], &sa, NULL);
-}
-
 bool tapir_up_is_interrupted(void)
 {
-	return got_signal != 0;
+	return tapir_cli_signal != 0;
 }
 
 void tapir_up_free(struct tapir_up *qk)
@@ -213,7 +197,7 @@ int tapir_cmd_up(int argc, char **argv)
 	r = check_args(argc, argv);
 	if (r >= 0)
 		return r;
-	catch_signals();
+	tapir_cli_catch_signals();
 	r = prepare_up(&qk, argv[1]);
 	if (r) {
 		tapir_up_free(&qk);
@@ -289,7 +273,7 @@ int tapir_cmd_down(int argc, char **argv)
 
 	if (r >= 0)
 		return r;
-	catch_signals();
+	tapir_cli_catch_signals();
 	if (prepare_down(&qk, argv[1])) {
 		tapir_up_free(&qk);
 		return 1;
@@ -378,7 +362,7 @@ static int supervise(struct tapir_up *qk)
 	/* the state file records every change; close it so down can take over */
 	close(qk->state_fd);
 	qk->state_fd = -1;
-	r = tapir_supervise_wait(qk->daemon_pid, &got_signal, &status);
+	r = tapir_supervise_wait(qk->daemon_pid, &tapir_cli_signal, &status);
 	if (r == 1) {
 		qk->daemon_pid = 0;
 		if (WIFSIGNALED(status))
@@ -392,7 +376,7 @@ static int supervise(struct tapir_up *qk)
 			qk->ifname);
 	}
 	tapir_notify("STOPPING=1\n");
-	got_signal = 0; /* the down that follows runs to its end */
+	tapir_cli_signal = 0; /* the down that follows runs to its end */
 	bring_down(qk);
 	if (qk->daemon_pid > 0)
 		tapir_supervise_reap(qk->daemon_pid, DAEMON_EXIT_WAIT_MS);

@@ -12,6 +12,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +21,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "device.h"
 #include "netlink.h"
 #include "supervise.h"
@@ -32,37 +34,6 @@ enum {
 	DEAD_SOCKET_GRACE_MS = 1000,	 /* a dead daemon's socket helper removes it by then */
 	SUPERVISOR_STOP_WAIT_MS = 60000, /* its down runs hooks: give them time */
 };
-
-static void sleep_ms(long ms)
-{
-	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (ms % 1000) * 1000000L};
-
-	nanosleep(&ts, NULL);
-}
-
-/* $TAPIRD, else tapird next to this tapir binary, else tapird from PATH. */
-static char *find_tapird(void)
-{
-	const char *env = getenv("TAPIRD");
-	char *self, *slash, *path;
-
-	if (env && *env)
-		return strdup(env);
-	self = realpath("/proc/self/exe", NULL);
-	slash = self ? strrchr(self, '/') : NULL;
-	if (slash) {
-		*slash = '\0';
-		if (asprintf(&path, "%s/tapird", self) >= 0) {
-			free(self);
-			if (!access(path, X_OK))
-				return path;
-			free(path);
-			return strdup("tapird");
-		}
-	}
-	free(self);
-	return strdup("tapird");
-}
 
 /* --foreground: tapird -f stays our child; wait for its socket while it lives. */
 static int wait_foreground(struct tapir_up *qk)
@@ -89,17 +60,25 @@ static int wait_foreground(struct tapir_up *qk)
  */
 int tapir_up_start_daemon(struct tapir_up *qk)
 {
-	char *tapird = find_tapird();
+	char *tapird = malloc(PATH_MAX);
 	char mode[] = "--mode", tap[] = "tap", offload[] = "--offload", workers[] = "--workers";
 	char offload_list[TAPIR_OFFLOAD_LIST_MAX], nworkers[16], quoted[TEXT_BYTES * 4];
 	char foreground[] = "-f";
 	bool is_tap = qk->conf.mode == TAPIR_MODE_TAP;
 	char *argv[10] = {tapird};
-	int status = 0, waited = 0, argc = 1;
+	int status = 0, waited = 0, argc = 1, r;
 	pid_t pid;
 
 	if (!tapird)
 		return -ENOMEM;
+	/* none found: execvp looks in $PATH, and its error says what is missing */
+	r = tapir_cli_find_tapird(tapird, PATH_MAX);
+	if (r == -ENOENT)
+		snprintf(tapird, PATH_MAX, "tapird");
+	else if (r < 0) {
+		free(tapird);
+		return r;
+	}
 	if (qk->is_foreground)
 		argv[argc++] = foreground;
 	if (is_tap) {
@@ -152,7 +131,7 @@ int tapir_up_start_daemon(struct tapir_up *qk)
 			fprintf(stderr, "tapir: tapird did not come up in time\n");
 			return -ETIMEDOUT;
 		}
-		sleep_ms(STEP_MS);
+		tapir_cli_sleep_ms(STEP_MS);
 		waited += STEP_MS;
 	}
 	if (!WIFEXITED(status) || WEXITSTATUS(status)) {
@@ -204,7 +183,7 @@ void tapir_up_undo_daemon(struct tapir_up *qk)
 			tapir_up_remove_socket(qk->ifname);
 			break;
 		}
-		sleep_ms(STEP_MS);
+		tapir_cli_sleep_ms(STEP_MS);
 	}
 	if (tapir_up_socket_exists(qk->ifname)) {
 		fprintf(stderr, "tapir: %s/%s.sock is still there after %d s\n", UAPI_DIR,
@@ -228,7 +207,7 @@ void tapir_up_stop_supervisor(struct tapir_up *qk)
 	}
 	for (int waited = 0; !access(path, F_OK) && waited < SUPERVISOR_STOP_WAIT_MS;
 	     waited += STEP_MS)
-		sleep_ms(STEP_MS);
+		tapir_cli_sleep_ms(STEP_MS);
 	if (!access(path, F_OK)) {
 		fprintf(stderr, "tapir: the tapir up supervising %s did not finish in %d s\n",
 			qk->ifname, SUPERVISOR_STOP_WAIT_MS / 1000);

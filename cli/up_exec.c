@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "dns.h"
 
 const char *tapir_up_family_flag(int family)
@@ -76,7 +77,7 @@ const char *tapir_up_shell_word(const char *s, char *buf, size_t size)
 /* Runs argv with signals unblocked; stdin from @input (if not NULL). Returns the exit status. */
 static int run(char *const argv[], const char *input)
 {
-	int fds[2] = {-1, -1}, status;
+	int fds[2] = {-1, -1}, status, r;
 	pid_t pid;
 
 	if (input && pipe2(fds, O_CLOEXEC) < 0)
@@ -101,10 +102,9 @@ static int run(char *const argv[], const char *input)
 		close(fds[1]);
 	}
 	/* A Ctrl-C reaches the child too; wait for it to finish either way. */
-	while (waitpid(pid, &status, 0) < 0) {
-		if (errno != EINTR)
-			return -errno;
-	}
+	r = tapir_cli_wait_child(pid, &status);
+	if (r)
+		return r;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
@@ -156,24 +156,6 @@ int tapir_up_run_hooks(struct tapir_up *qk, const char *key, char **hooks, const
 	return 0;
 }
 
-static bool is_in_path(const char *name)
-{
-	const char *path = getenv("PATH");
-	char *dirs, *save = NULL, *full;
-	bool found = false;
-
-	dirs = strdup(path ? path : "/usr/sbin:/usr/bin:/sbin:/bin");
-	for (char *d = dirs ? strtok_r(dirs, ":", &save) : NULL; d && !found;
-	     d = strtok_r(NULL, ":", &save)) {
-		if (asprintf(&full, "%s/%s", d, name) < 0)
-			break;
-		found = !access(full, X_OK);
-		free(full);
-	}
-	free(dirs);
-	return found;
-}
-
 static bool is_ip_literal(const char *s)
 {
 	uint8_t buf[16];
@@ -194,7 +176,7 @@ int tapir_up_set_dns(struct tapir_up *qk)
 
 	if (!qk->conf.n_dns)
 		return 0;
-	if (!is_in_path("resolvconf")) {
+	if (!tapir_cli_find_in_path("resolvconf", NULL, 0)) {
 		fprintf(stderr,
 			"tapir: DNS is set in %s but resolvconf(8) is not installed; "
 			"not configuring DNS (install openresolv, or set it by hand)\n",
