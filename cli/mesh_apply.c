@@ -96,8 +96,12 @@ static void slot_set(struct tapir_mesh_slot *s, const struct tapir_mesh_host *h)
 	memcpy(s->endpoint, h->endpoint, sizeof(s->endpoint));
 }
 
-/* Makes subnet @h->subnet's peer @h (NULL: no peer), with one UAPI set. */
-static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct tapir_mesh_host *h)
+/*
+ * Makes subnet @h->subnet's peer @h (NULL: no peer), with one UAPI set. Returns what it did,
+ * for --trace-apply: "set", "removed", "same" (nothing to do) or "failed".
+ */
+static const char *apply_one(struct tapir_mesh_agent *a, uint32_t subnet,
+			     const struct tapir_mesh_host *h)
 {
 	struct tapir_mesh_slot *s = &a->slots[subnet];
 	char subnet_text[TAPIR_MESH_CIDR_TEXT], *body = NULL;
@@ -105,10 +109,10 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 	FILE *f;
 
 	if (h ? slot_equal(s, h) : !s->is_present)
-		return;
+		return "same";
 	f = open_memstream(&body, &len);
 	if (!f)
-		return;
+		return "failed";
 	if (s->is_present && (!h || memcmp(s->public_key, h->public_key, 32)))
 		append_remove(f, s->public_key);
 	if (h)
@@ -116,16 +120,33 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 	fclose(f);
 	tapir_mesh_subnet_text(subnet_text, a->net, subnet);
 	if (send_set(a, body, len) < 0)
-		return; /* the slot keeps what tapird has; the next resync retries */
+		return "failed"; /* the slot keeps what tapird has; the next resync retries */
 	a->n_applied++;
 	if (h) {
 		slot_set(s, h);
 		tapir_mesh_say(a, "peer %s (%s%s%s) set", subnet_text, h->endpoint,
 			       h->hostname[0] ? ", " : "", h->hostname);
-	} else {
-		s->is_present = false;
-		tapir_mesh_say(a, "peer %s removed", subnet_text);
+		return "set";
 	}
+	s->is_present = false;
+	tapir_mesh_say(a, "peer %s removed", subnet_text);
+	return "removed";
+}
+
+/*
+ * --trace-apply (bench/mesh-scale.sh): "REVISION MONOTONIC_NS WHAT" once the event's UAPI set
+ * has returned, so a writer on the same host can time each change from etcd to tapird.
+ */
+static void trace(const struct tapir_mesh_agent *a, int64_t revision, const char *what)
+{
+	struct timespec ts;
+
+	if (!a->opts->trace_apply)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(a->opts->trace_apply, "%lld %lld %s\n", (long long)revision,
+		(long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, what);
+	fflush(a->opts->trace_apply);
 }
 
 /*
@@ -185,16 +206,20 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 {
 	struct tapir_mesh_agent *a = ctx;
 	struct tapir_mesh_host h;
+	const char *what = "ignored";
 	uint32_t subnet;
 	int r;
 
 	if (is_delete) {
-		if (tapir_mesh_key_subnet(a->net, kv->key, kv->key_len, &subnet) < 0)
-			return;
-		if (subnet == a->self.subnet)
+		if (tapir_mesh_key_subnet(a->net, kv->key, kv->key_len, &subnet) < 0) {
+			what = "ignored";
+		} else if (subnet == a->self.subnet) {
 			restore_self(a, true, kv);
-		else
-			apply_one(a, subnet, NULL);
+			what = "self";
+		} else {
+			what = apply_one(a, subnet, NULL);
+		}
+		trace(a, kv->mod_revision, what);
 		return;
 	}
 	/* an ignored write changes nothing: a peer keeps its last valid record */
@@ -202,9 +227,10 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 	if (r == 0)
 		restore_self(a, false, kv);
 	else if (r > 0)
-		apply_one(a, subnet, &h);
+		what = apply_one(a, subnet, &h);
 	else if (r == -EKEYEXPIRED)
-		apply_one(a, subnet, NULL);
+		what = apply_one(a, subnet, NULL);
+	trace(a, kv->mod_revision, r == 0 ? "self" : what);
 }
 
 /* ---------------------------------------------------------------- resync */
@@ -371,6 +397,7 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 		memcpy(a->slots, want, n_subnets * sizeof(*want));
 		tapir_mesh_say(a, "resynced at revision %lld: %zu peer changes",
 			       (long long)*rev_out, n_changed);
+		trace(a, *rev_out, "resync");
 	}
 out:
 	if (f)
