@@ -41,7 +41,7 @@
 #include "uapi_client.h"
 
 enum {
-	TXN_OPS = 128,	       /* etcd's default --max-txn-ops */
+	TXN_OPS = 128, /* etcd's default --max-txn-ops */
 	CALL_TIMEOUT_MS = 10000,
 	CERT_DAYS = 2,
 	POLL_TRACE_MS = 2,
@@ -87,7 +87,7 @@ static long number(const char *s)
 	return v;
 }
 
-/* ---------------------------------------------------------------- etcd, one kept-alive connection */
+/* ------------------------------------------------------ etcd over one kept-alive connection */
 
 struct etcd {
 	CURL *c;
@@ -161,9 +161,8 @@ static int64_t get_i64(struct json_object *o, const char *name)
 static int64_t answer_revision(struct json_object *answer)
 {
 	struct json_object *header;
-	int64_t rev = json_object_object_get_ex(answer, "header", &header)
-			  ? get_i64(header, "revision")
-			  : 0;
+	int64_t rev =
+	    json_object_object_get_ex(answer, "header", &header) ? get_i64(header, "revision") : 0;
 
 	json_object_put(answer);
 	return rev;
@@ -389,9 +388,9 @@ static uint32_t read_present(struct gen *g, struct sim *sims, uint32_t first, ui
 	json_object_object_add(req, "key", b64(prefix, strlen(prefix)));
 	json_object_object_add(req, "range_end", b64(end, strlen(end)));
 	answer = etcd_call(&g->e, "/v3/kv/range", req);
-	for (size_t i = 0; json_object_object_get_ex(answer, "kvs", &kvs) &&
-			   i < json_object_array_length(kvs);
-	     i++) {
+	if (!json_object_object_get_ex(answer, "kvs", &kvs))
+		kvs = NULL; /* no host at all */
+	for (size_t i = 0; kvs && i < json_object_array_length(kvs); i++) {
 		struct json_object *kv = json_object_array_get_idx(kvs, i);
 		size_t klen = 0, vlen = 0;
 		char *key = unb64(kv, "key", &klen), *value = unb64(kv, "value", &vlen);
