@@ -34,6 +34,7 @@
 #                              the same build directory
 #   N="1000 10000"             host counts, one round each
 #   CHURN_SECONDS=60 RATE=100  churn of each round (CHURN_SECONDS=0: no churn)
+#   IDLE_SECONDS=5             CPU of tapird and the agent with N peers and no change
 #   SIM_TTL=1800               lease TTL of the simulated hosts (they keep no lease alive)
 #   ETCD_TMPDIR=/dev/shm       where etcd's data dir is made (tmpfs: the benchmark measures
 #                              the agent, not the disk's fsync)
@@ -59,6 +60,7 @@ SIM_TTL=${SIM_TTL:-1800}
 ETCD_TMPDIR=${ETCD_TMPDIR:-/dev/shm}
 OUT=${OUT:-bench/results/mesh-scale-$(date +%Y%m%d-%H%M%S).json}
 WAIT_S=${WAIT_S:-300} # bound of every wait for convergence
+IDLE_SECONDS=${IDLE_SECONDS:-5}
 
 NSE=tapir-mscale-$$-e
 NSH=tapir-mscale-$$-h
@@ -162,6 +164,7 @@ HOST_PUB=$("$CLI" pubkey <"$TMP/host.key")
 
 cpu_s() { awk -v hz="$HZ" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 # field NAME LINE: the value of NAME=... in a key=value line
 field() { sed -n "s/.*\\<$1=\\([^ ]*\\).*/\\1/p" <<<"$2"; }
@@ -204,8 +207,9 @@ stop_host()
 
 round()
 {
-	local n=$1 net=scale$1 reg w cpu0 t0 rss_a rss_t cpu_cold churn lat cpu_churn present
-	local inc_trace inc_uapi inc_first inc_cpu cold_trace cold_uapi rss_a2 rss_t2
+	local n=$1 net=scale$1 reg w cpu0 tcpu0 t0 rss_a rss_t cpu_cold churn lat cpu_churn present
+	local inc_trace inc_uapi inc_first inc_cpu inc_tcpu cold_trace cold_uapi rss_a2 rss_t2
+	local tcpu_cold tcpu_churn idle_a idle_t
 	local trace_a="$TMP/trace-$n-inc" trace_b="$TMP/trace-$n-cold" log="$TMP/agent-$n.log"
 
 	say "== N=$n"
@@ -220,17 +224,19 @@ round()
 	ip netns exec "$NSE" "$LOAD" wait "$IF" 0 30 "$trace_a" 0 >/dev/null ||
 		die "the agent did not start: $(tail -5 "$log")"
 	cpu0=$(cpu_s "$AGENT_PID")
+	tcpu0=$(cpu_s "$TAPIRD_PID")
 	reg=$(ip netns exec "$NSE" "$LOAD" register "$ETCD" "$net" "$TMP/admin.key" 2 "$n" \
 		"$SIM_TTL") || die "register failed"
 	say "  registered: $reg"
 	w=$(ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_a" \
 		"$(field last_revision "$reg")") || die "tapird never got $n peers: $(tail -3 "$log")"
-	inc_cpu=$(awk -v a="$cpu0" -v b="$(cpu_s "$AGENT_PID")" 'BEGIN { printf "%.3f", b - a }')
+	inc_cpu=$(delta "$cpu0" "$(cpu_s "$AGENT_PID")")
+	inc_tcpu=$(delta "$tcpu0" "$(cpu_s "$TAPIRD_PID")")
 	inc_trace=$(ms "$(field last_write_ns "$reg")" "$(field trace_ns "$w")")
 	inc_uapi=$(ms "$(field last_write_ns "$reg")" "$(field uapi_ns "$w")")
 	inc_first=$(ms "$(field first_write_ns "$reg")" "$(field trace_ns "$w")")
 	say "  incremental: applied $inc_trace ms after the last write ($inc_uapi ms in get)," \
-		"$inc_first ms after the first; agent CPU $inc_cpu s"
+		"$inc_first ms after the first; CPU agent $inc_cpu s, tapird $inc_tcpu s"
 	stop_host
 
 	# cold start: a fresh tapird, the agent started with the N records in etcd
@@ -244,27 +250,41 @@ round()
 	rss_a=$(rss_kib "$AGENT_PID")
 	rss_t=$(rss_kib "$TAPIRD_PID")
 	cpu_cold=$(cpu_s "$AGENT_PID")
+	tcpu_cold=$(cpu_s "$TAPIRD_PID")
 	say "  cold start: resync done $cold_trace ms after start ($cold_uapi ms in get);" \
-		"agent CPU $cpu_cold s; RSS agent $rss_a KiB, tapird $rss_t KiB"
+		"CPU agent $cpu_cold s, tapird $tcpu_cold s; RSS agent $rss_a KiB, tapird $rss_t KiB"
+	say "  $(grep 'resynced at' "$log" | tail -1)"
+	# idle: what N peers cost tapird and the agent when nothing changes
+	cpu0=$(cpu_s "$AGENT_PID")
+	tcpu0=$(cpu_s "$TAPIRD_PID")
+	sleep "$IDLE_SECONDS"
+	idle_a=$(awk -v a="$cpu0" -v b="$(cpu_s "$AGENT_PID")" -v s="$IDLE_SECONDS" \
+		'BEGIN { printf "%.2f", (b - a) * 100 / s }')
+	idle_t=$(awk -v a="$tcpu0" -v b="$(cpu_s "$TAPIRD_PID")" -v s="$IDLE_SECONDS" \
+		'BEGIN { printf "%.2f", (b - a) * 100 / s }')
+	say "  idle for $IDLE_SECONDS s: CPU agent $idle_a %, tapird $idle_t %"
 
 	churn='null'
 	lat='null'
 	cpu_churn='null'
+	tcpu_churn='null'
 	rss_a2='null'
 	rss_t2='null'
 	if [ "$CHURN_SECONDS" -gt 0 ]; then
 		cpu0=$(cpu_s "$AGENT_PID")
+		tcpu0=$(cpu_s "$TAPIRD_PID")
 		churn=$(ip netns exec "$NSE" "$LOAD" churn "$ETCD" "$net" "$TMP/admin.key" 2 "$n" \
 			"$SIM_TTL" "$RATE" "$CHURN_SECONDS" "$TMP/writes-$n") || die "churn failed"
 		say "  churn: $churn"
 		present=$(field present "$churn")
 		ip netns exec "$NSE" "$LOAD" wait "$IF" "$present" "$WAIT_S" >/dev/null ||
 			die "after the churn tapird does not have the $present hosts of etcd"
-		cpu_churn=$(awk -v a="$cpu0" -v b="$(cpu_s "$AGENT_PID")" 'BEGIN { printf "%.3f", b - a }')
+		cpu_churn=$(delta "$cpu0" "$(cpu_s "$AGENT_PID")")
+		tcpu_churn=$(delta "$tcpu0" "$(cpu_s "$TAPIRD_PID")")
 		lat=$("$LOAD" latency "$TMP/writes-$n" "$trace_b") || die "no latency"
 		rss_a2=$(rss_kib "$AGENT_PID")
 		rss_t2=$(rss_kib "$TAPIRD_PID")
-		say "  churn latency: $lat; agent CPU $cpu_churn s"
+		say "  churn latency: $lat; CPU agent $cpu_churn s, tapird $tcpu_churn s"
 		churn=$(jq -Rn --arg l "$churn" '$l | split(" ") | map(split("=") | {key: .[0],
 			value: (.[1] | tonumber)}) | from_entries')
 	fi
@@ -273,23 +293,33 @@ round()
 		| map(split("=") | {key: .[0], value: (.[1] | tonumber)}) | from_entries')" \
 		--argjson inc_trace "$inc_trace" --argjson inc_uapi "$inc_uapi" \
 		--argjson inc_first "$inc_first" --argjson inc_cpu "$inc_cpu" \
+		--argjson inc_tcpu "$inc_tcpu" --argjson tcpu_cold "$tcpu_cold" \
+		--argjson tcpu_churn "$tcpu_churn" --argjson idle_a "$idle_a" \
+		--argjson idle_t "$idle_t" \
+		--arg resyncs "$(grep 'resynced at' "$log" | sed 's/^tapir mesh: [^:]*: //')" \
 		--argjson cold_trace "$cold_trace" --argjson cold_uapi "$cold_uapi" \
 		--argjson cpu_cold "$cpu_cold" --argjson rss_a "$rss_a" --argjson rss_t "$rss_t" \
 		--argjson churn "$churn" --argjson lat "$lat" --argjson cpu_churn "$cpu_churn" \
 		--argjson rss_a2 "$rss_a2" --argjson rss_t2 "$rss_t2" '{
 		hosts: $n,
-		register: {seconds: $reg.seconds},
+		register: ($reg | {leases_seconds, writes_seconds}),
 		incremental: {applied_after_last_write_ms: $inc_trace,
 			get_shows_all_after_last_write_ms: $inc_uapi,
 			applied_after_first_write_ms: $inc_first, agent_cpu_s: $inc_cpu,
-			agent_cpu_ms_per_change: ($inc_cpu * 1000 / $n)},
+			agent_cpu_ms_per_change: ($inc_cpu * 1000 / $n), tapird_cpu_s: $inc_tcpu,
+			tapird_cpu_ms_per_change: ($inc_tcpu * 1000 / $n)},
 		cold_start: {resync_done_after_start_ms: $cold_trace,
 			get_shows_all_after_start_ms: $cold_uapi, agent_cpu_s: $cpu_cold,
+			tapird_cpu_s: $tcpu_cold, idle_agent_cpu_pct: $idle_a,
+			idle_tapird_cpu_pct: $idle_t,
 			agent_rss_kib: $rss_a, tapird_rss_kib: $rss_t},
 		churn: (if $churn == null then null else {generator: $churn, latency: $lat,
 			agent_cpu_s: $cpu_churn,
 			agent_cpu_ms_per_change: ($cpu_churn * 1000 / $churn.changes),
-			agent_rss_kib_after: $rss_a2, tapird_rss_kib_after: $rss_t2} end)}')")
+			tapird_cpu_s: $tcpu_churn,
+			tapird_cpu_ms_per_change: ($tcpu_churn * 1000 / $churn.changes),
+			agent_rss_kib_after: $rss_a2, tapird_rss_kib_after: $rss_t2} end),
+		agent_resyncs: ($resyncs | split("\n") | map(select(. != "")))}')")
 }
 
 for n in $NS_LIST; do
@@ -308,12 +338,13 @@ printf '%s\n' "${ROUNDS[@]}" | jq -s \
 	--arg etcd "$(etcd --version | head -1)" --arg tapird "$TAPIRD" \
 	--arg load_before "$load_before" --arg load_after "$(cut -d' ' -f1-3 /proc/loadavg)" \
 	--argjson runtime "$((t_end - t_begin))" --argjson rate "$RATE" \
-	--argjson churn_s "$CHURN_SECONDS" --argjson sim_ttl "$SIM_TTL" --arg etcd_dir "$ETCD_TMPDIR" '
+	--argjson churn_s "$CHURN_SECONDS" --argjson sim_ttl "$SIM_TTL" --argjson idle_s "$IDLE_SECONDS" \
+	--arg etcd_dir "$ETCD_TMPDIR" '
 	{ benchmark: "mesh-scale", date: $date, commit: $commit, modified_tracked_files: $modified,
 	  nproc: $nproc, cpu: $cpu, kernel: $kernel, etcd: $etcd, etcd_data_on: $etcd_dir,
 	  tapird: $tapird, loadavg_before: $load_before, loadavg_after: $load_after,
 	  runtime_s: $runtime, churn_rate_per_s: $rate, churn_seconds: $churn_s,
-	  simulated_lease_ttl_s: $sim_ttl,
+	  simulated_lease_ttl_s: $sim_ttl, idle_seconds: $idle_s,
 	  notes: "signed network 10.0.0.0/8, /24 per host, keepalive 0; simulated hosts: own X25519 key, certificate, lease; records written 128 per transaction (the last alone). incremental: agent running while the N records are written; applied_*: the agent trace (--trace-apply) line of the last revision, get_*: first UAPI get listing N peers (polled every 20 ms after the trace). cold_start: fresh tapird, agent started with the N records in etcd. churn latency: etcd write sent -> agent UAPI set returned, per change (one revision each). CPU: utime+stime of the agent (/proc/PID/stat).",
 	  rounds: . }' >"$TMP/out.json"
 mkdir -p "$(dirname "$OUT")"

@@ -235,6 +235,14 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 
 /* ---------------------------------------------------------------- resync */
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* tapird's peers: their keys, and whether one of their allowed IPs lies inside the CIDR. */
 struct live_peer {
 	uint8_t key[32];
@@ -345,12 +353,15 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	size_t n_peers = 0, len = 0, n_changed = 0, n_keys = 0;
 	char *body = NULL;
 	FILE *f = NULL;
+	int64_t t[4] = {now_ms()};
 	int r = want && hosts && keys ? 0 : -ENOMEM;
 
 	if (r == 0)
 		r = read_store(a, want, hosts, rev_out);
+	t[1] = now_ms();
 	if (r == 0)
 		r = live_peers(a, &peers, &n_peers);
+	t[2] = now_ms();
 	if (r == 0 && !(f = open_memstream(&body, &len)))
 		r = -ENOMEM;
 	if (r < 0)
@@ -392,11 +403,15 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	f = NULL;
 	r = send_set(a, body, len);
 	body = NULL;
+	t[3] = now_ms();
 	if (r == 0) {
 		a->has_synced = true;
 		memcpy(a->slots, want, n_subnets * sizeof(*want));
-		tapir_mesh_say(a, "resynced at revision %lld: %zu peer changes",
-			       (long long)*rev_out, n_changed);
+		tapir_mesh_say(a,
+			       "resynced at revision %lld: %zu peer changes (store %lld ms, "
+			       "tapird's peers %lld ms, set %lld ms)",
+			       (long long)*rev_out, n_changed, (long long)(t[1] - t[0]),
+			       (long long)(t[2] - t[1]), (long long)(t[3] - t[2]));
 		trace(a, *rev_out, "resync");
 	}
 out:
