@@ -209,7 +209,7 @@ round()
 {
 	local n=$1 net=scale$1 reg w cpu0 tcpu0 t0 rss_a rss_t cpu_cold churn lat cpu_churn present
 	local inc_trace inc_uapi inc_first inc_cpu inc_tcpu cold_trace cold_uapi rss_a2 rss_t2
-	local tcpu_cold tcpu_churn idle_a idle_t
+	local tcpu_cold tcpu_churn idle_a idle_t wpid
 	local trace_a="$TMP/trace-$n-inc" trace_b="$TMP/trace-$n-cold" log="$TMP/agent-$n.log"
 
 	say "== N=$n"
@@ -221,15 +221,21 @@ round()
 	# incremental: the agent is running, the N records come in
 	start_tapird
 	start_agent "$net" "$log" "$trace_a"
-	ip netns exec "$NSE" "$LOAD" wait "$IF" 0 30 "$trace_a" 0 >/dev/null ||
+	ip netns exec "$NSE" "$LOAD" wait "$IF" 0 30 "$trace_a" 0 0 >/dev/null ||
 		die "the agent did not start: $(tail -5 "$log")"
 	cpu0=$(cpu_s "$AGENT_PID")
 	tcpu0=$(cpu_s "$TAPIRD_PID")
+	# the waiter (for the N-th "set" in the trace, then N peers in get) is ready before the writes
+	(exec ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_a" 0 "$n" \
+		>"$TMP/wait-$n" 2>&1 </dev/null) &
+	wpid=$!
+	PIDS+=("$wpid")
 	reg=$(ip netns exec "$NSE" "$LOAD" register "$ETCD" "$net" "$TMP/admin.key" 2 "$n" \
 		"$SIM_TTL") || die "register failed"
 	say "  registered: $reg"
-	w=$(ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_a" \
-		"$(field last_revision "$reg")") || die "tapird never got $n peers: $(tail -3 "$log")"
+	wait "$wpid" || die "tapird never got $n peers: $(cat "$TMP/wait-$n"; tail -3 "$log")"
+	stop_pids "$wpid"
+	w=$(cat "$TMP/wait-$n")
 	inc_cpu=$(delta "$cpu0" "$(cpu_s "$AGENT_PID")")
 	inc_tcpu=$(delta "$tcpu0" "$(cpu_s "$TAPIRD_PID")")
 	inc_trace=$(ms "$(field last_write_ns "$reg")" "$(field trace_ns "$w")")
@@ -243,7 +249,7 @@ round()
 	start_tapird
 	t0=$(ip netns exec "$NSE" "$LOAD" now)
 	start_agent "$net" "$log" "$trace_b"
-	w=$(ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_b" 0) ||
+	w=$(ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_b" 0 0) ||
 		die "cold start: tapird never got $n peers: $(tail -3 "$log")"
 	cold_trace=$(ms "$t0" "$(field trace_ns "$w")")
 	cold_uapi=$(ms "$t0" "$(field uapi_ns "$w")")

@@ -9,7 +9,7 @@
  *   mesh_load now                                  CLOCK_MONOTONIC in ns
  *   mesh_load register ETCD NET ADMINKEY FIRST N TTL   N hosts on subnets FIRST..FIRST+N-1
  *   mesh_load churn ETCD NET ADMINKEY FIRST N TTL RATE SECONDS WRITES
- *   mesh_load wait IFNAME COUNT TIMEOUT_S [TRACE REVISION]
+ *   mesh_load wait IFNAME COUNT TIMEOUT_S [TRACE REVISION SETS]
  *   mesh_load latency WRITES TRACE                 per-change latency as JSON
  *
  * register grants the N leases first, then writes the records in transactions of up to
@@ -23,9 +23,10 @@
  * "REVISION SEND_NS ACK_NS OP" per write to WRITES.
  *
  * wait polls the UAPI of IFNAME until it has exactly COUNT peers; given the agent's trace it
- * first waits, cheaply, for a line of REVISION or later, so that the polling (a get of 10,000
- * peers costs tapird about 0.2 s) does not slow what it measures; it prints "trace_ns=
- * uapi_ns= peers=".
+ * first waits, cheaply, for a line of REVISION or later that is at least the SETS-th "set"
+ * line, so that the polling (a get of 10,000 peers costs tapird about 0.2 s) does not slow
+ * what it measures; it prints "trace_ns= uapi_ns= peers=". Started before the writes, it is
+ * already watching when they end.
  *
  * This is a benchmark tool: errors end it with a message and exit status 1.
  */
@@ -523,8 +524,11 @@ static int cmd_churn(char **argv)
 
 /* ---------------------------------------------------------------- waiting and latency */
 
-/* The first line of @path with a revision >= @rev: its time, or 0 if none yet (*off advances). */
-static int64_t trace_reached(const char *path, long *off, int64_t rev)
+/*
+ * The time of the first line of @path with a revision >= @rev that is also at least the
+ * @sets-th "set" line, or 0 if none yet; *off and *n_sets carry the reading on.
+ */
+static int64_t trace_reached(const char *path, long *off, long *n_sets, int64_t rev, long sets)
 {
 	FILE *f = fopen(path, "re");
 	long long r, ns;
@@ -536,7 +540,8 @@ static int64_t trace_reached(const char *path, long *off, int64_t rev)
 	fseek(f, *off, SEEK_SET);
 	while (!found && fscanf(f, "%lld %lld %31s\n", &r, &ns, what) == 3) {
 		*off = ftell(f);
-		if (r >= rev)
+		*n_sets += !strcmp(what, "set");
+		if (r >= rev && *n_sets >= sets)
 			found = ns;
 	}
 	fclose(f);
@@ -557,15 +562,16 @@ static long count_peers(const char *ifname)
 	return n;
 }
 
-/* wait IFNAME COUNT TIMEOUT_S [TRACE REVISION] */
+/* wait IFNAME COUNT TIMEOUT_S [TRACE REVISION SETS] */
 static int cmd_wait(int argc, char **argv)
 {
-	long want = number(argv[1]), peers = -1, off = 0;
+	long want = number(argv[1]), peers = -1, off = 0, n_sets = 0;
 	int64_t end = now_ns() + number(argv[2]) * (int64_t)NSEC, t_trace = 0;
 
-	while (argc > 4 && !(t_trace = trace_reached(argv[3], &off, number(argv[4])))) {
+	while (argc > 5 && !(t_trace = trace_reached(argv[3], &off, &n_sets, number(argv[4]),
+						     number(argv[5])))) {
 		if (now_ns() > end)
-			die("the trace never reached revision %s", argv[4]);
+			die("the trace never reached revision %s with %s sets", argv[4], argv[5]);
 		sleep_until(now_ns() + POLL_TRACE_MS * 1000000LL);
 	}
 	while ((peers = count_peers(argv[0])) != want) {
@@ -654,7 +660,7 @@ int main(int argc, char **argv)
 		return cmd_register(argv + 2);
 	if (argc == 11 && !strcmp(argv[1], "churn"))
 		return cmd_churn(argv + 2);
-	if ((argc == 5 || argc == 7) && !strcmp(argv[1], "wait"))
+	if ((argc == 5 || argc == 8) && !strcmp(argv[1], "wait"))
 		return cmd_wait(argc - 2, argv + 2);
 	if (argc == 4 && !strcmp(argv[1], "latency"))
 		return cmd_latency(argv + 2);
