@@ -209,7 +209,7 @@ round()
 {
 	local n=$1 net=scale$1 reg w cpu0 tcpu0 t0 rss_a rss_t cpu_cold churn lat cpu_churn present
 	local inc_trace inc_uapi inc_first inc_cpu inc_tcpu cold_trace cold_uapi rss_a2 rss_t2
-	local tcpu_cold tcpu_churn idle_a idle_t wpid
+	local tcpu_cold tcpu_churn idle_a idle_t wpid ecpu0 ecpu_churn='null'
 	local trace_a="$TMP/trace-$n-inc" trace_b="$TMP/trace-$n-cold" log="$TMP/agent-$n.log"
 
 	say "== N=$n"
@@ -279,6 +279,7 @@ round()
 	if [ "$CHURN_SECONDS" -gt 0 ]; then
 		cpu0=$(cpu_s "$AGENT_PID")
 		tcpu0=$(cpu_s "$TAPIRD_PID")
+		ecpu0=$(cpu_s "$ETCD_PID")
 		churn=$(ip netns exec "$NSE" "$LOAD" churn "$ETCD" "$net" "$TMP/admin.key" 2 "$n" \
 			"$SIM_TTL" "$RATE" "$CHURN_SECONDS" "$TMP/writes-$n") || die "churn failed"
 		say "  churn: $churn"
@@ -287,10 +288,12 @@ round()
 			die "after the churn tapird does not have the $present hosts of etcd"
 		cpu_churn=$(delta "$cpu0" "$(cpu_s "$AGENT_PID")")
 		tcpu_churn=$(delta "$tcpu0" "$(cpu_s "$TAPIRD_PID")")
+		ecpu_churn=$(delta "$ecpu0" "$(cpu_s "$ETCD_PID")")
 		lat=$("$LOAD" latency "$TMP/writes-$n" "$trace_b") || die "no latency"
 		rss_a2=$(rss_kib "$AGENT_PID")
 		rss_t2=$(rss_kib "$TAPIRD_PID")
-		say "  churn latency: $lat; CPU agent $cpu_churn s, tapird $tcpu_churn s"
+		say "  churn latency: $lat"
+		say "  churn CPU: agent $cpu_churn s, tapird $tcpu_churn s, etcd $ecpu_churn s"
 		churn=$(jq -Rn --arg l "$churn" '$l | split(" ") | map(split("=") | {key: .[0],
 			value: (.[1] | tonumber)}) | from_entries')
 	fi
@@ -301,7 +304,7 @@ round()
 		--argjson inc_first "$inc_first" --argjson inc_cpu "$inc_cpu" \
 		--argjson inc_tcpu "$inc_tcpu" --argjson tcpu_cold "$tcpu_cold" \
 		--argjson tcpu_churn "$tcpu_churn" --argjson idle_a "$idle_a" \
-		--argjson idle_t "$idle_t" \
+		--argjson idle_t "$idle_t" --argjson ecpu_churn "$ecpu_churn" \
 		--arg resyncs "$(grep 'resynced at' "$log" | sed 's/^tapir mesh: [^:]*: //')" \
 		--argjson cold_trace "$cold_trace" --argjson cold_uapi "$cold_uapi" \
 		--argjson cpu_cold "$cpu_cold" --argjson rss_a "$rss_a" --argjson rss_t "$rss_t" \
@@ -324,6 +327,7 @@ round()
 			agent_cpu_ms_per_change: ($cpu_churn * 1000 / $churn.changes),
 			tapird_cpu_s: $tcpu_churn,
 			tapird_cpu_ms_per_change: ($tcpu_churn * 1000 / $churn.changes),
+			etcd_cpu_s: $ecpu_churn,
 			agent_rss_kib_after: $rss_a2, tapird_rss_kib_after: $rss_t2} end),
 		agent_resyncs: ($resyncs | split("\n") | map(select(. != "")))}')")
 }
@@ -355,5 +359,5 @@ printf '%s\n' "${ROUNDS[@]}" | jq -s \
 	  rounds: . }' >"$TMP/out.json"
 mkdir -p "$(dirname "$OUT")"
 cp "$TMP/out.json" "$OUT"
-jq -r '.rounds[] | "N=\(.hosts): incremental \(.incremental.applied_after_last_write_ms) ms after the last write (get \(.incremental.get_shows_all_after_last_write_ms) ms), \(.incremental.agent_cpu_ms_per_change | . * 1000 | round / 1000) ms CPU/change; cold start \(.cold_start.resync_done_after_start_ms) ms (get \(.cold_start.get_shows_all_after_start_ms) ms), RSS agent \(.cold_start.agent_rss_kib) KiB tapird \(.cold_start.tapird_rss_kib) KiB" + (if .churn then "; churn \(.churn.generator.changes) changes: p50 \(.churn.latency.p50_ms) ms p99 \(.churn.latency.p99_ms) ms max \(.churn.latency.max_ms) ms, \(.churn.agent_cpu_ms_per_change | . * 1000 | round / 1000) ms CPU/change" else "" end)' "$OUT"
+jq -r '.rounds[] | "N=\(.hosts): incremental \(.incremental.applied_after_last_write_ms) ms after the last write (get \(.incremental.get_shows_all_after_last_write_ms) ms), \(.incremental.agent_cpu_ms_per_change | . * 1000 | round / 1000) ms CPU/change; cold start \(.cold_start.resync_done_after_start_ms) ms (get \(.cold_start.get_shows_all_after_start_ms) ms), RSS agent \(.cold_start.agent_rss_kib) KiB tapird \(.cold_start.tapird_rss_kib) KiB" + (if .churn then "; churn \(.churn.generator.changes) changes: p50 \(.churn.latency.all.p50_ms) ms p99 \(.churn.latency.all.p99_ms) ms max \(.churn.latency.all.max_ms) ms, \(.churn.agent_cpu_ms_per_change | . * 1000 | round / 1000) ms CPU/change" else "" end)' "$OUT"
 echo "run time $((t_end - t_begin)) s; JSON: $OUT"

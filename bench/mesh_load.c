@@ -595,21 +595,40 @@ static int cmp_i64(const void *x, const void *y)
 
 struct write {
 	long long rev, send, ack;
+	char op[8];
 };
 
-/* latency WRITES TRACE: each write's revision found in the trace, apply time - send time. */
+/* Prints ", "NAME": {"n": .., "p50_ms": .., "p99_ms": .., "max_ms": ..}" of @lat (sorted). */
+static void print_stats(const char *name, int64_t *lat, size_t n)
+{
+	qsort(lat, n, sizeof(*lat), cmp_i64);
+	if (!n) {
+		printf(", \"%s\": null", name);
+		return;
+	}
+	printf(", \"%s\": {\"n\": %zu, \"p50_ms\": %.3f, \"p90_ms\": %.3f, \"p99_ms\": %.3f, "
+	       "\"max_ms\": %.3f, \"min_ms\": %.3f}",
+	       name, n, (double)lat[n / 2] / 1e6, (double)lat[n * 9 / 10] / 1e6,
+	       (double)lat[n * 99 / 100] / 1e6, (double)lat[n - 1] / 1e6, (double)lat[0] / 1e6);
+}
+
+/*
+ * latency WRITES TRACE: for each write whose revision the trace shows applied, the time from
+ * the write being sent to the agent's set returning; all changes and each kind apart.
+ */
 static int cmd_latency(char **argv)
 {
+	static const char *const ops[] = {"add", "remove", "move"};
 	FILE *w = fopen(argv[0], "re"), *t = fopen(argv[1], "re");
 	long long rev, ns, max_rev = 0;
 	struct write *ws = NULL, one;
-	int64_t *applied, *lat, ack_sum = 0;
-	size_t n_w = 0, n = 0;
+	int64_t *applied, *lat, *by_op, ack_sum = 0;
+	size_t n_w = 0, n = 0, n_op;
 	char what[32];
 
 	if (!w || !t)
 		die("cannot open %s or the trace", argv[0]);
-	while (fscanf(w, "%lld %lld %lld %31s\n", &one.rev, &one.send, &one.ack, what) == 4) {
+	while (fscanf(w, "%lld %lld %lld %7s\n", &one.rev, &one.send, &one.ack, one.op) == 4) {
 		struct write *p = realloc(ws, (n_w + 1) * sizeof(*p));
 
 		if (!p || one.rev < 0)
@@ -620,7 +639,8 @@ static int cmd_latency(char **argv)
 	}
 	applied = calloc((size_t)max_rev + 1, sizeof(*applied));
 	lat = calloc(n_w + 1, sizeof(*lat));
-	if (!applied || !lat || !n_w)
+	by_op = calloc(n_w + 1, sizeof(*by_op));
+	if (!applied || !lat || !by_op || !n_w)
 		die("%s", "no writes, or out of memory");
 	/* the first line of each revision that changed tapird */
 	while (fscanf(t, "%lld %lld %31s\n", &rev, &ns, what) == 3) {
@@ -635,13 +655,19 @@ static int cmd_latency(char **argv)
 	}
 	if (!n)
 		die("%s", "no write was applied");
-	qsort(lat, n, sizeof(*lat), cmp_i64);
-	printf("{\"changes\": %zu, \"missing\": %zu, \"p50_ms\": %.3f, \"p90_ms\": %.3f, "
-	       "\"p99_ms\": %.3f, \"max_ms\": %.3f, \"min_ms\": %.3f, "
-	       "\"etcd_write_mean_ms\": %.3f}\n",
-	       n_w, n_w - n, (double)lat[n / 2] / 1e6, (double)lat[n * 9 / 10] / 1e6,
-	       (double)lat[n * 99 / 100] / 1e6, (double)lat[n - 1] / 1e6, (double)lat[0] / 1e6,
+	printf("{\"changes\": %zu, \"missing\": %zu, \"etcd_write_mean_ms\": %.3f", n_w, n_w - n,
 	       (double)ack_sum / 1e6 / (double)n_w);
+	print_stats("all", lat, n);
+	for (size_t k = 0; k < sizeof(ops) / sizeof(ops[0]); k++) {
+		n_op = 0;
+		for (size_t i = 0; i < n_w; i++) {
+			if (!strcmp(ws[i].op, ops[k]) && applied[ws[i].rev])
+				by_op[n_op++] = applied[ws[i].rev] - ws[i].send;
+		}
+		print_stats(ops[k], by_op, n_op);
+	}
+	printf("}\n");
+	free(by_op);
 	free(lat);
 	free(applied);
 	free(ws);
