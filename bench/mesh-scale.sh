@@ -195,6 +195,20 @@ start_agent()
 	PIDS+=("$AGENT_PID")
 }
 
+# in_bg OUT CMD...: CMD in the background (so that a signal is handled at once, not when CMD
+# ends), its output in OUT; returns its status
+in_bg()
+{
+	local out=$1 pid rc=0
+	shift
+	(exec "$@" >"$out" 2>&1 </dev/null) &
+	pid=$!
+	PIDS+=("$pid")
+	wait "$pid" || rc=$?
+	stop_pids "$pid"
+	return "$rc"
+}
+
 stop_host()
 {
 	stop_pids "$AGENT_PID" "$TAPIRD_PID"
@@ -230,8 +244,9 @@ round()
 		>"$TMP/wait-$n" 2>&1 </dev/null) &
 	wpid=$!
 	PIDS+=("$wpid")
-	reg=$(ip netns exec "$NSE" "$LOAD" register "$ETCD" "$net" "$TMP/admin.key" 2 "$n" \
-		"$SIM_TTL") || die "register failed"
+	in_bg "$TMP/reg-$n" ip netns exec "$NSE" "$LOAD" register "$ETCD" "$net" "$TMP/admin.key" \
+		2 "$n" "$SIM_TTL" || die "register failed: $(cat "$TMP/reg-$n")"
+	reg=$(cat "$TMP/reg-$n")
 	say "  registered: $reg"
 	wait "$wpid" || die "tapird never got $n peers: $(cat "$TMP/wait-$n"; tail -3 "$log")"
 	stop_pids "$wpid"
@@ -249,8 +264,9 @@ round()
 	start_tapird
 	t0=$(ip netns exec "$NSE" "$LOAD" now)
 	start_agent "$net" "$log" "$trace_b"
-	w=$(ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_b" 0 0) ||
-		die "cold start: tapird never got $n peers: $(tail -3 "$log")"
+	in_bg "$TMP/wait-$n" ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_b" 0 0 ||
+		die "cold start: tapird never got $n peers: $(cat "$TMP/wait-$n"; tail -3 "$log")"
+	w=$(cat "$TMP/wait-$n")
 	cold_trace=$(ms "$t0" "$(field trace_ns "$w")")
 	cold_uapi=$(ms "$t0" "$(field uapi_ns "$w")")
 	rss_a=$(rss_kib "$AGENT_PID")
@@ -280,11 +296,13 @@ round()
 		cpu0=$(cpu_s "$AGENT_PID")
 		tcpu0=$(cpu_s "$TAPIRD_PID")
 		ecpu0=$(cpu_s "$ETCD_PID")
-		churn=$(ip netns exec "$NSE" "$LOAD" churn "$ETCD" "$net" "$TMP/admin.key" 2 "$n" \
-			"$SIM_TTL" "$RATE" "$CHURN_SECONDS" "$TMP/writes-$n") || die "churn failed"
+		in_bg "$TMP/churn-$n" ip netns exec "$NSE" "$LOAD" churn "$ETCD" "$net" \
+			"$TMP/admin.key" 2 "$n" "$SIM_TTL" "$RATE" "$CHURN_SECONDS" "$TMP/writes-$n" ||
+			die "churn failed: $(cat "$TMP/churn-$n")"
+		churn=$(cat "$TMP/churn-$n")
 		say "  churn: $churn"
 		present=$(field present "$churn")
-		ip netns exec "$NSE" "$LOAD" wait "$IF" "$present" "$WAIT_S" >/dev/null ||
+		in_bg "$TMP/wait-$n" ip netns exec "$NSE" "$LOAD" wait "$IF" "$present" "$WAIT_S" ||
 			die "after the churn tapird does not have the $present hosts of etcd"
 		cpu_churn=$(delta "$cpu0" "$(cpu_s "$AGENT_PID")")
 		tcpu_churn=$(delta "$tcpu0" "$(cpu_s "$TAPIRD_PID")")
