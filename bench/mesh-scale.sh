@@ -7,17 +7,21 @@
 # own lease, own /24, endpoint on TEST-NET-2 with nothing behind it). For each N (default
 # 1,000 and 10,000) it measures:
 #
-#   incremental  the agent running, N records written (in transactions of 128, the last one
-#                alone): time from the last write until the agent's trace shows it applied
-#                and until tapird's UAPI `get` lists N peers; agent CPU per applied change
+#   incremental  the agent running, N records written (leases first, then transactions of
+#                128 records, the last one alone): time from the last write until the
+#                agent's trace shows the N-th peer set and until tapird's UAPI `get` lists N
+#                peers; agent and tapird CPU per applied record
 #   cold start   a fresh tapird, then the agent started with the N records in etcd: time
 #                from its start to the trace's resync and to N peers in `get`; agent and
-#                tapird RSS once converged; agent CPU seconds
+#                tapird RSS once converged; CPU seconds; both daemons' CPU when idle
 #   churn        RATE changes a second for CHURN_SECONDS (a third each: a host added with a
 #                new lease, a host removed by revoking its lease, a host's endpoint moved):
 #                per-change latency from the etcd write being sent to the agent's UAPI set
-#                returning (p50/p90/p99/max, from `tapir mesh join --trace-apply` and the
-#                revision of each write), agent CPU per change, RSS after
+#                returning (p50/p90/p99/max, all and per kind, from `tapir mesh join
+#                --trace-apply` and the revision of each write); agent, tapird and etcd CPU
+#                per change; RSS after
+#
+# About 3 minutes with the defaults on 2 CPUs; N=1000 CHURN_SECONDS=5 for a 15 s check.
 #
 #   tapir-mscale-$$-e                              tapir-mscale-$$-h
 #   +----------------------------------+          +------------------------------------------+
