@@ -226,16 +226,23 @@ static int try_subnet(struct tapir_mesh_agent *a, uint32_t subnet, int64_t ours_
 	return r;
 }
 
-/* What the store holds now: taken[s] is 0 (free), -1 (someone else) or our record's mod rev. */
+/*
+ * What the store holds now: taken[s] is 0 (free), -1 (someone else) or our record's mod rev.
+ * With a certificate only its subnet matters: one key is read, not the whole fleet.
+ */
 static int read_taken(struct tapir_mesh_agent *a, int64_t *taken)
 {
 	struct tapir_etcd_kv *kvs = NULL;
 	struct tapir_mesh_host h;
+	char key[TAPIR_MESH_KEY_MAX];
 	size_t n = 0;
 	uint32_t s;
 	const char *why;
-	int r = tapir_etcd_range(a->e, a->prefix, true, &kvs, &n, NULL);
+	int r;
 
+	if (a->opts->cert)
+		tapir_mesh_subnet_key(key, a->net, a->self.subnet);
+	r = tapir_etcd_range(a->e, a->opts->cert ? key : a->prefix, !a->opts->cert, &kvs, &n, NULL);
 	for (size_t i = 0; r == 0 && i < n; i++) {
 		if (tapir_mesh_key_subnet(a->net, kvs[i].key, kvs[i].key_len, &s) < 0)
 			continue;

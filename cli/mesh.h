@@ -10,6 +10,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "etcd.h"
 
@@ -90,6 +91,7 @@ struct tapir_mesh_join_opts {
 	int ttl_s;
 	const uint8_t *admin_key; /* NULL: records are not checked */
 	const char *cert;	  /* this host's certificate, or NULL */
+	FILE *trace_apply;	  /* --trace-apply: one line per applied event, or NULL */
 };
 int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 		    const struct tapir_mesh_join_opts *o);

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -116,8 +117,12 @@ static void find_next_expiry(struct tapir_mesh_agent *a)
 	}
 }
 
-/* Makes subnet @h->subnet's peer @h (NULL: no peer), with one UAPI set. */
-static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct tapir_mesh_host *h)
+/*
+ * Makes subnet @h->subnet's peer @h (NULL: no peer), with one UAPI set. Returns what it did,
+ * for --trace-apply: "set", "removed", "same" (nothing to do) or "failed".
+ */
+static const char *apply_one(struct tapir_mesh_agent *a, uint32_t subnet,
+			     const struct tapir_mesh_host *h)
 {
 	struct tapir_mesh_slot *s = &a->slots[subnet];
 	char subnet_text[TAPIR_MESH_CIDR_TEXT], *body = NULL;
@@ -128,13 +133,13 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 		/* the same peer, maybe with a renewed certificate: only the expiry moves */
 		s->not_after = h->not_after;
 		note_expiry(a, h->not_after);
-		return;
+		return "same";
 	}
 	if (!h && !s->is_present)
-		return;
+		return "same";
 	f = open_memstream(&body, &len);
 	if (!f)
-		return;
+		return "failed";
 	if (s->is_present && (!h || memcmp(s->public_key, h->public_key, 32)))
 		append_remove(f, s->public_key);
 	if (h)
@@ -142,17 +147,34 @@ static void apply_one(struct tapir_mesh_agent *a, uint32_t subnet, const struct 
 	fclose(f);
 	tapir_mesh_subnet_text(subnet_text, a->net, subnet);
 	if (send_set(a, body, len) < 0)
-		return; /* the slot keeps what tapird has; the next resync retries */
+		return "failed"; /* the slot keeps what tapird has; the next resync retries */
 	a->n_applied++;
 	if (h) {
 		slot_set(s, h);
 		note_expiry(a, h->not_after);
 		tapir_mesh_say(a, "peer %s (%s%s%s) set", subnet_text, h->endpoint,
 			       h->hostname[0] ? ", " : "", h->hostname);
-	} else {
-		s->is_present = false;
-		tapir_mesh_say(a, "peer %s removed", subnet_text);
+		return "set";
 	}
+	s->is_present = false;
+	tapir_mesh_say(a, "peer %s removed", subnet_text);
+	return "removed";
+}
+
+/*
+ * --trace-apply (bench/mesh-scale.sh): "REVISION MONOTONIC_NS WHAT" once the event's UAPI set
+ * has returned, so a writer on the same host can time each change from etcd to tapird.
+ */
+static void trace(const struct tapir_mesh_agent *a, int64_t revision, const char *what)
+{
+	struct timespec ts;
+
+	if (!a->opts->trace_apply)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	fprintf(a->opts->trace_apply, "%lld %lld %s\n", (long long)revision,
+		(long long)ts.tv_sec * 1000000000LL + ts.tv_nsec, what);
+	fflush(a->opts->trace_apply);
 }
 
 /*
@@ -216,16 +238,20 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 {
 	struct tapir_mesh_agent *a = ctx;
 	struct tapir_mesh_host h;
+	const char *what = "ignored";
 	uint32_t subnet;
 	int r;
 
 	if (is_delete) {
-		if (tapir_mesh_key_subnet(a->net, kv->key, kv->key_len, &subnet) < 0)
-			return;
-		if (subnet == a->self.subnet)
+		if (tapir_mesh_key_subnet(a->net, kv->key, kv->key_len, &subnet) < 0) {
+			what = "ignored";
+		} else if (subnet == a->self.subnet) {
 			restore_self(a, true, kv);
-		else
-			apply_one(a, subnet, NULL);
+			what = "self";
+		} else {
+			what = apply_one(a, subnet, NULL);
+		}
+		trace(a, kv->mod_revision, what);
 		return;
 	}
 	/* an ignored write changes nothing: a peer keeps its last valid record */
@@ -233,12 +259,21 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 	if (r == 0)
 		restore_self(a, false, kv);
 	else if (r > 0)
-		apply_one(a, subnet, &h);
+		what = apply_one(a, subnet, &h);
 	else if (r == -EKEYEXPIRED)
-		apply_one(a, subnet, NULL);
+		what = apply_one(a, subnet, NULL);
+	trace(a, kv->mod_revision, r == 0 ? "self" : what);
 }
 
 /* ---------------------------------------------------------------- resync */
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* tapird's peers: their keys, and whether one of their allowed IPs lies inside the CIDR. */
 struct live_peer {
@@ -351,12 +386,15 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	size_t n_peers = 0, len = 0, n_changed = 0, n_keys = 0;
 	char *body = NULL;
 	FILE *f = NULL;
+	int64_t t[4] = {now_ms()};
 	int r = want && hosts && keys ? 0 : -ENOMEM;
 
 	if (r == 0)
 		r = read_store(a, want, hosts, rev_out);
+	t[1] = now_ms();
 	if (r == 0)
 		r = live_peers(a, &peers, &n_peers);
+	t[2] = now_ms();
 	if (r == 0 && !(f = open_memstream(&body, &len)))
 		r = -ENOMEM;
 	if (r < 0)
@@ -398,12 +436,17 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	f = NULL;
 	r = send_set(a, body, len);
 	body = NULL;
+	t[3] = now_ms();
 	if (r == 0) {
 		a->has_synced = true;
 		memcpy(a->slots, want, n_subnets * sizeof(*want));
 		find_next_expiry(a);
-		tapir_mesh_say(a, "resynced at revision %lld: %zu peer changes",
-			       (long long)*rev_out, n_changed);
+		tapir_mesh_say(a,
+			       "resynced at revision %lld: %zu peer changes (store %lld ms, "
+			       "tapird's peers %lld ms, set %lld ms)",
+			       (long long)*rev_out, n_changed, (long long)(t[1] - t[0]),
+			       (long long)(t[2] - t[1]), (long long)(t[3] - t[2]));
+		trace(a, *rev_out, "resync");
 	}
 out:
 	if (f)
@@ -413,6 +456,8 @@ out:
 	free(keys);
 	free(hosts);
 	free(want);
+	/* the store's answer (megabytes at 10,000 hosts) went back to malloc: give it back */
+	malloc_trim(0);
 	return r;
 }
 

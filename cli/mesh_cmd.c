@@ -40,6 +40,7 @@ static const char USAGE[] =
     "                         [--subnet-len N] [--port P] [--mtu M] [--keepalive S] [--force]\n"
     "       tapir mesh join   --etcd URL[,URL...] --network NAME --interface IFNAME\n"
     "                         [--endpoint ADDR[:PORT]] [--port P] [--ttl S] [--state-dir DIR]\n"
+    "                         [--trace-apply FILE]\n"
     "       tapir mesh leave  --network NAME [--etcd URL[,URL...]] [--state-dir DIR]\n"
     "       tapir mesh status --etcd URL[,URL...] --network NAME [--interface IFNAME]\n"
     "                         [--admin-pub KEY]\n"
@@ -60,6 +61,8 @@ static const char USAGE[] =
     "other hosts drop this one at once); a restart asks for the same subnet (DIR/NAME.state).\n"
     "leave stops the agent and gives the subnet up. status lists the network's hosts and, with\n"
     "--interface, which of them are peers of IFNAME. DIR is /run/tapir/mesh by default.\n"
+    "--trace-apply (a debug aid for bench/mesh-scale.sh) appends one line per watch event and\n"
+    "per resync to FILE: \"REVISION MONOTONIC_NS WHAT\", written once tapird has applied it.\n"
     "\n"
     "Signed networks: keygen writes an admin key (Ed25519) to FILE and prints its public half;\n"
     "sign prints a certificate binding a host's WireGuard public key to one subnet for N days\n"
@@ -72,6 +75,7 @@ struct args {
 	struct tapir_etcd_opts etcd;
 	const char *network, *cidr, *ifname, *endpoint, *state_dir;
 	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
+	const char *trace_apply;
 	long subnet_len, port, mtu, keepalive, ttl, days, seconds;
 	bool is_force, needs_network;
 };
@@ -124,6 +128,7 @@ static const struct option OPTIONS[] = {
     {"seconds", required_argument, NULL, 'T'},
     {"cert-file", required_argument, NULL, 'R'},
     {"out", required_argument, NULL, 'o'},
+    {"trace-apply", required_argument, NULL, 'X'},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -181,6 +186,7 @@ static bool string_option(struct args *a, int c, const char *arg)
 	    {'S', offsetof(struct args, subnet)},
 	    {'R', offsetof(struct args, cert_file)},
 	    {'o', offsetof(struct args, out)},
+	    {'X', offsetof(struct args, trace_apply)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -427,7 +433,14 @@ static int cmd_join(struct args *a, struct tapir_etcd *e)
 	}
 	o.admin_key = a->admin_pub ? admin : NULL;
 	o.cert = a->cert_file ? cert : NULL;
-	return tapir_mesh_join(e, &net, &o) < 0 ? 1 : 0;
+	if (a->trace_apply && !(o.trace_apply = fopen(a->trace_apply, "ae"))) {
+		fprintf(stderr, "tapir mesh: %s: %s\n", a->trace_apply, strerror(errno));
+		return 1;
+	}
+	r = tapir_mesh_join(e, &net, &o) < 0 ? 1 : 0;
+	if (o.trace_apply)
+		fclose(o.trace_apply);
+	return r;
 }
 
 static bool is_our_agent(long pid)

@@ -160,7 +160,7 @@ _tapir_mesh()
 		return
 	fi
 	case $prev in
-	--cacert | --cert | --key | --cert-file | --admin-key | --out | --state-dir)
+	--cacert | --cert | --key | --cert-file | --admin-key | --out | --state-dir | --trace-apply)
 		_tapir_files "$cur"
 		return
 		;;
@@ -177,7 +177,7 @@ _tapir_mesh()
 		;;
 	join)
 		_tapir_reply "$cur" --etcd --network --interface --endpoint --port --ttl --state-dir \
-			--admin-pub --cert-file $tls
+			--admin-pub --cert-file --trace-apply $tls
 		;;
 	leave) _tapir_reply "$cur" --network --etcd --state-dir $tls ;;
 	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub $tls ;;

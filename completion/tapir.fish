@@ -184,6 +184,7 @@ complete -c tapir -n "$msub join status" -l interface -r -a '(__tapir_interfaces
 complete -c tapir -n "$msub join" -l endpoint -r
 complete -c tapir -n "$msub join" -l ttl -r
 complete -c tapir -n "$msub join" -l cert-file -r -F
+complete -c tapir -n "$msub join" -l trace-apply -r -F
 complete -c tapir -n "$msub join leave" -l state-dir -r -F
 complete -c tapir -n "$msub keygen" -l out -r -F
 complete -c tapir -n "$msub sign" -l admin-key -r -F
