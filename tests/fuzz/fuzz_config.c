@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: MIT
 /*
- * libFuzzer harness for the wg-quick config parser (src/control/config.c). A failed parse must
- * leave the conf empty with a terminated message; a successful one must serialise to a UAPI
- * request that the UAPI set parser accepts.
+ * libFuzzer harness for the wg-quick config parser (src/control/config.c and config_keys.c). A
+ * failed parse must leave the conf empty with a terminated message; a successful one must
+ * serialise (config_uapi.c) to a UAPI request that the UAPI set parser accepts.
  */
 #include <stdlib.h>
 #include <string.h>
