@@ -393,7 +393,7 @@ static int run(struct tapir_mesh_agent *a)
 			tapir_mesh_expire(a, (uint64_t)time(NULL));
 		if (!is_watching) {
 			if (tapir_mesh_resync(a, &rev) < 0 ||
-			    tapir_etcd_watch_start(a->e, a->prefix, rev + 1) < 0) {
+			    tapir_etcd_watch_start(a->e, a->net_prefix, rev + 1) < 0) {
 				tapir_cli_sleep_ms(backoff(&retry_ms));
 				continue;
 			}
@@ -420,6 +420,8 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	tapir_cli_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	tapir_mesh_prefix(a.prefix, net->name, "subnets/");
+	tapir_mesh_prefix(a.net_prefix, net->name, "");
+	tapir_mesh_prefix(a.revoked_prefix, net->name, "revoked/");
 	gethostname(a.self.hostname, sizeof(a.self.hostname) - 1);
 	if (strspn(a.self.hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 				    "-._") != strlen(a.self.hostname))
@@ -433,6 +435,7 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	if (r == 0 && o->cert)
 		r = check_own_cert(&a);
 	if (r == 0) {
+		tapir_mesh_revoked_load(&a);
 		tapir_mesh_state_read(o->state_dir, net->name, &st);
 		r = acquire(&a, st.has_subnet, st.subnet);
 	}
@@ -449,8 +452,13 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	tapir_etcd_watch_stop(e);
 	if (a.has_lease && tapir_etcd_lease_revoke(e, a.lease) == 0)
 		tapir_mesh_say(&a, "lease %llx revoked", (unsigned long long)a.lease);
-	tapir_mesh_say(&a, "stopped: %llu peer changes applied, %llu records ignored",
-		       (unsigned long long)a.n_applied, (unsigned long long)a.n_ignored);
+	tapir_mesh_say(
+	    &a,
+	    "stopped: %llu peer changes applied, %llu records ignored, %zu keys revoked, "
+	    "%llu revocations ignored",
+	    (unsigned long long)a.n_applied, (unsigned long long)a.n_ignored, a.n_revoked,
+	    (unsigned long long)a.n_bad_revocations);
+	tapir_mesh_revoked_free(&a);
 	free(a.slots);
 	return r;
 }

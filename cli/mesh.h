@@ -26,7 +26,9 @@ enum {
 	TAPIR_MESH_DEFAULT_KEEPALIVE_S = 25,
 	TAPIR_MESH_DEFAULT_SUBNET_LEN = 24,
 	TAPIR_MESH_DEFAULT_TTL_S = 30,
-	TAPIR_MESH_CERT_TEXT = 112, /* base64 of 78 bytes, and a NUL */
+	TAPIR_MESH_CERT_TEXT = 112,	  /* base64 of 78 bytes, and a NUL */
+	TAPIR_MESH_REVOCATION_TEXT = 144, /* base64 of 105 bytes, and a NUL */
+	TAPIR_MESH_REVOKED_MAX = 65536,	  /* revoked keys an agent keeps */
 };
 
 struct tapir_mesh_net {
@@ -43,6 +45,12 @@ struct tapir_mesh_cert {
 	uint32_t subnet_addr;
 	uint8_t subnet_len;
 	uint64_t not_after; /* seconds since the epoch */
+};
+
+/* A revocation: the admin withdraws one WireGuard public key from the network (mesh_trust.c). */
+struct tapir_mesh_revocation {
+	uint8_t public_key[32];
+	uint64_t revoked_at; /* seconds since the epoch, for the logs */
 };
 
 struct tapir_mesh_host {
@@ -73,6 +81,10 @@ void tapir_mesh_subnet_key(char out[TAPIR_MESH_KEY_MAX], const struct tapir_mesh
 /* Parses ".../subnets/A.B.C.D-LEN" into a subnet number of @net; -EINVAL otherwise. */
 int tapir_mesh_key_subnet(const struct tapir_mesh_net *net, const char *key, size_t len,
 			  uint32_t *subnet_out);
+/* "/tapir/networks/NAME/revoked/HEX": where the revocation of @key is stored. */
+void tapir_mesh_revoked_key(char out[TAPIR_MESH_KEY_MAX], const char *name, const uint8_t key[32]);
+/* Parses ".../revoked/HEX" of network @name into the revoked key; -EINVAL otherwise. */
+int tapir_mesh_key_revoked(const char *name, const char *key, size_t len, uint8_t out[32]);
 bool tapir_mesh_endpoint_is_valid(const char *s);
 /*
  * Parses a host record stored under subnet @key_subnet. Returns 0, or -EINVAL with *why set
@@ -108,6 +120,17 @@ int tapir_mesh_cert_decode(const char *text, struct tapir_mesh_cert *c, uint8_t 
 int tapir_mesh_cert_verify(const char *text, const uint8_t admin_pk[32], const char *network,
 			   const uint8_t key[32], uint32_t subnet_addr, uint8_t subnet_len,
 			   uint64_t now, const char **why);
+
+/* Prints a revocation of @key in @network, dated @revoked_at, signed with the admin key. */
+int tapir_mesh_revocation_sign(char out[TAPIR_MESH_REVOCATION_TEXT], const uint8_t admin_sk[64],
+			       const char *network, const uint8_t key[32], uint64_t revoked_at);
+/* Decodes a stored revocation (@len bytes, no NUL needed) and its signature, not verifying. */
+int tapir_mesh_revocation_decode(const char *text, size_t len, struct tapir_mesh_revocation *rv,
+				 uint8_t sig[64]);
+/* 0 and *rv, or -EACCES with *why: malformed, or the signature does not verify. */
+int tapir_mesh_revocation_verify(const char *text, size_t len, const uint8_t admin_pk[32],
+				 const char *network, struct tapir_mesh_revocation *rv,
+				 const char **why);
 
 /* mesh_state.c: the state file and subnet.env */
 struct tapir_mesh_state {

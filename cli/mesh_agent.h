@@ -22,8 +22,10 @@ struct tapir_mesh_agent {
 	struct tapir_etcd *e;
 	const struct tapir_mesh_net *net;
 	const struct tapir_mesh_join_opts *opts;
-	char prefix[TAPIR_MESH_KEY_MAX]; /* .../subnets/ */
-	struct tapir_mesh_host self;	 /* our record; self.subnet valid once has_lease */
+	char prefix[TAPIR_MESH_KEY_MAX];	 /* .../subnets/ */
+	char net_prefix[TAPIR_MESH_KEY_MAX];	 /* /tapir/networks/NAME/: resync and watch */
+	char revoked_prefix[TAPIR_MESH_KEY_MAX]; /* .../revoked/ */
+	struct tapir_mesh_host self;		 /* our record; self.subnet valid once has_lease */
 	int64_t lease;
 	bool has_lease;
 	bool needs_rewrite;	       /* our record was changed or deleted by someone */
@@ -31,6 +33,14 @@ struct tapir_mesh_agent {
 	struct tapir_mesh_slot *slots; /* owned; one per subnet number */
 	uint64_t next_expiry;	       /* no present slot's certificate expires before; 0: none */
 	uint64_t n_ignored, n_applied;
+	/*
+	 * Keys the admin revoked, verified (mesh_revoke.c): sorted, owned, at most
+	 * TAPIR_MESH_REVOKED_MAX. Kept across resyncs and, in STATE_DIR/NAME.revoked, restarts:
+	 * a revocation deleted from etcd stays in force.
+	 */
+	uint8_t (*revoked)[32];
+	size_t n_revoked, cap_revoked;
+	uint64_t n_bad_revocations; /* unsigned, forged or malformed entries under revoked/ */
 };
 
 /* mesh_apply.c */
@@ -45,5 +55,20 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out);
  * unchanged in etcd, counting each as ignored; then sets next_expiry again.
  */
 void tapir_mesh_expire(struct tapir_mesh_agent *a, uint64_t now);
+/* Removes the peer with public key @key, wherever it is (O(subnets)); "same" if none. */
+const char *tapir_mesh_drop_key(struct tapir_mesh_agent *a, const uint8_t key[32]);
+
+/* mesh_revoke.c */
+bool tapir_mesh_is_revoked(const struct tapir_mesh_agent *a, const uint8_t key[32]);
+/*
+ * A PUT or DELETE under .../revoked/: a revocation signed by the admin adds its key to the set
+ * and removes that host's peer at once; anything else is ignored, logged and counted. Returns
+ * what it did, for --trace-apply.
+ */
+const char *tapir_mesh_on_revocation(struct tapir_mesh_agent *a, bool is_delete,
+				     const struct tapir_etcd_kv *kv);
+/* Reads back the revocations this host's agent kept in its state dir, verifying each. */
+void tapir_mesh_revoked_load(struct tapir_mesh_agent *a);
+void tapir_mesh_revoked_free(struct tapir_mesh_agent *a);
 
 #endif

@@ -7,7 +7,9 @@
  * Peers whose allowed IPs lie outside the overlay CIDR are the administrator's: never touched.
  * A bad record is ignored with one log line and counted, and changes nothing: if its subnet
  * held a peer, that peer keeps its last valid record (its owner's agent writes the record
- * back; a delete still removes the peer).
+ * back; a delete still removes the peer). The watch and the resync cover the whole network
+ * prefix: revocations under revoked/ go to mesh_revoke.c, and a record whose key is revoked
+ * is refused and its peer removed, like one whose certificate expired.
  */
 #include "mesh_agent.h"
 
@@ -181,7 +183,8 @@ static void trace(const struct tapir_mesh_agent *a, int64_t revision, const char
  * Validates one stored pair. Returns 1 and fills @h for a valid record of another host, 0 for
  * our own subnet (valid or not), -EINVAL for a key that names no subnet, -EBADMSG for an
  * ignored record under a valid subnet key (*subnet set), -EKEYEXPIRED for a record whose
- * certificate expired (*subnet set); each logged and counted.
+ * certificate expired and -EKEYREVOKED for one whose key the admin revoked (*subnet and @h
+ * set); each logged and counted.
  */
 static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, uint32_t *subnet,
 		    struct tapir_mesh_host *h)
@@ -213,6 +216,11 @@ static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, 
 		ignore(a, kv, why);
 		return r == -EKEYEXPIRED ? r : -EBADMSG; /* an expired host goes */
 	}
+	/* only a record that verified can be the revoked host's: a forgery stays -EBADMSG */
+	if (tapir_mesh_is_revoked(a, h->public_key)) {
+		ignore(a, kv, "its public key is revoked");
+		return -EKEYREVOKED; /* a revoked host goes */
+	}
 	/* verified, so it decodes: its expiry arms the timer (tapir_mesh_expire) */
 	if (a->opts->admin_key && tapir_mesh_cert_decode(h->cert, &c, NULL) == 0)
 		h->not_after = c.not_after;
@@ -234,6 +242,14 @@ static void restore_self(struct tapir_mesh_agent *a, bool is_delete, const struc
 	a->needs_rewrite = true;
 }
 
+/* Whether @kv's key starts with @prefix (a NUL-terminated prefix of the network). */
+static bool is_under(const struct tapir_etcd_kv *kv, const char *prefix)
+{
+	size_t len = strlen(prefix);
+
+	return kv->key_len >= len && !memcmp(kv->key, prefix, len);
+}
+
 void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *kv)
 {
 	struct tapir_mesh_agent *a = ctx;
@@ -242,6 +258,12 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 	uint32_t subnet;
 	int r;
 
+	/* the watch covers the network: subnets/ and revoked/; the config needs a restart */
+	if (!is_under(kv, a->prefix)) {
+		if (is_under(kv, a->revoked_prefix))
+			trace(a, kv->mod_revision, tapir_mesh_on_revocation(a, is_delete, kv));
+		return;
+	}
 	if (is_delete) {
 		if (tapir_mesh_key_subnet(a->net, kv->key, kv->key_len, &subnet) < 0) {
 			what = "ignored";
@@ -262,6 +284,8 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 		what = apply_one(a, subnet, &h);
 	else if (r == -EKEYEXPIRED)
 		what = apply_one(a, subnet, NULL);
+	else if (r == -EKEYREVOKED)
+		what = tapir_mesh_drop_key(a, h.public_key);
 	trace(a, kv->mod_revision, r == 0 ? "self" : what);
 }
 
@@ -351,11 +375,18 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 	struct tapir_mesh_host h;
 	size_t n = 0;
 	uint32_t subnet;
-	int r = tapir_etcd_range(a->e, a->prefix, true, &kvs, &n, rev_out);
+	int r = tapir_etcd_range(a->e, a->net_prefix, true, &kvs, &n, rev_out);
 
 	if (r < 0)
 		return r;
+	/* revocations first, so that no revoked host's record becomes a peer */
 	for (size_t i = 0; i < n; i++) {
+		if (is_under(&kvs[i], a->revoked_prefix))
+			tapir_mesh_on_revocation(a, false, &kvs[i]);
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (!is_under(&kvs[i], a->prefix))
+			continue; /* the config, revocations */
 		r = check_kv(a, &kvs[i], &subnet, &h);
 		if (r == 0)
 			restore_self(a, false, &kvs[i]);
@@ -483,4 +514,16 @@ void tapir_mesh_expire(struct tapir_mesh_agent *a, uint64_t now)
 			       subnet, (unsigned long long)a->n_ignored);
 	}
 	find_next_expiry(a);
+}
+
+const char *tapir_mesh_drop_key(struct tapir_mesh_agent *a, const uint8_t key[32])
+{
+	uint32_t n = tapir_mesh_n_subnets(a->net);
+	const char *what = "same";
+
+	for (uint32_t s = 0; s < n; s++) {
+		if (a->slots[s].is_present && !memcmp(a->slots[s].public_key, key, 32))
+			what = apply_one(a, s, NULL);
+	}
+	return what;
 }

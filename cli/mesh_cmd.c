@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * tapir mesh init|join|leave|status: the command line of the mesh (doc/mesh-design.md). This
- * file parses options and dispatches; the agent is mesh.c, records are mesh_record.c, the
- * etcd client is etcd.c. Exit codes: 0 ok, 1 error, 2 usage.
+ * tapir mesh init|join|leave|status|keygen|sign|revoke: the command line of the mesh
+ * (doc/mesh-design.md). This file parses options and dispatches; the agent is mesh.c, records
+ * are mesh_record.c, certificates and revocations mesh_trust.c, the etcd client is etcd.c.
+ * Exit codes: 0 ok, 1 error, 2 usage.
  */
 #include "cli.h"
 
@@ -47,6 +48,8 @@ static const char USAGE[] =
     "       tapir mesh keygen --out FILE\n"
     "       tapir mesh sign   --admin-key FILE --network NAME --public-key KEY\n"
     "                         --subnet A.B.C.D/LEN [--days N | --seconds N]\n"
+    "       tapir mesh revoke --admin-key FILE --network NAME --public-key KEY\n"
+    "                         [--etcd URL[,URL...]]\n"
     "       tapir mesh demo   (as root: etcd and 3 hosts in namespaces, then removed)\n"
     "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
     "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
@@ -69,7 +72,11 @@ static const char USAGE[] =
     "(365) or N seconds. An agent given --admin-pub takes only the subnet of its certificate,\n"
     "ignores every record whose certificate does not verify, so write access to etcd alone adds\n"
     "no peer, and removes a peer when its certificate expires. Give agents the admin's public\n"
-    "key yourself: one read from etcd protects nothing.\n";
+    "key yourself: one read from etcd protects nothing. revoke withdraws a host's key for good:\n"
+    "it writes a revocation signed with the admin key under /tapir/networks/NAME/revoked/\n"
+    "(without --etcd it prints the etcd key and value instead); agents with --admin-pub drop\n"
+    "that host at once and refuse its records from then on, and ignore (and count) entries\n"
+    "there that the admin did not sign.\n";
 
 struct args {
 	struct tapir_etcd_opts etcd;
@@ -343,6 +350,61 @@ static int cmd_sign(struct args *a, struct tapir_etcd *e)
 	return 0;
 }
 
+/*
+ * With --etcd: checks that --admin-key is the network's admin key (a revocation signed by
+ * another key would only be ignored), then writes the admin-signed revocation of --public-key
+ * to etcd, where every agent with --admin-pub picks it up. Without --etcd (signing offline):
+ * prints "ETCD-KEY VALUE" for etcdctl put.
+ */
+static int check_revoker(struct tapir_etcd *e, const char *network, const uint8_t sk[64])
+{
+	uint8_t pk[crypto_sign_PUBLICKEYBYTES];
+	struct tapir_mesh_net net;
+
+	if (tapir_mesh_load_net(e, network, &net) < 0)
+		return -ENOENT;
+	crypto_sign_ed25519_sk_to_pk(pk, sk);
+	if (net.has_admin_key && !memcmp(pk, net.admin_key, 32))
+		return 0;
+	fprintf(stderr, "tapir mesh: %s\n",
+		net.has_admin_key ? "--admin-key is not the admin key of this network"
+				  : "the network has no admin key (init --admin-pub): its agents "
+				    "could not verify a revocation");
+	return -EPERM;
+}
+
+static int cmd_revoke(struct args *a, struct tapir_etcd *e)
+{
+	uint8_t sk[crypto_sign_SECRETKEYBYTES], key[32];
+	char text[TAPIR_MESH_REVOCATION_TEXT], name[TAPIR_MESH_KEY_MAX];
+	int r;
+
+	if (!a->admin_key_file)
+		return usage_error("--admin-key FILE is missing");
+	if (!a->public_key || tapir_key_from_base64(key, a->public_key, strlen(a->public_key)) < 0)
+		return usage_error("--public-key KEY is missing or not a base64 key");
+	if (read_admin_key(a->admin_key_file, sk) < 0)
+		return 1;
+	r = e ? check_revoker(e, a->network, sk) : 0;
+	if (r == 0)
+		r = tapir_mesh_revocation_sign(text, sk, a->network, key, (uint64_t)time(NULL));
+	tapir_wipe(sk, sizeof(sk));
+	if (r < 0)
+		return 1;
+	tapir_mesh_revoked_key(name, a->network, key);
+	if (!e) {
+		printf("%s %s\n", name, text);
+		return 0;
+	}
+	r = tapir_etcd_put(e, name, text, 0);
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: cannot write %s: %s\n", name, strerror(-r));
+		return 1;
+	}
+	printf("revoked %s in `%s' (%s)\n", a->public_key, a->network, name);
+	return 0;
+}
+
 /* --admin-pub KEY against the network's admin_key: both or neither, and equal. */
 static int admin_key_of(const struct args *a, const struct tapir_mesh_net *net, uint8_t out[32])
 {
@@ -580,6 +642,7 @@ static const struct {
     {"init", cmd_init, true, true},	  {"join", cmd_join, true, true},
     {"leave", cmd_leave, false, true},	  {"status", cmd_status, true, true},
     {"keygen", cmd_keygen, false, false}, {"sign", cmd_sign, false, true},
+    {"revoke", cmd_revoke, false, true},
 };
 
 int tapir_cmd_mesh(int argc, char **argv)

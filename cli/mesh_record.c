@@ -245,6 +245,26 @@ int tapir_mesh_key_subnet(const struct tapir_mesh_net *net, const char *key, siz
 	return subnet_of(net, text, subnet_out);
 }
 
+void tapir_mesh_revoked_key(char out[TAPIR_MESH_KEY_MAX], const char *name, const uint8_t key[32])
+{
+	char hex[TAPIR_KEY_HEX_LEN + 1];
+
+	tapir_key_to_hex(hex, key);
+	snprintf(out, TAPIR_MESH_KEY_MAX, "%s%s/revoked/%s", KEY_ROOT, name, hex);
+}
+
+int tapir_mesh_key_revoked(const char *name, const char *key, size_t len, uint8_t out[32])
+{
+	char prefix[TAPIR_MESH_KEY_MAX];
+	size_t plen;
+
+	tapir_mesh_prefix(prefix, name, "revoked/");
+	plen = strlen(prefix);
+	if (len != plen + TAPIR_KEY_HEX_LEN || memcmp(key, prefix, plen))
+		return -EINVAL;
+	return tapir_key_from_hex(out, key + plen, TAPIR_KEY_HEX_LEN) < 0 ? -EINVAL : 0;
+}
+
 bool tapir_mesh_endpoint_is_valid(const char *s)
 {
 	char host[INET6_ADDRSTRLEN];

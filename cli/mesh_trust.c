@@ -12,6 +12,12 @@
  * length (1) | not-after (8) | signature (64); the name and the key come from the record, so a
  * certificate moved to another key or network does not verify.
  *
+ * Revocations (section 8): the admin withdraws one WireGuard public key from one network.
+ * Signed message: "tapir-mesh-revoke-v1" | u8 name length | network name | WireGuard public key
+ * (32) | revoked-at (u64 seconds, big endian). Stored as base64 of: version (1) | public key (32)
+ * | revoked-at (8) | signature (64). The key is in the signed bytes, so a revocation copied to
+ * another key's name or another network does not verify; replaying one only repeats it.
+ *
  * Pure functions but for the clock the caller passes in; no I/O.
  */
 #include "mesh.h"
@@ -21,14 +27,20 @@
 #include <string.h>
 
 static const char CERT_DOMAIN[] = "tapir-mesh-cert-v1";
+static const char REVOKE_DOMAIN[] = "tapir-mesh-revoke-v1";
 
 enum {
 	CERT_VERSION = 1,
 	CERT_BYTES = 1 + 4 + 1 + 8 + crypto_sign_BYTES,
 	MESSAGE_MAX = sizeof(CERT_DOMAIN) + 1 + TAPIR_MESH_NAME_MAX + 32 + 4 + 1 + 8,
+	REVOKE_VERSION = 1,
+	REVOKE_BYTES = 1 + 32 + 8 + crypto_sign_BYTES,
+	REVOKE_MESSAGE_MAX = sizeof(REVOKE_DOMAIN) + 1 + TAPIR_MESH_NAME_MAX + 32 + 8,
 };
 
 _Static_assert(TAPIR_MESH_CERT_TEXT >= (CERT_BYTES + 2) / 3 * 4 + 1, "certificate text size");
+_Static_assert(TAPIR_MESH_REVOCATION_TEXT >= (REVOKE_BYTES + 2) / 3 * 4 + 1,
+	       "revocation text size");
 
 static void put_be(uint8_t *p, uint64_t v, size_t n)
 {
@@ -128,6 +140,80 @@ int tapir_mesh_cert_verify(const char *text, const uint8_t admin_pk[32], const c
 	if (c.not_after < now) {
 		*why = "the certificate has expired";
 		return -EKEYEXPIRED;
+	}
+	return 0;
+}
+
+/* ---------------------------------------------------------------- revocations */
+
+static size_t revoke_message(uint8_t out[REVOKE_MESSAGE_MAX], const char *network,
+			     const struct tapir_mesh_revocation *rv)
+{
+	size_t name_len = strnlen(network, TAPIR_MESH_NAME_MAX - 1), n = 0;
+
+	memcpy(out, REVOKE_DOMAIN, sizeof(REVOKE_DOMAIN) - 1);
+	n += sizeof(REVOKE_DOMAIN) - 1;
+	out[n++] = (uint8_t)name_len;
+	memcpy(out + n, network, name_len);
+	n += name_len;
+	memcpy(out + n, rv->public_key, 32);
+	n += 32;
+	put_be(out + n, rv->revoked_at, 8);
+	return n + 8;
+}
+
+int tapir_mesh_revocation_sign(char out[TAPIR_MESH_REVOCATION_TEXT], const uint8_t admin_sk[64],
+			       const char *network, const uint8_t key[32], uint64_t revoked_at)
+{
+	struct tapir_mesh_revocation rv = {.revoked_at = revoked_at};
+	uint8_t msg[REVOKE_MESSAGE_MAX], bin[REVOKE_BYTES];
+	size_t len;
+
+	memcpy(rv.public_key, key, 32);
+	len = revoke_message(msg, network, &rv);
+	bin[0] = REVOKE_VERSION;
+	memcpy(bin + 1, key, 32);
+	put_be(bin + 33, revoked_at, 8);
+	if (crypto_sign_detached(bin + 41, NULL, msg, len, admin_sk))
+		return -EINVAL;
+	sodium_bin2base64(out, TAPIR_MESH_REVOCATION_TEXT, bin, sizeof(bin),
+			  sodium_base64_VARIANT_ORIGINAL);
+	return 0;
+}
+
+int tapir_mesh_revocation_decode(const char *text, size_t len, struct tapir_mesh_revocation *rv,
+				 uint8_t sig[64])
+{
+	uint8_t bin[REVOKE_BYTES + 1];
+	size_t bin_len = 0;
+
+	/* exactly the base64 of REVOKE_BYTES: anything longer is refused before decoding */
+	if (len != (REVOKE_BYTES + 2) / 3 * 4 ||
+	    sodium_base642bin(bin, sizeof(bin), text, len, NULL, &bin_len, NULL,
+			      sodium_base64_VARIANT_ORIGINAL) ||
+	    bin_len != REVOKE_BYTES || bin[0] != REVOKE_VERSION)
+		return -EINVAL;
+	memcpy(rv->public_key, bin + 1, 32);
+	rv->revoked_at = get_be(bin + 33, 8);
+	memcpy(sig, bin + 41, crypto_sign_BYTES);
+	return 0;
+}
+
+int tapir_mesh_revocation_verify(const char *text, size_t len, const uint8_t admin_pk[32],
+				 const char *network, struct tapir_mesh_revocation *rv,
+				 const char **why)
+{
+	uint8_t msg[REVOKE_MESSAGE_MAX], sig[crypto_sign_BYTES];
+	size_t msg_len;
+
+	if (tapir_mesh_revocation_decode(text, len, rv, sig) < 0) {
+		*why = "the revocation is malformed";
+		return -EACCES;
+	}
+	msg_len = revoke_message(msg, network, rv);
+	if (crypto_sign_verify_detached(sig, msg, msg_len, admin_pk)) {
+		*why = "the revocation's signature does not verify";
+		return -EACCES;
 	}
 	return 0;
 }

@@ -156,7 +156,7 @@ _tapir_mesh()
 {
 	local cur=$1 prev=$2
 	if [ "$COMP_CWORD" -eq 2 ]; then
-		_tapir_reply "$cur" init join leave status keygen sign demo --help
+		_tapir_reply "$cur" init join leave status keygen sign revoke demo --help
 		return
 	fi
 	case $prev in
@@ -183,6 +183,7 @@ _tapir_mesh()
 	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub $tls ;;
 	keygen) _tapir_reply "$cur" --out ;;
 	sign) _tapir_reply "$cur" --admin-key --network --public-key --subnet --days --seconds ;;
+	revoke) _tapir_reply "$cur" --admin-key --network --public-key --etcd $tls ;;
 	demo) _tapir_reply "$cur" --help ;;
 	esac
 }

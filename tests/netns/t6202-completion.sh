@@ -4,8 +4,8 @@
 # completion in completion/. The lists come from the CLI itself, not from a copy: the
 # subcommand table (`tapir --help`), show's fields and set's keys and their enumerated values
 # (the usage of `tapir show --help` and `tapir set --help`), up's options, tuntap's verbs and
-# words (`tapir tuntap VERB --help`), demo's options, mesh's verbs and sign's options (the
-# usage of `tapir mesh --help`). No namespace, daemon or network
+# words (`tapir tuntap VERB --help`), demo's options, mesh's verbs and sign's and revoke's
+# options (the usage of `tapir mesh --help`). No namespace, daemon or network
 # (lib.sh is sourced for its TAP helpers and cleanup).
 #
 #   bash: the script is sourced, `complete -p tapir` names the function, which runs with
@@ -48,6 +48,8 @@ MESH_VERBS=$("$TAPIR" mesh --help | grep -oE 'tapir mesh [a-z]+' | cut -d' ' -f3
 # sign's options: the usage lines from "tapir mesh sign" to the next verb
 MESH_SIGN_OPTS=$("$TAPIR" mesh --help | awk '/tapir mesh /{ on = /tapir mesh sign/ } on' |
 	grep -oE -- '--[a-z-]+')
+MESH_REVOKE_OPTS=$("$TAPIR" mesh --help | awk '/tapir mesh /{ on = /tapir mesh revoke/ } on' |
+	grep -oE -- '--[a-z-]+')
 TUNTAP_VERBS=$("$TAPIR" tuntap --help | head -1 | sed 's/.*{\(.*\)}.*/\1/' | grep -oE '[a-z]+')
 # tuntap VERB's keywords: the lowercase words of its usage after "tapir tuntap VERB",
 # without the mode values (offered after "mode") and the options (offered after "-")
@@ -66,7 +68,7 @@ TT_SHOW_OPTS=$(tuntap_opts show)
 TT_WATCH_OPTS=$(tuntap_opts watch)
 
 n_enums=$(grep -c . <<<"$SET_ENUMS" || true)
-N_CONTEXTS=$((16 + n_enums))
+N_CONTEXTS=$((17 + n_enums))
 plan $((1 + 3 * N_CONTEXTS))
 
 lists_ok()
@@ -148,6 +150,7 @@ contexts=(
 	"tapir demo -|$DEMO_OPTS"
 	"tapir mesh |$MESH_VERBS"
 	"tapir mesh sign -|$MESH_SIGN_OPTS"
+	"tapir mesh revoke -|$MESH_REVOKE_OPTS"
 	"tapir tuntap |$TUNTAP_VERBS"
 	"tapir tuntap add |$TT_ADD"
 	"tapir tuntap add x mode |tun tap"

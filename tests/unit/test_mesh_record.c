@@ -263,12 +263,79 @@ static void test_cert(void **state)
 	assert_int_equal(c.not_after, 2000000000);
 }
 
+/* Revocations: a numbered table of what an etcd writer without the admin key could store. */
+static void test_revocation(void **state)
+{
+	uint8_t pk[32], sk[64], rogue_pk[32], rogue_sk[64], key[32], named[32];
+	/* static: ASan's redzones would take the frame over -Wframe-larger-than */
+	static char text[TAPIR_MESH_REVOCATION_TEXT], rogue[TAPIR_MESH_REVOCATION_TEXT];
+	static char tampered[TAPIR_MESH_REVOCATION_TEXT], other_net[TAPIR_MESH_REVOCATION_TEXT];
+	static char long_text[2 * TAPIR_MESH_REVOCATION_TEXT], name[TAPIR_MESH_KEY_MAX];
+	struct tapir_mesh_revocation rv;
+	const char *why;
+
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(rogue_pk, rogue_sk);
+	memset(key, 7, sizeof(key));
+	assert_int_equal(tapir_mesh_revocation_sign(text, sk, "n1", key, 1800000000), 0);
+	assert_int_equal(tapir_mesh_revocation_sign(rogue, rogue_sk, "n1", key, 1800000000), 0);
+	assert_int_equal(tapir_mesh_revocation_sign(other_net, sk, "n2", key, 1800000000), 0);
+	memcpy(tampered, text, sizeof(tampered));
+	tampered[10] = tampered[10] == 'A' ? 'B' : 'A'; /* inside the revoked key */
+	snprintf(long_text, sizeof(long_text), "%s%s", text, "AAAA");
+
+	const struct {
+		const char *text;
+		size_t len;
+		const char *want; /* NULL: verifies */
+	} rows[] = {
+	    /* 0 */ {text, strlen(text), NULL},
+	    /* 1: signed by another key */
+	    {rogue, strlen(rogue), "the revocation's signature does not verify"},
+	    /* 2: one character of the revoked key changed */
+	    {tampered, strlen(tampered), "the revocation's signature does not verify"},
+	    /* 3: the admin's revocation for another network */
+	    {other_net, strlen(other_net), "the revocation's signature does not verify"},
+	    /* 4: truncated, 5: trailing bytes, 6: empty, 7: not base64 */
+	    {text, strlen(text) - 4, "the revocation is malformed"},
+	    {long_text, strlen(long_text), "the revocation is malformed"},
+	    {"", 0, "the revocation is malformed"},
+	    {"{\"public_key\":\"x\"}", 18, "the revocation is malformed"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r;
+
+		why = NULL;
+		r = tapir_mesh_revocation_verify(rows[i].text, rows[i].len, pk, "n1", &rv, &why);
+		if (rows[i].want ? r == 0 || strcmp(why, rows[i].want) : r != 0)
+			fail_msg("row %zu: got %d (%s)", i, r, why ? why : "ok");
+	}
+	assert_int_equal(tapir_mesh_revocation_verify(text, strlen(text), pk, "n1", &rv, &why), 0);
+	assert_memory_equal(rv.public_key, key, 32);
+	assert_int_equal(rv.revoked_at, 1800000000);
+
+	/* the etcd key names the revoked key in hex; anything else is refused */
+	tapir_mesh_revoked_key(name, "n1", key);
+	assert_string_equal(name,
+			    "/tapir/networks/n1/revoked/"
+			    "0707070707070707070707070707070707070707070707070707070707070707");
+	assert_int_equal(tapir_mesh_key_revoked("n1", name, strlen(name), named), 0);
+	assert_memory_equal(named, key, 32);
+	assert_int_not_equal(tapir_mesh_key_revoked("n2", name, strlen(name), named), 0);
+	assert_int_not_equal(tapir_mesh_key_revoked("n1", name, strlen(name) - 1, named), 0);
+	name[strlen(name) - 1] = 'g';
+	assert_int_not_equal(tapir_mesh_key_revoked("n1", name, strlen(name), named), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_subnets),	    cmocka_unit_test(test_net_parse),
 	    cmocka_unit_test(test_net_round_trip),  cmocka_unit_test(test_host_parse),
 	    cmocka_unit_test(test_host_round_trip), cmocka_unit_test(test_cert),
+	    cmocka_unit_test(test_revocation),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
