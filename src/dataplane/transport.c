@@ -23,6 +23,12 @@ struct tapir_tcp {
 	struct tapir_device *dev;
 	struct tapir_tcpnet *net;
 	struct tapir_worker *w; /* the TCP thread's receive context */
+	/*
+	 * The peers with a TCP endpoint (is_tcp_client), in the order they got it, linked
+	 * through tcp_prev/tcp_next: written under the device write lock, walked by on_tick
+	 * under the read lock, so that a tick costs nothing per UDP peer.
+	 */
+	struct tapir_peer *clients_first, *clients_last;
 };
 
 uint64_t tapir_tcp_stat_get(const struct tapir_device *dev, enum tapir_tcp_stat stat)
@@ -128,6 +134,46 @@ int tapir_tcp_send_conn(struct tapir_device *dev, uint64_t conn_id, const void *
 
 /* --- the peer binding --- */
 
+/* Appends @peer to the TCP clients. Device write lock held. */
+static void clients_link(struct tapir_tcp *t, struct tapir_peer *peer)
+{
+	peer->tcp_next = NULL;
+	peer->tcp_prev = t->clients_last;
+	if (t->clients_last)
+		t->clients_last->tcp_next = peer;
+	else
+		t->clients_first = peer;
+	t->clients_last = peer;
+}
+
+/* Takes @peer off the TCP clients. Device write lock held. */
+static void clients_unlink(struct tapir_tcp *t, struct tapir_peer *peer)
+{
+	if (peer->tcp_prev)
+		peer->tcp_prev->tcp_next = peer->tcp_next;
+	else
+		t->clients_first = peer->tcp_next;
+	if (peer->tcp_next)
+		peer->tcp_next->tcp_prev = peer->tcp_prev;
+	else
+		t->clients_last = peer->tcp_prev;
+	peer->tcp_prev = NULL;
+	peer->tcp_next = NULL;
+}
+
+/*
+ * Whether @peer has anything to do with TCP: a TCP endpoint, or a connection carrying it.
+ * Control thread, device write lock held: the other threads change tcp_conn only under the
+ * read lock. (A connection missed here would still close on the next periodic tick, since
+ * is_wanted finds no peer for it.)
+ */
+static bool has_tcp_state(const struct tapir_peer *peer)
+{
+	return atomic_load_explicit(&peer->is_tcp_client, memory_order_relaxed) ||
+	       atomic_load_explicit(&peer->tcp_conn, memory_order_relaxed) ||
+	       atomic_load_explicit(&peer->tcp_authed_conn, memory_order_relaxed);
+}
+
 void tapir_tcp_note_authenticated(struct tapir_device *dev, struct tapir_peer *peer,
 				  uint64_t conn_id)
 {
@@ -171,9 +217,18 @@ void tapir_tcp_set_peer_transport(struct tapir_device *dev, struct tapir_peer *p
 				  bool is_reconnect)
 {
 	struct tapir_tcp *t = dev->tcp;
-	bool was_tcp = atomic_exchange(&peer->is_tcp_client, is_tcp);
+	bool was_tcp;
 
-	if (!t || (was_tcp == is_tcp && !is_reconnect))
+	/* a UDP peer that stays one and holds no connection: nothing here changes, and the
+	 * TCP thread is not woken (a mesh moves thousands of UDP endpoints) */
+	if (!is_tcp && !has_tcp_state(peer))
+		return;
+	was_tcp = atomic_exchange(&peer->is_tcp_client, is_tcp);
+	if (!t)
+		return;
+	if (was_tcp != is_tcp)
+		(is_tcp ? clients_link : clients_unlink)(t, peer);
+	if (was_tcp == is_tcp && !is_reconnect)
 		return;
 	tapir_tcpnet_lock(t->net);
 	peer->tcp_backoff_ms = TAPIR_TCP_BACKOFF_MIN_MS;
@@ -201,8 +256,14 @@ void tapir_tcp_handshake_retry(struct tapir_device *dev, struct tapir_peer *peer
 
 void tapir_tcp_remove_peer(struct tapir_device *dev, struct tapir_peer *peer)
 {
-	if (dev->tcp)
-		tapir_tcpnet_wake(dev->tcp->net);
+	struct tapir_tcp *t = dev->tcp;
+
+	/* a UDP peer: no connection to close, so no wakeup (removal stays O(1)) */
+	if (!t || !has_tcp_state(peer))
+		return;
+	if (atomic_load_explicit(&peer->is_tcp_client, memory_order_relaxed))
+		clients_unlink(t, peer);
+	tapir_tcpnet_wake(t->net);
 }
 
 void tapir_tcp_set_fwmark(struct tapir_device *dev, uint32_t fwmark)
@@ -326,7 +387,10 @@ static bool is_wanted(void *ctx, uint64_t conn_id, uint64_t peer_id, bool is_out
 	return !is_outgoing || atomic_load(&peer->is_tcp_client);
 }
 
-/* Closes what expired and connects peers with a TCP endpoint and no connection. */
+/*
+ * Closes what expired and connects peers with a TCP endpoint and no connection: the work is
+ * per connection and per TCP client, none per UDP peer.
+ */
 static void on_tick(void *ctx, uint64_t now)
 {
 	struct tapir_tcp *t = ctx;
@@ -335,8 +399,8 @@ static void on_tick(void *ctx, uint64_t now)
 	pthread_rwlock_rdlock(&dev->lock);
 	tapir_tcpnet_lock(t->net);
 	tapir_tcpnet_expire_locked(t->net, now);
-	for (struct tapir_peer *p = dev->peers.first; dev->is_up && p; p = p->list_next) {
-		if (p->is_dead || !atomic_load(&p->is_tcp_client))
+	for (struct tapir_peer *p = t->clients_first; dev->is_up && p; p = p->tcp_next) {
+		if (p->is_dead)
 			continue;
 		if (!tapir_tcpnet_is_alive_locked(t->net, atomic_load(&p->tcp_conn)))
 			connect_locked(t, p, now);

@@ -23,6 +23,11 @@
  * lock per read. Any thread may send (tapir_tcp_send*) without blocking. Lock order: device
  * lock -> transport lock -> peer endpoint_lock; a peer's tcp_backoff_ms and
  * tcp_next_connect_ns are guarded by the transport lock (tapir_tcpnet_lock).
+ *
+ * Cost: a UDP peer costs the transport nothing. Adding, moving or removing one does not wake
+ * the TCP thread, and its tick walks only the peers with a TCP endpoint (a list kept here),
+ * not the peer table: at 10,000 UDP peers each change used to cost the thread a walk of all
+ * of them under the device lock (doc/mesh-design.md section 11).
  */
 #ifndef TAPIR_TRANSPORT_H
 #define TAPIR_TRANSPORT_H
@@ -90,7 +95,8 @@ void tapir_tcp_note_authenticated(struct tapir_device *dev, struct tapir_peer *p
 				  uint64_t conn_id);
 /*
  * Configuration (control thread, device write lock held): @peer has a TCP endpoint (we
- * connect) or not. @is_reconnect drops the current connection (the endpoint moved).
+ * connect) or not. @is_reconnect drops the current connection (the endpoint moved). O(1);
+ * wakes the TCP thread only when @peer had or gets a TCP endpoint or a connection.
  */
 void tapir_tcp_set_peer_transport(struct tapir_device *dev, struct tapir_peer *peer, bool is_tcp,
 				  bool is_reconnect);
@@ -100,7 +106,10 @@ void tapir_tcp_set_peer_transport(struct tapir_device *dev, struct tapir_peer *p
  * replaced at once (the underlay address may have changed). Control thread.
  */
 void tapir_tcp_handshake_retry(struct tapir_device *dev, struct tapir_peer *peer);
-/* Control thread, write lock held: forget @peer (its connections close on the next tick). */
+/*
+ * Control thread, write lock held: forget @peer (its connections close on the tick this
+ * wakes). O(1); a peer that never used TCP does not wake the TCP thread.
+ */
 void tapir_tcp_remove_peer(struct tapir_device *dev, struct tapir_peer *peer);
 
 #endif

@@ -39,6 +39,7 @@ const char *tapir_tcp_stat_name(enum tapir_tcp_stat stat)
 	    [TAPIR_TCP_STAT_REFUSED_SOURCE] = "refused_source",
 	    [TAPIR_TCP_STAT_EVICTED] = "evicted",
 	    [TAPIR_TCP_STAT_CLOSED_FIRST_FRAME] = "closed_first_frame",
+	    [TAPIR_TCP_STAT_WAKEUPS] = "wakeups",
 	};
 	return stat < TAPIR_TCP_STAT_MAX ? names[stat] : "unknown";
 }
@@ -51,6 +52,8 @@ uint64_t tapir_tcpnet_stat(const struct tapir_tcpnet *t, enum tapir_tcp_stat sta
 void tapir_tcpnet_wake(struct tapir_tcpnet *t)
 {
 	uint64_t one = 1;
+
+	tapir_tcpnet_count(t, TAPIR_TCP_STAT_WAKEUPS);
 	/* a failed write means the counter is saturated: a wakeup is pending anyway */
 	if (write(t->event_fd, &one, sizeof(one)) < 0)
 		return;

@@ -77,6 +77,7 @@ enum tapir_tcp_stat {
 	TAPIR_TCP_STAT_REFUSED_SOURCE,	   /* over the pending cap of its source */
 	TAPIR_TCP_STAT_EVICTED,		   /* oldest pending, closed for a new one */
 	TAPIR_TCP_STAT_CLOSED_FIRST_FRAME, /* no complete frame in time */
+	TAPIR_TCP_STAT_WAKEUPS,		   /* tapir_tcpnet_wake() calls: a change to look at now */
 	TAPIR_TCP_STAT_MAX,
 };
 
@@ -127,7 +128,10 @@ int tapir_tcpnet_start(struct tapir_tcpnet *t);
 /* Stops and joins the thread (if @stop_fd has not already) and frees everything. Accepts NULL. */
 void tapir_tcpnet_destroy(struct tapir_tcpnet *t);
 uint64_t tapir_tcpnet_stat(const struct tapir_tcpnet *t, enum tapir_tcp_stat stat);
-/* Makes the thread tick now (something changed above). Any thread. */
+/*
+ * Makes the thread tick now (something changed above), counted as wakeups. Any thread. A tick
+ * is the layer above's on_tick: callers wake only for a change that concerns TCP.
+ */
 void tapir_tcpnet_wake(struct tapir_tcpnet *t);
 
 /*

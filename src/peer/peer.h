@@ -112,6 +112,8 @@ struct tapir_peer {
 	_Atomic uint64_t tcp_authed_conn; /* the last one a packet authenticated on */
 	uint64_t tcp_next_connect_ns;	  /* transport lock: backoff */
 	uint32_t tcp_backoff_ms;	  /* transport lock */
+	/* transport.c's list of peers with a TCP endpoint: device lock (written as a writer) */
+	struct tapir_peer *tcp_prev, *tcp_next;
 };
 
 /* Peer tables: by public key and by id; insertion-ordered list. Control thread only. */

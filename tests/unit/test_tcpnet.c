@@ -244,7 +244,7 @@ static void test_pending_per_source(void **state)
 		close(fds[i]);
 }
 
-/* 4. An outgoing connection the upper layer stops wanting closes as replaced on a tick. */
+/* 4. An outgoing connection the upper layer stops wanting closes as replaced on a woken tick. */
 static void test_unwanted_replaced(void **state)
 {
 	struct fixture *f = *state;
@@ -262,7 +262,9 @@ static void test_unwanted_replaced(void **state)
 	assert_true(wait_stat(f, TAPIR_TCP_STAT_CONNECTED, 1));
 	assert_int_equal(tapir_tcpnet_stat(f->net, TAPIR_TCP_STAT_CLOSED_REPLACED), 0);
 	atomic_store(&f->rec.is_wanted, false);
+	assert_int_equal(tapir_tcpnet_stat(f->net, TAPIR_TCP_STAT_WAKEUPS), 0);
 	tapir_tcpnet_wake(f->net);
+	assert_int_equal(tapir_tcpnet_stat(f->net, TAPIR_TCP_STAT_WAKEUPS), 1);
 	assert_true(wait_stat(f, TAPIR_TCP_STAT_CLOSED_REPLACED, 1));
 	tapir_tcpnet_lock(f->net);
 	assert_false(tapir_tcpnet_is_alive_locked(f->net, id));
