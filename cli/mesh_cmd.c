@@ -62,8 +62,9 @@ static const char USAGE[] =
     "first address and a route for the network on IFNAME, writes DIR/subnet.env, and then adds,\n"
     "updates and removes one peer per change in etcd. SIGTERM or Ctrl-C revokes the lease (the\n"
     "other hosts drop this one at once); a restart asks for the same subnet (DIR/NAME.state).\n"
-    "leave stops the agent and gives the subnet up. status lists the network's hosts and, with\n"
-    "--interface, which of them are peers of IFNAME. DIR is /run/tapir/mesh by default.\n"
+    "leave stops the agent and gives the subnet up. status lists the network's hosts and its\n"
+    "revoked keys (verified with --admin-pub; a revoked host's record is counted as refused)\n"
+    "and, with --interface, which hosts are peers of IFNAME. DIR is /run/tapir/mesh by default.\n"
     "--trace-apply (a debug aid for bench/mesh-scale.sh) appends one line per watch event and\n"
     "per resync to FILE: \"REVISION MONOTONIC_NS WHAT\", written once tapird has applied it.\n"
     "\n"
@@ -585,6 +586,64 @@ static const char *role(const struct tapir_mesh_host *h, const char *peers, cons
 	return strstr(peers, hex) ? "peer here" : "not a peer here";
 }
 
+/*
+ * status: the network's revocations. With @admin, those that verify go into @revoked (the
+ * caller frees it) and are listed, the others are counted in *n_bad; without, each is listed
+ * as unverified. 0, or -1 when etcd did not answer.
+ */
+static int list_revocations(struct tapir_etcd *e, const struct tapir_mesh_net *net,
+			    const uint8_t *admin, uint8_t (**revoked)[32], size_t *n_revoked,
+			    size_t *n_bad)
+{
+	char prefix[TAPIR_MESH_KEY_MAX], b64[TAPIR_KEY_BASE64_LEN + 1];
+	struct tapir_etcd_kv *kvs = NULL;
+	struct tapir_mesh_revocation rv;
+	uint8_t named[32];
+	const char *why;
+	size_t n = 0;
+
+	*revoked = NULL;
+	*n_revoked = 0;
+	*n_bad = 0;
+	tapir_mesh_prefix(prefix, net->name, "revoked/");
+	if (tapir_etcd_range(e, prefix, true, &kvs, &n, NULL) < 0)
+		return -1;
+	if (n && admin && !(*revoked = calloc(n, sizeof(**revoked)))) {
+		tapir_etcd_kvs_free(kvs, n);
+		return -1;
+	}
+	for (size_t i = 0; i < n; i++) {
+		if (tapir_mesh_key_revoked(net->name, kvs[i].key, kvs[i].key_len, named) < 0) {
+			(*n_bad)++;
+			continue;
+		}
+		tapir_key_to_base64(b64, named);
+		if (!admin) {
+			printf("  revoked %s  (not verified: no --admin-pub)\n", b64);
+			continue;
+		}
+		if (tapir_mesh_revocation_verify(kvs[i].value, kvs[i].value_len, admin, net->name,
+						 &rv, &why) < 0 ||
+		    memcmp(rv.public_key, named, 32)) {
+			(*n_bad)++;
+			continue;
+		}
+		memcpy((*revoked)[(*n_revoked)++], named, 32);
+		printf("  revoked %s  at %llu\n", b64, (unsigned long long)rv.revoked_at);
+	}
+	tapir_etcd_kvs_free(kvs, n);
+	return 0;
+}
+
+static bool is_in(const uint8_t (*keys)[32], size_t n, const uint8_t key[32])
+{
+	for (size_t i = 0; i < n; i++) {
+		if (!memcmp(keys[i], key, 32))
+			return true;
+	}
+	return false;
+}
+
 static int cmd_status(struct args *a, struct tapir_etcd *e)
 {
 	char prefix[TAPIR_MESH_KEY_MAX], subnet[TAPIR_MESH_CIDR_TEXT], cidr[TAPIR_MESH_CIDR_TEXT];
@@ -593,7 +652,8 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	struct tapir_mesh_net net;
 	struct tapir_mesh_host h;
 	uint8_t self[32], admin[32];
-	size_t n = 0, n_bad = 0;
+	size_t n = 0, n_bad = 0, n_revoked = 0, n_bad_revocations = 0, n_refused = 0;
+	uint8_t(*revoked)[32] = NULL;
 	const char *why;
 	uint32_t s;
 
@@ -610,6 +670,12 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	*strchr(cidr, '/') = '\0';
 	printf("network %s: %s/%u, subnets /%u, port %u, mtu %u, keepalive %u s\n", net.name, cidr,
 	       net.cidr_len, net.subnet_len, net.port, net.mtu, net.keepalive_s);
+	if (list_revocations(e, &net, a->admin_pub ? admin : NULL, &revoked, &n_revoked,
+			     &n_bad_revocations) < 0) {
+		tapir_etcd_kvs_free(kvs, n);
+		free(peers);
+		return 1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (tapir_mesh_key_subnet(&net, kvs[i].key, kvs[i].key_len, &s) < 0 ||
 		    tapir_mesh_host_parse(&net, s, kvs[i].value, kvs[i].value_len, &h, &why) < 0 ||
@@ -620,14 +686,22 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 			n_bad++;
 			continue;
 		}
+		if (is_in((const uint8_t(*)[32])revoked, n_revoked, h.public_key)) {
+			n_refused++; /* the agents refuse it: its key is revoked */
+			continue;
+		}
 		tapir_mesh_subnet_text(subnet, &net, s);
 		tapir_key_to_base64(b64, h.public_key);
 		printf("  %-18s %s  %-22s lease %llx  %s  %s\n", subnet, b64, h.endpoint,
 		       (unsigned long long)kvs[i].lease, h.hostname[0] ? h.hostname : "-",
 		       role(&h, peers, self));
 	}
-	printf("%zu hosts, %zu records ignored\n", n - n_bad, n_bad);
+	printf("%zu hosts, %zu records ignored\n", n - n_bad - n_refused, n_bad);
+	if (n_revoked || n_bad_revocations || n_refused)
+		printf("%zu keys revoked (%zu records of them refused), %zu revocations ignored\n",
+		       n_revoked, n_refused, n_bad_revocations);
 	tapir_etcd_kvs_free(kvs, n);
+	free(revoked);
 	free(peers);
 	return 0;
 }

@@ -24,7 +24,7 @@ CLI=$(dirname "$IMPL")/tapir
 [ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
 require_cmds etcd etcdctl
 
-plan 16
+plan 19
 
 NET=t7010
 R="/tapir/networks/$NET/revoked"
@@ -79,6 +79,28 @@ nothing_revoked()
 }
 check "and they change nothing: 2 peers each, no key revoked" nothing_revoked
 check "the mesh still pings" matrix 1 2 3
+status() # tapir mesh status, with the admin key unless "-"
+{
+	if [ "${1:-}" = - ]; then
+		hx 1 "$CLI" mesh status --etcd "$ETCD" --network "$NET"
+	else
+		hx 1 "$CLI" mesh status --etcd "$ETCD" --network "$NET" --admin-pub "$ADMIN"
+	fi >"$T/status" 2>&1
+}
+# two entries are left in etcd: $hex3's last (another network's) and the one under $hex2
+status_forged()
+{
+	status && grep -q '^3 hosts, 0 records ignored' "$T/status" &&
+		grep -q '^0 keys revoked (0 records of them refused), 2 revocations ignored' \
+			"$T/status" && ! grep -q '^  revoked ' "$T/status"
+}
+check "status: no key revoked, the 2 forged revocations in etcd ignored, 3 hosts" status_forged
+diag_file "$T/status"
+status_unverified()
+{
+	status - && [ "$(grep -c '^  revoked .*(not verified: no --admin-pub)' "$T/status")" -eq 2 ]
+}
+check "status without --admin-pub lists them as not verified" status_unverified
 ctl del --prefix "$R/" >/dev/null
 
 # ---------------------------------------------------------------- the admin revokes host 3
@@ -95,6 +117,14 @@ gone3() # hosts 1 and 2 have one peer each, and it is not host 3
 }
 check "hosts 1 and 2 drop host 3 within 2 s" wait_for "host 3 gone" 2 gone3
 check_fails "host 1 reaches host 3 no more" ping1 1 "$(addr_of 3)"
+status_revoked()
+{
+	status && grep -q "^  revoked $pub3  at [0-9]*\$" "$T/status" &&
+		grep -q '^2 hosts, 0 records ignored' "$T/status" &&
+		grep -q '^1 keys revoked' "$T/status" && ! grep -q '^  10\.52\.3\.0/24 ' "$T/status"
+}
+check "status lists host 3's key as revoked, and hosts 1 and 2 only" status_revoked
+diag_file "$T/status"
 check "host 3's agent logs that it is revoked; 1 and 2 log the revocation" \
 	sh -c "grep -q 'this host is revoked' $T/agent3.log &&
 		grep -q 'key $pub3 revoked by the admin' $T/agent1.log &&
