@@ -79,29 +79,10 @@ TAPIRD_PID=""
 AGENT_PID=""
 ROUNDS=()       # one JSON object per N
 
-say() { printf '%s\n' "$*" >&2; }
-run() { say "[#] $*"; "$@"; }
-die() { say "mesh-scale.sh: $*"; exit 1; }
-
-# stop_pids PID...: TERM, up to 10 s of grace (an agent revokes its lease), then KILL; reaps
-# them and drops them from PIDS.
-stop_pids()
-{
-	local pid i keep=()
-	for pid; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid; do
-		for ((i = 0; i < 100; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	for i in "${PIDS[@]}"; do
-		[[ " $* " == *" $i "* ]] || keep+=("$i")
-	done
-	PIDS=("${keep[@]}")
-}
+BENCH_NAME=mesh-scale.sh
+STOP_GRACE_S=10 # an agent revokes its lease on TERM
+# shellcheck source=bench/lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 cleanup()
 {

@@ -65,23 +65,15 @@ TMP=""
 PIDS=()
 declare -A DPID=() # side -> daemon PID
 
-say() { printf '%s\n' "$*" >&2; }
-run() { say "[#] $*"; "$@"; }
-die() { say "soak.sh: $*"; exit 1; }
+BENCH_NAME=soak.sh
+STOP_GRACE_S=5
+# shellcheck source=bench/lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 cleanup()
 {
-	local pid i
 	set +e
-	for pid in "${PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null; done
-	for pid in "${PIDS[@]}"; do
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null
-		wait "$pid" 2>/dev/null
-	done
+	[ ${#PIDS[@]} -gt 0 ] && stop_pids "${PIDS[@]}"
 	ip netns del "$NS1" 2>/dev/null
 	ip netns del "$NS2" 2>/dev/null
 	rm -f "$RUN_DIR/$IFA.sock" "$RUN_DIR/$IFB.sock"

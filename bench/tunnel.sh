@@ -79,29 +79,10 @@ DAEMONS=()    # PIDs of the current setup's two daemons
 TUN_IFS=()    # the current setup's tunnel interfaces
 declare -A R=() # R[setup.metric]=value
 
-say() { printf '%s\n' "$*" >&2; }
-run() { say "[#] $*"; "$@"; }
-die() { say "tunnel.sh: $*"; exit 1; }
-
-# stop_pids PID...: TERM, up to 5 s of grace, then KILL; reaps them (all are children of this
-# shell) and drops them from PIDS, so a reaped PID that the kernel reuses is never signalled.
-stop_pids()
-{
-	local pid i keep=()
-	for pid; do kill -TERM "$pid" 2>/dev/null || true; done
-	for pid; do
-		for ((i = 0; i < 50; i++)); do
-			kill -0 "$pid" 2>/dev/null || break
-			sleep 0.1
-		done
-		kill -KILL "$pid" 2>/dev/null || true
-		wait "$pid" 2>/dev/null || true
-	done
-	for i in "${PIDS[@]}"; do
-		[[ " $* " == *" $i "* ]] || keep+=("$i")
-	done
-	PIDS=("${keep[@]}")
-}
+BENCH_NAME=tunnel.sh
+STOP_GRACE_S=5
+# shellcheck source=bench/lib.sh
+source "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/lib.sh"
 
 cleanup()
 {
