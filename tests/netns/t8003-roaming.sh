@@ -90,13 +90,16 @@ mid_transfer()
 	[ "$2" -gt 0 ] && [ "$2" -lt "$SIZE" ] && alive "$TX_PID"
 }
 
-# move_addr FAMILY OLD NEW: the mover's underlay address on veth1 changes.
+# move_addr FAMILY OLD NEW: the mover's underlay address on veth1 changes. In IPv6 the new
+# address comes first: between a delete and an add, veth1's link-local address is the only
+# source left, and a packet sent in that instant rightly makes the stationary side roam to
+# fe80::...%veth2 (kernel WireGuard would too), where it then stays: not the move under test.
 move_addr()
 {
 	if [ "$1" = 6 ]; then
-		pretty "$NS1" "ip -6 addr del $2/64 dev veth1; ip -6 addr add $3/64 dev veth1 nodad"
-		ip1 -6 addr del "$2/64" dev veth1
+		pretty "$NS1" "ip -6 addr add $3/64 dev veth1 nodad; ip -6 addr del $2/64 dev veth1"
 		ip1 -6 addr add "$3/64" dev veth1 nodad
+		ip1 -6 addr del "$2/64" dev veth1
 	else
 		pretty "$NS1" "ip addr del $2/24 dev veth1; ip addr add $3/24 dev veth1"
 		ip1 addr del "$2/24" dev veth1
