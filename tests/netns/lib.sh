@@ -189,6 +189,30 @@ resolve_impl()
 
 n1() { ip netns exec "$NS1" "$@"; }
 n2() { ip netns exec "$NS2" "$@"; }
+
+# iperf_listening PORT: an iperf3 server listens on PORT in $NS2.
+iperf_listening() { n2 ss -Hltn "sport = :$1" | grep -q .; }
+
+# udp_burst TAG ADDR PORT0: up to 3 tries (iperf3 ports PORT0+1..PORT0+3) of a 2 s UDP burst
+# at 20 Mbit/s in 1200-byte datagrams from $NS1 to ADDR in $NS2, stopping at the first that
+# loses none; sets lost (datagrams lost in the last try, x when unknown). $T holds udp.json.
+udp_burst()
+{
+	local tag=$1 addr=$2 port try total
+	lost=x
+	for try in 1 2 3; do
+		port=$(($3 + try))
+		n2 timeout 20 iperf3 -s -1 -p $port >/dev/null 2>&1 &
+		track_pid $!
+		wait_for "iperf3 to listen" 10 iperf_listening $port || true
+		n1 timeout 20 iperf3 -c "$addr" -p $port -u -b 20M -l 1200 -t 2 -J \
+			>"$T/udp.json" 2>&1 || true
+		lost=$(sed -n 's/.*"lost_packets":[[:space:]]*\([0-9]*\).*/\1/p' "$T/udp.json" | tail -1)
+		total=$(sed -n 's/.*"packets":[[:space:]]*\([0-9]*\).*/\1/p' "$T/udp.json" | tail -1)
+		diag "$tag UDP burst $try: ${lost:-?} of ${total:-?} datagrams lost"
+		[ "${lost:-x}" = 0 ] && [ "${total:-0}" -gt 0 ] && break
+	done
+}
 n3() { ip netns exec "$NS3" "$@"; }
 ip1() { ip -n "$NS1" "$@"; }
 ip2() { ip -n "$NS2" "$@"; }

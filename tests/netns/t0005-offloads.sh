@@ -19,7 +19,6 @@ keygen a
 keygen b
 head -c 100000000 /dev/urandom >"$T/data"
 want=$(sha_of "$T/data")
-iperf_listening() { n2 ss -Hltn "sport = :$1" | grep -q .; }
 round=0
 for cfg in "${configs[@]}"; do
 	round=$((round + 1))
@@ -54,19 +53,7 @@ for cfg in "${configs[@]}"; do
 
 	# a moderate rate; retries absorb a load spike on a shared machine, while a
 	# systematic loss (a dropped GRO segment, a bad split) shows up in both runs
-	lost=x
-	for try in 1 2 3; do
-		port=$((5300 + round * 2 + try))
-		n2 timeout 20 iperf3 -s -1 -p $port >/dev/null 2>&1 &
-		track_pid $!
-		wait_for "iperf3 to listen" 10 iperf_listening $port || true
-		n1 timeout 20 iperf3 -c 10.90.0.2 -p $port -u -b 20M -l 1200 -t 2 -J \
-			>"$T/udp.json" 2>&1 || true
-		lost=$(sed -n 's/.*"lost_packets":[[:space:]]*\([0-9]*\).*/\1/p' "$T/udp.json" | tail -1)
-		total=$(sed -n 's/.*"packets":[[:space:]]*\([0-9]*\).*/\1/p' "$T/udp.json" | tail -1)
-		diag "[$cfg] UDP burst $try: ${lost:-?} of ${total:-?} datagrams lost"
-		[ "${lost:-x}" = 0 ] && [ "${total:-0}" -gt 0 ] && break
-	done
+	udp_burst "[$cfg]" 10.90.0.2 $((5300 + round * 2))
 	check "[$cfg] UDP burst at 20 Mbit/s (1200-byte datagrams): none lost" eval '[ "${lost:-x}" = 0 ]'
 	stop_daemon "$IFA"
 	stop_daemon "$IFB"

@@ -32,7 +32,6 @@ stat() { ip netns exec "$1" cat "/sys/class/net/$2/statistics/$3"; }
 # csum_errors NS: TCP segments the namespace dropped for a bad checksum
 csum_errors() { ip netns exec "$1" awk '/^Tcp:/ { if (!n++) { for (i = 2; i <= NF; i++)
 	if ($i == "InCsumErrors") f = i } else print $f + 0 }' /proc/net/snmp; }
-iperf_listening() { n2 ss -Hltn "sport = :$1" | grep -q .; }
 
 round=0
 for cfg in "${configs[@]}"; do
@@ -116,19 +115,7 @@ for cfg in "${configs[@]}"; do
 		echo $((csum1 - csum0))
 
 	# a moderate rate; retries absorb a load spike, a systematic loss shows up in all three
-	lost=x
-	for try in 1 2 3; do
-		port=$((5700 + round * 3 + try))
-		n2 timeout 20 iperf3 -s -1 -p $port >/dev/null 2>&1 &
-		track_pid $!
-		wait_for "iperf3 to listen" 10 iperf_listening $port || true
-		n1 timeout 20 iperf3 -c 10.91.0.2 -p $port -u -b 20M -l 1200 -t 2 -J \
-			>"$T/udp.json" 2>&1 || true
-		lost=$(sed -n 's/.*"lost_packets":[[:space:]]*\([0-9]*\).*/\1/p' "$T/udp.json" | tail -1)
-		total=$(sed -n 's/.*"packets":[[:space:]]*\([0-9]*\).*/\1/p' "$T/udp.json" | tail -1)
-		diag "[$cfg] UDP burst $try: ${lost:-?} of ${total:-?} datagrams lost"
-		[ "${lost:-x}" = 0 ] && [ "${total:-0}" -gt 0 ] && break
-	done
+	udp_burst "[$cfg]" 10.91.0.2 $((5700 + round * 3))
 	check "[$cfg] UDP burst at 20 Mbit/s (1200-byte datagrams): none lost" eval '[ "${lost:-x}" = 0 ]'
 	stop_daemon "$IFA"
 	stop_daemon "$IFB"
