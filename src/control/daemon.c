@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
  * Control loop. One epoll set; every handler is short and non-blocking except UAPI replies,
- * which are bounded by a send timeout. Timers run on a 50 ms tick that scans all peers, which
- * keeps the data path free of timer bookkeeping (workers only store atomic deadlines).
+ * which are bounded by a send timeout. Timers run on a 50 ms tick that looks at every peer once
+ * a second and at the peers with a timer due soon in between (handshake.c), which keeps the
+ * data path free of timer bookkeeping (workers only store atomic deadlines).
  */
 #include "daemon.h"
 

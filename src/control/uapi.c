@@ -242,6 +242,10 @@ char *tapir_uapi_format_get(struct tapir_device *dev, bool has_extensions, size_
 			sb_printf(&sb, "tapir_icmp_%s=%" PRIu64 "\n",
 				  tapir_icmp_stat_name((enum tapir_icmp_stat)s),
 				  atomic_load_explicit(&dev->icmp_stats[s], memory_order_relaxed));
+		for (int s = 0; s < TAPIR_TIMER_STAT_MAX; s++)
+			sb_printf(&sb, "tapir_timer_%s=%" PRIu64 "\n",
+				  tapir_timer_stat_name((enum tapir_timer_stat)s),
+				  atomic_load_explicit(&dev->timer_stats[s], memory_order_relaxed));
 		format_offloads(&sb, dev);
 		format_metrics_listen(&sb, dev);
 	}

@@ -196,6 +196,8 @@ struct tapir_device {
 	struct tapir_handshake_item *hsq; /* hsq_lock; ring */
 	unsigned int hsq_head, hsq_count; /* hsq_lock */
 	uint64_t under_load_until_ns;	  /* control thread */
+	uint64_t timer_next_scan_ns;	  /* control thread: the next full timer scan */
+	_Atomic uint64_t timer_stats[TAPIR_TIMER_STAT_MAX];
 
 	pthread_mutex_t req_lock;
 	uint64_t req_ids[TAPIR_REQUEST_RING_LEN]; /* req_lock: peers needing a handshake */
@@ -317,7 +319,7 @@ void tapir_handshake_process_queues(struct tapir_device *dev);
  */
 void tapir_handshake_send_initiation(struct tapir_device *dev, struct tapir_peer *peer,
 				     bool is_retry);
-/* Runs expired timers of every peer. Control thread. */
+/* Runs expired timers (a full scan of the peers once a second). Control thread. */
 void tapir_handshake_tick(struct tapir_device *dev, uint64_t now_ns);
 /* Erases the handshake and all keypairs of @peer (write lock held). */
 void tapir_peer_zero_keys(struct tapir_device *dev, struct tapir_peer *peer);

@@ -495,12 +495,45 @@ static void run_timer_actions(struct tapir_device *dev, struct tapir_peer *peer,
 	}
 }
 
+/*
+ * Expires @p's timers and keeps it on the soon list while it has a deadline before the next
+ * full scan (the scan after that finds the later ones in time).
+ */
+static void visit_peer(struct tapir_device *dev, struct tapir_peer *p, uint64_t now_ns)
+{
+	unsigned int actions = tapir_timers_expire(&p->timers, now_ns);
+	uint64_t next;
+
+	if (actions && dev->is_up)
+		run_timer_actions(dev, p, actions, now_ns);
+	next = tapir_timers_next_deadline(&p->timers);
+	if (next && next < dev->timer_next_scan_ns)
+		tapir_peer_table_soon_add(&dev->peers, p);
+	else
+		tapir_peer_table_soon_remove(&dev->peers, p);
+	atomic_fetch_add_explicit(&dev->timer_stats[TAPIR_TIMER_STAT_VISITS], 1,
+				  memory_order_relaxed);
+}
+
+/*
+ * 5.3's timers at tick resolution without looking at every peer on every tick: a full scan
+ * every TAPIR_TIMER_MIN_ARM_MS, and the ticks between look only at the peers the last look
+ * found due before the next scan. A timer armed by a worker meanwhile lies at least that far
+ * ahead (timers.h), so the next scan still sees it in time, at worst on the tick it falls due.
+ */
 void tapir_handshake_tick(struct tapir_device *dev, uint64_t now_ns)
 {
-	for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next) {
-		unsigned int actions = tapir_timers_expire(&p->timers, now_ns);
-		if (actions && dev->is_up)
-			run_timer_actions(dev, p, actions, now_ns);
+	if (now_ns >= dev->timer_next_scan_ns) {
+		dev->timer_next_scan_ns = now_ns + tapir_ms_to_ns(TAPIR_TIMER_MIN_ARM_MS);
+		atomic_fetch_add_explicit(&dev->timer_stats[TAPIR_TIMER_STAT_SCANS], 1,
+					  memory_order_relaxed);
+		for (struct tapir_peer *p = dev->peers.first; p; p = p->list_next)
+			visit_peer(dev, p, now_ns);
+	} else {
+		for (struct tapir_peer *p = dev->peers.soon, *next; p; p = next) {
+			next = p->soon_next;
+			visit_peer(dev, p, now_ns);
+		}
 	}
 	if (!tapir_graveyard_is_empty(&dev->graveyard)) {
 		pthread_rwlock_wrlock(&dev->lock);

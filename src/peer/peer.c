@@ -123,9 +123,37 @@ int tapir_peer_table_add(struct tapir_peer_table *t, struct tapir_peer *peer)
 	return 0;
 }
 
+void tapir_peer_table_soon_add(struct tapir_peer_table *t, struct tapir_peer *peer)
+{
+	if (peer->is_soon)
+		return;
+	peer->soon_prev = NULL;
+	peer->soon_next = t->soon;
+	if (t->soon)
+		t->soon->soon_prev = peer;
+	t->soon = peer;
+	peer->is_soon = true;
+}
+
+void tapir_peer_table_soon_remove(struct tapir_peer_table *t, struct tapir_peer *peer)
+{
+	if (!peer->is_soon)
+		return;
+	if (peer->soon_prev)
+		peer->soon_prev->soon_next = peer->soon_next;
+	else
+		t->soon = peer->soon_next;
+	if (peer->soon_next)
+		peer->soon_next->soon_prev = peer->soon_prev;
+	peer->soon_prev = peer->soon_next = NULL;
+	peer->is_soon = false;
+}
+
 void tapir_peer_table_remove(struct tapir_peer_table *t, struct tapir_peer *peer)
 {
 	struct tapir_peer **pp;
+
+	tapir_peer_table_soon_remove(t, peer);
 
 	for (pp = &t->by_key[key_hash(peer->public_key, t->nbuckets)]; *pp; pp = &(*pp)->pub_next)
 		if (*pp == peer) {

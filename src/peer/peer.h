@@ -76,6 +76,9 @@ struct tapir_peer {
 	struct tapir_index_entry hs_entry;
 	struct tapir_allowedips_owner allowed;
 	struct tapir_peer *pub_next, *id_next, *list_prev, *list_next;
+	/* the table's list of peers with a timer due before the next full scan (handshake.c) */
+	struct tapir_peer *soon_prev, *soon_next;
+	bool is_soon;
 
 	pthread_mutex_t keypair_lock;
 	struct tapir_keypair *kp_current;  /* keypair_lock */
@@ -123,6 +126,7 @@ struct tapir_peer_table {
 	size_t nbuckets;
 	size_t count;
 	struct tapir_peer *first, *last;
+	struct tapir_peer *soon; /* a subset of the list, in no order: see is_soon */
 	uint64_t next_id;
 };
 
@@ -133,7 +137,11 @@ struct tapir_peer *tapir_peer_table_find_key(const struct tapir_peer_table *t,
 struct tapir_peer *tapir_peer_table_find_id(const struct tapir_peer_table *t, uint64_t id);
 /* Links @peer (assigns its id). Returns 0 or -ENOMEM. */
 int tapir_peer_table_add(struct tapir_peer_table *t, struct tapir_peer *peer);
+/* Unlinks @peer from every list, the soon list included. */
 void tapir_peer_table_remove(struct tapir_peer_table *t, struct tapir_peer *peer);
+/* Puts @peer on, or takes it off, the table's soon list (no-ops if it is there / is not). */
+void tapir_peer_table_soon_add(struct tapir_peer_table *t, struct tapir_peer *peer);
+void tapir_peer_table_soon_remove(struct tapir_peer_table *t, struct tapir_peer *peer);
 
 /* Receiver-index table (read by workers under the device read lock). */
 struct tapir_index_table {

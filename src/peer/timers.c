@@ -9,6 +9,16 @@
 
 #include "clock.h"
 #include "messages.h"
+#include "util.h"
+
+const char *tapir_timer_stat_name(enum tapir_timer_stat s)
+{
+	static const char *const names[TAPIR_TIMER_STAT_MAX] = {
+	    [TAPIR_TIMER_STAT_SCANS] = "scans",
+	    [TAPIR_TIMER_STAT_VISITS] = "visits",
+	};
+	return s < TAPIR_TIMER_STAT_MAX ? names[s] : "unknown";
+}
 
 static void arm(_Atomic uint64_t *timer, uint64_t deadline)
 {
@@ -130,6 +140,20 @@ unsigned int tapir_timers_expire(struct tapir_timers *t, uint64_t now_ns)
 	    atomic_load_explicit(&t->persistent_keepalive_interval_s, memory_order_relaxed))
 		actions |= TAPIR_TIMER_SEND_KEEPALIVE;
 	return actions;
+}
+
+uint64_t tapir_timers_next_deadline(struct tapir_timers *t)
+{
+	_Atomic uint64_t *all[] = {&t->retransmit_handshake, &t->send_keepalive, &t->new_handshake,
+				   &t->zero_key_material, &t->persistent_keepalive};
+	uint64_t next = 0;
+
+	for (size_t i = 0; i < TAPIR_ARRAY_SIZE(all); i++) {
+		uint64_t d = atomic_load_explicit(all[i], memory_order_relaxed);
+		if (d && (!next || d < next))
+			next = d;
+	}
+	return next;
 }
 
 void tapir_timers_passive_keepalive_sent(struct tapir_timers *t, uint64_t now_ns)

@@ -24,6 +24,20 @@ struct tapir_timers {
 	_Atomic unsigned int handshake_attempts; /* control thread; reset by workers */
 };
 
+enum {
+	/* the shortest interval a timer is armed for: a persistent keepalive of 1 s */
+	TAPIR_TIMER_MIN_ARM_MS = 1000,
+};
+
+/* Counters of the control thread's timer work (UAPI tapir_timer_NAME). */
+enum tapir_timer_stat {
+	TAPIR_TIMER_STAT_SCANS,	 /* full scans of every peer */
+	TAPIR_TIMER_STAT_VISITS, /* peers looked at, in scans and on ticks */
+	TAPIR_TIMER_STAT_MAX,
+};
+
+const char *tapir_timer_stat_name(enum tapir_timer_stat s);
+
 enum tapir_timer_action {
 	TAPIR_TIMER_SEND_KEEPALIVE = 1 << 0,
 	TAPIR_TIMER_RETRY_HANDSHAKE = 1 << 1, /* retransmission: keep the attempt count */
@@ -47,6 +61,14 @@ void tapir_timers_stop(struct tapir_timers *t);
 
 /* Evaluates expired timers at @now_ns; returns a mask of tapir_timer_action. Control thread. */
 unsigned int tapir_timers_expire(struct tapir_timers *t, uint64_t now_ns);
+
+/*
+ * The earliest pending deadline of @t (CLOCK_BOOTTIME ns), 0 if none is pending. A worker may
+ * arm a timer right after this returns; every timer a worker arms lies at least
+ * TAPIR_TIMER_MIN_ARM_MS ahead, which is what lets the control thread look at a peer less often
+ * than on every tick (handshake.c).
+ */
+uint64_t tapir_timers_next_deadline(struct tapir_timers *t);
 
 /* After sending the keepalive of a PASSIVE_KEEPALIVE action: re-arms it if data arrived. */
 void tapir_timers_passive_keepalive_sent(struct tapir_timers *t, uint64_t now_ns);

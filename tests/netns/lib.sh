@@ -498,6 +498,27 @@ uapi()
 	timeout 10 socat -t 2 - "UNIX-CONNECT:$(sock_of "$1")"
 }
 
+# random_pubkeys N: N random public keys, base64, one per line (od + awk: no process per key).
+random_pubkeys()
+{
+	head -c $((32 * $1)) /dev/urandom | od -An -v -tx1 -w32 | awk '
+BEGIN {
+	b = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
+	for (i = 0; i < 256; i++)
+		v[sprintf("%02x", i)] = i
+}
+function enc(n, last) {
+	return substr(b, int(n / 262144) + 1, 1) substr(b, int(n / 4096) % 64 + 1, 1) \
+		substr(b, int(n / 64) % 64 + 1, 1) (last ? "=" : substr(b, n % 64 + 1, 1))
+}
+NF == 32 {
+	out = ""
+	for (i = 1; i <= 28; i += 3)
+		out = out enc(v[$i] * 65536 + v[$(i + 1)] * 256 + v[$(i + 2)], 0)
+	print out enc(v[$31] * 65536 + v[$32] * 256, 1)
+}'
+}
+
 # words_sorted: the words of stdin (separated by blanks, commas or newlines), sorted, on one
 # line; for comparing lists whose order is not part of the contract (allowed IPs, peers).
 words_sorted()

@@ -67,23 +67,7 @@ woke_since()
 check "ping 10.89.0.2 from a over TCP" ping_until "$NS1" 20 10.89.0.2
 check_eq "a has one TCP connection to b" 1 conns_to_b
 
-# N random public keys, base64 (od + awk: no process per key)
-head -c $((32 * N)) /dev/urandom | od -An -v -tx1 -w32 | awk '
-BEGIN {
-	b = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for (i = 0; i < 256; i++)
-		v[sprintf("%02x", i)] = i
-}
-function enc(n, last) {
-	return substr(b, int(n / 262144) + 1, 1) substr(b, int(n / 4096) % 64 + 1, 1) \
-		substr(b, int(n / 64) % 64 + 1, 1) (last ? "=" : substr(b, n % 64 + 1, 1))
-}
-NF == 32 {
-	out = ""
-	for (i = 1; i <= 28; i += 3)
-		out = out enc(v[$i] * 65536 + v[$(i + 1)] * 256 + v[$(i + 2)], 0)
-	print out enc(v[$31] * 65536 + v[$32] * 256, 1)
-}' >"$T/keys"
+random_pubkeys "$N" >"$T/keys"
 mapfile -t KEYS <"$T/keys"
 args=()
 for i in "${!KEYS[@]}"; do

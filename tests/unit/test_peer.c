@@ -66,6 +66,46 @@ static void test_peer_table(void **state)
 	free(peers);
 }
 
+/* the soon list: add/remove are idempotent, and removing a peer from the table unlinks it */
+static void test_soon_list(void **state)
+{
+	struct tapir_peer_table t;
+	struct tapir_peer *p[4];
+	uint8_t key[32];
+	unsigned int n;
+
+	assert_int_equal(tapir_peer_table_init(&t), 0);
+	for (unsigned int i = 0; i < 4; i++) {
+		tapir_random_bytes(key, sizeof(key));
+		p[i] = tapir_peer_new(key);
+		assert_non_null(p[i]);
+		assert_int_equal(tapir_peer_table_add(&t, p[i]), 0);
+	}
+	assert_null(t.soon);
+	tapir_peer_table_soon_add(&t, p[0]);
+	tapir_peer_table_soon_add(&t, p[2]);
+	tapir_peer_table_soon_add(&t, p[2]);
+	tapir_peer_table_soon_add(&t, p[3]);
+	n = 0;
+	for (struct tapir_peer *q = t.soon; q; q = q->soon_next)
+		n++;
+	assert_int_equal(n, 3);
+	tapir_peer_table_soon_remove(&t, p[1]); /* not on it: no-op */
+	tapir_peer_table_soon_remove(&t, p[2]); /* the middle one */
+	tapir_peer_table_remove(&t, p[3]);	/* the head, through the table */
+	assert_false(p[3]->is_soon);
+	assert_ptr_equal(t.soon, p[0]);
+	assert_null(p[0]->soon_next);
+	assert_null(p[0]->soon_prev);
+	tapir_peer_table_remove(&t, p[0]);
+	assert_null(t.soon);
+	tapir_peer_table_remove(&t, p[1]);
+	tapir_peer_table_remove(&t, p[2]);
+	for (unsigned int i = 0; i < 4; i++)
+		tapir_peer_free(p[i]);
+	tapir_peer_table_destroy(&t);
+}
+
 static void test_index_table(void **state)
 {
 	struct tapir_index_table t;
@@ -97,6 +137,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_peer_table),
 	    cmocka_unit_test(test_index_table),
+	    cmocka_unit_test(test_soon_list),
 	};
 	if (tapir_crypto_init() < 0)
 		return 1;

@@ -121,6 +121,28 @@ static void test_zero_key_material(void **state)
 	assert_int_equal(tapir_timers_expire(&t, ms(1000000)), 0);
 }
 
+/* the earliest pending deadline, whichever timer holds it; 0 when none is pending */
+static void test_next_deadline(void **state)
+{
+	struct tapir_timers t;
+
+	memset(&t, 0, sizeof(t));
+	assert_int_equal(tapir_timers_next_deadline(&t), 0);
+	tapir_timers_session_derived(&t, ms(0));
+	assert_int_equal(tapir_timers_next_deadline(&t), ms(540000));
+	tapir_timers_data_received(&t, ms(1000));
+	assert_int_equal(tapir_timers_next_deadline(&t), ms(1000 + KEEPALIVE_TIMEOUT_MS));
+	tapir_timers_handshake_initiated(&t, ms(2000), 0);
+	assert_int_equal(tapir_timers_next_deadline(&t), ms(2000 + REKEY_TIMEOUT_MS));
+	atomic_store(&t.persistent_keepalive_interval_s, 1);
+	tapir_timers_any_authenticated_packet_traversal(&t, ms(3000));
+	assert_int_equal(tapir_timers_next_deadline(&t), ms(4000));
+	/* every timer a worker arms lies at least TAPIR_TIMER_MIN_ARM_MS ahead */
+	assert_true(ms(4000) - ms(3000) >= ms(TAPIR_TIMER_MIN_ARM_MS));
+	tapir_timers_stop(&t);
+	assert_int_equal(tapir_timers_next_deadline(&t), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -131,6 +153,7 @@ int main(void)
 	    cmocka_unit_test(test_new_handshake_after_unanswered_data),
 	    cmocka_unit_test(test_persistent_keepalive),
 	    cmocka_unit_test(test_zero_key_material),
+	    cmocka_unit_test(test_next_deadline),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
