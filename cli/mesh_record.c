@@ -138,7 +138,8 @@ int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t le
 		*why = "admin_key is not a base64 key";
 	else if (!cidr || tapir_mesh_cidr_parse(cidr, &net->cidr_addr, &net->cidr_len) < 0)
 		*why = "cidr is missing or not an IPv4 network A.B.C.D/LEN";
-	else if (mode && strcmp(mode, "tun") && strcmp(mode, "tap"))
+	else if ((!mode && json_object_object_get_ex(o, "mode", NULL)) ||
+		 (mode && strcmp(mode, "tun") && strcmp(mode, "tap")))
 		*why = "mode must be tun or tap";
 	else if (!get_uint(o, "subnet_len", 32, &subnet_len) ||
 		 !get_uint(o, "port", 65535, &port) || !get_uint(o, "mtu", MTU_MAX, &mtu) ||
