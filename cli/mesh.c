@@ -67,19 +67,40 @@ int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mes
 /* ---------------------------------------------------------------- the local tapird */
 
 /*
- * Reads tapird's private key and port; gives it a new key if it has none and our port if it
- * listens elsewhere. What is already right is not set again, so a restarted agent does not
- * disturb a running tapird.
+ * The daemon's mode must be the network's: a tun tapird cannot carry frames, and a tap one
+ * refuses allowed IPs. get=tapir names it (tapir_mode); a daemon that does not answer get=tapir
+ * (wireguard-go, kernel WireGuard through a socket) is a tun one.
+ */
+static int check_mode(const struct tapir_mesh_agent *a, const char *daemon_mode)
+{
+	const char *want = tapir_mesh_mode_name(a->net);
+
+	if (!strcmp(daemon_mode, want))
+		return 0;
+	fprintf(stderr,
+		"tapir mesh: %s is a %s network, but the daemon on %s runs in %s mode%s; start "
+		"it with tapird --mode %s\n",
+		a->net->name, want, a->opts->ifname, daemon_mode,
+		a->net->is_tap && !strcmp(daemon_mode, "tun") ? " (or is not tapird)" : "", want);
+	return -EPROTOTYPE;
+}
+
+/*
+ * Reads tapird's mode, private key and port; refuses a daemon in the wrong mode, gives it a new
+ * key if it has none and our port if it listens elsewhere, and in tap mode turns forwarding
+ * off: every host is a peer of every other, so a relayed broadcast would come back around
+ * (each hub relays the others' copies) without end. What is already right is not set again,
+ * so a restarted agent does not disturb a running tapird.
  */
 static int prepare_tapird(struct tapir_mesh_agent *a, uint16_t port)
 {
 	uint8_t priv[32] = {0};
-	char hex[TAPIR_KEY_HEX_LEN + 1], *reply = NULL, *body = NULL;
-	bool has_key = false;
+	char hex[TAPIR_KEY_HEX_LEN + 1], *reply = NULL, *body = NULL, mode[8] = "tun";
+	bool has_key = false, is_forwarding = false;
 	unsigned long old_port = 0;
 	size_t len = 0;
 	FILE *f;
-	int r = tapir_uapi_get(a->opts->ifname, false, &reply, &len);
+	int r = tapir_uapi_get(a->opts->ifname, true, &reply, &len);
 
 	if (r < 0) {
 		fprintf(stderr, "tapir mesh: no tapird answers on %s: %s\n", a->opts->ifname,
@@ -91,9 +112,18 @@ static int prepare_tapird(struct tapir_mesh_agent *a, uint16_t port)
 			has_key = tapir_key_from_hex(priv, p + 12, strcspn(p + 12, "\n")) == 0;
 		else if (!strncmp(p, "listen_port=", 12))
 			old_port = strtoul(p + 12, NULL, 10);
+		else if (!strncmp(p, "tapir_mode=", 11))
+			snprintf(mode, sizeof(mode), "%.*s", (int)strcspn(p + 11, "\n"), p + 11);
+		else if (!strncmp(p, "tapir_forward=true\n", 19))
+			is_forwarding = true;
 	}
 	explicit_bzero(reply, len);
 	free(reply);
+	r = check_mode(a, mode);
+	if (r < 0) {
+		tapir_wipe(priv, sizeof(priv));
+		return r;
+	}
 	len = 0;
 	f = open_memstream(&body, &len);
 	if (f && (!has_key || tapir_is_zero_ct(priv, 32))) {
@@ -104,6 +134,13 @@ static int prepare_tapird(struct tapir_mesh_agent *a, uint16_t port)
 	}
 	if (f && old_port != port)
 		fprintf(f, "listen_port=%u\n", port);
+	if (f && a->net->is_tap && is_forwarding) {
+		tapir_mesh_say(a,
+			       "%s forwards frames between peers: turning that off (a full mesh "
+			       "needs no hub, and relays would loop broadcasts)",
+			       a->opts->ifname);
+		fprintf(f, "tapir_forward=false\n");
+	}
 	if (f)
 		fclose(f);
 	r = body ? tapir_uapi_set(a->opts->ifname, body, len) : -ENOMEM;
@@ -142,11 +179,17 @@ static int pick_endpoint(struct tapir_mesh_agent *a, uint16_t port)
 	return 0;
 }
 
-/* Address FIRST/32, MTU, up, and a route for the overlay CIDR through the interface. */
+/*
+ * tun: address FIRST/32, MTU, up, and a route for the overlay CIDR through the interface.
+ * tap: FIRST with the CIDR's prefix, since the hosts share one Ethernet segment; the kernel's
+ * prefix route for that address is the overlay route (ARP finds each host), so none is added.
+ * The MTU leaves room for the frame headers (tapir_mesh_link_mtu).
+ */
 static int configure_link(struct tapir_mesh_agent *a)
 {
 	uint32_t first = htonl(tapir_mesh_subnet_addr(a->net, a->self.subnet) + 1);
 	uint32_t cidr = htonl(a->net->cidr_addr);
+	uint8_t prefix_len = a->net->is_tap ? a->net->cidr_len : 32;
 	struct tapir_nl *nl = NULL;
 	int ifindex, r = tapir_nl_open(&nl, NULL);
 
@@ -155,12 +198,12 @@ static int configure_link(struct tapir_mesh_agent *a)
 	ifindex = tapir_nl_link_lookup(nl, a->opts->ifname, NULL);
 	r = ifindex < 0 ? ifindex : 0;
 	if (r == 0) {
-		r = tapir_nl_addr(nl, true, ifindex, AF_INET, &first, 32);
+		r = tapir_nl_addr(nl, true, ifindex, AF_INET, &first, prefix_len);
 		r = r == -EEXIST ? 0 : r;
 	}
 	if (r == 0)
-		r = tapir_nl_link_set(nl, ifindex, a->net->mtu, true);
-	if (r == 0) {
+		r = tapir_nl_link_set(nl, ifindex, (int)tapir_mesh_link_mtu(a->net), true);
+	if (r == 0 && !a->net->is_tap) {
 		r = tapir_nl_route(nl, true, ifindex, AF_INET, &cidr, a->net->cidr_len,
 				   RT_TABLE_MAIN_ID);
 		r = r == -EEXIST ? 0 : r;

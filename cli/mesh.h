@@ -29,6 +29,13 @@ enum {
 	TAPIR_MESH_CERT_TEXT = 112,	  /* base64 of 78 bytes, and a NUL */
 	TAPIR_MESH_REVOCATION_TEXT = 144, /* base64 of 105 bytes, and a NUL */
 	TAPIR_MESH_REVOKED_MAX = 65536,	  /* revoked keys an agent keeps */
+	/*
+	 * tap mode: what a frame carries more than an IP packet, tapird's TAPIR_L2_FRAME_OVERHEAD
+	 * (3-byte extension header, 14-byte Ethernet header). The TAP's MTU is the network's
+	 * MTU less this, as `tapir up` sets it (1403 for 1420), so a full frame fits the packet
+	 * size the network's MTU was chosen for.
+	 */
+	TAPIR_MESH_L2_OVERHEAD_BYTES = 3 + 14,
 };
 
 struct tapir_mesh_net {
@@ -36,6 +43,7 @@ struct tapir_mesh_net {
 	uint32_t cidr_addr; /* network address */
 	uint8_t cidr_len, subnet_len;
 	uint16_t port, mtu, keepalive_s;
+	bool is_tap;	       /* mode tap: one L2 segment, tapird --mode tap on every host */
 	bool has_admin_key;    /* the config names an admin key: records must be signed */
 	uint8_t admin_key[32]; /* Ed25519 public key */
 };
@@ -72,6 +80,10 @@ int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t le
 /* Returns a new string (free) or NULL. */
 char *tapir_mesh_net_format(const struct tapir_mesh_net *net);
 uint32_t tapir_mesh_n_subnets(const struct tapir_mesh_net *net);
+/* "tun" or "tap" */
+const char *tapir_mesh_mode_name(const struct tapir_mesh_net *net);
+/* The interface's MTU (and subnet.env's): the network's, less the frame headers in tap mode. */
+unsigned tapir_mesh_link_mtu(const struct tapir_mesh_net *net);
 uint32_t tapir_mesh_subnet_addr(const struct tapir_mesh_net *net, uint32_t subnet);
 void tapir_mesh_subnet_text(char out[TAPIR_MESH_CIDR_TEXT], const struct tapir_mesh_net *net,
 			    uint32_t subnet);

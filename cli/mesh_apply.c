@@ -5,6 +5,10 @@
  * diffs the whole store against tapird's peers and changes only what differs.
  *
  * Peers whose allowed IPs lie outside the overlay CIDR are the administrator's: never touched.
+ * In tap mode peers have no allowed IPs (tapird switches frames by the MACs it learns from each
+ * peer, and floods broadcasts to all of them), so the interface is the mesh's: every peer on
+ * it is a mesh peer, and one the store does not want is removed, as it would be a port of the
+ * network's segment that no record (or certificate) vouches for.
  * A bad record is ignored with one log line and counted, and changes nothing: if its subnet
  * held a peer, that peer keeps its last valid record (its owner's agent writes the record
  * back; a delete still removes the peer). The watch and the resync cover the whole network
@@ -70,10 +74,11 @@ static void append_peer(FILE *f, const struct tapir_mesh_agent *a, const struct 
 
 	tapir_key_to_hex(hex, h->public_key);
 	tapir_mesh_subnet_text(subnet, a->net, h->subnet);
-	fprintf(f,
-		"public_key=%s\nendpoint=%s\nreplace_allowed_ips=true\nallowed_ip=%s\n"
-		"persistent_keepalive_interval=%u\n",
-		hex, h->endpoint, subnet, a->net->keepalive_s);
+	fprintf(f, "public_key=%s\nendpoint=%s\n", hex, h->endpoint);
+	/* tap: no allowed IPs (tapird refuses them); frames go by learned MAC */
+	if (!a->net->is_tap)
+		fprintf(f, "replace_allowed_ips=true\nallowed_ip=%s\n", subnet);
+	fprintf(f, "persistent_keepalive_interval=%u\n", a->net->keepalive_s);
 }
 
 static int send_set(struct tapir_mesh_agent *a, char *body, size_t len)
@@ -299,7 +304,7 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* tapird's peers: their keys, and whether one of their allowed IPs lies inside the CIDR. */
+/* tapird's peers: their keys, and whether an allowed IP lies inside the CIDR (tap: all are). */
 struct live_peer {
 	uint8_t key[32];
 	bool is_mesh;
@@ -338,6 +343,7 @@ static int live_peers(struct tapir_mesh_agent *a, struct live_peer **out, size_t
 			}
 			peers = p;
 			memset(&peers[n], 0, sizeof(peers[n]));
+			peers[n].is_mesh = a->net->is_tap; /* a tap interface is the mesh's */
 			if (tapir_key_from_hex(peers[n].key, line + 11, strlen(line + 11)) == 0)
 				n++;
 		} else if (n && !strncmp(line, "allowed_ip=", 11) && in_cidr(a->net, line + 11)) {

@@ -38,7 +38,8 @@ enum {
 
 static const char USAGE[] =
     "Usage: tapir mesh init   --etcd URL[,URL...] --network NAME --cidr A.B.C.D/LEN\n"
-    "                         [--subnet-len N] [--port P] [--mtu M] [--keepalive S] [--force]\n"
+    "                         [--mode tun|tap] [--subnet-len N] [--port P] [--mtu M]\n"
+    "                         [--keepalive S] [--force]\n"
     "       tapir mesh join   --etcd URL[,URL...] --network NAME --interface IFNAME\n"
     "                         [--endpoint ADDR[:PORT]] [--port P] [--ttl S] [--state-dir DIR]\n"
     "                         [--trace-apply FILE]\n"
@@ -55,16 +56,22 @@ static const char USAGE[] =
     "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
     "\n"
     "An overlay network kept in etcd under /tapir/networks/NAME/. init writes the network\n"
-    "(subnet length 24, port 51820, MTU 1420, keepalive 25 s unless given). join runs the agent\n"
-    "in the foreground next to a tapird already running on IFNAME: it sets tapird's key (a new\n"
-    "one if it has none) and port, takes a free subnet with an etcd lease (TTL 30 s), publishes\n"
-    "this host's public key and endpoint (default: its address towards etcd), puts the subnet's\n"
-    "first address and a route for the network on IFNAME, writes DIR/subnet.env, and then adds,\n"
-    "updates and removes one peer per change in etcd. SIGTERM or Ctrl-C revokes the lease (the\n"
-    "other hosts drop this one at once); a restart asks for the same subnet (DIR/NAME.state).\n"
-    "leave stops the agent and gives the subnet up. status lists the network's hosts and its\n"
-    "revoked keys (verified with --admin-pub; a revoked host's record is counted as refused)\n"
-    "and, with --interface, which hosts are peers of IFNAME. DIR is /run/tapir/mesh by default.\n"
+    "(mode tun, subnet length 24, port 51820, MTU 1420, keepalive 25 s unless given). join\n"
+    "runs the agent in the foreground next to a tapird already running on IFNAME: it sets\n"
+    "tapird's key (a new one if it has none) and port, takes a free subnet with an etcd lease\n"
+    "(TTL 30 s), publishes this host's public key and endpoint (default: its address towards\n"
+    "etcd), puts the subnet's first address and a route for the network on IFNAME, writes\n"
+    "DIR/subnet.env, and then adds, updates and removes one peer per change in etcd. SIGTERM\n"
+    "or Ctrl-C revokes the lease (the other hosts drop this one at once); a restart asks for\n"
+    "the same subnet (DIR/NAME.state). leave stops the agent and gives the subnet up. status\n"
+    "lists the network's hosts and its revoked keys (verified with --admin-pub; a revoked\n"
+    "host's record is counted as refused) and, with --interface, which hosts are peers of\n"
+    "IFNAME. DIR is /run/tapir/mesh by default.\n"
+    "--mode tap makes one Ethernet segment of the hosts: every tapird must run with --mode tap\n"
+    "(join refuses a daemon whose mode is not the network's), peers carry frames by MAC, not\n"
+    "allowed IPs, forwarding is turned off (a full mesh needs no hub), the TAP gets the first\n"
+    "address of the subnet with the network's prefix (no route) and the network's MTU less 17\n"
+    "(the frame headers), as does subnet.env. Every peer of IFNAME is then the mesh's.\n"
     "--trace-apply (a debug aid for bench/mesh-scale.sh) appends one line per watch event and\n"
     "per resync to FILE: \"REVISION MONOTONIC_NS WHAT\", written once tapird has applied it.\n"
     "\n"
@@ -83,7 +90,7 @@ struct args {
 	struct tapir_etcd_opts etcd;
 	const char *network, *cidr, *ifname, *endpoint, *state_dir;
 	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
-	const char *trace_apply;
+	const char *trace_apply, *mode;
 	long subnet_len, port, mtu, keepalive, ttl, days, seconds;
 	bool is_force, needs_network;
 };
@@ -137,6 +144,7 @@ static const struct option OPTIONS[] = {
     {"cert-file", required_argument, NULL, 'R'},
     {"out", required_argument, NULL, 'o'},
     {"trace-apply", required_argument, NULL, 'X'},
+    {"mode", required_argument, NULL, 'O'},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -195,6 +203,7 @@ static bool string_option(struct args *a, int c, const char *arg)
 	    {'R', offsetof(struct args, cert_file)},
 	    {'o', offsetof(struct args, out)},
 	    {'X', offsetof(struct args, trace_apply)},
+	    {'O', offsetof(struct args, mode)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -443,6 +452,9 @@ static int cmd_init(struct args *a, struct tapir_etcd *e)
 
 	if (!a->cidr || tapir_mesh_cidr_parse(a->cidr, &net.cidr_addr, &net.cidr_len) < 0)
 		return usage_error("--cidr A.B.C.D/LEN is missing or not a network");
+	if (a->mode && strcmp(a->mode, "tun") && strcmp(a->mode, "tap"))
+		return usage_error("--mode: `%s' is not tun or tap", a->mode);
+	net.is_tap = a->mode && !strcmp(a->mode, "tap");
 	if (tapir_mesh_net_check(&net, &why) < 0)
 		return usage_error("%s", why);
 	net.has_admin_key = a->admin_pub != NULL;
@@ -668,8 +680,9 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 		fprintf(stderr, "tapir mesh: no tapird answers on %s\n", a->ifname);
 	tapir_mesh_subnet_text(cidr, &net, 0);
 	*strchr(cidr, '/') = '\0';
-	printf("network %s: %s/%u, subnets /%u, port %u, mtu %u, keepalive %u s\n", net.name, cidr,
-	       net.cidr_len, net.subnet_len, net.port, net.mtu, net.keepalive_s);
+	printf("network %s: %s/%u, subnets /%u, mode %s, port %u, mtu %u, keepalive %u s\n",
+	       net.name, cidr, net.cidr_len, net.subnet_len, tapir_mesh_mode_name(&net), net.port,
+	       net.mtu, net.keepalive_s);
 	if (list_revocations(e, &net, a->admin_pub ? admin : NULL, &revoked, &n_revoked,
 			     &n_bad_revocations) < 0) {
 		tapir_etcd_kvs_free(kvs, n);

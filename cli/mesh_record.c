@@ -138,8 +138,9 @@ int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t le
 		*why = "admin_key is not a base64 key";
 	else if (!cidr || tapir_mesh_cidr_parse(cidr, &net->cidr_addr, &net->cidr_len) < 0)
 		*why = "cidr is missing or not an IPv4 network A.B.C.D/LEN";
-	else if (mode && strcmp(mode, "tun"))
-		*why = "mode must be tun";
+	else if ((!mode && json_object_object_get_ex(o, "mode", NULL)) ||
+		 (mode && strcmp(mode, "tun") && strcmp(mode, "tap")))
+		*why = "mode must be tun or tap";
 	else if (!get_uint(o, "subnet_len", 32, &subnet_len) ||
 		 !get_uint(o, "port", 65535, &port) || !get_uint(o, "mtu", MTU_MAX, &mtu) ||
 		 !get_uint(o, "keepalive", KEEPALIVE_MAX_S, &keepalive))
@@ -149,6 +150,7 @@ int tapir_mesh_net_parse(struct tapir_mesh_net *net, const char *json, size_t le
 		net->port = (uint16_t)port;
 		net->mtu = (uint16_t)mtu;
 		net->keepalive_s = (uint16_t)keepalive;
+		net->is_tap = mode && !strcmp(mode, "tap");
 		r = tapir_mesh_net_check(net, why);
 	}
 	json_object_put(o);
@@ -172,13 +174,23 @@ char *tapir_mesh_net_format(const struct tapir_mesh_net *net)
 	cidr_text(cidr, net->cidr_addr, net->cidr_len);
 	tapir_key_to_base64(admin, net->admin_key);
 	if (asprintf(&s,
-		     "{\"cidr\":\"%s\",\"subnet_len\":%u,\"mode\":\"tun\",\"port\":%u,"
+		     "{\"cidr\":\"%s\",\"subnet_len\":%u,\"mode\":\"%s\",\"port\":%u,"
 		     "\"mtu\":%u,\"keepalive\":%u%s%s%s}",
-		     cidr, net->subnet_len, net->port, net->mtu, net->keepalive_s,
-		     net->has_admin_key ? ",\"admin_key\":\"" : "", net->has_admin_key ? admin : "",
-		     net->has_admin_key ? "\"" : "") < 0)
+		     cidr, net->subnet_len, tapir_mesh_mode_name(net), net->port, net->mtu,
+		     net->keepalive_s, net->has_admin_key ? ",\"admin_key\":\"" : "",
+		     net->has_admin_key ? admin : "", net->has_admin_key ? "\"" : "") < 0)
 		return NULL;
 	return s;
+}
+
+const char *tapir_mesh_mode_name(const struct tapir_mesh_net *net)
+{
+	return net->is_tap ? "tap" : "tun";
+}
+
+unsigned tapir_mesh_link_mtu(const struct tapir_mesh_net *net)
+{
+	return net->mtu - (net->is_tap ? TAPIR_MESH_L2_OVERHEAD_BYTES : 0u);
 }
 
 uint32_t tapir_mesh_n_subnets(const struct tapir_mesh_net *net)

@@ -124,7 +124,7 @@ int tapir_mesh_env_write(const char *dir, const struct tapir_mesh_net *net, uint
 	inet_ntop(AF_INET, &cidr, a, sizeof(a));
 	inet_ntop(AF_INET, &first, b, sizeof(b));
 	snprintf(text, sizeof(text), "NETWORK=%s/%u\nSUBNET=%s/%u\nMTU=%u\nIPMASQ=false\n", a,
-		 net->cidr_len, b, net->subnet_len, net->mtu);
+		 net->cidr_len, b, net->subnet_len, tapir_mesh_link_mtu(net));
 	return write_atomic(dir, "subnet.env", text);
 }
 

@@ -77,13 +77,17 @@ static void test_net_parse(void **state)
 	    /* 2 */ {"{\"cidr\":\"10.42.0.1/16\"}", 0},
 	    /* 3 */ {"{\"cidr\":\"10.42.0.0/16\",\"subnet_len\":16}", 0},
 	    /* 4 */ {"{\"cidr\":\"10.0.0.0/8\",\"subnet_len\":25}", 0},
-	    /* 5 */ {"{\"cidr\":\"10.42.0.0/16\",\"mode\":\"tap\"}", 0},
+	    /* 5 */ {"{\"cidr\":\"10.42.0.0/16\",\"mode\":\"l2\"}", 0},
 	    /* 6 */ {"{\"cidr\":\"10.42.0.0/16\",\"port\":\"51820\"}", 0},
 	    /* 7 */ {"{\"cidr\":\"10.42.0.0/16\",\"port\":70000}", 0},
 	    /* 8 */ {"[\"cidr\"]", 0},
 	    /* 9 */ {"{\"cidr\":\"10.42.0.0/16\"} x", 0},
 	    /* 10 */ {"{\"cidr\":\"fd00::/64\"}", 0},
 	    /* 11 */ {"{\"cidr\":\"10.42.0.0/16\",\"mtu\":100}", 0},
+	    /* 12 */ {"{\"cidr\":\"10.42.0.0/16\",\"mode\":\"tap\"}", 1},
+	    /* 13 */ {"{\"cidr\":\"10.42.0.0/16\",\"mode\":\"tun\"}", 1},
+	    /* 14 */ {"{\"cidr\":\"10.42.0.0/16\",\"mode\":\"TAP\"}", 0},
+	    /* 15 */ {"{\"cidr\":\"10.42.0.0/16\",\"mode\":3}", 0},
 	};
 	struct tapir_mesh_net net;
 	const char *why;
@@ -99,6 +103,12 @@ static void test_net_parse(void **state)
 	assert_int_equal(net.subnet_len, 24);
 	assert_int_equal(net.port, 51820);
 	assert_int_equal(net.keepalive_s, 25);
+	assert_false(net.is_tap);
+	assert_int_equal(tapir_mesh_link_mtu(&net), 1420);
+	tapir_mesh_net_parse(&net, rows[12].json, strlen(rows[12].json), &why);
+	assert_true(net.is_tap);
+	/* a frame carries 17 bytes more than a packet: the TAP's MTU, as `tapir up` sets it */
+	assert_int_equal(tapir_mesh_link_mtu(&net), 1403);
 }
 
 static void test_net_round_trip(void **state)
@@ -112,6 +122,14 @@ static void test_net_round_trip(void **state)
 	assert_int_equal(tapir_mesh_net_parse(&back, s, strlen(s), &why), 0);
 	assert_int_equal(back.cidr_addr, net.cidr_addr);
 	assert_int_equal(back.subnet_len, net.subnet_len);
+	assert_false(back.is_tap);
+	free(s);
+	net.is_tap = true;
+	s = tapir_mesh_net_format(&net);
+	assert_non_null(s);
+	assert_non_null(strstr(s, "\"mode\":\"tap\""));
+	assert_int_equal(tapir_mesh_net_parse(&back, s, strlen(s), &why), 0);
+	assert_true(back.is_tap);
 	free(s);
 }
 
