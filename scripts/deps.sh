@@ -19,6 +19,8 @@ packages=(
 	zsh fish
 	# tapir mesh tests: a single-member etcd and etcdctl
 	etcd-server etcd-client openssl
+	# tapir mesh cni test: the real CNI plugins (bridge, host-local) under /usr/lib/cni
+	containernetworking-plugins
 	# tapir show IF metrics: the Prometheus text parser (python3 is in the base system);
 	# tapird's metrics endpoint: scraped with curl
 	python3 python3-prometheus-client curl
