@@ -9,8 +9,9 @@
 # CNI_COMMAND, CNI_CONTAINERID, CNI_NETNS=/var/run/netns/C, CNI_IFNAME=eth0, CNI_PATH.
 # host-local keeps its leases in $T/ipamN (--data-dir), never in /var/lib/cni.
 # Checks: each ADD's result gives an address of its host's subnet; containers on host 1 and
-# host 2 ping each other both ways; a full-MTU packet with DF set and a 2 MiB TCP transfer
-# cross with the MTU from subnet.env (1380, not the default) and no IP fragment anywhere;
+# host 2 ping each other both ways, and see each other's own address (no masquerading); a
+# full-MTU packet with DF set and a 2 MiB TCP transfer cross with the MTU from subnet.env
+# (1380, not the default) and no IP fragment anywhere;
 # CHECK passes on a live container; DEL removes the veth and releases the address (and is
 # idempotent), after which CHECK fails and the address is unreachable; bad input to
 # `tapir mesh cni` is refused.
@@ -24,11 +25,11 @@ set -eu
 CNI_PATH=${CNI_PATH:-/usr/lib/cni}
 CLI=$(dirname "$IMPL")/tapir
 [ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
-require_cmds etcd etcdctl python3 nc
+require_cmds etcd etcdctl jq nc
 [ -x "$CNI_PATH/bridge" ] && [ -x "$CNI_PATH/host-local" ] ||
 	skip_all "no CNI plugins in $CNI_PATH (apt-get install containernetworking-plugins)"
 
-plan 15
+plan 17
 
 NET=t7013
 MTU=1380
@@ -43,45 +44,42 @@ for n in 1 2; do join "$n"; done
 host_of() { echo $((($1 - 3) / 2)); } # containers 5 and 6 on host 1, 7 and 8 on host 2
 
 # ---------------------------------------------------------------- the runtime's side
+# JSON through jq, addresses in bash: a python3 start costs seconds on a loaded machine.
 
 # env_of N KEY: KEY of host N's subnet.env
 env_of() { sed -n "s/^$2=//p" "$T/s$1/subnet.env"; }
-
-# plugin_conf LIST [PREV]: the list's plugin's own config, with its name and cniVersion and
-# PREV (a result file) as prevResult
-plugin_conf()
+ip2int() { local IFS=. a; read -ra a <<<"$1"; echo $(((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3])); }
+int2ip() { echo "$(($1 >> 24 & 255)).$(($1 >> 16 & 255)).$(($1 >> 8 & 255)).$(($1 & 255))"; }
+# net_of A.B.C.D/LEN: the network, A.B.C.D/LEN with the host bits cleared
+net_of()
 {
-	python3 - "$@" <<'PY'
-import json, sys
-lst = json.load(open(sys.argv[1]))
-assert len(lst["plugins"]) == 1, "one plugin expected"
-conf = dict(lst["plugins"][0], name=lst["name"], cniVersion=lst["cniVersion"])
-if len(sys.argv) > 2:
-    conf["prevResult"] = json.load(open(sys.argv[2]))
-print(json.dumps(conf))
-PY
+	local len=${1#*/} mask
+	mask=$(((0xffffffff << (32 - len)) & 0xffffffff))
+	echo "$(int2ip $(($(ip2int "${1%/*}") & mask)))/$len"
 }
 
-# cni CMD C: run the plugin for container C on its host; result in $T/res.C.CMD
+# cni CMD C: run the list's plugin for container C on its host with its own config: the
+# list's name and cniVersion added and, but for ADD, the ADD's result as prevResult.
+# The result is in $T/res.C.CMD.
 cni()
 {
-	local cmd=$1 c=$2 n prev=() type rc=0
+	local cmd=$1 c=$2 n conf type rc=0
 	n=$(host_of "$c")
-	[ "$cmd" = ADD ] || prev=("$T/res.$c.ADD")
-	plugin_conf "$T/cni$n.conflist" "${prev[@]}" >"$T/conf.$c.$cmd"
-	type=$(python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["type"])' \
-		"$T/conf.$c.$cmd")
+	conf=$T/conf.$c.$cmd
+	if [ "$cmd" = ADD ]; then
+		jq -c '.plugins[0] + {name, cniVersion}' "$T/cni$n.conflist" >"$conf"
+	else
+		jq -c --slurpfile prev "$T/res.$c.ADD" \
+			'.plugins[0] + {name, cniVersion, prevResult: $prev[0]}' "$T/cni$n.conflist" >"$conf"
+	fi
+	type=$(jq -r .type "$conf")
 	pretty "tapir-$$-$n" "CNI_COMMAND=$cmd CNI_NETNS=/var/run/netns/tapir-$$-$c $CNI_PATH/$type"
 	ip netns exec "tapir-$$-$n" timeout 20 env CNI_COMMAND="$cmd" \
 		CNI_CONTAINERID="t7013-$$-c$c" CNI_NETNS="/var/run/netns/tapir-$$-$c" \
-		CNI_IFNAME=eth0 CNI_PATH="$CNI_PATH" "$CNI_PATH/$type" \
-		<"$T/conf.$c.$cmd" >"$T/res.$c.$cmd" || rc=$?
+		CNI_IFNAME=eth0 CNI_PATH="$CNI_PATH" "$CNI_PATH/$type" <"$conf" >"$T/res.$c.$cmd" || rc=$?
 	[ "$rc" -eq 0 ] || cat "$T/res.$c.$cmd"
 	return "$rc"
 }
-
-# addr_in C: container C's address from its ADD result (without the length)
-addr_in() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["ips"][0]["address"].split("/")[0])' "$T/res.$1.ADD"; }
 
 # ---------------------------------------------------------------- the configuration
 
@@ -89,56 +87,47 @@ addr_in() { python3 -c 'import json, sys; print(json.load(open(sys.argv[1]))["ip
 # its subnet.env, and the options
 config_ok()
 {
-	local n=$1
+	local n=$1 sub
+	sub=$(env_of "$n" SUBNET)
 	"$CLI" mesh cni --state-dir "$T/s$n" --bridge "$BR" --name "t7013-$$" \
 		--data-dir "$T/ipam$n" >"$T/cni$n.conflist" || return 1
 	cat "$T/cni$n.conflist"
-	python3 - "$T/cni$n.conflist" "$(env_of "$n" NETWORK)" "$(env_of "$n" SUBNET)" \
-		"$(env_of "$n" MTU)" "$BR" "$T/ipam$n" <<'PY'
-import ipaddress, json, sys
-lst = json.load(open(sys.argv[1]))
-network, subnet, mtu, br, data = sys.argv[2:]
-gw = ipaddress.ip_interface(subnet)
-p = lst["plugins"][0]
-ipam = p["ipam"]
-want = {"cniVersion": "1.0.0", "type": "bridge", "bridge": br, "isGateway": True,
-        "ipMasq": False, "mtu": int(mtu), "ipam.type": "host-local", "dataDir": data,
-        "ranges": [[{"subnet": str(gw.network), "gateway": str(gw.ip)}]],
-        "routes": [{"dst": network, "gw": str(gw.ip)}]}
-got = {"cniVersion": lst["cniVersion"], "type": p["type"], "bridge": p["bridge"],
-       "isGateway": p["isGateway"], "ipMasq": p["ipMasq"], "mtu": p["mtu"],
-       "ipam.type": ipam["type"], "dataDir": ipam["dataDir"], "ranges": ipam["ranges"],
-       "routes": ipam["routes"]}
-for k in want:
-    if want[k] != got[k]:
-        sys.exit("%s: %r, expected %r" % (k, got[k], want[k]))
-PY
+	jq -e --arg sub "$(net_of "$sub")" --arg gw "${sub%/*}" --arg net "$(env_of "$n" NETWORK)" \
+		--argjson mtu "$(env_of "$n" MTU)" --arg br "$BR" --arg dd "$T/ipam$n" \
+		--arg name "t7013-$$" '
+		.cniVersion == "1.0.0" and .name == $name and (.plugins | length) == 1 and
+		.plugins[0] == {type: "bridge", bridge: $br, isGateway: true, ipMasq: false,
+			mtu: $mtu, ipam: {type: "host-local", dataDir: $dd,
+			ranges: [[{subnet: $sub, gateway: $gw}]], routes: [{dst: $net, gw: $gw}]}}' \
+		"$T/cni$n.conflist"
 }
-check "tapir mesh cni on each host: its subnet, gateway, overlay route, MTU $MTU" \
-	eval 'config_ok 1 && config_ok 2'
+for n in 1 2; do
+	check "tapir mesh cni on host $n: its subnet, gateway, overlay route, MTU $MTU" config_ok "$n"
+done
 
 # ---------------------------------------------------------------- ADD
 
-# in_subnet C: C's ADD result gives one address in its host's subnet, the gateway the
-# host's first address; the container's eth0 has it, the MTU and the overlay route
+declare -A ADDR=()
+# in_subnet C: C's ADD result gives one address, in its host's subnet and not the gateway, and
+# the gateway is the host's first address; the container's eth0 has it, the MTU and the
+# overlay route. Sets ADDR[C].
 in_subnet()
 {
-	local c=$1 n
+	local c=$1 n sub count addr gw
 	n=$(host_of "$c")
+	sub=$(env_of "$n" SUBNET)
 	cat "$T/res.$c.ADD"
-	python3 - "$T/res.$c.ADD" "$(env_of "$n" SUBNET)" <<'PY' || return 1
-import ipaddress, json, sys
-res = json.load(open(sys.argv[1]))
-gw = ipaddress.ip_interface(sys.argv[2])
-ips = res["ips"]
-assert len(ips) == 1, "%d addresses" % len(ips)
-a = ipaddress.ip_interface(ips[0]["address"])
-assert a.network == gw.network and a.ip != gw.ip, "%s not a container address of %s" % (a, gw.network)
-assert ips[0]["gateway"] == str(gw.ip), "gateway %s" % ips[0]["gateway"]
-PY
-	hx "$c" ip -o addr show dev eth0 | grep -qF " $(addr_in "$c")/" &&
+	read -r count addr gw < <(jq -r '"\(.ips | length) \(.ips[0].address) \(.ips[0].gateway)"' \
+		"$T/res.$c.ADD")
+	[ "$count" = 1 ] && [ "$(net_of "$addr")" = "$(net_of "$sub")" ] &&
+		[ "${addr%/*}" != "${sub%/*}" ] && [ "$gw" = "${sub%/*}" ] || {
+		echo "$count addresses, $addr via $gw: not a container address of $sub"
+		return 1
+	}
+	ADDR[$c]=${addr%/*}
+	hx "$c" ip -o addr show dev eth0 | grep -qF " $addr " &&
 		hx "$c" ip link show dev eth0 | grep -q " mtu $MTU " &&
-		hx "$c" ip route show "$(env_of "$n" NETWORK)" | grep -q "via $(env_of "$n" SUBNET | cut -d/ -f1) dev eth0"
+		hx "$c" ip route show "$(env_of "$n" NETWORK)" | grep -q "via ${sub%/*} dev eth0"
 }
 
 for c in 5 6 7 8; do add_ns "$c"; done
@@ -168,8 +157,8 @@ from_to()
 	local a b
 	for a in $1; do
 		for b in $2; do
-			cping_until_ok "$a" "$(addr_in "$b")" || {
-				echo "container $a cannot reach container $b ($(addr_in "$b"))"
+			cping_until_ok "$a" "${ADDR[$b]}" || {
+				echo "container $a cannot reach container $b (${ADDR[$b]})"
 				return 1
 			}
 		done
@@ -177,6 +166,21 @@ from_to()
 }
 check "containers 5 and 6 (host 1) reach 7 and 8 (host 2)" from_to "5 6" "7 8"
 check "containers 7 and 8 (host 2) reach 5 and 6 (host 1)" from_to "7 8" "5 6"
+
+# seen_from A B: the source address container B sees on a connection from container A
+seen_from()
+{
+	local a=$1 b=$2 pid
+	# shellcheck disable=SC2016 # $SOCAT_PEERADDR is socat's, for the shell it starts
+	hx "$b" timeout 15 socat TCP-LISTEN:5002,bind="${ADDR[$b]}" SYSTEM:'echo $SOCAT_PEERADDR' &
+	pid=$!
+	track_pid "$pid"
+	wait_for "socat to listen" 10 listening "tapir-$$-$b" 5002 || return 1
+	hx "$a" timeout 10 socat -u TCP:"${ADDR[$b]}":5002 -
+	wait "$pid"
+}
+check_eq "container 7 sees container 5's own address ${ADDR[5]} (no masquerading)" "${ADDR[5]}" \
+	seen_from 5 7
 
 # frags N: IP fragments created or reassembled in namespace tapir-$$-N
 frags()
@@ -188,15 +192,15 @@ frags()
 no_frags() { [ "$(frags 1)$(frags 2)$(frags 5)$(frags 7)" = 0000 ]; }
 full_size()
 {
-	hx 5 timeout 10 ping -c 2 -i 0.3 -W 2 -M do -s $((MTU - 28)) "$(addr_in 7)" &&
-		! hx 5 timeout 5 ping -c 1 -W 1 -M do -s $((MTU - 27)) "$(addr_in 7)" && no_frags
+	hx 5 timeout 10 ping -c 2 -i 0.3 -W 2 -M do -s $((MTU - 28)) "${ADDR[7]}" &&
+		! hx 5 timeout 5 ping -c 1 -W 1 -M do -s $((MTU - 27)) "${ADDR[7]}" && no_frags
 }
 check "a $MTU-byte packet with DF set crosses (one byte more does not leave the container)" \
 	full_size
 head -c $((2 << 20)) /dev/urandom >"$T/data"
 transfer()
 {
-	tcp_transfer "tapir-$$-5" "tapir-$$-7" "$(addr_in 7)" 5001 "$T/data" 30 &&
+	tcp_transfer "tapir-$$-5" "tapir-$$-7" "${ADDR[7]}" 5001 "$T/data" 30 &&
 		[ "$(sha_of "$T/recv.5001")" = "$(sha_of "$T/data")" ] && no_frags
 }
 check "2 MiB over TCP from container 5 to container 7, intact, no IP fragments" transfer
@@ -204,7 +208,7 @@ check "2 MiB over TCP from container 5 to container 7, intact, no IP fragments" 
 # ---------------------------------------------------------------- CHECK and DEL
 
 check "CHECK on live containers 5 and 7" eval 'cni CHECK 5 && cni CHECK 7'
-addr6=$(addr_in 6)
+addr6=${ADDR[6]}
 leases() { ls "$T/ipam1/t7013-$$"; }
 del_ok()
 {
@@ -215,7 +219,7 @@ del_ok()
 	veths=$(ip -n "tapir-$$-1" -o link show master "$BR" | wc -l)
 	[ "$veths" -eq 1 ] || { echo "$veths ports on $BR, expected 1"; return 1; }
 	! leases | grep -qxF "$addr6" || { echo "$addr6 still leased"; return 1; }
-	leases | grep -qxF "$(addr_in 5)" || { echo "container 5's lease went too"; return 1; }
+	leases | grep -qxF "${ADDR[5]}" || { echo "container 5's lease went too"; return 1; }
 	cni DEL 6 # a second DEL succeeds too (spec: DEL is idempotent)
 }
 check "DEL of container 6: its veth gone, $addr6 released in $T/ipam1, 5's kept; again ok" del_ok
