@@ -139,6 +139,7 @@ check "ADD: containers 7 and 8 on host 2 get addresses of its subnet ($(env_of 2
 	eval 'cni ADD 7 && cni ADD 8 && in_subnet 7 && in_subnet 8'
 check_eq "the bridge plugin turned forwarding on in both hosts" "1 1" \
 	eval 'echo $(nx 1 sysctl -n net.ipv4.ip_forward) $(nx 2 sysctl -n net.ipv4.ip_forward)'
+[ "${#ADDR[@]}" -eq 4 ] || bail_out "ADD gave ${#ADDR[@]} of 4 containers an address"
 
 # ---------------------------------------------------------------- traffic
 
