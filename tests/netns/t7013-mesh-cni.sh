@@ -26,8 +26,10 @@ CNI_PATH=${CNI_PATH:-/usr/lib/cni}
 CLI=$(dirname "$IMPL")/tapir
 [ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
 require_cmds etcd etcdctl jq nc
-[ -x "$CNI_PATH/bridge" ] && [ -x "$CNI_PATH/host-local" ] ||
-	skip_all "no CNI plugins in $CNI_PATH (apt-get install containernetworking-plugins)"
+for p in bridge host-local; do
+	[ -x "$CNI_PATH/$p" ] ||
+		skip_all "no CNI plugin $CNI_PATH/$p (apt-get install containernetworking-plugins)"
+done
 
 plan 17
 
@@ -119,11 +121,11 @@ in_subnet()
 	cat "$T/res.$c.ADD"
 	read -r count addr gw < <(jq -r '"\(.ips | length) \(.ips[0].address) \(.ips[0].gateway)"' \
 		"$T/res.$c.ADD")
-	[ "$count" = 1 ] && [ "$(net_of "$addr")" = "$(net_of "$sub")" ] &&
-		[ "${addr%/*}" != "${sub%/*}" ] && [ "$gw" = "${sub%/*}" ] || {
+	if [ "$count" != 1 ] || [ "$(net_of "$addr")" != "$(net_of "$sub")" ] ||
+		[ "${addr%/*}" = "${sub%/*}" ] || [ "$gw" != "${sub%/*}" ]; then
 		echo "$count addresses, $addr via $gw: not a container address of $sub"
 		return 1
-	}
+	fi
 	ADDR[$c]=${addr%/*}
 	hx "$c" ip -o addr show dev eth0 | grep -qF " $addr " &&
 		hx "$c" ip link show dev eth0 | grep -q " mtu $MTU " &&
@@ -137,8 +139,8 @@ check "ADD: containers 5 and 6 on host 1 get addresses of its subnet ($(env_of 1
 	eval 'cni ADD 5 && cni ADD 6 && in_subnet 5 && in_subnet 6'
 check "ADD: containers 7 and 8 on host 2 get addresses of its subnet ($(env_of 2 SUBNET))" \
 	eval 'cni ADD 7 && cni ADD 8 && in_subnet 7 && in_subnet 8'
-check_eq "the bridge plugin turned forwarding on in both hosts" "1 1" \
-	eval 'echo $(nx 1 sysctl -n net.ipv4.ip_forward) $(nx 2 sysctl -n net.ipv4.ip_forward)'
+forwarding() { echo "$(nx 1 sysctl -n net.ipv4.ip_forward) $(nx 2 sysctl -n net.ipv4.ip_forward)"; }
+check_eq "the bridge plugin turned forwarding on in both hosts" "1 1" forwarding
 [ "${#ADDR[@]}" -eq 4 ] || bail_out "ADD gave ${#ADDR[@]} of 4 containers an address"
 
 # ---------------------------------------------------------------- traffic
@@ -186,6 +188,7 @@ check_eq "container 7 sees container 5's own address ${ADDR[5]} (no masquerading
 # frags N: IP fragments created or reassembled in namespace tapir-$$-N
 frags()
 {
+	# shellcheck disable=SC2016 # awk's fields
 	ip netns exec "tapir-$$-$1" awk '/^Ip: [0-9]/ { n = split(h, k); for (i = 1; i <= n; i++)
 		if (k[i] ~ /^(FragCreates|ReasmReqds)$/) s += $i } /^Ip: [A-Z]/ { h = $0 } END { print s + 0 }' \
 		/proc/net/snmp
@@ -193,8 +196,8 @@ frags()
 no_frags() { [ "$(frags 1)$(frags 2)$(frags 5)$(frags 7)" = 0000 ]; }
 full_size()
 {
-	hx 5 timeout 10 ping -c 2 -i 0.3 -W 2 -M do -s $((MTU - 28)) "${ADDR[7]}" &&
-		! hx 5 timeout 5 ping -c 1 -W 1 -M do -s $((MTU - 27)) "${ADDR[7]}" && no_frags
+	hx 5 timeout 10 ping -c 2 -i 0.3 -W 2 -M "do" -s $((MTU - 28)) "${ADDR[7]}" &&
+		! hx 5 timeout 5 ping -c 1 -W 1 -M "do" -s $((MTU - 27)) "${ADDR[7]}" && no_frags
 }
 check "a $MTU-byte packet with DF set crosses (one byte more does not leave the container)" \
 	full_size
