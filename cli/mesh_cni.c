@@ -151,6 +151,8 @@ static int check_env(struct tapir_mesh_env *env, unsigned seen, const char **why
 		*why = "SUBNET is missing";
 	else if (!(seen & HAS_MTU))
 		*why = "MTU is missing";
+	else if (!env->network_len)
+		*why = "NETWORK is 0.0.0.0/0: the overlay is a part of the address space";
 	else if (env->subnet_len <= env->network_len || env->subnet_len > SUBNET_LEN_MAX)
 		*why = "SUBNET's length must be longer than NETWORK's and at most 30";
 	else if ((env->gateway & mask_of(env->network_len)) != env->network_addr)

@@ -60,6 +60,8 @@ static void test_env_parse(void **state)
 	    /* 28 */
 	    {"NETWORK=10.42.0.0/16 \nSUBNET=10.42.3.1/24\nMTU=1420\n", "NETWORK is not", 1},
 	    /* 29 */ {"NETWORK=10.42.0.0/16\nSUBNET=/24\nMTU=1420\n", "SUBNET is not", 2},
+	    /* 30 */ {"NETWORK=0.0.0.0/0\nSUBNET=10.42.3.1/24\nMTU=1420\n", "0.0.0.0/0", 0},
+	    /* 31 */ {"MTU=1420\nNETWORK=10.42.0.0/16\nMTU=1420\n", "twice", 3},
 	};
 	struct tapir_mesh_env env;
 	const char *why;
