@@ -55,7 +55,7 @@ static const char USAGE[] =
     "       tapir mesh cni    [--state-dir DIR] [--bridge NAME] [--name NAME] [--data-dir DIR]\n"
     "       tapir mesh demo   (as root: etcd and 3 hosts in namespaces, then removed)\n"
     "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
-    "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
+    "Every command that talks to etcd takes --cacert FILE --cert FILE --key FILE for TLS.\n"
     "\n"
     "An overlay network kept in etcd under /tapir/networks/NAME/. init writes the network\n"
     "(subnet length 24, port 51820, MTU 1420, keepalive 25 s unless given). join runs the agent\n"
