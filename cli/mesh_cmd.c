@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: MIT
 /*
- * tapir mesh init|join|leave|status|keygen|sign|revoke: the command line of the mesh
+ * tapir mesh init|join|leave|status|keygen|sign|revoke|cni: the command line of the mesh
  * (doc/mesh-design.md). This file parses options and dispatches; the agent is mesh.c, records
- * are mesh_record.c, certificates and revocations mesh_trust.c, the etcd client is etcd.c.
+ * are mesh_record.c, certificates and revocations mesh_trust.c, the etcd client is etcd.c,
+ * the CNI configuration mesh_cni.c.
  * Exit codes: 0 ok, 1 error, 2 usage.
  */
 #include "cli.h"
@@ -24,6 +25,7 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "mesh.h"
+#include "mesh_cni.h"
 #include "uapi_client.h"
 
 static const char DEFAULT_STATE_DIR[] = "/run/tapir/mesh";
@@ -51,9 +53,10 @@ static const char USAGE[] =
     "                         --subnet A.B.C.D/LEN [--days N | --seconds N]\n"
     "       tapir mesh revoke --admin-key FILE --network NAME --public-key KEY\n"
     "                         [--etcd URL[,URL...]]\n"
+    "       tapir mesh cni    [--state-dir DIR] [--bridge NAME] [--name NAME] [--data-dir DIR]\n"
     "       tapir mesh demo   (as root: etcd and 3 hosts in namespaces, then removed)\n"
     "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
-    "Every command also takes --cacert FILE --cert FILE --key FILE for etcd over TLS.\n"
+    "Every command that talks to etcd takes --cacert FILE --cert FILE --key FILE for TLS.\n"
     "\n"
     "An overlay network kept in etcd under /tapir/networks/NAME/. init writes the network\n"
     "(mode tun, subnet length 24, port 51820, MTU 1420, keepalive 25 s unless given). join\n"
@@ -74,6 +77,8 @@ static const char USAGE[] =
     "(the frame headers), as does subnet.env. Every peer of IFNAME is then the mesh's.\n"
     "--trace-apply (a debug aid for bench/mesh-scale.sh) appends one line per watch event and\n"
     "per resync to FILE: \"REVISION MONOTONIC_NS WHAT\", written once tapird has applied it.\n"
+    "cni prints a CNI configuration (bridge plugin, host-local IPAM) for this host's containers\n"
+    "from DIR/subnet.env: tapir mesh cni > /etc/cni/net.d/10-tapir.conflist (cni --help).\n"
     "\n"
     "Signed networks: keygen writes an admin key (Ed25519) to FILE and prints its public half;\n"
     "sign prints a certificate binding a host's WireGuard public key to one subnet for N days\n"
@@ -745,6 +750,8 @@ int tapir_cmd_mesh(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "demo"))
 		return tapir_mesh_demo(argc - 1, argv + 1);
+	if (!strcmp(argv[1], "cni"))
+		return tapir_mesh_cni(argc - 1, argv + 1);
 	for (size_t i = 0; i < sizeof(VERBS) / sizeof(VERBS[0]); i++) {
 		if (strcmp(argv[1], VERBS[i].name))
 			continue;

@@ -156,11 +156,12 @@ _tapir_mesh()
 {
 	local cur=$1 prev=$2
 	if [ "$COMP_CWORD" -eq 2 ]; then
-		_tapir_reply "$cur" init join leave status keygen sign revoke demo --help
+		_tapir_reply "$cur" init join leave status keygen sign revoke cni demo --help
 		return
 	fi
 	case $prev in
-	--cacert | --cert | --key | --cert-file | --admin-key | --out | --state-dir | --trace-apply)
+	--cacert | --cert | --key | --cert-file | --admin-key | --out | --state-dir | --trace-apply | \
+		--data-dir)
 		_tapir_files "$cur"
 		return
 		;;
@@ -184,6 +185,7 @@ _tapir_mesh()
 	keygen) _tapir_reply "$cur" --out ;;
 	sign) _tapir_reply "$cur" --admin-key --network --public-key --subnet --days --seconds ;;
 	revoke) _tapir_reply "$cur" --admin-key --network --public-key --etcd $tls ;;
+	cni) _tapir_reply "$cur" --state-dir --bridge --name --data-dir --help ;;
 	demo) _tapir_reply "$cur" --help ;;
 	esac
 }

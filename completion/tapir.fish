@@ -164,7 +164,7 @@ complete -c tapir -n '__tapir_after demo 0' -l keep -d 'Leave the demo running'
 complete -c tapir -n '__tapir_after demo 0' -l clean -d 'Remove what a kept demo left'
 
 # mesh VERB [OPTION VALUE]...
-complete -c tapir -n '__tapir_at mesh 0' -a 'init join leave status keygen sign revoke demo'
+complete -c tapir -n '__tapir_at mesh 0' -a 'init join leave status keygen sign revoke cni demo'
 for verb in init join leave status revoke
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l etcd -r -d 'etcd endpoints, comma-separated'
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l network -r -d 'network name'
@@ -185,7 +185,7 @@ complete -c tapir -n "$msub join" -l endpoint -r
 complete -c tapir -n "$msub join" -l ttl -r
 complete -c tapir -n "$msub join" -l cert-file -r -F
 complete -c tapir -n "$msub join" -l trace-apply -r -F
-complete -c tapir -n "$msub join leave" -l state-dir -r -F
+complete -c tapir -n "$msub join leave cni" -l state-dir -r -F
 complete -c tapir -n "$msub keygen" -l out -r -F
 complete -c tapir -n "$msub sign revoke" -l admin-key -r -F
 complete -c tapir -n "$msub sign" -l network -r -d 'network name'
@@ -193,3 +193,6 @@ complete -c tapir -n "$msub sign revoke" -l public-key -r
 complete -c tapir -n "$msub sign" -l subnet -r
 complete -c tapir -n "$msub sign" -l days -r
 complete -c tapir -n "$msub sign" -l seconds -r
+complete -c tapir -n "$msub cni" -l bridge -r -d 'bridge name (cni0)'
+complete -c tapir -n "$msub cni" -l name -r -d 'CNI network name (tapir)'
+complete -c tapir -n "$msub cni" -l data-dir -r -F -d "host-local's dataDir"

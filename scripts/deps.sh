@@ -19,6 +19,9 @@ packages=(
 	zsh fish
 	# tapir mesh tests: a single-member etcd and etcdctl
 	etcd-server etcd-client openssl
+	# tapir mesh cni test: the real CNI plugins (bridge, host-local) under /usr/lib/cni, and
+	# jq for their JSON (also t7009's etcd answers)
+	containernetworking-plugins jq
 	# tapir show IF metrics: the Prometheus text parser (python3 is in the base system);
 	# tapird's metrics endpoint: scraped with curl
 	python3 python3-prometheus-client curl

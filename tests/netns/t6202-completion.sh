@@ -5,8 +5,8 @@
 # subcommand table (`tapir --help`), show's fields and set's keys and their enumerated values
 # (the usage of `tapir show --help` and `tapir set --help`), up's options, tuntap's verbs and
 # words (`tapir tuntap VERB --help`), demo's options, mesh's verbs and sign's and revoke's
-# options (the usage of `tapir mesh --help`). No namespace, daemon or network
-# (lib.sh is sourced for its TAP helpers and cleanup).
+# options (the usage of `tapir mesh --help`) and cni's (`tapir mesh cni --help`). No
+# namespace, daemon or network (lib.sh is sourced for its TAP helpers and cleanup).
 #
 #   bash: the script is sourced, `complete -p tapir` names the function, which runs with
 #         COMP_WORDS/COMP_CWORD set as bash sets them
@@ -50,6 +50,7 @@ MESH_SIGN_OPTS=$("$TAPIR" mesh --help | awk '/tapir mesh /{ on = /tapir mesh sig
 	grep -oE -- '--[a-z-]+')
 MESH_REVOKE_OPTS=$("$TAPIR" mesh --help | awk '/tapir mesh /{ on = /tapir mesh revoke/ } on' |
 	grep -oE -- '--[a-z-]+')
+MESH_CNI_OPTS=$(usage_of mesh cni | grep -oE -- '--[a-z-]+')
 TUNTAP_VERBS=$("$TAPIR" tuntap --help | head -1 | sed 's/.*{\(.*\)}.*/\1/' | grep -oE '[a-z]+')
 # tuntap VERB's keywords: the lowercase words of its usage after "tapir tuntap VERB",
 # without the mode values (offered after "mode") and the options (offered after "-")
@@ -68,14 +69,14 @@ TT_SHOW_OPTS=$(tuntap_opts show)
 TT_WATCH_OPTS=$(tuntap_opts watch)
 
 n_enums=$(grep -c . <<<"$SET_ENUMS" || true)
-N_CONTEXTS=$((17 + n_enums))
+N_CONTEXTS=$((18 + n_enums))
 plan $((1 + 3 * N_CONTEXTS))
 
 lists_ok()
 {
 	local name
 	for name in SUBCMDS SHOW_FIELDS SET_DEVICE_KEYS SET_PEER_KEYS SET_ENUMS UP_OPTS DEMO_OPTS \
-		MESH_VERBS MESH_SIGN_OPTS TUNTAP_VERBS TT_ADD TT_DEL TT_SHOW TT_WATCH TT_SHOW_OPTS TT_WATCH_OPTS; do
+		MESH_VERBS MESH_SIGN_OPTS MESH_CNI_OPTS TUNTAP_VERBS TT_ADD TT_DEL TT_SHOW TT_WATCH TT_SHOW_OPTS TT_WATCH_OPTS; do
 		echo "$name:" ${!name}
 		[ -n "${!name}" ] || return 1
 	done
@@ -83,7 +84,8 @@ lists_ok()
 	grep -qx strip <<<"$SUBCMDS" && grep -qx compression <<<"$SHOW_FIELDS" &&
 		grep -qx tcp-listen <<<"$SET_DEVICE_KEYS" && grep -qx compression <<<"$SET_PEER_KEYS" &&
 		grep -qx -- --foreground <<<"$UP_OPTS" && grep -qx -- -d <<<"$TT_SHOW_OPTS" &&
-		grep -qx demo <<<"$MESH_VERBS" && grep -qx -- --seconds <<<"$MESH_SIGN_OPTS"
+		grep -qx demo <<<"$MESH_VERBS" && grep -qx -- --seconds <<<"$MESH_SIGN_OPTS" &&
+		grep -qx cni <<<"$MESH_VERBS" && grep -qx -- --data-dir <<<"$MESH_CNI_OPTS"
 }
 check "the CLI's --help yields every list (subcommands, fields, keys, verbs, options)" lists_ok
 
@@ -151,6 +153,7 @@ contexts=(
 	"tapir mesh |$MESH_VERBS"
 	"tapir mesh sign -|$MESH_SIGN_OPTS"
 	"tapir mesh revoke -|$MESH_REVOKE_OPTS"
+	"tapir mesh cni -|$MESH_CNI_OPTS"
 	"tapir tuntap |$TUNTAP_VERBS"
 	"tapir tuntap add |$TT_ADD"
 	"tapir tuntap add x mode |tun tap"
