@@ -32,7 +32,9 @@ done
 check "init through the cluster, signed" hx 1 "$CLI" mesh init --etcd "$ETCD" \
 	--network "$NET" --cidr 10.92.0.0/16 --admin-pub "$ADMIN" --keepalive 0
 signed_join() { join "$1" --admin-pub "$ADMIN" --cert-file "$T/cert$1"; }
-for n in "${OLD[@]}"; do signed_join "$n"; done
+# the 5 agents start together, as a fleet's would
+for n in "${OLD[@]}"; do agent_start "$n" --admin-pub "$ADMIN" --cert-file "$T/cert$n"; done
+for n in "${OLD[@]}"; do wait_for "agent $n to join" 15 joined_since "$n" 0; done
 check "5 hosts on 3 members: 4 peers each" wait_for "4 peers each" 15 all_have "${OLD[@]}" 4
 check "full 5x5 matrix: the 20 ordered pairs ping" matrix "${OLD[@]}"
 
