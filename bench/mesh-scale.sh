@@ -260,7 +260,7 @@ round()
 	tcpu_cold=$(cpu_s "$TAPIRD_PID")
 	say "  cold start: resync done $cold_trace ms after start ($cold_uapi ms in get);" \
 		"CPU agent $cpu_cold s, tapird $tcpu_cold s; RSS agent $rss_a KiB, tapird $rss_t KiB"
-	say "  $(grep 'resynced at' "$log" | tail -1)"
+	say "  $(grep 'learned the peers' "$log" | tail -1)"
 	# idle: what N peers cost tapird and the agent when nothing changes
 	cpu0=$(cpu_s "$AGENT_PID")
 	tcpu0=$(cpu_s "$TAPIRD_PID")
@@ -308,7 +308,8 @@ round()
 		--argjson inc_tcpu "$inc_tcpu" --argjson tcpu_cold "$tcpu_cold" \
 		--argjson tcpu_churn "$tcpu_churn" --argjson idle_a "$idle_a" \
 		--argjson idle_t "$idle_t" --argjson ecpu_churn "$ecpu_churn" \
-		--arg resyncs "$(grep 'resynced at' "$log" | sed 's/^tapir mesh: [^:]*: //')" \
+		--arg resyncs "$(grep -E 'resynced at|learned the peers' "$log" |
+			sed 's/^tapir mesh: [^:]*: //')" \
 		--argjson cold_trace "$cold_trace" --argjson cold_uapi "$cold_uapi" \
 		--argjson cpu_cold "$cpu_cold" --argjson rss_a "$rss_a" --argjson rss_t "$rss_t" \
 		--argjson churn "$churn" --argjson lat "$lat" --argjson cpu_churn "$cpu_churn" \

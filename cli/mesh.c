@@ -1,12 +1,13 @@
 // SPDX-License-Identifier: MIT
 /*
  * tapir mesh join: the agent (doc/mesh-design.md sections 4 and 5). It prepares the local
- * tapird (key, port), takes a subnet with an etcd lease (a transaction that creates the key only
- * if absent), writes this host's record, puts the subnet's first address and one route for the
- * overlay on the interface, then follows the store: a watch whose events mesh_apply.c turns
- * into single-peer UAPI sets, a resync whenever the watch is lost, and a lease keepalive every
- * third of the TTL. SIGTERM or SIGINT revokes the lease, so every other host drops this one at
- * once, and keeps the state file, so a restart asks for the same subnet.
+ * tapird (key, port), adds the network's hosts as peers, takes a subnet with an etcd lease (a
+ * transaction that creates the key only if absent), writes this host's record, puts the
+ * subnet's first address and one route for the overlay on the interface, then follows the
+ * store: a watch whose events mesh_apply.c turns into single-peer UAPI sets, a resync whenever
+ * the watch is lost, and a lease keepalive every third of the TTL. SIGTERM or SIGINT revokes
+ * the lease, so every other host drops this one at once, and keeps the state file, so a
+ * restart asks for the same subnet.
  *
  * The private key never leaves tapird and this process: it is read to derive the public key
  * and wiped; it is never written to etcd, a file or a log.
@@ -458,6 +459,7 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	uint16_t port = o->port ? (uint16_t)o->port : net->port;
 	struct tapir_mesh_state st;
 	char subnet[TAPIR_MESH_CIDR_TEXT];
+	int64_t rev;
 	int r;
 
 	tapir_cli_catch_signals();
@@ -480,8 +482,16 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	if (r == 0) {
 		tapir_mesh_revoked_load(&a);
 		tapir_mesh_state_read(o->state_dir, net->name, &st);
-		r = acquire(&a, st.has_subnet, st.subnet);
+		/*
+		 * Learn the peers before anyone can learn us: a host that adds us as soon as our
+		 * record appears and sends at once must find us knowing its key, or its
+		 * handshake initiation is dropped and retried only after REKEY_TIMEOUT (5 s).
+		 * run()'s first resync adds the hosts that join meanwhile.
+		 */
+		r = tapir_mesh_resync(&a, &rev);
 	}
+	if (r == 0)
+		r = acquire(&a, st.has_subnet, st.subnet);
 	if (r == 0) {
 		tapir_mesh_subnet_text(subnet, net, a.self.subnet);
 		tapir_mesh_say(&a, "joined with subnet %s, endpoint %s, lease %llx (TTL %d s)",

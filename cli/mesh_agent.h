@@ -29,7 +29,7 @@ struct tapir_mesh_agent {
 	int64_t lease;
 	bool has_lease;
 	bool needs_rewrite;	       /* our record was changed or deleted by someone */
-	bool has_synced;	       /* a resync has completed since the agent started */
+	bool has_synced;	       /* a resync has completed (the first runs before acquire) */
 	struct tapir_mesh_slot *slots; /* owned; one per subnet number */
 	uint64_t next_expiry;	       /* no present slot's certificate expires before; 0: none */
 	uint64_t n_ignored, n_applied;

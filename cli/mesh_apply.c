@@ -209,6 +209,9 @@ static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, 
 		return -EBADMSG;
 	}
 	if (!memcmp(h->public_key, a->self.public_key, 32)) {
+		/* the first resync, before acquire(): our record from before a restart */
+		if (!a->has_synced)
+			return 0;
 		ignore(a, kv, "it carries this host's public key");
 		return -EBADMSG;
 	}
@@ -394,7 +397,7 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 		if (!is_under(&kvs[i], a->prefix))
 			continue; /* the config, revocations */
 		r = check_kv(a, &kvs[i], &subnet, &h);
-		if (r == 0)
+		if (r == 0 && a->has_synced)
 			restore_self(a, false, &kvs[i]);
 		if (r == -EBADMSG && a->slots[subnet].is_present) {
 			/* an ignored record keeps the peer it replaced, as in the watch */
@@ -475,14 +478,15 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	body = NULL;
 	t[3] = now_ms();
 	if (r == 0) {
+		tapir_mesh_say(a,
+			       "%s at revision %lld: %zu peer changes (store %lld ms, "
+			       "tapird's peers %lld ms, set %lld ms)",
+			       a->has_synced ? "resynced" : "learned the peers before joining",
+			       (long long)*rev_out, n_changed, (long long)(t[1] - t[0]),
+			       (long long)(t[2] - t[1]), (long long)(t[3] - t[2]));
 		a->has_synced = true;
 		memcpy(a->slots, want, n_subnets * sizeof(*want));
 		find_next_expiry(a);
-		tapir_mesh_say(a,
-			       "resynced at revision %lld: %zu peer changes (store %lld ms, "
-			       "tapird's peers %lld ms, set %lld ms)",
-			       (long long)*rev_out, n_changed, (long long)(t[1] - t[0]),
-			       (long long)(t[2] - t[1]), (long long)(t[3] - t[2]));
 		trace(a, *rev_out, "resync");
 	}
 out:

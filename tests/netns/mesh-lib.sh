@@ -1,10 +1,12 @@
 # SPDX-License-Identifier: MIT
 # shellcheck shell=bash
-# Helpers for the tapir mesh tests (t7NNN-mesh-*.sh), sourced after lib.sh with NET set:
-# a hub namespace tapir-$$-9 with a bridge and a single-member etcd on 192.0.2.100:2379 (its
-# data dir in $T, stopped by PID on exit), hosts tapir-$$-N joined to the bridge by veths,
-# each with a tapird tm$$N, and their agents.
+# Helpers for the tapir mesh tests (t7NNN-mesh-*.sh), sourced after lib.sh (NET set before the
+# first call): a hub namespace tapir-$$-9 with a bridge and a single-member etcd on
+# 192.0.2.100:2379 (its data dir in $T, stopped by PID on exit), hosts tapir-$$-N joined to the
+# bridge by veths, each with a tapird tm$$N, and their agents.
 #
+#   mesh_require [CMD...]    the skip checks (before plan): CLI, the tapir CLI next to tapird,
+#                            with a mesh command; etcd, etcdctl and CMDs installed
 #   mesh_start_etcd          the hub and etcd; waits until etcd answers
 #   etcd_run                 (re)starts etcd on its data dir, in the background; ETCD_PID
 #   mesh_start_cluster       instead of mesh_start_etcd: 3 members in tapir-$$-11..13 on
@@ -12,7 +14,12 @@
 #   add_host N               namespace, veth hN 192.0.2.N/24, tapird tm$$N
 #   join N [ARGS...]         the agent of host N in the background (log: $T/agentN.log),
 #                            waits for its first resync; AGENT_PID[N]
+#   agent_start N [ARGS...]  the same without the wait
+#   mesh_admin               an admin key $T/admin.key; ADMIN is its public key
+#   mesh_sign_host N SUBNET  a key for host N set in its tapird (h$N), certificate $T/certN
+#   leader, new_leader OLD   the cluster's leader (1-3); a leader other than OLD exists
 #   addr_of N, pub N, n_peers N, has_n_peers N K, all_have N... K, matrix N..., hx N CMD, ctl ARGS
+#   is_peer_of N PUB, not_peer_of N PUB, peer_of_all PUB N..., peer_of_none PUB N...
 # For TLS, set before sourcing: ETCD=https://..., ETCD_TLS_ARGS (etcd's options) and
 # CTL_TLS_ARGS (etcdctl's).
 ETCD=${ETCD:-http://192.0.2.100:2379}
@@ -21,6 +28,15 @@ ETCD=${ETCD:-http://192.0.2.100:2379}
 HUB="tapir-$$-9"
 TTL=5
 declare -A AGENT_PID=()
+
+# shellcheck disable=SC2120 # CMDs are optional
+mesh_require()
+{
+	CLI=$(dirname "$IMPL")/tapir
+	[ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
+	require_cmds etcd etcdctl "$@"
+	"$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
+}
 
 hx() { ip netns exec "tapir-$$-$1" "${@:2}"; }
 ctl() { ip netns exec "$HUB" timeout 10 etcdctl --endpoints "$ETCD" "${CTL_TLS_ARGS[@]}" "$@"; }
@@ -67,20 +83,28 @@ add_host()
 	start_daemon "tapir-$$-$n" "$IMPL" "tm$$$n"
 }
 
-# join N: the agent of host N in the background, its log in $T/agentN.log (appended).
-join()
+# agent_start N [ARGS...]: the agent of host N in the background, its log in $T/agentN.log
+# (appended).
+agent_start()
 {
-	local n=$1 before
+	local n=$1
 	shift
-	before=$(joins_of "$n")
 	pretty "tapir-$$-$n" "tapir mesh join --network $NET --interface tm$$$n --ttl $TTL"
 	(exec ip netns exec "tapir-$$-$n" "$CLI" mesh join --etcd "$ETCD" --network "$NET" \
 		--interface "tm$$$n" --ttl "$TTL" --state-dir "$T/s$n" "$@" \
 		>>"$T/agent$n.log" 2>&1 </dev/null) &
 	AGENT_PID[$n]=$!
 	track_pid "${AGENT_PID[$n]}"
-	# subnet.env may be left from an earlier run: wait for this agent's first resync
-	wait_for "agent $n to join" 10 joined_since "$n" "$before"
+}
+
+# join N [ARGS...]: agent_start, then wait for its first resync (subnet.env may be left from
+# an earlier run, so it is the log line that counts).
+join()
+{
+	local before
+	before=$(joins_of "$1")
+	agent_start "$@"
+	wait_for "agent $1 to join" 10 joined_since "$1" "$before"
 }
 
 joins_of()
@@ -102,6 +126,40 @@ has_n_peers() { [ "$(n_peers "$1")" -eq "$2" ]; }
 pub() { hx "$1" wg show "tm$$$1" public-key; }
 is_peer_of() { wg_dump "tapir-$$-$1" "tm$$$1" | cut -f1 | grep -qxF "$2"; }
 not_peer_of() { ! is_peer_of "$@"; }
+
+peer_of_all() # PUB HOSTS...: every host has PUB as a peer
+{
+	local h
+	for h in "${@:2}"; do
+		is_peer_of "$h" "$1" || return 1
+	done
+}
+
+peer_of_none() # PUB HOSTS...: no host has PUB as a peer
+{
+	local h
+	for h in "${@:2}"; do
+		not_peer_of "$h" "$1" || return 1
+	done
+}
+
+# ---------------------------------------------------------------- the trust layer
+
+mesh_admin()
+{
+	# shellcheck disable=SC2034 # the tests pass it to init and join
+	ADMIN=$("$CLI" mesh keygen --out "$T/admin.key")
+}
+
+# mesh_sign_host N SUBNET: a WireGuard key h$N set in host N's tapird, and the admin's
+# certificate for it and SUBNET in $T/certN.
+mesh_sign_host()
+{
+	keygen "h$1"
+	hx "$1" wg set "tm$$$1" private-key "$T/h$1.key"
+	"$CLI" mesh sign --admin-key "$T/admin.key" --network "$NET" --public-key "$(pub_of "h$1")" \
+		--subnet "$2" >"$T/cert$1"
+}
 ping1() { hx "$1" timeout 5 ping -c 1 -W 2 "$2"; }
 
 # every host in "$@" pings every other one's overlay address
@@ -188,4 +246,11 @@ leader()
 			--command-timeout=2s endpoint status -w simple 2>/dev/null |
 			awk -F', ' -v m="$m" '$5 == "true" { print m }'
 	done
+}
+
+new_leader() # OLD: a leader is elected that is not member OLD
+{
+	local l
+	l=$(leader)
+	[ -n "$l" ] && [ "$l" != "$1" ]
 }

@@ -12,16 +12,12 @@
 #   +---------------------------------+              +-------------------------------+
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-CLI=$(dirname "$IMPL")/tapir
-[ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
-require_cmds etcd etcdctl
-"$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
+. "$(dirname "$0")/mesh-lib.sh"
+mesh_require
 
 plan 9
 
 NET=t7004
-. "$(dirname "$0")/mesh-lib.sh"
 
 mesh_start_etcd
 for n in 1 2 3; do add_host "$n"; done

@@ -9,16 +9,12 @@
 #   hN 192.0.2.N ============== mbr ============================== eM 192.0.2.10M:2379/2380
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-CLI=$(dirname "$IMPL")/tapir
-[ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
-require_cmds etcd etcdctl
-"$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
+. "$(dirname "$0")/mesh-lib.sh"
+mesh_require
 
 plan 7
 
 NET=t7006
-. "$(dirname "$0")/mesh-lib.sh"
 
 mesh_start_cluster
 for n in 1 2 3; do add_host "$n"; done
@@ -33,8 +29,7 @@ for n in 1 2; do join "$n" --etcd "$URLS"; done
 check "two hosts are peers" wait_for "peers" 10 all_have 1 2 1
 signal_child KILL "${MEMBER_PID[$L]}"
 wait_for "the leader to die" 5 dead "${MEMBER_PID[$L]}"
-new_leader() { local l; l=$(leader); [ -n "$l" ] && [ "$l" != "$L" ]; }
-check "a new leader is elected among the two others" wait_for "a new leader" 20 new_leader
+check "a new leader is elected among the two others" wait_for "a new leader" 20 new_leader "$L"
 join 3 --etcd "$URLS"
 check "a host joining after the leader's death is a peer of all" \
 	wait_for "host 3 everywhere" 15 all_have 1 2 3 2

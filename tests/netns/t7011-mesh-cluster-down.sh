@@ -11,17 +11,13 @@
 #   hN 192.0.2.N ============== mbr ============================== eM 192.0.2.10M:2379/2380
 set -eu
 . "$(dirname "$0")/lib.sh"
-
-CLI=$(dirname "$IMPL")/tapir
-[ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
-require_cmds etcd etcdctl
-"$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
+. "$(dirname "$0")/mesh-lib.sh"
+mesh_require
 
 plan 12
 
 NET=t7011
 P="/tapir/networks/$NET/subnets"
-. "$(dirname "$0")/mesh-lib.sh"
 
 mesh_start_cluster
 for n in 1 2 3 4; do add_host "$n"; done
@@ -54,14 +50,12 @@ wait_for "the cluster to answer again" 30 ctl endpoint health --cluster ||
 ctl del "$P/10.91.200.0-24" >/dev/null
 join 4
 pub4=$(pub 4)
-has4() { is_peer_of 1 "$pub4" && is_peer_of 2 "$pub4"; }
-check "a host that joins after the restart is a peer of all" wait_for "host 4" 15 has4
-no_ghost() { not_peer_of 1 "$ghost" && not_peer_of 2 "$ghost" && not_peer_of 4 "$ghost"; }
+check "a host that joins after the restart is a peer of all" \
+	wait_for "host 4" 15 peer_of_all "$pub4" 1 2
 check "the record deleted as the cluster came back is no peer anywhere" \
-	wait_for "the deleted record to go" 10 no_ghost
-no3() { not_peer_of 1 "$pub3" && not_peer_of 2 "$pub3" && not_peer_of 4 "$pub3"; }
+	wait_for "the deleted record to go" 10 peer_of_none "$ghost" 1 2 4
 check "host 3, killed during the outage, goes once its lease runs out" \
-	wait_for "host 3's lease" $((TTL + 15)) no3
+	wait_for "host 3's lease" $((TTL + 15)) peer_of_none "$pub3" 1 2 4
 check "converged: hosts 1, 2 and 4 have 2 peers each" wait_for "2 peers each" 5 all_have 1 2 4 2
 check "and ping" matrix 1 2 4
 check "the agents survived and reconnected through a resync" \
