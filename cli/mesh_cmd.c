@@ -2,7 +2,8 @@
 /*
  * tapir mesh init|join|leave|status|keygen|sign|revoke: the command line of the mesh
  * (doc/mesh-design.md). This file parses options and dispatches; the agent is mesh.c, records
- * are mesh_record.c, certificates and revocations mesh_trust.c, the etcd client is etcd.c.
+ * are mesh_record.c, certificates and revocations mesh_trust.c, the revocation list
+ * mesh_revlist.c and mesh_revoke_cmd.c, the etcd client is etcd.c.
  * Exit codes: 0 ok, 1 error, 2 usage.
  */
 #include "cli.h"
@@ -369,10 +370,9 @@ static int cmd_sign(struct args *a, struct tapir_etcd *e)
 }
 
 /*
- * With --etcd: checks that --admin-key is the network's admin key (a revocation signed by
- * another key would only be ignored), then writes the admin-signed revocation of --public-key
- * to etcd, where every agent with --admin-pub picks it up. Without --etcd (signing offline):
- * prints "ETCD-KEY VALUE" for etcdctl put.
+ * With --etcd: checks that --admin-key is the network's admin key (a list signed by another key
+ * would only be ignored), then adds --public-key to the revocation list (mesh_revoke_cmd.c).
+ * Without --etcd (signing offline): prints "ETCD-KEY VALUE" for etcdctl put.
  */
 static int check_revoker(struct tapir_etcd *e, const char *network, const uint8_t sk[64])
 {
