@@ -9,7 +9,8 @@
 # writes back the older signed list (serial 1): host 4 stays held, hosts 1 and 2 ignore it as a
 # rollback and count it; the admin re-issues the list from his copy (serial 3): host 4 takes
 # hosts 1 and 2 and not host 3, hosts 1, 2 and 4 ping each other, host 3 reaches none of them;
-# host 4's agent restarted with the list deleted again keeps it (its state dir).
+# host 4's agent restarted with the list deleted again keeps it (its state dir); two admins
+# revoking at once both get their key into the list (compare-and-swap).
 #
 #   tapir-$$-1 .. tapir-$$-4 (hosts)                  tapir-$$-9 (hub)
 #   +---------------------------------+              +-------------------------------+
@@ -24,9 +25,10 @@ CLI=$(dirname "$IMPL")/tapir
 [ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
 require_cmds etcd etcdctl
 
-plan 16
+plan 17
 
 NET=t7014
+declare -A REVOKER=()
 L="/tapir/networks/$NET/revocations"
 . "$(dirname "$0")/mesh-lib.sh"
 
@@ -142,8 +144,27 @@ kept4()
 }
 check "restarted after a deletion, host 4 keeps the list (state dir) and its peers" \
 	wait_for "host 4's peers again" 5 kept4
+# the admin restores the list from his copy; two admins then revoke at once (without the
+# copy): the compare-and-swap loses neither key
+ctl put "$L" "$(cat "$T/admin.list")" >/dev/null
+keygen spare2
+keygen spare3
+for k in spare2 spare3; do
+	hx 1 "$CLI" mesh revoke --etcd "$ETCD" --network "$NET" --admin-key "$T/admin.key" \
+		--public-key "$(pub_of "$k")" >"$T/revoke-$k.out" 2>&1 &
+	REVOKER[$k]=$!
+done
+both_listed()
+{
+	wait "${REVOKER[spare2]}" && wait "${REVOKER[spare3]}" && status4 &&
+		grep -q '^revocation list: serial 5, 4 keys' "$T/status4" &&
+		grep -q "^  revoked $(pub_of spare2)  at " "$T/status4" &&
+		grep -q "^  revoked $(pub_of spare3)  at " "$T/status4"
+}
+check "two revokes at once: both keys in the list (serial 5, 4 keys)" both_listed
+diag_file "$T/status4"
 for n in 1 2 4; do signal_child TERM "${AGENT_PID[$n]}"; done
 check "the exit lines count the rollbacks and the held records" \
-	wait_for "exit lines" 10 sh -c "grep -q 'revocation list serial 3, 1 rollbacks ignored' \
+	wait_for "exit lines" 10 sh -c "grep -q 'revocation list serial 5, 1 rollbacks ignored' \
 		$T/agent1.log && grep -q 'revocation list serial 3, 0 rollbacks ignored, [1-9][0-9]* records held' \
 		$T/agent4.log"
