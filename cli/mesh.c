@@ -470,6 +470,7 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	    (unsigned long long)a.n_applied, (unsigned long long)a.n_ignored, a.n_revoked,
 	    (unsigned long long)a.n_bad_revocations, (unsigned long long)a.revlist_serial,
 	    (unsigned long long)a.n_rollbacks, (unsigned long long)a.n_held);
+	tapir_mesh_trust_clear(&a);
 	tapir_mesh_revoked_free(&a);
 	free(a.slots);
 	return r;

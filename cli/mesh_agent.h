@@ -95,6 +95,8 @@ bool tapir_mesh_is_held(const struct tapir_mesh_agent *a);
 void tapir_mesh_hold(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, bool is_quiet);
 /* Writes the agent's trust state to STATE_DIR/NAME.trust for tapir mesh status. */
 void tapir_mesh_trust_write(struct tapir_mesh_agent *a);
+/* Removes it as the agent stops: a state no agent holds is not shown. */
+void tapir_mesh_trust_clear(struct tapir_mesh_agent *a);
 void tapir_mesh_revoked_free(struct tapir_mesh_agent *a);
 
 #endif

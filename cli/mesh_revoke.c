@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "encoding.h"
 
@@ -268,6 +269,14 @@ void tapir_mesh_trust_write(struct tapir_mesh_agent *a)
 	snprintf(file, sizeof(file), "%s.trust", a->net->name);
 	if (tapir_mesh_state_put(a->opts->state_dir, file, text) < 0)
 		tapir_mesh_say(a, "cannot write %s/%s", a->opts->state_dir, file);
+}
+
+void tapir_mesh_trust_clear(struct tapir_mesh_agent *a)
+{
+	char path[PATH_BYTES];
+
+	list_path(path, a, "trust");
+	unlink(path);
 }
 
 void tapir_mesh_hold(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, bool is_quiet)
