@@ -255,6 +255,12 @@ static bool is_under(const struct tapir_etcd_kv *kv, const char *prefix)
 	return kv->key_len >= len && !memcmp(kv->key, prefix, len);
 }
 
+/* Whether @kv's key is exactly @key (an etcd key may hold a NUL). */
+static bool is_key(const struct tapir_etcd_kv *kv, const char *key)
+{
+	return kv->key_len == strlen(key) && !memcmp(kv->key, key, kv->key_len);
+}
+
 void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *kv)
 {
 	struct tapir_mesh_agent *a = ctx;
@@ -267,7 +273,7 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 	if (!is_under(kv, a->prefix)) {
 		if (is_under(kv, a->revoked_prefix))
 			trace(a, kv->mod_revision, tapir_mesh_on_revocation(a, is_delete, kv));
-		else if (!strcmp(kv->key, a->revlist_key))
+		else if (is_key(kv, a->revlist_key))
 			trace(a, kv->mod_revision, tapir_mesh_on_revlist(a, is_delete, kv));
 		return;
 	}
@@ -394,7 +400,7 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 	for (size_t i = 0; i < n; i++) {
 		if (is_under(&kvs[i], a->revoked_prefix))
 			tapir_mesh_on_revocation(a, false, &kvs[i]);
-		else if (!strcmp(kvs[i].key, a->revlist_key))
+		else if (is_key(&kvs[i], a->revlist_key))
 			tapir_mesh_on_revlist(a, false, &kvs[i]);
 	}
 	/* the list in the store may have lifted the hold: this resync reads the records */
