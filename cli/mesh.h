@@ -69,8 +69,8 @@ struct tapir_mesh_revocation {
 struct tapir_mesh_revlist {
 	uint64_t serial;
 	uint64_t issued_at; /* seconds since the epoch */
-	size_t n;
-	struct tapir_mesh_revocation *keys; /* owned, n of them */
+	size_t n, cap;
+	struct tapir_mesh_revocation *keys; /* owned, n of them, room for cap */
 };
 
 struct tapir_mesh_host {

@@ -101,10 +101,16 @@ int tapir_mesh_revlist_add(struct tapir_mesh_revlist *l, const uint8_t key[32], 
 		return 0;
 	if (l->n == TAPIR_MESH_REVLIST_MAX)
 		return -ENOSPC;
-	p = realloc(l->keys, (l->n + 1) * sizeof(*p));
-	if (!p)
-		return -ENOMEM;
-	l->keys = p;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? l->cap * 2 : 16;
+
+		p = realloc(l->keys, cap * sizeof(*p));
+		if (!p)
+			return -ENOMEM;
+		l->keys = p;
+		l->cap = cap;
+	}
+	p = l->keys;
 	memmove(p + i + 1, p + i, (l->n - i) * sizeof(*p));
 	memcpy(p[i].public_key, key, 32);
 	p[i].revoked_at = at;
@@ -198,7 +204,7 @@ static int parse(const uint8_t *bin, size_t len, const char *network, struct tap
 		memcpy(l->keys[i].public_key, bin + n, 32);
 		l->keys[i].revoked_at = get_be(bin + n + 32, 8);
 	}
-	l->n = count;
+	l->n = l->cap = count;
 	*body_len = n;
 	return 0;
 }

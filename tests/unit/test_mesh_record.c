@@ -4,6 +4,7 @@
  * tables of good and bad network configs and host records (the bad ones are what anyone with
  * write access to etcd could store: each must be refused with a reason, never half-parsed).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -478,6 +479,28 @@ static void test_revlist(void **state)
 	assert_int_equal(got.n, 3);
 	assert_memory_equal(got.keys, l.keys, 3 * sizeof(*l.keys));
 	tapir_mesh_revlist_free(&got);
+
+	/* a full list signs and verifies within the size limit; one key more is refused */
+	struct tapir_mesh_revlist full = {.serial = 9};
+	uint8_t key[32] = {0};
+	char *full_text;
+
+	for (uint32_t i = 0; i < TAPIR_MESH_REVLIST_MAX; i++) {
+		key[0] = (uint8_t)(i >> 8), key[1] = (uint8_t)i; /* ascending */
+		assert_int_equal(tapir_mesh_revlist_add(&full, key, i), 1);
+	}
+	key[31] = 1;
+	assert_int_equal(tapir_mesh_revlist_add(&full, key, 0), -ENOSPC);
+	assert_int_equal(tapir_mesh_revlist_add(&full, full.keys[7].public_key, 0), 0);
+	full_text = tapir_mesh_revlist_sign(&full, sk, "n1");
+	assert_non_null(full_text);
+	assert_true(strlen(full_text) < TAPIR_MESH_REVLIST_TEXT_MAX);
+	assert_int_equal(
+	    tapir_mesh_revlist_verify(full_text, strlen(full_text), pk, "n1", &got, &why), 0);
+	assert_int_equal(got.n, TAPIR_MESH_REVLIST_MAX);
+	tapir_mesh_revlist_free(&got);
+	tapir_mesh_revlist_free(&full);
+	free(full_text);
 	tapir_mesh_revlist_free(&l);
 	free(text), free(rogue), free(other_net), free(none), free(tampered), free(trailing);
 	free(bin), free(unsorted), free(huge);
