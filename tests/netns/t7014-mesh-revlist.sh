@@ -10,7 +10,8 @@
 # rollback and count it; the admin re-issues the list from his copy (serial 3): host 4 takes
 # hosts 1 and 2 and not host 3, hosts 1, 2 and 4 ping each other, host 3 reaches none of them;
 # host 4's agent restarted with the list deleted again keeps it (its state dir); two admins
-# revoking at once both get their key into the list (compare-and-swap).
+# revoking at once both get their key into the list (compare-and-swap); a per-key entry of an
+# earlier version is honoured, then folded into the list and deleted by the next revoke.
 #
 #   tapir-$$-1 .. tapir-$$-4 (hosts)                  tapir-$$-9 (hub)
 #   +---------------------------------+              +-------------------------------+
@@ -23,9 +24,9 @@ set -eu
 
 CLI=$(dirname "$IMPL")/tapir
 [ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
-require_cmds etcd etcdctl
+require_cmds etcd etcdctl python3
 
-plan 17
+plan 19
 
 NET=t7014
 declare -A REVOKER=()
@@ -163,8 +164,48 @@ both_listed()
 }
 check "two revokes at once: both keys in the list (serial 5, 4 keys)" both_listed
 diag_file "$T/status4"
+# a per-key entry as earlier versions wrote it (revoked/HEX, signed over "tapir-mesh-revoke-v1"
+# | name | key | time; made here with libsodium through python's ctypes): honoured by the
+# agents, then folded into the list and deleted by the next revoke
+legacy_entry() # KEYFILE NETWORK PUB
+{
+	python3 - "$@" <<'PY'
+import base64, ctypes, ctypes.util, struct, sys, time
+na = ctypes.CDLL(ctypes.util.find_library("sodium"))
+sk = base64.b64decode(open(sys.argv[1]).read().strip())
+name, key = sys.argv[2].encode(), base64.b64decode(sys.argv[3])
+at = struct.pack(">Q", int(time.time()))
+msg = b"tapir-mesh-revoke-v1" + bytes([len(name)]) + name + key + at
+sig = ctypes.create_string_buffer(64)
+assert na.sodium_init() >= 0
+assert na.crypto_sign_detached(sig, None, msg, ctypes.c_ulonglong(len(msg)), sk) == 0
+print(base64.b64encode(b"\x01" + key + at + sig.raw).decode())
+PY
+}
+keygen spare4
+keygen spare5
+R="/tapir/networks/$NET/revoked"
+ctl put "$R/$(b64_to_hex "$(pub_of spare4)")" \
+	"$(legacy_entry "$T/admin.key" "$NET" "$(pub_of spare4)")" >/dev/null
+legacy_seen()
+{
+	for n in 1 2 4; do
+		grep -q "key $(pub_of spare4) revoked by the admin at [0-9]*\$" "$T/agent$n.log" ||
+			return 1
+	done
+}
+check "a per-key entry of an earlier version is verified and honoured by every agent" \
+	wait_for "the entry seen" 5 legacy_seen
+folded()
+{
+	revoke "$(pub_of spare5)" 'serial 6, 6 keys' &&
+		[ -z "$(ctl get --prefix --keys-only "$R/")" ] && status4 &&
+		grep -q "^  revoked $(pub_of spare4)  at " "$T/status4"
+}
+check "the next revoke folds it into the list (serial 6, 6 keys) and deletes it" folded
+diag_file "$T/status4"
 for n in 1 2 4; do signal_child TERM "${AGENT_PID[$n]}"; done
 check "the exit lines count the rollbacks and the held records" \
-	wait_for "exit lines" 10 sh -c "grep -q 'revocation list serial 5, 1 rollbacks ignored' \
+	wait_for "exit lines" 10 sh -c "grep -q 'revocation list serial 6, 1 rollbacks ignored' \
 		$T/agent1.log && grep -q 'revocation list serial 3, 0 rollbacks ignored, [1-9][0-9]* records held' \
 		$T/agent4.log"
