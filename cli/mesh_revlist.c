@@ -182,7 +182,7 @@ static int parse(const uint8_t *bin, size_t len, const char *network, struct tap
 	n = HEAD_BYTES + name_len;
 	if (len < n + FIELDS_BYTES + crypto_sign_BYTES)
 		return -EINVAL;
-	if (name_len != strlen(network) || memcmp(bin + HEAD_BYTES, network, name_len)) {
+	if (name_len != strlen(network) || memcmp(bin + HEAD_BYTES, network, name_len) != 0) {
 		*why = "the revocation list is for another network";
 		return -EINVAL;
 	}

@@ -53,7 +53,6 @@ check "3 signed hosts: full-matrix ping" matrix 1 2 3
 # ---------------------------------------------------------------- forged revocations
 
 pub3=$(pub_of h3)
-hex2=$(b64_to_hex "$(pub_of h2)")
 hex3=$(b64_to_hex "$pub3")
 # offline lists (no --etcd: a new list printed as "ETCD-KEY VALUE", not written)
 offline() # KEYFILE NETWORK PUB: the value only
