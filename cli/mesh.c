@@ -244,6 +244,9 @@ static int check_own_cert(struct tapir_mesh_agent *a)
 				   a->self.public_key, addr, c.subnet_len, (uint64_t)time(NULL),
 				   &why) < 0)
 		goto bad;
+	/* the rollback anchor: no record is applied before a list this new verified */
+	if (a->opts->admin_key)
+		a->revlist_need = c.revlist_serial;
 	return 0;
 bad:
 	fprintf(stderr, "tapir mesh: %s: this host's certificate is refused: %s\n", a->net->name,
@@ -432,6 +435,11 @@ static int run(struct tapir_mesh_agent *a)
 		}
 		if (a->needs_rewrite && a->has_lease)
 			rewrite_self(a);
+		if (a->needs_resync && is_watching) {
+			/* a list lifted the hold: the held records are read again */
+			tapir_etcd_watch_stop(a->e);
+			is_watching = false;
+		}
 		/* a certificate can expire while its record sits unchanged: no event tells us */
 		if (a->next_expiry && (uint64_t)time(NULL) > a->next_expiry)
 			tapir_mesh_expire(a, (uint64_t)time(NULL));
@@ -467,6 +475,7 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	tapir_mesh_prefix(a.prefix, net->name, "subnets/");
 	tapir_mesh_prefix(a.net_prefix, net->name, "");
 	tapir_mesh_prefix(a.revoked_prefix, net->name, "revoked/");
+	tapir_mesh_revlist_key(a.revlist_key, net->name);
 	gethostname(a.self.hostname, sizeof(a.self.hostname) - 1);
 	if (strspn(a.self.hostname, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
 				    "-._") != strlen(a.self.hostname))
@@ -481,6 +490,7 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 		r = check_own_cert(&a);
 	if (r == 0) {
 		tapir_mesh_revoked_load(&a);
+		tapir_mesh_revlist_load(&a);
 		tapir_mesh_state_read(o->state_dir, net->name, &st);
 		/*
 		 * Learn the peers before anyone can learn us: a host that adds us as soon as our
@@ -508,9 +518,12 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	tapir_mesh_say(
 	    &a,
 	    "stopped: %llu peer changes applied, %llu records ignored, %zu keys revoked, "
-	    "%llu revocations ignored",
+	    "%llu revocations ignored, revocation list serial %llu, %llu rollbacks ignored, "
+	    "%llu records held",
 	    (unsigned long long)a.n_applied, (unsigned long long)a.n_ignored, a.n_revoked,
-	    (unsigned long long)a.n_bad_revocations);
+	    (unsigned long long)a.n_bad_revocations, (unsigned long long)a.revlist_serial,
+	    (unsigned long long)a.n_rollbacks, (unsigned long long)a.n_held);
+	tapir_mesh_trust_clear(&a);
 	tapir_mesh_revoked_free(&a);
 	free(a.slots);
 	return r;

@@ -26,7 +26,7 @@ enum {
 	TAPIR_MESH_DEFAULT_KEEPALIVE_S = 25,
 	TAPIR_MESH_DEFAULT_SUBNET_LEN = 24,
 	TAPIR_MESH_DEFAULT_TTL_S = 30,
-	TAPIR_MESH_CERT_TEXT = 112,	  /* base64 of 78 bytes, and a NUL */
+	TAPIR_MESH_CERT_TEXT = 120,	  /* base64 of 86 bytes (version 2), and a NUL */
 	TAPIR_MESH_REVOCATION_TEXT = 144, /* base64 of 105 bytes, and a NUL */
 	TAPIR_MESH_REVOKED_MAX = 65536,	  /* revoked keys an agent keeps */
 	/*
@@ -36,6 +36,10 @@ enum {
 	 * size the network's MTU was chosen for.
 	 */
 	TAPIR_MESH_L2_OVERHEAD_BYTES = 3 + 14,
+	TAPIR_MESH_REVLIST_MAX = 8192,	  /* keys in one revocation list */
+	/* base64 of a full list: 86 + name + 40 per key, signature included */
+	TAPIR_MESH_REVLIST_TEXT_MAX =
+	    (86 + TAPIR_MESH_NAME_MAX + 40 * TAPIR_MESH_REVLIST_MAX) / 3 * 4 + 8,
 };
 
 struct tapir_mesh_net {
@@ -53,12 +57,28 @@ struct tapir_mesh_cert {
 	uint32_t subnet_addr;
 	uint8_t subnet_len;
 	uint64_t not_after; /* seconds since the epoch */
+	/*
+	 * The serial of the revocation list when it was signed: its host's agent applies no
+	 * record until it verified a list at least this new. 0: none (a version 1 certificate).
+	 */
+	uint64_t revlist_serial;
 };
 
 /* A revocation: the admin withdraws one WireGuard public key from the network (mesh_trust.c). */
 struct tapir_mesh_revocation {
 	uint8_t public_key[32];
 	uint64_t revoked_at; /* seconds since the epoch, for the logs */
+};
+
+/*
+ * The network's revocation list (mesh_revlist.c): every key the admin revoked, in one signed
+ * document whose serial only grows. @keys is sorted by public key, without duplicates.
+ */
+struct tapir_mesh_revlist {
+	uint64_t serial;
+	uint64_t issued_at; /* seconds since the epoch */
+	size_t n, cap;
+	struct tapir_mesh_revocation *keys; /* owned, n of them, room for cap */
 };
 
 struct tapir_mesh_host {
@@ -144,6 +164,37 @@ int tapir_mesh_revocation_verify(const char *text, size_t len, const uint8_t adm
 				 const char *network, struct tapir_mesh_revocation *rv,
 				 const char **why);
 
+/* mesh_revlist.c: the revocation list; no I/O */
+/* "/tapir/networks/NAME/revocations": where the list is stored. */
+void tapir_mesh_revlist_key(char out[TAPIR_MESH_KEY_MAX], const char *name);
+/*
+ * Verifies a stored list (@len bytes, no NUL needed) for @network under @admin_pk and fills
+ * @l (free it with tapir_mesh_revlist_free). 0, or -EACCES with *why: oversized, malformed,
+ * for another network, or the signature does not verify; @l is then empty.
+ */
+int tapir_mesh_revlist_verify(const char *text, size_t len, const uint8_t admin_pk[32],
+			      const char *network, struct tapir_mesh_revlist *l, const char **why);
+/* Adds @key revoked at @at: 1 if new, 0 if listed already, -ENOSPC or -ENOMEM. */
+int tapir_mesh_revlist_add(struct tapir_mesh_revlist *l, const uint8_t key[32], uint64_t at);
+/* Whether @key is in @l (binary search). */
+bool tapir_mesh_revlist_has(const struct tapir_mesh_revlist *l, const uint8_t key[32]);
+/* Signs @l for @network; returns a new string (free) or NULL. */
+char *tapir_mesh_revlist_sign(const struct tapir_mesh_revlist *l, const uint8_t admin_sk[64],
+			      const char *network);
+void tapir_mesh_revlist_free(struct tapir_mesh_revlist *l);
+
+/* mesh_revoke_cmd.c: the admin's side of the list */
+/* tapir mesh revoke: adds @key to the list in etcd (compare-and-swap) or prints it (@e NULL). */
+int tapir_mesh_revoke_key(struct tapir_etcd *e, const char *network, const uint8_t sk[64],
+			  const uint8_t key[32], const char *list_file);
+/* The serial of the newest list in etcd (@e may be NULL) or @list_file, verified; 0: none. */
+int tapir_mesh_revlist_serial_of(struct tapir_etcd *e, const char *network, const uint8_t sk[64],
+				 const char *list_file, uint64_t *serial);
+/* status: prints the list and the revoked keys; the verified ones go into @l (free it). */
+int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_net *net,
+				  const uint8_t *admin, struct tapir_mesh_revlist *l,
+				  size_t *n_bad);
+
 /* mesh_state.c: the state file and subnet.env */
 struct tapir_mesh_state {
 	uint32_t subnet;
@@ -155,6 +206,8 @@ int tapir_mesh_state_read(const char *dir, const char *name, struct tapir_mesh_s
 int tapir_mesh_state_write(const char *dir, const char *name, const struct tapir_mesh_state *st);
 int tapir_mesh_env_write(const char *dir, const struct tapir_mesh_net *net, uint32_t subnet);
 void tapir_mesh_state_remove(const char *dir, const char *name);
+/* Writes @text to DIR/FILE through a temporary file and a rename. */
+int tapir_mesh_state_put(const char *dir, const char *file, const char *text);
 
 /* mesh_demo.c: tapir mesh demo (argv[0] is "demo") */
 int tapir_mesh_demo(int argc, char **argv);

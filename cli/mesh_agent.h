@@ -25,6 +25,7 @@ struct tapir_mesh_agent {
 	char prefix[TAPIR_MESH_KEY_MAX];	 /* .../subnets/ */
 	char net_prefix[TAPIR_MESH_KEY_MAX];	 /* /tapir/networks/NAME/: resync and watch */
 	char revoked_prefix[TAPIR_MESH_KEY_MAX]; /* .../revoked/ */
+	char revlist_key[TAPIR_MESH_KEY_MAX];	 /* .../revocations */
 	struct tapir_mesh_host self;		 /* our record; self.subnet valid once has_lease */
 	int64_t lease;
 	bool has_lease;
@@ -40,7 +41,16 @@ struct tapir_mesh_agent {
 	 */
 	uint8_t (*revoked)[32];
 	size_t n_revoked, cap_revoked;
-	uint64_t n_bad_revocations; /* unsigned, forged or malformed entries under revoked/ */
+	uint64_t n_bad_revocations; /* unsigned, forged or malformed entries or lists */
+	/*
+	 * The revocation list (mesh_revoke.c): the highest serial verified (this run or from
+	 * STATE_DIR/NAME.revlist), and our certificate's serial. While the first is below the
+	 * second the agent is held: it applies no record of another host (fail closed).
+	 */
+	uint64_t revlist_serial, revlist_need;
+	bool needs_resync;    /* a list lifted the hold: read the store again */
+	uint64_t n_held;      /* records not applied while held */
+	uint64_t n_rollbacks; /* verified lists older than one verified before */
 };
 
 /* mesh_apply.c */
@@ -69,6 +79,24 @@ const char *tapir_mesh_on_revocation(struct tapir_mesh_agent *a, bool is_delete,
 				     const struct tapir_etcd_kv *kv);
 /* Reads back the revocations this host's agent kept in its state dir, verifying each. */
 void tapir_mesh_revoked_load(struct tapir_mesh_agent *a);
+/*
+ * A PUT or DELETE of the revocation list: one that verifies and is not older than the last
+ * adds its keys (dropping their peers) and, if newer, is kept in STATE_DIR/NAME.revlist and
+ * may lift the hold; an older one is a rollback; anything else is ignored. All logged and
+ * counted. Returns what it did, for --trace-apply.
+ */
+const char *tapir_mesh_on_revlist(struct tapir_mesh_agent *a, bool is_delete,
+				  const struct tapir_etcd_kv *kv);
+/* Reads back STATE_DIR/NAME.revlist, verifying it; says whether the agent is held. */
+void tapir_mesh_revlist_load(struct tapir_mesh_agent *a);
+/* Whether records wait for a revocation list at least as new as our certificate's. */
+bool tapir_mesh_is_held(const struct tapir_mesh_agent *a);
+/* A record not applied because the agent is held: counted, and logged unless @is_quiet. */
+void tapir_mesh_hold(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, bool is_quiet);
+/* Writes the agent's trust state to STATE_DIR/NAME.trust for tapir mesh status. */
+void tapir_mesh_trust_write(struct tapir_mesh_agent *a);
+/* Removes it as the agent stops: a state no agent holds is not shown. */
+void tapir_mesh_trust_clear(struct tapir_mesh_agent *a);
 void tapir_mesh_revoked_free(struct tapir_mesh_agent *a);
 
 #endif

@@ -12,8 +12,10 @@
  * A bad record is ignored with one log line and counted, and changes nothing: if its subnet
  * held a peer, that peer keeps its last valid record (its owner's agent writes the record
  * back; a delete still removes the peer). The watch and the resync cover the whole network
- * prefix: revocations under revoked/ go to mesh_revoke.c, and a record whose key is revoked
- * is refused and its peer removed, like one whose certificate expired.
+ * prefix: revocations under revoked/ and the revocation list go to mesh_revoke.c, and a record
+ * whose key is revoked is refused and its peer removed, like one whose certificate expired.
+ * While the agent is held (no revocation list as new as its certificate's serial verified),
+ * no record of another host is applied and a resync removes the mesh peers: fail closed.
  */
 #include "mesh_agent.h"
 
@@ -189,7 +191,8 @@ static void trace(const struct tapir_mesh_agent *a, int64_t revision, const char
  * our own subnet (valid or not), -EINVAL for a key that names no subnet, -EBADMSG for an
  * ignored record under a valid subnet key (*subnet set), -EKEYEXPIRED for a record whose
  * certificate expired and -EKEYREVOKED for one whose key the admin revoked (*subnet and @h
- * set); each logged and counted.
+ * set); each logged and counted. -EAGAIN while the agent is held (*subnet set; not counted
+ * here: the caller holds the record).
  */
 static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, uint32_t *subnet,
 		    struct tapir_mesh_host *h)
@@ -204,6 +207,8 @@ static int check_kv(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, 
 	}
 	if (*subnet == a->self.subnet)
 		return 0;
+	if (tapir_mesh_is_held(a))
+		return -EAGAIN;
 	if (tapir_mesh_host_parse(a->net, *subnet, kv->value, kv->value_len, h, &why) < 0) {
 		ignore(a, kv, why);
 		return -EBADMSG;
@@ -258,6 +263,12 @@ static bool is_under(const struct tapir_etcd_kv *kv, const char *prefix)
 	return kv->key_len >= len && !memcmp(kv->key, prefix, len);
 }
 
+/* Whether @kv's key is exactly @key (an etcd key may hold a NUL). */
+static bool is_key(const struct tapir_etcd_kv *kv, const char *key)
+{
+	return kv->key_len == strlen(key) && !memcmp(kv->key, key, kv->key_len);
+}
+
 void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *kv)
 {
 	struct tapir_mesh_agent *a = ctx;
@@ -270,6 +281,8 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 	if (!is_under(kv, a->prefix)) {
 		if (is_under(kv, a->revoked_prefix))
 			trace(a, kv->mod_revision, tapir_mesh_on_revocation(a, is_delete, kv));
+		else if (is_key(kv, a->revlist_key))
+			trace(a, kv->mod_revision, tapir_mesh_on_revlist(a, is_delete, kv));
 		return;
 	}
 	if (is_delete) {
@@ -294,6 +307,10 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 		what = apply_one(a, subnet, NULL);
 	else if (r == -EKEYREVOKED)
 		what = tapir_mesh_drop_key(a, h.public_key);
+	else if (r == -EAGAIN) {
+		tapir_mesh_hold(a, kv, false);
+		what = "held";
+	}
 	trace(a, kv->mod_revision, r == 0 ? "self" : what);
 }
 
@@ -382,7 +399,7 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 {
 	struct tapir_etcd_kv *kvs = NULL;
 	struct tapir_mesh_host h;
-	size_t n = 0;
+	size_t n = 0, n_held = 0;
 	uint32_t subnet;
 	int r = tapir_etcd_range(a->e, a->net_prefix, true, &kvs, &n, rev_out);
 
@@ -392,13 +409,22 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 	for (size_t i = 0; i < n; i++) {
 		if (is_under(&kvs[i], a->revoked_prefix))
 			tapir_mesh_on_revocation(a, false, &kvs[i]);
+		else if (is_key(&kvs[i], a->revlist_key))
+			tapir_mesh_on_revlist(a, false, &kvs[i]);
 	}
+	/* the list in the store may have lifted the hold: this resync reads the records */
+	a->needs_resync = false;
 	for (size_t i = 0; i < n; i++) {
 		if (!is_under(&kvs[i], a->prefix))
 			continue; /* the config, revocations */
 		r = check_kv(a, &kvs[i], &subnet, &h);
 		if (r == 0 && a->has_synced)
 			restore_self(a, false, &kvs[i]);
+		if (r == -EAGAIN) {
+			tapir_mesh_hold(a, &kvs[i], true);
+			n_held++;
+			continue; /* and its peer, if any, goes: fail closed */
+		}
 		if (r == -EBADMSG && a->slots[subnet].is_present) {
 			/* an ignored record keeps the peer it replaced, as in the watch */
 			memset(&h, 0, sizeof(h));
@@ -414,6 +440,13 @@ static int read_store(struct tapir_mesh_agent *a, struct tapir_mesh_slot *want,
 		hosts[subnet] = h;
 	}
 	tapir_etcd_kvs_free(kvs, n);
+	if (n_held)
+		tapir_mesh_say(a,
+			       "held %zu records: no revocation list with serial >= %llu verified "
+			       "(newest %llu; deleted or rolled back in etcd?)",
+			       n_held, (unsigned long long)a->revlist_need,
+			       (unsigned long long)a->revlist_serial);
+	tapir_mesh_trust_write(a);
 	return 0;
 }
 

@@ -2,8 +2,9 @@
 /*
  * tapir mesh init|join|leave|status|keygen|sign|revoke|cni: the command line of the mesh
  * (doc/mesh-design.md). This file parses options and dispatches; the agent is mesh.c, records
- * are mesh_record.c, certificates and revocations mesh_trust.c, the etcd client is etcd.c,
- * the CNI configuration mesh_cni.c.
+ * are mesh_record.c, certificates and revocations mesh_trust.c, the revocation list
+ * mesh_revlist.c and mesh_revoke_cmd.c, the etcd client is etcd.c, the CNI configuration
+ * mesh_cni.c.
  * Exit codes: 0 ok, 1 error, 2 usage.
  */
 #include "cli.h"
@@ -47,12 +48,13 @@ static const char USAGE[] =
     "                         [--trace-apply FILE]\n"
     "       tapir mesh leave  --network NAME [--etcd URL[,URL...]] [--state-dir DIR]\n"
     "       tapir mesh status --etcd URL[,URL...] --network NAME [--interface IFNAME]\n"
-    "                         [--admin-pub KEY]\n"
+    "                         [--admin-pub KEY] [--state-dir DIR]\n"
     "       tapir mesh keygen --out FILE\n"
     "       tapir mesh sign   --admin-key FILE --network NAME --public-key KEY\n"
     "                         --subnet A.B.C.D/LEN [--days N | --seconds N]\n"
+    "                         [--etcd URL[,URL...]] [--list FILE] [--revocation-serial N]\n"
     "       tapir mesh revoke --admin-key FILE --network NAME --public-key KEY\n"
-    "                         [--etcd URL[,URL...]]\n"
+    "                         [--etcd URL[,URL...]] [--list FILE]\n"
     "       tapir mesh cni    [--state-dir DIR] [--bridge NAME] [--name NAME] [--data-dir DIR]\n"
     "       tapir mesh demo   (as root: etcd and 3 hosts in namespaces, then removed)\n"
     "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
@@ -67,9 +69,10 @@ static const char USAGE[] =
     "DIR/subnet.env, and then adds, updates and removes one peer per change in etcd. SIGTERM\n"
     "or Ctrl-C revokes the lease (the other hosts drop this one at once); a restart asks for\n"
     "the same subnet (DIR/NAME.state). leave stops the agent and gives the subnet up. status\n"
-    "lists the network's hosts and its revoked keys (verified with --admin-pub; a revoked\n"
-    "host's record is counted as refused) and, with --interface, which hosts are peers of\n"
-    "IFNAME. DIR is /run/tapir/mesh by default.\n"
+    "lists the network's hosts, its revocation list and revoked keys (verified with\n"
+    "--admin-pub; a revoked host's record is counted as refused), the trust state of this\n"
+    "host's agent (DIR/NAME.trust) and, with --interface, which hosts are peers of IFNAME.\n"
+    "DIR is /run/tapir/mesh by default.\n"
     "--mode tap makes one Ethernet segment of the hosts: every tapird must run with --mode tap\n"
     "(join refuses a daemon whose mode is not the network's), peers carry frames by MAC, not\n"
     "allowed IPs, forwarding is turned off (a full mesh needs no hub), the TAP gets the first\n"
@@ -86,17 +89,22 @@ static const char USAGE[] =
     "ignores every record whose certificate does not verify, so write access to etcd alone adds\n"
     "no peer, and removes a peer when its certificate expires. Give agents the admin's public\n"
     "key yourself: one read from etcd protects nothing. revoke withdraws a host's key for good:\n"
-    "it writes a revocation signed with the admin key under /tapir/networks/NAME/revoked/\n"
-    "(without --etcd it prints the etcd key and value instead); agents with --admin-pub drop\n"
-    "that host at once and refuse its records from then on, and ignore (and count) entries\n"
-    "there that the admin did not sign.\n";
+    "it adds the key to the network's revocation list, signed with the admin key with the next\n"
+    "serial, at /tapir/networks/NAME/revocations (a compare-and-swap; without --etcd it prints\n"
+    "the etcd key and the new list instead). --list FILE is the admin's copy of the list: read\n"
+    "(with etcd's; the newer counts) and written back. Agents with --admin-pub drop that host\n"
+    "at once, refuse its records from then on, and ignore (and count) lists the admin did not\n"
+    "sign and older lists than one they saw. sign writes the list's serial (from --etcd or\n"
+    "--list, or --revocation-serial N) into the certificate: that host's agent applies no record\n"
+    "until it has verified a list at least that new, so deleting the list from etcd does not\n"
+    "hide a revocation from a new host.\n";
 
 struct args {
 	struct tapir_etcd_opts etcd;
 	const char *network, *cidr, *ifname, *endpoint, *state_dir;
 	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
-	const char *trace_apply, *mode;
-	long subnet_len, port, mtu, keepalive, ttl, days, seconds;
+	const char *trace_apply, *mode, *list_file;
+	long subnet_len, port, mtu, keepalive, ttl, days, seconds, revocation_serial;
 	bool is_force, needs_network;
 };
 
@@ -150,6 +158,8 @@ static const struct option OPTIONS[] = {
     {"out", required_argument, NULL, 'o'},
     {"trace-apply", required_argument, NULL, 'X'},
     {"mode", required_argument, NULL, 'O'},
+    {"list", required_argument, NULL, 'L'},
+    {"revocation-serial", required_argument, NULL, 'V'},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -171,6 +181,7 @@ static int number_option(struct args *a, int c, const char *arg)
 	    {'t', "ttl", TTL_MIN_S, TTL_MAX_S, offsetof(struct args, ttl)},
 	    {'D', "days", 1, 36500, offsetof(struct args, days)},
 	    {'T', "seconds", 1, 36500L * 86400, offsetof(struct args, seconds)},
+	    {'V', "revocation-serial", 0, 1L << 53, offsetof(struct args, revocation_serial)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -209,6 +220,7 @@ static bool string_option(struct args *a, int c, const char *arg)
 	    {'o', offsetof(struct args, out)},
 	    {'X', offsetof(struct args, trace_apply)},
 	    {'O', offsetof(struct args, mode)},
+	    {'L', offsetof(struct args, list_file)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -357,7 +369,13 @@ static int cmd_sign(struct args *a, struct tapir_etcd *e)
 	    (a->seconds ? (uint64_t)a->seconds : (uint64_t)(a->days ? a->days : 365) * 86400);
 	if (read_admin_key(a->admin_key_file, sk) < 0)
 		return 1;
-	r = tapir_mesh_cert_sign(cert, sk, a->network, key, &c);
+	/* the rollback anchor: the list's serial now (section 8) */
+	c.revlist_serial = (uint64_t)a->revocation_serial;
+	r = a->revocation_serial >= 0
+		? 0
+		: tapir_mesh_revlist_serial_of(e, a->network, sk, a->list_file, &c.revlist_serial);
+	if (r == 0)
+		r = tapir_mesh_cert_sign(cert, sk, a->network, key, &c);
 	tapir_wipe(sk, sizeof(sk));
 	if (r < 0)
 		return 1;
@@ -366,10 +384,9 @@ static int cmd_sign(struct args *a, struct tapir_etcd *e)
 }
 
 /*
- * With --etcd: checks that --admin-key is the network's admin key (a revocation signed by
- * another key would only be ignored), then writes the admin-signed revocation of --public-key
- * to etcd, where every agent with --admin-pub picks it up. Without --etcd (signing offline):
- * prints "ETCD-KEY VALUE" for etcdctl put.
+ * With --etcd: checks that --admin-key is the network's admin key (a list signed by another key
+ * would only be ignored), then adds --public-key to the revocation list (mesh_revoke_cmd.c).
+ * Without --etcd (signing offline): prints "ETCD-KEY VALUE" for etcdctl put.
  */
 static int check_revoker(struct tapir_etcd *e, const char *network, const uint8_t sk[64])
 {
@@ -391,7 +408,6 @@ static int check_revoker(struct tapir_etcd *e, const char *network, const uint8_
 static int cmd_revoke(struct args *a, struct tapir_etcd *e)
 {
 	uint8_t sk[crypto_sign_SECRETKEYBYTES], key[32];
-	char text[TAPIR_MESH_REVOCATION_TEXT], name[TAPIR_MESH_KEY_MAX];
 	int r;
 
 	if (!a->admin_key_file)
@@ -402,22 +418,9 @@ static int cmd_revoke(struct args *a, struct tapir_etcd *e)
 		return 1;
 	r = e ? check_revoker(e, a->network, sk) : 0;
 	if (r == 0)
-		r = tapir_mesh_revocation_sign(text, sk, a->network, key, (uint64_t)time(NULL));
+		r = tapir_mesh_revoke_key(e, a->network, sk, key, a->list_file);
 	tapir_wipe(sk, sizeof(sk));
-	if (r < 0)
-		return 1;
-	tapir_mesh_revoked_key(name, a->network, key);
-	if (!e) {
-		printf("%s %s\n", name, text);
-		return 0;
-	}
-	r = tapir_etcd_put(e, name, text, 0);
-	if (r < 0) {
-		fprintf(stderr, "tapir mesh: cannot write %s: %s\n", name, strerror(-r));
-		return 1;
-	}
-	printf("revoked %s in `%s' (%s)\n", a->public_key, a->network, name);
-	return 0;
+	return r < 0 ? 1 : r;
 }
 
 /* --admin-pub KEY against the network's admin_key: both or neither, and equal. */
@@ -603,62 +606,15 @@ static const char *role(const struct tapir_mesh_host *h, const char *peers, cons
 	return strstr(peers, hex) ? "peer here" : "not a peer here";
 }
 
-/*
- * status: the network's revocations. With @admin, those that verify go into @revoked (the
- * caller frees it) and are listed, the others are counted in *n_bad; without, each is listed
- * as unverified. 0, or -1 when etcd did not answer.
- */
-static int list_revocations(struct tapir_etcd *e, const struct tapir_mesh_net *net,
-			    const uint8_t *admin, uint8_t (**revoked)[32], size_t *n_revoked,
-			    size_t *n_bad)
+/* status: the trust state the agent on this host wrote (DIR/NAME.trust), if any. */
+static void print_trust(const struct args *a)
 {
-	char prefix[TAPIR_MESH_KEY_MAX], b64[TAPIR_KEY_BASE64_LEN + 1];
-	struct tapir_etcd_kv *kvs = NULL;
-	struct tapir_mesh_revocation rv;
-	uint8_t named[32];
-	const char *why;
-	size_t n = 0;
+	char path[STATE_DIR_MAX + TAPIR_MESH_NAME_MAX + 16], line[512];
 
-	*revoked = NULL;
-	*n_revoked = 0;
-	*n_bad = 0;
-	tapir_mesh_prefix(prefix, net->name, "revoked/");
-	if (tapir_etcd_range(e, prefix, true, &kvs, &n, NULL) < 0)
-		return -1;
-	if (n && admin && !(*revoked = calloc(n, sizeof(**revoked)))) {
-		tapir_etcd_kvs_free(kvs, n);
-		return -1;
-	}
-	for (size_t i = 0; i < n; i++) {
-		if (tapir_mesh_key_revoked(net->name, kvs[i].key, kvs[i].key_len, named) < 0) {
-			(*n_bad)++;
-			continue;
-		}
-		tapir_key_to_base64(b64, named);
-		if (!admin) {
-			printf("  revoked %s  (not verified: no --admin-pub)\n", b64);
-			continue;
-		}
-		if (tapir_mesh_revocation_verify(kvs[i].value, kvs[i].value_len, admin, net->name,
-						 &rv, &why) < 0 ||
-		    memcmp(rv.public_key, named, 32)) {
-			(*n_bad)++;
-			continue;
-		}
-		memcpy((*revoked)[(*n_revoked)++], named, 32);
-		printf("  revoked %s  at %llu\n", b64, (unsigned long long)rv.revoked_at);
-	}
-	tapir_etcd_kvs_free(kvs, n);
-	return 0;
-}
-
-static bool is_in(const uint8_t (*keys)[32], size_t n, const uint8_t key[32])
-{
-	for (size_t i = 0; i < n; i++) {
-		if (!memcmp(keys[i], key, 32))
-			return true;
-	}
-	return false;
+	snprintf(path, sizeof(path), "%s/%s.trust", a->state_dir ? a->state_dir : DEFAULT_STATE_DIR,
+		 a->network);
+	if (read_line(path, line, sizeof(line)) == 0)
+		printf("agent here: %s\n", line);
 }
 
 static int cmd_status(struct args *a, struct tapir_etcd *e)
@@ -669,8 +625,8 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	struct tapir_mesh_net net;
 	struct tapir_mesh_host h;
 	uint8_t self[32], admin[32];
-	size_t n = 0, n_bad = 0, n_revoked = 0, n_bad_revocations = 0, n_refused = 0;
-	uint8_t(*revoked)[32] = NULL;
+	size_t n = 0, n_bad = 0, n_bad_revocations = 0, n_refused = 0;
+	struct tapir_mesh_revlist revoked;
 	const char *why;
 	uint32_t s;
 
@@ -688,8 +644,8 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	printf("network %s: %s/%u, subnets /%u, mode %s, port %u, mtu %u, keepalive %u s\n",
 	       net.name, cidr, net.cidr_len, net.subnet_len, tapir_mesh_mode_name(&net), net.port,
 	       net.mtu, net.keepalive_s);
-	if (list_revocations(e, &net, a->admin_pub ? admin : NULL, &revoked, &n_revoked,
-			     &n_bad_revocations) < 0) {
+	if (tapir_mesh_status_revocations(e, &net, a->admin_pub ? admin : NULL, &revoked,
+					  &n_bad_revocations) < 0) {
 		tapir_etcd_kvs_free(kvs, n);
 		free(peers);
 		return 1;
@@ -704,7 +660,7 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 			n_bad++;
 			continue;
 		}
-		if (is_in((const uint8_t(*)[32])revoked, n_revoked, h.public_key)) {
+		if (tapir_mesh_revlist_has(&revoked, h.public_key)) {
 			n_refused++; /* the agents refuse it: its key is revoked */
 			continue;
 		}
@@ -715,11 +671,12 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 		       role(&h, peers, self));
 	}
 	printf("%zu hosts, %zu records ignored\n", n - n_bad - n_refused, n_bad);
-	if (n_revoked || n_bad_revocations || n_refused)
+	if (revoked.n || n_bad_revocations || n_refused)
 		printf("%zu keys revoked (%zu records of them refused), %zu revocations ignored\n",
-		       n_revoked, n_refused, n_bad_revocations);
+		       revoked.n, n_refused, n_bad_revocations);
+	print_trust(a);
 	tapir_etcd_kvs_free(kvs, n);
-	free(revoked);
+	tapir_mesh_revlist_free(&revoked);
 	free(peers);
 	return 0;
 }
@@ -739,7 +696,7 @@ static const struct {
 
 int tapir_cmd_mesh(int argc, char **argv)
 {
-	struct args a = {.keepalive = -1};
+	struct args a = {.keepalive = -1, .revocation_serial = -1};
 	struct tapir_etcd *e = NULL;
 	int r;
 

@@ -11,9 +11,17 @@
  *
  * Deleting an entry from etcd does not lift a revocation an agent has seen (a revoked key stays
  * revoked: the host gets a new key and certificate): each verified revocation is appended to
- * STATE_DIR/NAME.revoked and read back, verified again, when the agent starts. An agent that
- * never saw it (a new host, a wiped state dir) does not know a deleted one. The set is bounded
- * by TAPIR_MESH_REVOKED_MAX; only the admin can fill it.
+ * STATE_DIR/NAME.revoked and read back, verified again, when the agent starts. The set is
+ * bounded by TAPIR_MESH_REVOKED_MAX; only the admin can fill it.
+ *
+ * Since the revocation list (mesh_revlist.c), `tapir mesh revoke` writes one signed document
+ * with a growing serial at .../revocations and folds any per-key entry into it; the per-key
+ * entries above are still verified and honoured (they can only cut a host off) for networks
+ * that have them. The list is what a host that never saw a revocation learns it from: its
+ * certificate names the list's serial at signing, and until the agent verified a list at least
+ * that new it applies no record of another host (held, fail closed). A list older than one
+ * verified before is a rollback and is ignored; the newest is kept in STATE_DIR/NAME.revlist.
+ * Keys only ever join the set, so deleting or rolling back the list lifts nothing.
  */
 #include "mesh_agent.h"
 
@@ -21,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "encoding.h"
 
@@ -222,4 +231,209 @@ const char *tapir_mesh_on_revocation(struct tapir_mesh_agent *a, bool is_delete,
 	if (memcmp(rv.public_key, named, 32))
 		return refuse(a, kv, "the revocation is for another key than its name");
 	return apply(a, kv, &rv);
+}
+
+/* ---------------------------------------------------------------- the revocation list */
+
+static void list_path(char out[PATH_BYTES], const struct tapir_mesh_agent *a, const char *ext)
+{
+	snprintf(out, PATH_BYTES, "%s/%s.%s", a->opts->state_dir, a->net->name, ext);
+}
+
+bool tapir_mesh_is_held(const struct tapir_mesh_agent *a)
+{
+	return a->revlist_serial < a->revlist_need;
+}
+
+void tapir_mesh_trust_write(struct tapir_mesh_agent *a)
+{
+	char file[TAPIR_MESH_NAME_MAX + 8], text[512];
+
+	if (!a->opts->admin_key)
+		return;
+	if (tapir_mesh_is_held(a))
+		snprintf(
+		    text, sizeof(text),
+		    "held: no record applied (%llu held) until a revocation list with serial "
+		    ">= %llu (this host's certificate) verifies; the newest verified is %llu\n",
+		    (unsigned long long)a->n_held, (unsigned long long)a->revlist_need,
+		    (unsigned long long)a->revlist_serial);
+	else
+		snprintf(
+		    text, sizeof(text),
+		    "revocation list serial %llu verified (this host's certificate needs %llu); "
+		    "%zu keys revoked, %llu rollbacks and %llu revocations ignored\n",
+		    (unsigned long long)a->revlist_serial, (unsigned long long)a->revlist_need,
+		    a->n_revoked, (unsigned long long)a->n_rollbacks,
+		    (unsigned long long)a->n_bad_revocations);
+	snprintf(file, sizeof(file), "%s.trust", a->net->name);
+	if (tapir_mesh_state_put(a->opts->state_dir, file, text) < 0)
+		tapir_mesh_say(a, "cannot write %s/%s", a->opts->state_dir, file);
+}
+
+void tapir_mesh_trust_clear(struct tapir_mesh_agent *a)
+{
+	char path[PATH_BYTES];
+
+	list_path(path, a, "trust");
+	unlink(path);
+}
+
+void tapir_mesh_hold(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv, bool is_quiet)
+{
+	size_t n = kv->key_len < KEY_TEXT_MAX ? kv->key_len : KEY_TEXT_MAX;
+	char text[KEY_TEXT_MAX + 1];
+
+	a->n_held++;
+	if (is_quiet)
+		return;
+	for (size_t i = 0; i < n; i++)
+		text[i] = kv->key[i] >= 0x20 && kv->key[i] < 0x7f ? kv->key[i] : '?';
+	text[n] = '\0';
+	tapir_mesh_say(a,
+		       "held record %s: no revocation list with serial >= %llu verified yet "
+		       "(newest %llu) (%llu held so far)",
+		       text, (unsigned long long)a->revlist_need,
+		       (unsigned long long)a->revlist_serial, (unsigned long long)a->n_held);
+	tapir_mesh_trust_write(a);
+}
+
+/* Adds the keys of verified list @l to the set, dropping their peers; what it did. */
+static const char *apply_list(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv,
+			      const struct tapir_mesh_revlist *l)
+{
+	char b64[TAPIR_KEY_BASE64_LEN + 1];
+	const char *what = "same";
+
+	for (size_t i = 0; i < l->n; i++) {
+		const struct tapir_mesh_revocation *rv = &l->keys[i];
+		int r = add(a, rv->public_key);
+
+		if (r < 0)
+			return refuse(a, kv,
+				      r == -ENOSPC ? "too many revocations" : "out of memory");
+		if (r == 0)
+			continue;
+		if (!memcmp(rv->public_key, a->self.public_key, 32)) {
+			say_self_revoked(a, rv);
+			what = "self";
+			continue;
+		}
+		tapir_key_to_base64(b64, rv->public_key);
+		tapir_mesh_say(a, "key %s revoked by the admin at %llu (list serial %llu)", b64,
+			       (unsigned long long)rv->revoked_at, (unsigned long long)l->serial);
+		what = tapir_mesh_drop_key(a, rv->public_key);
+	}
+	return what;
+}
+
+/* A verified list: a rollback, or its keys join the set and a newer one is kept. */
+static const char *take_list(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv,
+			     const struct tapir_mesh_revlist *l, bool is_from_disk)
+{
+	char path[PATH_BYTES], file[TAPIR_MESH_NAME_MAX + 8], *text;
+	bool was_held = tapir_mesh_is_held(a);
+	const char *what;
+
+	if (l->serial < a->revlist_serial) {
+		a->n_rollbacks++;
+		tapir_mesh_say(a,
+			       "ignored revocation list serial %llu: serial %llu was verified "
+			       "before (a rollback; %llu so far)",
+			       (unsigned long long)l->serial, (unsigned long long)a->revlist_serial,
+			       (unsigned long long)a->n_rollbacks);
+		return "ignored";
+	}
+	what = apply_list(a, kv, l);
+	if (l->serial == a->revlist_serial && a->revlist_serial)
+		return what;
+	a->revlist_serial = l->serial;
+	tapir_mesh_say(a, "revocation list serial %llu verified: %zu keys",
+		       (unsigned long long)l->serial, l->n);
+	if (!is_from_disk) {
+		list_path(path, a, "revlist");
+		snprintf(file, sizeof(file), "%s.revlist", a->net->name);
+		text = malloc(kv->value_len + 2);
+		if (text) {
+			memcpy(text, kv->value, kv->value_len);
+			memcpy(text + kv->value_len, "\n", 2);
+		}
+		if (!text || tapir_mesh_state_put(a->opts->state_dir, file, text) < 0)
+			tapir_mesh_say(a, "cannot keep the revocation list in %s", path);
+		free(text);
+	}
+	if (was_held && !tapir_mesh_is_held(a)) {
+		tapir_mesh_say(a, "no longer held: the records are read again");
+		a->needs_resync = true;
+	}
+	return what;
+}
+
+/* Verifies @kv as the list and takes it; NULL when it does not verify (logged, counted). */
+static const char *verify_and_take(struct tapir_mesh_agent *a, const struct tapir_etcd_kv *kv,
+				   bool is_from_disk)
+{
+	struct tapir_mesh_revlist l;
+	const char *why, *what;
+
+	if (!a->opts->admin_key)
+		return refuse(a, kv, "this agent has no --admin-pub to verify it");
+	if (tapir_mesh_revlist_verify(kv->value, kv->value_len, a->opts->admin_key, a->net->name,
+				      &l, &why) < 0)
+		return refuse(a, kv, why);
+	what = take_list(a, kv, &l, is_from_disk);
+	tapir_mesh_revlist_free(&l);
+	return what;
+}
+
+const char *tapir_mesh_on_revlist(struct tapir_mesh_agent *a, bool is_delete,
+				  const struct tapir_etcd_kv *kv)
+{
+	const char *what = "same";
+
+	if (is_delete) {
+		if (a->revlist_serial)
+			tapir_mesh_say(a,
+				       "the revocation list was deleted from etcd; serial %llu "
+				       "stays in force",
+				       (unsigned long long)a->revlist_serial);
+	} else {
+		what = verify_and_take(a, kv, false);
+	}
+	tapir_mesh_trust_write(a);
+	return what;
+}
+
+void tapir_mesh_revlist_load(struct tapir_mesh_agent *a)
+{
+	struct tapir_etcd_kv kv = {.key = a->revlist_key, .key_len = strlen(a->revlist_key)};
+	char path[PATH_BYTES];
+	long size;
+	FILE *f;
+
+	if (!a->opts->admin_key)
+		return;
+	list_path(path, a, "revlist");
+	f = fopen(path, "re");
+	if (f && fseek(f, 0, SEEK_END) == 0 && (size = ftell(f)) > 0 &&
+	    size <= TAPIR_MESH_REVLIST_TEXT_MAX && fseek(f, 0, SEEK_SET) == 0 &&
+	    (kv.value = malloc((size_t)size + 1)) &&
+	    fread(kv.value, 1, (size_t)size, f) == (size_t)size) {
+		kv.value[size] = '\0';
+		kv.value_len = strcspn(kv.value, "\n"); /* a NUL inside makes it malformed */
+		kv.value[kv.value_len] = '\0';
+		verify_and_take(a, &kv, true);
+	} else if (f) {
+		tapir_mesh_say(a, "%s ignored: unreadable or oversized", path);
+	}
+	if (f)
+		fclose(f);
+	free(kv.value);
+	if (tapir_mesh_is_held(a))
+		tapir_mesh_say(a,
+			       "held: this host's certificate needs revocation list serial >= %llu "
+			       "and the newest verified is %llu; no record is applied until one is",
+			       (unsigned long long)a->revlist_need,
+			       (unsigned long long)a->revlist_serial);
+	tapir_mesh_trust_write(a);
 }

@@ -3,8 +3,10 @@
  * tapir mesh: the agent's files in its state directory (/run/tapir/mesh, or --state-dir):
  * NAME.state (subnet, lease, pid: how a restarted agent asks for its subnet back and how
  * `tapir mesh leave` finds the agent) and subnet.env (NETWORK, SUBNET, MTU, IPMASQ, for
- * containers, as Flannel writes /run/flannel/subnet.env). Both are written to a temporary
- * file and renamed, so a reader never sees half of one.
+ * containers, as Flannel writes /run/flannel/subnet.env); the agent's NAME.revlist (the newest
+ * revocation list it verified) and NAME.trust (its trust state, for tapir mesh status) go
+ * through tapir_mesh_state_put. All are written to a temporary file and renamed, so a reader
+ * never sees half of one.
  */
 #include "mesh.h"
 
@@ -65,6 +67,11 @@ static int write_atomic(const char *dir, const char *name, const char *text)
 	}
 	close(fd);
 	return rename(tmp, path) < 0 ? -errno : 0;
+}
+
+int tapir_mesh_state_put(const char *dir, const char *file, const char *text)
+{
+	return write_atomic(dir, file, text);
 }
 
 int tapir_mesh_state_write(const char *dir, const char *name, const struct tapir_mesh_state *st)
@@ -133,6 +140,8 @@ void tapir_mesh_state_remove(const char *dir, const char *name)
 	char path[PATH_BYTES];
 
 	snprintf(path, sizeof(path), "%s/%s.state", dir, name);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/%s.trust", dir, name);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/subnet.env", dir);
 	unlink(path);

@@ -10,7 +10,12 @@
  * (32) | subnet address (4, big endian) | subnet length (1) | not-after (u64 seconds since the
  * epoch, big endian). The certificate is base64 of: version (1) | subnet address (4) | subnet
  * length (1) | not-after (8) | signature (64); the name and the key come from the record, so a
- * certificate moved to another key or network does not verify.
+ * certificate moved to another key or network does not verify. Version 2 adds the revocation
+ * list's serial at signing time (u64, big endian) after not-after, in both the certificate and
+ * the signed message, whose domain is then "tapir-mesh-cert-v2": a serial cannot be added to,
+ * removed from or changed in a certificate without the admin key. A version 1 certificate
+ * still verifies, with serial 0; sign writes version 1 when the serial is 0, so that agents
+ * that predate version 2 keep reading the certificates of networks without revocations.
  *
  * Revocations (section 8): the admin withdraws one WireGuard public key from one network.
  * Signed message: "tapir-mesh-revoke-v1" | u8 name length | network name | WireGuard public key
@@ -27,18 +32,22 @@
 #include <string.h>
 
 static const char CERT_DOMAIN[] = "tapir-mesh-cert-v1";
+static const char CERT_DOMAIN_V2[] = "tapir-mesh-cert-v2";
 static const char REVOKE_DOMAIN[] = "tapir-mesh-revoke-v1";
 
 enum {
 	CERT_VERSION = 1,
 	CERT_BYTES = 1 + 4 + 1 + 8 + crypto_sign_BYTES,
-	MESSAGE_MAX = sizeof(CERT_DOMAIN) + 1 + TAPIR_MESH_NAME_MAX + 32 + 4 + 1 + 8,
+	CERT_VERSION_2 = 2,
+	CERT_BYTES_2 = CERT_BYTES + 8, /* the revocation list's serial */
+	MESSAGE_MAX = sizeof(CERT_DOMAIN_V2) + 1 + TAPIR_MESH_NAME_MAX + 32 + 4 + 1 + 8 + 8,
 	REVOKE_VERSION = 1,
 	REVOKE_BYTES = 1 + 32 + 8 + crypto_sign_BYTES,
 	REVOKE_MESSAGE_MAX = sizeof(REVOKE_DOMAIN) + 1 + TAPIR_MESH_NAME_MAX + 32 + 8,
 };
 
-_Static_assert(TAPIR_MESH_CERT_TEXT >= (CERT_BYTES + 2) / 3 * 4 + 1, "certificate text size");
+_Static_assert(TAPIR_MESH_CERT_TEXT >= (CERT_BYTES_2 + 2) / 3 * 4 + 1, "certificate text size");
+_Static_assert(sizeof(CERT_DOMAIN) == sizeof(CERT_DOMAIN_V2), "one domain length");
 _Static_assert(TAPIR_MESH_REVOCATION_TEXT >= (REVOKE_BYTES + 2) / 3 * 4 + 1,
 	       "revocation text size");
 
@@ -57,12 +66,13 @@ static uint64_t get_be(const uint8_t *p, size_t n)
 	return v;
 }
 
+/* The signed bytes; a certificate with a serial is version 2 and signs it too. */
 static size_t message(uint8_t out[MESSAGE_MAX], const char *network, const uint8_t key[32],
 		      const struct tapir_mesh_cert *c)
 {
 	size_t name_len = strnlen(network, TAPIR_MESH_NAME_MAX - 1), n = 0;
 
-	memcpy(out, CERT_DOMAIN, sizeof(CERT_DOMAIN) - 1);
+	memcpy(out, c->revlist_serial ? CERT_DOMAIN_V2 : CERT_DOMAIN, sizeof(CERT_DOMAIN) - 1);
 	n += sizeof(CERT_DOMAIN) - 1;
 	out[n++] = (uint8_t)name_len;
 	memcpy(out + n, network, name_len);
@@ -73,42 +83,61 @@ static size_t message(uint8_t out[MESSAGE_MAX], const char *network, const uint8
 	n += 4;
 	out[n++] = c->subnet_len;
 	put_be(out + n, c->not_after, 8);
-	return n + 8;
+	n += 8;
+	if (c->revlist_serial) {
+		put_be(out + n, c->revlist_serial, 8);
+		n += 8;
+	}
+	return n;
 }
 
 int tapir_mesh_cert_sign(char out[TAPIR_MESH_CERT_TEXT], const uint8_t admin_sk[64],
 			 const char *network, const uint8_t key[32],
 			 const struct tapir_mesh_cert *c)
 {
-	uint8_t msg[MESSAGE_MAX], cert[CERT_BYTES];
-	size_t len = message(msg, network, key, c);
+	uint8_t msg[MESSAGE_MAX], cert[CERT_BYTES_2];
+	size_t len = message(msg, network, key, c), n = 14;
 
-	cert[0] = CERT_VERSION;
+	cert[0] = c->revlist_serial ? CERT_VERSION_2 : CERT_VERSION;
 	put_be(cert + 1, c->subnet_addr, 4);
 	cert[5] = c->subnet_len;
 	put_be(cert + 6, c->not_after, 8);
-	if (crypto_sign_detached(cert + 14, NULL, msg, len, admin_sk))
+	if (c->revlist_serial) {
+		put_be(cert + 14, c->revlist_serial, 8);
+		n += 8;
+	}
+	if (crypto_sign_detached(cert + n, NULL, msg, len, admin_sk))
 		return -EINVAL;
-	sodium_bin2base64(out, TAPIR_MESH_CERT_TEXT, cert, sizeof(cert),
+	sodium_bin2base64(out, TAPIR_MESH_CERT_TEXT, cert, n + crypto_sign_BYTES,
 			  sodium_base64_VARIANT_ORIGINAL);
 	return 0;
 }
 
 int tapir_mesh_cert_decode(const char *text, struct tapir_mesh_cert *c, uint8_t sig[64])
 {
-	uint8_t cert[CERT_BYTES + 1];
-	size_t len = 0;
+	uint8_t cert[CERT_BYTES_2 + 1];
+	size_t len = 0, n = 14;
 
 	if (strlen(text) >= TAPIR_MESH_CERT_TEXT ||
 	    sodium_base642bin(cert, sizeof(cert), text, strlen(text), NULL, &len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL) ||
-	    len != CERT_BYTES || cert[0] != CERT_VERSION)
+			      sodium_base64_VARIANT_ORIGINAL))
+		return -EINVAL;
+	if (!(len == CERT_BYTES && cert[0] == CERT_VERSION) &&
+	    !(len == CERT_BYTES_2 && cert[0] == CERT_VERSION_2))
 		return -EINVAL;
 	c->subnet_addr = (uint32_t)get_be(cert + 1, 4);
 	c->subnet_len = cert[5];
 	c->not_after = get_be(cert + 6, 8);
+	c->revlist_serial = 0;
+	if (cert[0] == CERT_VERSION_2) {
+		c->revlist_serial = get_be(cert + 14, 8);
+		n += 8;
+		/* 0 is written as version 1: one certificate, one encoding */
+		if (!c->revlist_serial)
+			return -EINVAL;
+	}
 	if (sig)
-		memcpy(sig, cert + 14, crypto_sign_BYTES);
+		memcpy(sig, cert + n, crypto_sign_BYTES);
 	return 0;
 }
 

@@ -161,7 +161,7 @@ _tapir_mesh()
 	fi
 	case $prev in
 	--cacert | --cert | --key | --cert-file | --admin-key | --out | --state-dir | --trace-apply | \
-		--data-dir)
+		--data-dir | --list)
 		_tapir_files "$cur"
 		return
 		;;
@@ -181,10 +181,13 @@ _tapir_mesh()
 			--admin-pub --cert-file --trace-apply $tls
 		;;
 	leave) _tapir_reply "$cur" --network --etcd --state-dir $tls ;;
-	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub $tls ;;
+	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub --state-dir $tls ;;
 	keygen) _tapir_reply "$cur" --out ;;
-	sign) _tapir_reply "$cur" --admin-key --network --public-key --subnet --days --seconds ;;
-	revoke) _tapir_reply "$cur" --admin-key --network --public-key --etcd $tls ;;
+	sign)
+		_tapir_reply "$cur" --admin-key --network --public-key --subnet --days --seconds \
+			--etcd --list --revocation-serial $tls
+		;;
+	revoke) _tapir_reply "$cur" --admin-key --network --public-key --etcd --list $tls ;;
 	cni) _tapir_reply "$cur" --state-dir --bridge --name --data-dir --help ;;
 	demo) _tapir_reply "$cur" --help ;;
 	esac

@@ -165,7 +165,7 @@ complete -c tapir -n '__tapir_after demo 0' -l clean -d 'Remove what a kept demo
 
 # mesh VERB [OPTION VALUE]...
 complete -c tapir -n '__tapir_at mesh 0' -a 'init join leave status keygen sign revoke cni demo'
-for verb in init join leave status revoke
+for verb in init join leave status sign revoke
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l etcd -r -d 'etcd endpoints, comma-separated'
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l network -r -d 'network name'
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l cacert -r -F
@@ -185,10 +185,9 @@ complete -c tapir -n "$msub join" -l endpoint -r
 complete -c tapir -n "$msub join" -l ttl -r
 complete -c tapir -n "$msub join" -l cert-file -r -F
 complete -c tapir -n "$msub join" -l trace-apply -r -F
-complete -c tapir -n "$msub join leave cni" -l state-dir -r -F
+complete -c tapir -n "$msub join leave status cni" -l state-dir -r -F
 complete -c tapir -n "$msub keygen" -l out -r -F
 complete -c tapir -n "$msub sign revoke" -l admin-key -r -F
-complete -c tapir -n "$msub sign" -l network -r -d 'network name'
 complete -c tapir -n "$msub sign revoke" -l public-key -r
 complete -c tapir -n "$msub sign" -l subnet -r
 complete -c tapir -n "$msub sign" -l days -r
@@ -196,3 +195,5 @@ complete -c tapir -n "$msub sign" -l seconds -r
 complete -c tapir -n "$msub cni" -l bridge -r -d 'bridge name (cni0)'
 complete -c tapir -n "$msub cni" -l name -r -d 'CNI network name (tapir)'
 complete -c tapir -n "$msub cni" -l data-dir -r -F -d "host-local's dataDir"
+complete -c tapir -n "$msub sign revoke" -l list -r -F -d 'the admin\'s copy of the revocation list'
+complete -c tapir -n "$msub sign" -l revocation-serial -r

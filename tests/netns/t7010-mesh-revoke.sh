@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # SPDX-License-Identifier: MIT
-# tapir mesh revocation (issue 16, doc/mesh-design.md section 8): `tapir mesh revoke` writes,
-# under /tapir/networks/NAME/revoked/HEX, a revocation of one host's WireGuard key signed with
-# the network's admin key. Checks: 3 signed hosts ping; entries written straight into etcd
-# without a valid admin signature (garbage, signed by a rogue key, the admin's revocation of
-# another network, the admin's revocation stored under another key's name) are ignored, logged
-# and counted by every agent and change nothing; the admin revokes host 3: hosts 1 and 2 drop it
+# tapir mesh revocation (issue 16, doc/mesh-design.md section 8): `tapir mesh revoke` adds one
+# host's WireGuard key to the network's revocation list (/tapir/networks/NAME/revocations),
+# signed with the admin key. Checks: 3 signed hosts ping; what an etcd writer without the admin
+# key can store (a garbage per-key entry under revoked/ as older versions wrote, a garbage list,
+# a list signed by a rogue key, the admin's list of another network) is ignored, logged and
+# counted by every agent and changes nothing; the admin revokes host 3: hosts 1 and 2 drop it
 # within 2 s and reach it no more, host 3's agent logs that it is revoked; host 1's agent
 # restarted (a resync from scratch) keeps host 3 out; the revocation deleted from etcd and host
 # 3's record written again (its agent restarted): hosts 1 and 2 still refuse it, and so does
-# host 1's agent restarted once more (it kept the revocation in its state dir).
+# host 1's agent restarted once more (it kept the list in its state dir). What a new host
+# learns after the deletion is t7014's.
 #
 #   tapir-$$-1 .. tapir-$$-3 (hosts)                  tapir-$$-9 (hub)
 #   +---------------------------------+              +-------------------------------+
@@ -28,6 +29,7 @@ plan 19
 
 NET=t7010
 R="/tapir/networks/$NET/revoked"
+L="/tapir/networks/$NET/revocations"
 . "$(dirname "$0")/mesh-lib.sh"
 
 mesh_start_etcd
@@ -51,26 +53,27 @@ check "3 signed hosts: full-matrix ping" matrix 1 2 3
 # ---------------------------------------------------------------- forged revocations
 
 pub3=$(pub_of h3)
-hex2=$(b64_to_hex "$(pub_of h2)")
 hex3=$(b64_to_hex "$pub3")
-# offline revocations (no --etcd: printed as "ETCD-KEY VALUE", not written)
+# offline lists (no --etcd: a new list printed as "ETCD-KEY VALUE", not written)
 offline() # KEYFILE NETWORK PUB: the value only
 {
-	"$CLI" mesh revoke --admin-key "$1" --network "$2" --public-key "$3" | cut -d' ' -f2
+	"$CLI" mesh revoke --admin-key "$1" --network "$2" --public-key "$3" 2>/dev/null |
+		cut -d' ' -f2
 }
-check "an offline revocation names the etcd key it belongs under" \
+check "an offline revocation prints the list under the etcd key it belongs to" \
 	sh -c "'$CLI' mesh revoke --admin-key '$T/admin.key' --network $NET --public-key '$pub3' |
-		grep -q '^$R/$hex3 [A-Za-z0-9+/=]*\$'"
+		grep -q '^$L [A-Za-z0-9+/=]*\$'"
 ctl put "$R/$hex3" 'not a revocation' >/dev/null
-ctl put "$R/$hex3" "$(offline "$T/rogue.key" "$NET" "$pub3")" >/dev/null
-ctl put "$R/$hex2" "$(offline "$T/admin.key" "$NET" "$pub3")" >/dev/null
-ctl put "$R/$hex3" "$(offline "$T/admin.key" other "$pub3")" >/dev/null
+ctl put "$L" 'not a revocation list' >/dev/null
+ctl put "$L" "$(offline "$T/rogue.key" "$NET" "$pub3")" >/dev/null
+ctl put "$L" "$(offline "$T/admin.key" other "$pub3")" >/dev/null
 check "the 4 forged revocations are ignored by every agent, each with its reason" \
 	wait_for "4 log lines each" 5 sh -c "for n in 1 2 3; do
 		grep -q 'ignored revocation $R/$hex3: the revocation is malformed' $T/agent\$n.log &&
-		[ \$(grep -c 'ignored revocation $R/$hex3: the revocation.s signature does not verify' \
-			$T/agent\$n.log) -eq 2 ] &&
-		grep -q 'ignored revocation $R/$hex2: the revocation is for another key' \
+		grep -q 'ignored revocation $L: the revocation list is malformed' $T/agent\$n.log &&
+		grep -q 'ignored revocation $L: the revocation list.s signature does not verify' \
+			$T/agent\$n.log &&
+		grep -q 'ignored revocation $L: the revocation list is for another network' \
 			$T/agent\$n.log || exit 1; done"
 nothing_revoked()
 {
@@ -87,10 +90,12 @@ status() # tapir mesh status, with the admin key unless "-"
 		hx 1 "$CLI" mesh status --etcd "$ETCD" --network "$NET" --admin-pub "$ADMIN"
 	fi >"$T/status" 2>&1
 }
-# two entries are left in etcd: $hex3's last (another network's) and the one under $hex2
+# two are left in etcd: the garbage entry under revoked/ and the list of another network
 status_forged()
 {
 	status && grep -q '^3 hosts, 0 records ignored' "$T/status" &&
+		grep -q '^revocation list: ignored: the revocation list is for another network' \
+			"$T/status" &&
 		grep -q '^0 keys revoked (0 records of them refused), 2 revocations ignored' \
 			"$T/status" && ! grep -q '^  revoked ' "$T/status"
 }
@@ -98,10 +103,12 @@ check "status: no key revoked, the 2 forged revocations in etcd ignored, 3 hosts
 diag_file "$T/status"
 status_unverified()
 {
-	status - && [ "$(grep -c '^  revoked .*(not verified: no --admin-pub)' "$T/status")" -eq 2 ]
+	status - && [ "$(grep -c '^  revoked .*(not verified: no --admin-pub)' "$T/status")" -eq 1 ] &&
+		grep -q '^revocation list: in etcd, not verified (no --admin-pub)' "$T/status"
 }
 check "status without --admin-pub lists them as not verified" status_unverified
 ctl del --prefix "$R/" >/dev/null
+ctl del "$L" >/dev/null
 
 # ---------------------------------------------------------------- the admin revokes host 3
 
@@ -144,14 +151,15 @@ restarted_keeps_out() { refused_by 1 && gone3 && matrix 1 2; }
 check "after a restart host 1's agent keeps host 3 out (its record is refused)" \
 	restarted_keeps_out
 
-# the revocation deleted from etcd, host 3's record written again: the agents that saw it keep it
-ctl del --prefix "$R/" >/dev/null
+# the list deleted from etcd, host 3's record written again: the agents that saw it keep it
+ctl del "$L" >/dev/null
 signal_child TERM "${AGENT_PID[3]}"
 wait_for "agent 3 to stop" 10 dead "${AGENT_PID[3]}"
 agent 3
 stays_revoked()
 {
-	grep -q 'a revocation was deleted from etcd; it stays in force' "$T/agent2.log" &&
+	grep -q 'the revocation list was deleted from etcd; serial 1 stays in force' \
+		"$T/agent2.log" &&
 		refused_by 2 && gone3
 }
 check "a revocation deleted from etcd stays in force; host 3's new record is refused" \
@@ -160,12 +168,13 @@ check_fails "host 2 reaches host 3 no more" ping1 2 "$(addr_of 3)"
 
 # host 1's agent restarted after the deletion: it reads the revocation back from its state dir
 n_refused=$(grep -c "10.52.3.0-24: its public key is revoked" "$T/agent1.log" || true)
+n_verified=$(grep -c 'revocation list serial 1 verified: 1 keys' "$T/agent1.log" || true)
 signal_child TERM "${AGENT_PID[1]}"
 wait_for "agent 1 to stop" 10 dead "${AGENT_PID[1]}"
 agent 1
 kept_on_disk()
 {
-	grep -q "1 revoked keys kept in $T/s1/$NET.revoked" "$T/agent1.log" &&
+	[ "$(grep -c 'revocation list serial 1 verified: 1 keys' "$T/agent1.log")" -gt "$n_verified" ] &&
 		[ "$(grep -c '10.52.3.0-24: its public key is revoked' "$T/agent1.log")" -gt "$n_refused" ] &&
 		gone3 && matrix 1 2
 }

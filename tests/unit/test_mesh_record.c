@@ -4,6 +4,7 @@
  * tables of good and bad network configs and host records (the bad ones are what anyone with
  * write access to etcd could store: each must be refused with a reason, never half-parsed).
  */
+#include <errno.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -279,6 +280,75 @@ static void test_cert(void **state)
 	assert_int_equal(tapir_mesh_cert_decode(cert, &c, NULL), 0);
 	assert_int_equal(c.subnet_addr, 0x0a2a0300);
 	assert_int_equal(c.not_after, 2000000000);
+	assert_int_equal(c.revlist_serial, 0);
+}
+
+/*
+ * Version 2 certificates carry the revocation list's serial, inside the signed bytes: a
+ * numbered table of what a holder could try with one.
+ */
+static void test_cert_serial(void **state)
+{
+	uint8_t pk[32], sk[64], key[32], bin[100], sig[64];
+	struct tapir_mesh_cert c = {.subnet_addr = 0x0a2a0300,
+				    .subnet_len = 24,
+				    .not_after = 2000000000,
+				    .revlist_serial = 7};
+	char v2[TAPIR_MESH_CERT_TEXT], v1[TAPIR_MESH_CERT_TEXT], forged[TAPIR_MESH_CERT_TEXT];
+	char zero[TAPIR_MESH_CERT_TEXT], down[TAPIR_MESH_CERT_TEXT];
+	const char *why;
+	size_t len;
+
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	crypto_sign_keypair(pk, sk);
+	memset(key, 7, sizeof(key));
+	assert_int_equal(tapir_mesh_cert_sign(v2, sk, "n1", key, &c), 0);
+	assert_int_equal(strlen(v2), 116);
+	c.revlist_serial = 0;
+	assert_int_equal(tapir_mesh_cert_sign(v1, sk, "n1", key, &c), 0);
+	assert_int_equal(strlen(v1), 104); /* serial 0: version 1, as before */
+	/* the serial changed from 7 to 8 in place */
+	assert_int_equal(sodium_base642bin(bin, sizeof(bin), v2, strlen(v2), NULL, &len, NULL,
+					   sodium_base64_VARIANT_ORIGINAL),
+			 0);
+	bin[21] = 8;
+	sodium_bin2base64(forged, sizeof(forged), bin, len, sodium_base64_VARIANT_ORIGINAL);
+	/* a version 2 certificate with serial 0 (one encoding per certificate) */
+	memset(bin + 14, 0, 8);
+	sodium_bin2base64(zero, sizeof(zero), bin, len, sodium_base64_VARIANT_ORIGINAL);
+	/* version 2 stripped of its serial and relabelled version 1: the signature covers v2 */
+	assert_int_equal(sodium_base642bin(bin, sizeof(bin), v2, strlen(v2), NULL, &len, NULL,
+					   sodium_base64_VARIANT_ORIGINAL),
+			 0);
+	bin[0] = 1;
+	memmove(bin + 14, bin + 22, 64);
+	sodium_bin2base64(down, sizeof(down), bin, len - 8, sodium_base64_VARIANT_ORIGINAL);
+
+	const struct {
+		const char *text;
+		const char *want; /* NULL: verifies */
+		uint64_t serial;
+	} rows[] = {
+	    /* 0 */ {v2, NULL, 7},
+	    /* 1 */ {v1, NULL, 0},
+	    /* 2 */ {forged, "the certificate's signature does not verify", 8},
+	    /* 3 */ {zero, "the certificate is malformed", 0},
+	    /* 4 */ {down, "the certificate's signature does not verify", 0},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r;
+
+		why = NULL;
+		r = tapir_mesh_cert_verify(rows[i].text, pk, "n1", key, 0x0a2a0300, 24, 1900000000,
+					   &why);
+		if (rows[i].want ? r == 0 || strcmp(why, rows[i].want) : r != 0)
+			fail_msg("row %zu: got %d (%s)", i, r, why ? why : "ok");
+		if (!rows[i].want || i == 2) {
+			assert_int_equal(tapir_mesh_cert_decode(rows[i].text, &c, sig), 0);
+			assert_int_equal(c.revlist_serial, rows[i].serial);
+		}
+	}
 }
 
 /* Revocations: a numbered table of what an etcd writer without the admin key could store. */
@@ -347,13 +417,121 @@ static void test_revocation(void **state)
 	assert_int_not_equal(tapir_mesh_key_revoked("n1", name, strlen(name), named), 0);
 }
 
+/* The revocation list: a numbered table of what an etcd writer could store instead. */
+static void test_revlist(void **state)
+{
+	uint8_t pk[32], sk[64], rogue_pk[32], rogue_sk[64], k[3][32], *bin;
+	struct tapir_mesh_revlist l = {.serial = 5, .issued_at = 1800000000}, got, empty = {0};
+	char *text, *rogue, *other_net, *tampered, *trailing, *unsorted, *none, *huge;
+	const char *why;
+	size_t len, bin_len;
+
+	(void)state;
+	assert_true(sodium_init() >= 0);
+	crypto_sign_keypair(pk, sk);
+	crypto_sign_keypair(rogue_pk, rogue_sk);
+	for (int i = 0; i < 3; i++)
+		memset(k[i], 9 - 3 * i, 32); /* added out of order */
+	for (int i = 0; i < 3; i++)
+		assert_int_equal(tapir_mesh_revlist_add(&l, k[i], 1700000000 + (uint64_t)i), 1);
+	assert_int_equal(tapir_mesh_revlist_add(&l, k[1], 1), 0);
+	assert_true(tapir_mesh_revlist_has(&l, k[2]) && l.n == 3);
+	assert_true(memcmp(l.keys[0].public_key, l.keys[1].public_key, 32) < 0);
+	text = tapir_mesh_revlist_sign(&l, sk, "n1");
+	rogue = tapir_mesh_revlist_sign(&l, rogue_sk, "n1");
+	other_net = tapir_mesh_revlist_sign(&l, sk, "n2");
+	none = tapir_mesh_revlist_sign(&empty, sk, "n1");
+	assert_non_null(text && rogue && other_net && none);
+	tampered = strdup(text);
+	tampered[40] = tampered[40] == 'A' ? 'B' : 'A'; /* inside the serial or the keys */
+	assert_int_not_equal(asprintf(&trailing, "%sAAAA", text), -1);
+	/* two keys swapped and signed by the admin's code path is impossible: build it by hand */
+	bin = malloc(strlen(text));
+	assert_int_equal(sodium_base642bin(bin, strlen(text), text, strlen(text), NULL, &bin_len,
+					   NULL, sodium_base64_VARIANT_ORIGINAL),
+			 0);
+	memset(bin + 2 + 2 + 20, 0xff, 32); /* the first key above the second */
+	len = sodium_base64_ENCODED_LEN(bin_len, sodium_base64_VARIANT_ORIGINAL);
+	unsorted = malloc(len);
+	sodium_bin2base64(unsorted, len, bin, bin_len, sodium_base64_VARIANT_ORIGINAL);
+	huge = malloc(TAPIR_MESH_REVLIST_TEXT_MAX + 1);
+	memset(huge, 'A', TAPIR_MESH_REVLIST_TEXT_MAX);
+	huge[TAPIR_MESH_REVLIST_TEXT_MAX] = '\0';
+
+	const struct {
+		const char *text;
+		size_t len;
+		const char *want; /* NULL: verifies */
+	} rows[] = {
+	    /* 0 */ {text, strlen(text), NULL},
+	    /* 1 */ {none, strlen(none), NULL},
+	    /* 2: signed by another key */
+	    {rogue, strlen(rogue), "the revocation list's signature does not verify"},
+	    /* 3: the admin's list of another network */
+	    {other_net, strlen(other_net), "the revocation list is for another network"},
+	    /* 4: one character changed */
+	    {tampered, strlen(tampered), "the revocation list's signature does not verify"},
+	    /* 5: truncated, 6: trailing bytes, 7: empty, 8: not base64, 9: keys out of order */
+	    {text, strlen(text) - 4, "the revocation list is malformed"},
+	    {trailing, strlen(trailing), "the revocation list is malformed"},
+	    {"", 0, "the revocation list is malformed"},
+	    {"{\"serial\":9}", 12, "the revocation list is malformed"},
+	    {unsorted, strlen(unsorted), "the revocation list is malformed"},
+	    /* 10: oversized, before any decoding */
+	    {huge, TAPIR_MESH_REVLIST_TEXT_MAX, "the revocation list is oversized"},
+	};
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
+		int r;
+
+		why = NULL;
+		r = tapir_mesh_revlist_verify(rows[i].text, rows[i].len, pk, "n1", &got, &why);
+		if (rows[i].want ? r == 0 || strcmp(why, rows[i].want) : r != 0)
+			fail_msg("row %zu: got %d (%s)", i, r, why ? why : "ok");
+		if (r < 0)
+			assert_true(got.n == 0 && !got.keys);
+		tapir_mesh_revlist_free(&got);
+	}
+	assert_int_equal(tapir_mesh_revlist_verify(text, strlen(text), pk, "n1", &got, &why), 0);
+	assert_int_equal(got.serial, 5);
+	assert_int_equal(got.issued_at, 1800000000);
+	assert_int_equal(got.n, 3);
+	assert_memory_equal(got.keys, l.keys, 3 * sizeof(*l.keys));
+	tapir_mesh_revlist_free(&got);
+
+	/* a full list signs and verifies within the size limit; one key more is refused */
+	struct tapir_mesh_revlist full = {.serial = 9};
+	uint8_t key[32] = {0};
+	char *full_text;
+
+	for (uint32_t i = 0; i < TAPIR_MESH_REVLIST_MAX; i++) {
+		key[0] = (uint8_t)(i >> 8), key[1] = (uint8_t)i; /* ascending */
+		assert_int_equal(tapir_mesh_revlist_add(&full, key, i), 1);
+	}
+	key[31] = 1;
+	assert_int_equal(tapir_mesh_revlist_add(&full, key, 0), -ENOSPC);
+	assert_int_equal(tapir_mesh_revlist_add(&full, full.keys[7].public_key, 0), 0);
+	full_text = tapir_mesh_revlist_sign(&full, sk, "n1");
+	assert_non_null(full_text);
+	assert_true(strlen(full_text) < TAPIR_MESH_REVLIST_TEXT_MAX);
+	assert_int_equal(
+	    tapir_mesh_revlist_verify(full_text, strlen(full_text), pk, "n1", &got, &why), 0);
+	assert_int_equal(got.n, TAPIR_MESH_REVLIST_MAX);
+	tapir_mesh_revlist_free(&got);
+	tapir_mesh_revlist_free(&full);
+	free(full_text);
+	tapir_mesh_revlist_free(&l);
+	free(text), free(rogue), free(other_net), free(none), free(tampered), free(trailing);
+	free(bin), free(unsorted), free(huge);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 	    cmocka_unit_test(test_subnets),	    cmocka_unit_test(test_net_parse),
 	    cmocka_unit_test(test_net_round_trip),  cmocka_unit_test(test_host_parse),
 	    cmocka_unit_test(test_host_round_trip), cmocka_unit_test(test_cert),
-	    cmocka_unit_test(test_revocation),
+	    cmocka_unit_test(test_revocation),	    cmocka_unit_test(test_cert_serial),
+	    cmocka_unit_test(test_revlist),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
