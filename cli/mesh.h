@@ -36,7 +36,7 @@ enum {
 	 * size the network's MTU was chosen for.
 	 */
 	TAPIR_MESH_L2_OVERHEAD_BYTES = 3 + 14,
-	TAPIR_MESH_REVLIST_MAX = 8192,	  /* keys in one revocation list */
+	TAPIR_MESH_REVLIST_MAX = 8192, /* keys in one revocation list */
 	/* base64 of a full list: 86 + name + 40 per key, signature included */
 	TAPIR_MESH_REVLIST_TEXT_MAX =
 	    (86 + TAPIR_MESH_NAME_MAX + 40 * TAPIR_MESH_REVLIST_MAX) / 3 * 4 + 8,
