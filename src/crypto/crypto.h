@@ -75,8 +75,9 @@ bool tapir_aead_ctx_open(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *
  * The same for packet buffers, without the scratch copies where that is faster (aead.c says
  * when). Seal needs TAPIR_AEAD_CTX_HEADROOM bytes before @buf (work space, put back) and
  * TAPIR_AEAD_CTX_TAILROOM after buf + len (the tag, then zeros up to the next 64-byte block).
- * Open may use the TAPIR_AEAD_CTX_TAILROOM bytes after buf + len as work space (put back),
- * checks the tag before it decrypts, and zeroes a forged @buf's text. Results, return values
+ * Open may use the TAPIR_AEAD_CTX_HEADROOM bytes before @buf and the TAPIR_AEAD_CTX_TAILROOM
+ * bytes after buf + len as work space (put back), checks the tag before it decrypts, and
+ * zeroes a forged @buf's text. Results, return values
  * and refusals are those of tapir_aead_ctx_seal/open.
  */
 enum {
