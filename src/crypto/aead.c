@@ -30,8 +30,10 @@
  * the ciphertext may be decrypted, and the second, short call costs about 120 ns, more than the
  * two copies of a 1420-byte packet (30 ns): in place was 18 % slower there and only won from
  * 3-4 KiB. Below that, open keeps the single call but runs it out of place, from the zeroed
- * headroom block and the untouched ciphertext into the scratch buffer, and copies the plaintext
- * back once: one copy instead of two (open_one_copy).
+ * headroom block and the untouched ciphertext into the scratch buffer (open_to_scratch), and
+ * either copies the plaintext back once (_open_inplace: one copy instead of two) or leaves it
+ * there for the caller to read (_open_view: the receive path hands it straight to the TUN
+ * coalescer, which copies it anyway; no copy here at all).
  */
 #include "crypto.h"
 
@@ -405,14 +407,15 @@ static bool open_two_pass(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t 
 }
 
 /*
- * Below OPEN_INPLACE_MIN_BYTES: still one ChaCha20 call, but out of place, with one copy
- * instead of the two through the scratch buffer. Its input is [64 zero bytes in the headroom
- * before @buf (saved and put back) | the ciphertext, rounded up to whole blocks (read only: the
- * tag and tailroom after it)], its output the scratch buffer: block 0 becomes the Poly1305 key,
- * the rest the plaintext, copied over the ciphertext once the tag has verified. @len is the
+ * Below OPEN_INPLACE_MIN_BYTES: still one ChaCha20 call, but out of place. Its input is [64
+ * zero bytes in the headroom before @buf (saved and put back) | the ciphertext, rounded up to
+ * whole blocks (read only: the tag and tailroom after it)], its output the scratch buffer:
+ * block 0 becomes the Poly1305 key, the rest the plaintext. Returns the plaintext in the
+ * scratch buffer once the tag has verified, else NULL with @buf's text zeroed. @len is the
  * text's, without the tag.
  */
-static bool open_one_copy(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf, size_t len)
+static const uint8_t *open_to_scratch(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
+				      size_t len)
 {
 	uint8_t saved[CHACHA_BLOCK_BYTES], *in = buf - CHACHA_BLOCK_BYTES;
 	uint8_t *s = scratch, *text = scratch + CHACHA_BLOCK_BYTES;
@@ -426,23 +429,33 @@ static bool open_one_copy(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t 
 		CRYPTO_memcmp(tag, buf + len, sizeof(tag)) == 0;
 	memcpy(in, saved, sizeof(saved));
 	if (is_ok) {
-		memcpy(buf, text, len);
 		tapir_wipe(s, CHACHA_BLOCK_BYTES);
 	} else {
 		tapir_wipe(buf, len);
 		tapir_wipe(s, CHACHA_BLOCK_BYTES + len);
 	}
 	end_vector_state();
-	return is_ok;
+	return is_ok ? text : NULL;
+}
+
+const uint8_t *tapir_aead_ctx_open_view(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
+					size_t len)
+{
+	if (ctx->is_seal || len < TAPIR_AEAD_TAG_LEN ||
+	    len - TAPIR_AEAD_TAG_LEN > TAPIR_AEAD_CTX_MAX_BYTES)
+		return NULL;
+	len -= TAPIR_AEAD_TAG_LEN;
+	if (len < OPEN_INPLACE_MIN_BYTES)
+		return open_to_scratch(ctx, counter, buf, len);
+	return open_two_pass(ctx, counter, buf, len) ? buf : NULL;
 }
 
 bool tapir_aead_ctx_open_inplace(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
 				 size_t len)
 {
-	if (ctx->is_seal || len < TAPIR_AEAD_TAG_LEN ||
-	    len - TAPIR_AEAD_TAG_LEN > TAPIR_AEAD_CTX_MAX_BYTES)
-		return false;
-	if (len < OPEN_INPLACE_MIN_BYTES + TAPIR_AEAD_TAG_LEN)
-		return open_one_copy(ctx, counter, buf, len - TAPIR_AEAD_TAG_LEN);
-	return open_two_pass(ctx, counter, buf, len - TAPIR_AEAD_TAG_LEN);
+	const uint8_t *text = tapir_aead_ctx_open_view(ctx, counter, buf, len);
+
+	if (text && text != buf)
+		memcpy(buf, text, len - TAPIR_AEAD_TAG_LEN); /* one copy instead of two */
+	return text != NULL;
 }

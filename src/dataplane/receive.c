@@ -191,7 +191,7 @@ static size_t decompress(struct tapir_device *dev, struct tapir_worker *w, const
 }
 
 static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
-		    uint8_t *p, size_t len, const struct tapir_endpoint *src)
+		    const uint8_t *p, size_t len, const struct tapir_endpoint *src)
 {
 	struct tapir_allowedips_owner *owner;
 	const uint8_t *saddr;
@@ -240,6 +240,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 	struct tapir_index_entry *entry;
 	struct tapir_keypair *kp;
 	struct tapir_peer *peer;
+	const uint8_t *plain;
 	uint64_t counter;
 	size_t plen = len - TAPIR_MSG_DATA_MIN_LEN;
 	bool is_fresh;
@@ -258,10 +259,17 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 		drop(dev, TAPIR_DROP_KEY_EXPIRED, src);
 		return;
 	}
-	/* @msg sits in a packet buffer (tailroom after the last message of a GRO run) */
-	if (!tapir_aead_ctx_open_inplace(kp->recv_ctx[w->slot], counter,
+	/*
+	 * @msg sits in a packet buffer (headroom or the message before it in front, tailroom
+	 * after the last message of a GRO run). Below 4 KiB the plaintext stays in this thread's
+	 * AEAD scratch buffer and is read from there by deliver(): the TUN coalescer copies it
+	 * anyway, so copying it back over the ciphertext first would be a copy for nothing. Up
+	 * to deliver() this thread only seals in place (encrypt_pkt), which leaves it alone.
+	 */
+	plain = tapir_aead_ctx_open_view(kp->recv_ctx[w->slot], counter,
 					 msg + TAPIR_MSG_DATA_HEADER_LEN,
-					 len - TAPIR_MSG_DATA_HEADER_LEN)) {
+					 len - TAPIR_MSG_DATA_HEADER_LEN);
+	if (!plain) {
 		drop(dev, TAPIR_DROP_DECRYPT, src);
 		return;
 	}
@@ -288,7 +296,7 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 	if (plen == 0)
 		return; /* keepalive */
 	tapir_timers_data_received(&peer->timers, now);
-	deliver(dev, w, peer, msg + TAPIR_MSG_DATA_HEADER_LEN, plen, src);
+	deliver(dev, w, peer, plain, plen, src);
 }
 
 void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8_t *const *msgs,
