@@ -250,8 +250,8 @@ static void first_of_run(struct tapir_device *dev, struct tapir_worker *w, struc
 {
 	struct tapir_peer *peer = kp->peer;
 
-	/* bytewise: padding may differ between equal endpoints, which only costs a lookup */
-	if (seen->kp == kp && memcmp(&seen->src, src, sizeof(*src)) == 0)
+	if (seen->kp == kp && tapir_sockaddr_equal(&seen->src.addr, &src->addr) &&
+	    tapir_local_addr_equal(&seen->src.local, &src->local))
 		return;
 	seen->kp = kp;
 	seen->src = *src;
