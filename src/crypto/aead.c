@@ -25,10 +25,15 @@
  * The data plane calls the _inplace variants, which skip the scratch copies where that pays
  * (bench/aead.c, measured 2026-12-07): seal always, generating block 0 in the packet's
  * headroom so that it stays one ChaCha20 call (on a loaded machine: 1420 bytes 0-8 %, 4 KiB
- * about 8 %, 64 KiB 2-15 % faster); open only from OPEN_INPLACE_MIN_BYTES on. Open in place
- * needs two ChaCha20 calls, since the Poly1305 key (block 0) must exist before the ciphertext
- * may be decrypted, and the second, short call costs about 120 ns, more than the two copies of
- * a 1420-byte packet (30 ns): in place was 18 % slower there and only won from 3-4 KiB.
+ * about 8 %, 64 KiB 2-15 % faster); open fully in place only from OPEN_INPLACE_MIN_BYTES on.
+ * Open in place needs two ChaCha20 calls, since the Poly1305 key (block 0) must exist before
+ * the ciphertext may be decrypted, and the second, short call costs about 120 ns, more than the
+ * two copies of a 1420-byte packet (30 ns): in place was 18 % slower there and only won from
+ * 3-4 KiB. Below that, open keeps the single call but runs it out of place, from the zeroed
+ * headroom block and the untouched ciphertext into the scratch buffer (open_to_scratch), and
+ * either copies the plaintext back once (_open_inplace: one copy instead of two) or leaves it
+ * there for the caller to read (_open_view: the receive path hands it straight to the TUN
+ * coalescer, which copies it anyway; no copy here at all).
  */
 #include "crypto.h"
 
@@ -252,8 +257,12 @@ void tapir_aead_ctx_free(struct tapir_aead_ctx *ctx)
 	free(ctx);
 }
 
-/* ChaCha20 in place over @s (@span bytes, whole blocks), block counter 0, nonce 0^4 || le64. */
-static bool stream(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *s, size_t span)
+/*
+ * ChaCha20 over @in into @out (@span bytes, whole blocks; the same buffer or apart), block
+ * counter 0, nonce 0^4 || le64(counter).
+ */
+static bool stream_to(struct tapir_aead_ctx *ctx, uint64_t counter, const uint8_t *in, uint8_t *out,
+		      size_t span)
 {
 	uint8_t iv[CHACHA_IV_BYTES] = {0};
 	size_t outl = 0;
@@ -261,7 +270,13 @@ static bool stream(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *s, siz
 	for (int i = 0; i < 8; i++)
 		iv[8 + i] = (uint8_t)(counter >> (8 * i));
 	return dp.cipher_init(ctx->chacha, NULL, 0, iv, sizeof(iv), NULL) &&
-	       dp.cipher_update(ctx->chacha, s, &outl, span, s, span) && outl == span;
+	       dp.cipher_update(ctx->chacha, out, &outl, span, in, span) && outl == span;
+}
+
+/* ChaCha20 in place over @s. */
+static bool stream(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *s, size_t span)
+{
+	return stream_to(ctx, counter, s, s, span);
 }
 
 /* Poly1305 under @key over @text, its padding and the lengths (empty AD) into @tag. */
@@ -391,12 +406,56 @@ static bool open_two_pass(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t 
 	return is_ok;
 }
 
+/*
+ * Below OPEN_INPLACE_MIN_BYTES: still one ChaCha20 call, but out of place. Its input is [64
+ * zero bytes in the headroom before @buf (saved and put back) | the ciphertext, rounded up to
+ * whole blocks (read only: the tag and tailroom after it)], its output the scratch buffer:
+ * block 0 becomes the Poly1305 key, the rest the plaintext. Returns the plaintext in the
+ * scratch buffer once the tag has verified, else NULL with @buf's text zeroed. @len is the
+ * text's, without the tag.
+ */
+static const uint8_t *open_to_scratch(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
+				      size_t len)
+{
+	uint8_t saved[CHACHA_BLOCK_BYTES], *in = buf - CHACHA_BLOCK_BYTES;
+	uint8_t *s = scratch, *text = scratch + CHACHA_BLOCK_BYTES;
+	uint8_t tag[TAPIR_AEAD_TAG_LEN];
+	bool is_ok;
+
+	memcpy(saved, in, sizeof(saved));
+	memset(in, 0, CHACHA_BLOCK_BYTES);
+	is_ok = stream_to(ctx, counter, in, s, span_of(len)) &&
+		authenticate(ctx, s, buf, len, tag) &&
+		CRYPTO_memcmp(tag, buf + len, sizeof(tag)) == 0;
+	memcpy(in, saved, sizeof(saved));
+	if (is_ok) {
+		tapir_wipe(s, CHACHA_BLOCK_BYTES);
+	} else {
+		tapir_wipe(buf, len);
+		tapir_wipe(s, CHACHA_BLOCK_BYTES + len);
+	}
+	end_vector_state();
+	return is_ok ? text : NULL;
+}
+
+const uint8_t *tapir_aead_ctx_open_view(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
+					size_t len)
+{
+	if (ctx->is_seal || len < TAPIR_AEAD_TAG_LEN ||
+	    len - TAPIR_AEAD_TAG_LEN > TAPIR_AEAD_CTX_MAX_BYTES)
+		return NULL;
+	len -= TAPIR_AEAD_TAG_LEN;
+	if (len < OPEN_INPLACE_MIN_BYTES)
+		return open_to_scratch(ctx, counter, buf, len);
+	return open_two_pass(ctx, counter, buf, len) ? buf : NULL;
+}
+
 bool tapir_aead_ctx_open_inplace(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
 				 size_t len)
 {
-	if (len < OPEN_INPLACE_MIN_BYTES + TAPIR_AEAD_TAG_LEN)
-		return tapir_aead_ctx_open(ctx, counter, buf, len); /* faster: see the top */
-	if (ctx->is_seal || len - TAPIR_AEAD_TAG_LEN > TAPIR_AEAD_CTX_MAX_BYTES)
-		return false;
-	return open_two_pass(ctx, counter, buf, len - TAPIR_AEAD_TAG_LEN);
+	const uint8_t *text = tapir_aead_ctx_open_view(ctx, counter, buf, len);
+
+	if (text && text != buf)
+		memcpy(buf, text, len - TAPIR_AEAD_TAG_LEN); /* one copy instead of two */
+	return text != NULL;
 }

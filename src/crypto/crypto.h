@@ -75,8 +75,9 @@ bool tapir_aead_ctx_open(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *
  * The same for packet buffers, without the scratch copies where that is faster (aead.c says
  * when). Seal needs TAPIR_AEAD_CTX_HEADROOM bytes before @buf (work space, put back) and
  * TAPIR_AEAD_CTX_TAILROOM after buf + len (the tag, then zeros up to the next 64-byte block).
- * Open may use the TAPIR_AEAD_CTX_TAILROOM bytes after buf + len as work space (put back),
- * checks the tag before it decrypts, and zeroes a forged @buf's text. Results, return values
+ * Open may use the TAPIR_AEAD_CTX_HEADROOM bytes before @buf and the TAPIR_AEAD_CTX_TAILROOM
+ * bytes after buf + len as work space (put back), checks the tag before it decrypts, and
+ * zeroes a forged @buf's text. Results, return values
  * and refusals are those of tapir_aead_ctx_seal/open.
  */
 enum {
@@ -87,6 +88,15 @@ int tapir_aead_ctx_seal_inplace(struct tapir_aead_ctx *ctx, uint64_t counter, ui
 				size_t len);
 bool tapir_aead_ctx_open_inplace(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
 				 size_t len);
+/*
+ * tapir_aead_ctx_open_inplace without the last copy: returns where the plaintext is, @buf
+ * itself (opened in place, from 4 KiB) or this thread's scratch buffer (@buf's ciphertext is
+ * then left as it was), or NULL if it does not open (@buf's text zeroed). A pointer into the
+ * scratch buffer is valid until the thread's next tapir_aead_ctx_* call other than
+ * tapir_aead_ctx_seal_inplace, the one that leaves the scratch buffer alone.
+ */
+const uint8_t *tapir_aead_ctx_open_view(struct tapir_aead_ctx *ctx, uint64_t counter, uint8_t *buf,
+					size_t len);
 
 /* DH(priv, pub): false when the result is all zero (low-order point); @out is then zeroed. */
 bool tapir_x25519(uint8_t out[32], const uint8_t priv[32], const uint8_t pub[32]);

@@ -294,41 +294,98 @@ static int parse_gso(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t
 	return 0;
 }
 
-/* IP header of segment @i of @seg_len bytes: lengths, ID, header checksum. */
-static void fix_l3(uint8_t *s, const struct layout *lay, size_t seg_len, size_t i)
+/*
+ * The checksum sums every segment shares, taken once from the super-packet: its IPv4 header
+ * and its TCP/UDP header with the fields that differ per segment read as zero, and the
+ * pseudo-header without its length. A segment's checksums add its own fields and the sum of
+ * its payload (read from the super-packet) to these, rather than summing the headers it has
+ * just written: fewer bytes, and no load stalled on the byte stores that wrote them. Sums are
+ * plain additions, so the checksums come out the same as summing each segment whole.
+ */
+struct shared_sums {
+	uint64_t l3;	 /* IPv4 header without total length, ID and checksum */
+	uint64_t l4;	 /* TCP header without sequence number, flags and checksum; UDP ports */
+	uint64_t pseudo; /* pseudo-header without the length */
+};
+
+enum { L4_HDR_MAX = 60 };
+
+static void shared_sums(const uint8_t *pkt, const struct layout *lay, struct shared_sums *ss)
 {
+	uint8_t h[L4_HDR_MAX];
+	size_t l4_hdr = lay->hdrs_len - lay->l3_len;
+
+	ss->l3 = 0;
+	if (lay->family == 4) {
+		memcpy(h, pkt, lay->l3_len); /* IHL: at most 60 bytes */
+		memset(h + IPV4_TOT_LEN, 0, 2);
+		memset(h + IPV4_ID, 0, 2);
+		memset(h + IPV4_CSUM, 0, 2);
+		ss->l3 = tapir_csum_add(0, h, lay->l3_len);
+	}
+	memcpy(h, pkt + lay->l3_len, l4_hdr); /* TCP data offset: at most 60 bytes; UDP 8 */
+	if (lay->proto == PROTO_TCP) {
+		memset(h + TCP_SEQ, 0, 4);
+		h[TCP_FLAGS] = 0;
+		memset(h + TCP_CSUM, 0, 2);
+	} else {
+		memset(h + UDP_LEN, 0, 4); /* length and checksum */
+	}
+	ss->l4 = tapir_csum_add(0, h, l4_hdr);
+	ss->pseudo = tapir_csum_pseudo(pkt, lay->family, lay->proto, 0);
+}
+
+/* IP header of segment @i of @seg_len bytes: lengths, ID, header checksum. */
+static void fix_l3(uint8_t *s, const struct layout *lay, const struct shared_sums *ss,
+		   size_t seg_len, size_t i)
+{
+	uint16_t id;
+
 	if (lay->family == 6) {
 		put16(s + IPV6_PAYLOAD_LEN, (uint16_t)(seg_len - IPV6_HDR));
 		return;
 	}
+	id = (uint16_t)(get16(s + IPV4_ID) + i);
 	put16(s + IPV4_TOT_LEN, (uint16_t)seg_len);
-	put16(s + IPV4_ID, (uint16_t)(get16(s + IPV4_ID) + i));
-	set_ipv4_csum(s, lay->l3_len);
+	put16(s + IPV4_ID, id);
+	put16(s + IPV4_CSUM, tapir_csum_fold(ss->l3 + seg_len + id));
 }
 
-/* TCP header of the segment starting @off payload bytes into the super-packet. */
-static void fix_tcp(uint8_t *s, const struct layout *lay, size_t seg_len, size_t off, bool is_first,
-		    bool is_last)
+/* The pseudo-header of a segment with @l4_len bytes of TCP/UDP header and payload. */
+static uint64_t seg_pseudo(const struct shared_sums *ss, size_t l4_len)
+{
+	return ss->pseudo + (l4_len >> 16) + (l4_len & 0xffff);
+}
+
+/* TCP header of the segment starting @off payload bytes into the super-packet, whose payload
+ * sums to @payload_sum. */
+static void fix_tcp(uint8_t *s, const struct layout *lay, const struct shared_sums *ss,
+		    size_t seg_len, size_t off, uint64_t payload_sum, bool is_first, bool is_last)
 {
 	uint8_t *th = s + lay->l3_len;
+	uint32_t seq = (uint32_t)(get32(th + TCP_SEQ) + off);
+	uint64_t sum;
 
-	put32(th + TCP_SEQ, (uint32_t)(get32(th + TCP_SEQ) + off));
+	put32(th + TCP_SEQ, seq);
 	if (!is_last)
 		th[TCP_FLAGS] &= (uint8_t) ~(TCP_FIN | TCP_PSH);
 	if (!is_first)
 		th[TCP_FLAGS] &= (uint8_t)~TCP_CWR;
-	put16(th + TCP_CSUM, 0);
-	put16(th + TCP_CSUM, l4_csum(s, seg_len, lay->family, PROTO_TCP, lay->l3_len));
+	/* the flags are the low byte of the 16-bit word at TCP_DOFF */
+	sum = seg_pseudo(ss, seg_len - lay->l3_len) + ss->l4 + (seq >> 16) + (seq & 0xffff) +
+	      th[TCP_FLAGS] + payload_sum;
+	put16(th + TCP_CSUM, tapir_csum_fold(sum));
 }
 
-static void fix_udp(uint8_t *s, const struct layout *lay, size_t seg_len)
+static void fix_udp(uint8_t *s, const struct layout *lay, const struct shared_sums *ss,
+		    size_t seg_len, uint64_t payload_sum)
 {
 	uint8_t *uh = s + lay->l3_len;
+	size_t l4_len = seg_len - lay->l3_len;
 	uint16_t csum;
 
-	put16(uh + UDP_LEN, (uint16_t)(seg_len - lay->l3_len));
-	put16(uh + UDP_CSUM, 0);
-	csum = l4_csum(s, seg_len, lay->family, PROTO_UDP, lay->l3_len);
+	put16(uh + UDP_LEN, (uint16_t)l4_len);
+	csum = tapir_csum_fold(seg_pseudo(ss, l4_len) + ss->l4 + l4_len + payload_sum);
 	put16(uh + UDP_CSUM, csum ? csum : 0xffff); /* 0 would mean "no checksum" */
 }
 
@@ -336,6 +393,7 @@ static int split_gso(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t
 		     const struct split_out *o, int family, uint8_t proto)
 {
 	struct layout lay;
+	struct shared_sums ss;
 	size_t payload, mss, nsegs;
 	int err = parse_gso(vh, pkt, len, family, proto, &lay);
 
@@ -352,18 +410,21 @@ static int split_gso(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t
 	nsegs = (payload + mss - 1) / mss;
 	if (nsegs > o->max)
 		return -EMSGSIZE;
+	shared_sums(pkt, &lay, &ss);
 	for (size_t i = 0; i < nsegs; i++) {
 		size_t off = i * mss, n = min_size(mss, payload - off);
+		const uint8_t *body = pkt + lay.hdrs_len + off;
 		uint8_t *s = o->bufs[i];
+		uint64_t body_sum = tapir_csum_add(0, body, n); /* the headers' length is even */
 
 		memcpy(s, pkt, lay.hdrs_len);
-		memcpy(s + lay.hdrs_len, pkt + lay.hdrs_len + off, n);
+		memcpy(s + lay.hdrs_len, body, n);
 		o->lens[i] = lay.hdrs_len + n;
-		fix_l3(s, &lay, o->lens[i], i);
+		fix_l3(s, &lay, &ss, o->lens[i], i);
 		if (proto == PROTO_TCP)
-			fix_tcp(s, &lay, o->lens[i], off, i == 0, i == nsegs - 1);
+			fix_tcp(s, &lay, &ss, o->lens[i], off, body_sum, i == 0, i == nsegs - 1);
 		else
-			fix_udp(s, &lay, o->lens[i]);
+			fix_udp(s, &lay, &ss, o->lens[i], body_sum);
 	}
 	return (int)nsegs;
 }

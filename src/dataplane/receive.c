@@ -191,7 +191,7 @@ static size_t decompress(struct tapir_device *dev, struct tapir_worker *w, const
 }
 
 static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *peer,
-		    uint8_t *p, size_t len, const struct tapir_endpoint *src)
+		    const uint8_t *p, size_t len, const struct tapir_endpoint *src)
 {
 	struct tapir_allowedips_owner *owner;
 	const uint8_t *saddr;
@@ -233,13 +233,47 @@ static void deliver(struct tapir_device *dev, struct tapir_worker *w, struct tap
 	write_tun(dev, w, p, ip_len);
 }
 
+/*
+ * What a batch already did for the packets before: the endpoint update and the key
+ * confirmation, two mutexes each, change nothing for the next packet on the same keypair from
+ * the same source (a GRO run is dozens of them), so they run once per such run. The keypair
+ * cannot be freed and its address reused within the batch: the device read lock is held.
+ */
+struct rx_seen {
+	const struct tapir_keypair *kp;
+	struct tapir_endpoint src;
+};
+
+/* Steps for an authenticated, fresh packet that only the first of a run needs (rx_seen). */
+static void first_of_run(struct tapir_device *dev, struct tapir_worker *w, struct tapir_keypair *kp,
+			 const struct tapir_endpoint *src, struct rx_seen *seen)
+{
+	struct tapir_peer *peer = kp->peer;
+
+	if (seen->kp == kp && tapir_sockaddr_equal(&seen->src.addr, &src->addr) &&
+	    tapir_local_addr_equal(&seen->src.local, &src->local))
+		return;
+	seen->kp = kp;
+	seen->src = *src;
+	update_endpoint(dev, w, peer, src);
+	if (confirm_keypair(dev, peer, kp)) {
+		tapir_timers_handshake_complete(&peer->timers);
+		tapir_peer_record_handshake_time(peer);
+		struct tapir_send_ctx tx = tapir_send_ctx_worker(w);
+
+		tapir_send_staged(dev, &tx, peer);
+		tapir_l2_session_started(dev, &tx, peer);
+	}
+}
+
 static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8_t *msg, size_t len,
-			 const struct tapir_endpoint *src, uint64_t now)
+			 const struct tapir_endpoint *src, uint64_t now, struct rx_seen *seen)
 {
 	const struct tapir_msg_data *hdr = (const struct tapir_msg_data *)msg;
 	struct tapir_index_entry *entry;
 	struct tapir_keypair *kp;
 	struct tapir_peer *peer;
+	const uint8_t *plain;
 	uint64_t counter;
 	size_t plen = len - TAPIR_MSG_DATA_MIN_LEN;
 	bool is_fresh;
@@ -258,10 +292,17 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 		drop(dev, TAPIR_DROP_KEY_EXPIRED, src);
 		return;
 	}
-	/* @msg sits in a packet buffer (tailroom after the last message of a GRO run) */
-	if (!tapir_aead_ctx_open_inplace(kp->recv_ctx[w->slot], counter,
+	/*
+	 * @msg sits in a packet buffer (headroom or the message before it in front, tailroom
+	 * after the last message of a GRO run). Below 4 KiB the plaintext stays in this thread's
+	 * AEAD scratch buffer and is read from there by deliver(): the TUN coalescer copies it
+	 * anyway, so copying it back over the ciphertext first would be a copy for nothing. Up
+	 * to deliver() this thread only seals in place (encrypt_pkt), which leaves it alone.
+	 */
+	plain = tapir_aead_ctx_open_view(kp->recv_ctx[w->slot], counter,
 					 msg + TAPIR_MSG_DATA_HEADER_LEN,
-					 len - TAPIR_MSG_DATA_HEADER_LEN)) {
+					 len - TAPIR_MSG_DATA_HEADER_LEN);
+	if (!plain) {
 		drop(dev, TAPIR_DROP_DECRYPT, src);
 		return;
 	}
@@ -272,29 +313,22 @@ static void receive_data(struct tapir_device *dev, struct tapir_worker *w, uint8
 		drop(dev, TAPIR_DROP_REPLAY, src);
 		return;
 	}
-	update_endpoint(dev, w, peer, src);
+	first_of_run(dev, w, kp, src, seen);
 	atomic_fetch_add_explicit(&peer->rx_bytes, len, memory_order_relaxed);
-	if (confirm_keypair(dev, peer, kp)) {
-		tapir_timers_handshake_complete(&peer->timers);
-		tapir_peer_record_handshake_time(peer);
-		struct tapir_send_ctx tx = tapir_send_ctx_worker(w);
-
-		tapir_send_staged(dev, &tx, peer);
-		tapir_l2_session_started(dev, &tx, peer);
-	}
 	maybe_lastminute_rekey(dev, peer, kp, now);
 	tapir_timers_any_authenticated_packet_received(&peer->timers);
 	tapir_timers_any_authenticated_packet_traversal(&peer->timers, now);
 	if (plen == 0)
 		return; /* keepalive */
 	tapir_timers_data_received(&peer->timers, now);
-	deliver(dev, w, peer, msg + TAPIR_MSG_DATA_HEADER_LEN, plen, src);
+	deliver(dev, w, peer, plain, plen, src);
 }
 
 void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8_t *const *msgs,
 			 const size_t *lens, const struct tapir_endpoint *from, unsigned int n)
 {
 	uint64_t now = tapir_now_ns();
+	struct rx_seen seen = {0};
 
 	for (unsigned int i = 0; i < n; i++) {
 		switch (tapir_msg_classify(msgs[i], lens[i])) {
@@ -304,7 +338,7 @@ void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8
 			tapir_handshake_enqueue(dev, msgs[i], lens[i], &from[i], w->rx_tcp_conn);
 			break;
 		case TAPIR_MSG_DATA:
-			receive_data(dev, w, msgs[i], lens[i], &from[i], now);
+			receive_data(dev, w, msgs[i], lens[i], &from[i], now, &seen);
 			break;
 		default:
 			drop(dev, TAPIR_DROP_MALFORMED, &from[i]);

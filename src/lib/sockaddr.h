@@ -49,6 +49,20 @@ static inline bool tapir_local_addr_equal(const struct tapir_local_addr *a,
 	return a->family != AF_INET6 || !memcmp(&a->in6, &b->in6, sizeof(a->in6));
 }
 
+/* Same family, address and port (and IPv6 scope): field by field, padding ignored. */
+static inline bool tapir_sockaddr_equal(const union tapir_sockaddr *a,
+					const union tapir_sockaddr *b)
+{
+	if (a->sa.sa_family != b->sa.sa_family)
+		return false;
+	if (a->sa.sa_family == AF_INET)
+		return a->in.sin_port == b->in.sin_port &&
+		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
+	return a->in6.sin6_port == b->in6.sin6_port &&
+	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof(a->in6.sin6_addr)) &&
+	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
+}
+
 /* sockaddr.c */
 
 /*

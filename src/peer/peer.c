@@ -413,23 +413,11 @@ void tapir_peer_set_endpoint(struct tapir_peer *peer, const union tapir_sockaddr
 	pthread_mutex_unlock(&peer->endpoint_lock);
 }
 
-static bool same_addr(const union tapir_sockaddr *a, const union tapir_sockaddr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, 16) &&
-	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
-}
-
 void tapir_peer_roam(struct tapir_peer *peer, const struct tapir_endpoint *from)
 {
 	pthread_mutex_lock(&peer->endpoint_lock);
 	/* the common case, nothing moved, leaves the cache line clean for the senders */
-	if (!same_addr(&peer->endpoint.addr, &from->addr))
+	if (!tapir_sockaddr_equal(&peer->endpoint.addr, &from->addr))
 		peer->endpoint.addr = from->addr;
 	if (!tapir_local_addr_equal(&peer->endpoint.local, &from->local))
 		peer->endpoint.local = from->local;

@@ -11,7 +11,8 @@
  * 16- and 64-byte boundary, each side of the length from which open runs in place (4096), and
  * the largest text (65536). A tampered tag or ciphertext must not open and must leave no
  * plaintext behind; messages back to back (as UDP GRO hands them over) must not disturb each
- * other.
+ * other. The receive path's variant that leaves the plaintext in the scratch buffer
+ * (tapir_aead_ctx_open_view) must leave the ciphertext untouched there.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -376,6 +377,57 @@ static void test_back_to_back(void **state)
 		back_to_back(lens[i]);
 }
 
+/*
+ * tapir_aead_ctx_open_view (what the receive path calls): below 4 KiB the plaintext is left
+ * out of place, in the scratch buffer, and the caller's ciphertext, rooms and tag are as they
+ * were; from 4 KiB it is opened in place and the pointer is @buf. A forged message gives NULL
+ * and no plaintext, in either place.
+ */
+static void view_one(size_t len)
+{
+	uint8_t *plain = malloc(len + 1), *sealed = malloc(len + TAG);
+	const uint8_t *view;
+	struct room_pkt p;
+
+	assert_true(plain && sealed);
+	tapir_random_bytes(plain, len);
+	room_new(&p, len);
+	memcpy(p.text, plain, len);
+	assert_int_equal(tapir_aead_ctx_seal_inplace(seal_ctx, 9, p.text, len), 0);
+	memcpy(sealed, p.text, len + TAG);
+	memset(p.text + len + TAG, PATTERN, TAIL);
+	view = tapir_aead_ctx_open_view(open_ctx, 9, p.text, len + TAG);
+	assert_non_null(view);
+	assert_memory_equal(view, plain, len);
+	if (len < 4096) {
+		assert_ptr_not_equal(view, p.text);
+		assert_memory_equal(p.text, sealed, len + TAG); /* untouched */
+	} else {
+		assert_ptr_equal(view, p.text);
+	}
+	assert_true(is_pattern(p.mem, HEAD));
+	assert_true(is_pattern(p.text + len + TAG, TAIL));
+	/* forged: a flipped tag bit */
+	memcpy(p.text, sealed, len + TAG);
+	p.text[len] ^= 1;
+	assert_null(tapir_aead_ctx_open_view(open_ctx, 9, p.text, len + TAG));
+	assert_true(sodium_is_zero(p.text, len));
+	assert_true(is_pattern(p.mem, HEAD));
+	free(p.mem);
+	free(plain);
+	free(sealed);
+}
+
+static void test_open_view(void **state)
+{
+	static const size_t lens[] = {0, 1, 63, 64, 65, 1420, 4095, 4096, 4097, 65535, MAX};
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++)
+		view_one(lens[i]);
+	assert_null(tapir_aead_ctx_open_view(open_ctx, 0, key, TAG - 1));
+	assert_null(tapir_aead_ctx_open_view(seal_ctx, 0, key, TAG));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -387,6 +439,7 @@ int main(void)
 	    cmocka_unit_test(test_too_long_or_wrong_direction),
 	    cmocka_unit_test(test_tampered),
 	    cmocka_unit_test(test_back_to_back),
+	    cmocka_unit_test(test_open_view),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
