@@ -106,11 +106,16 @@ static bool encrypt_pkt(struct tapir_device *dev, struct tapir_keypair *kp, unsi
 		tapir_l2_maybe_compress(dev, kp, slot, pkt); /* opt-in per peer (Compression) */
 	plen = pkt->len ? padded_len(pkt->len, mtu) : 0;
 	memset(data + pkt->len, 0, plen - pkt->len);
-	/* no copy: the cipher's key block goes in the headroom, the tag in the tailroom */
-	if (pkt->off >= TAPIR_AEAD_CTX_HEADROOM)
-		rc = tapir_aead_ctx_seal_inplace(kp->send_ctx[slot], counter, data, plen);
-	else /* less headroom (no caller today): through the cipher's scratch buffer */
-		rc = tapir_aead_ctx_seal(kp->send_ctx[slot], counter, data, plen);
+	/*
+	 * No copy: the cipher's key block goes in the headroom, the tag in the tailroom. Never
+	 * through the cipher's scratch buffer: on a worker it may hold the plaintext of a
+	 * received packet between tapir_aead_ctx_open_view() and its delivery (receive.c), and
+	 * a seal there (a staged packet or a CAPS frame sent on the key confirmation) would
+	 * overwrite it. Every packet buffer has the headroom (pktbuf.h), so this never fails.
+	 */
+	if (pkt->off < TAPIR_AEAD_CTX_HEADROOM)
+		return false;
+	rc = tapir_aead_ctx_seal_inplace(kp->send_ctx[slot], counter, data, plen);
 	if (rc < 0)
 		return false;
 	hdr = (struct tapir_msg_data *)(data - sizeof(*hdr));
