@@ -37,10 +37,14 @@
 #   OUT=FILE                 JSON output (default bench/results/tunnel-<date>.json)
 #   PROFILE=FILE             also run one extra tapir single-stream TCP test under
 #                            `perf record -g` and write the top symbols to FILE (not in the table)
+#   PROFILE_DATA=FILE        also keep perf.data there (perf report -i FILE --sort pid,sym)
 #   PROFILE_TEST=tcp1        what that extra test is: tcp1, udp_full or udp64 (the floods above)
 #   UDP_LEN=1392             payload of the full-size UDP test: 1392 + 28 header bytes = a
-#                            1420-byte IP packet, the tunnel MTU, so nothing is fragmented
+#                            1420-byte IP packet, the tunnel MTU, so nothing is fragmented;
+#                            a setup with a smaller MTU gets MTU - 28 (tapir-tap: 1372)
 #   SETUPS="veth tapir wireguard-go tapir-tap openvpn-tap tinc-switch"   subset
+#   TESTS="ping tcp1 tcp1r tcp4 tcp4r udp_full udp64"   subset of the tests (quick checks,
+#                            e.g. TESTS=udp_full SETUPS=tapir); a test not run shows as n/a
 #
 # Prerequisites: iperf3 jq wireguard-tools (wg) iproute2, wireguard-go; optional openvpn and
 # tinc (the TAP anchors), openssl (OpenVPN's certificates), linux-perf (PROFILE=).
@@ -57,12 +61,14 @@ DURATION=${DURATION:-10}
 UDP_LEN=${UDP_LEN:-1392}
 PING_COUNT=${PING_COUNT:-20}
 SETUPS=${SETUPS:-veth tapir wireguard-go tapir-tap openvpn-tap tinc-switch}
+TESTS=${TESTS:-ping tcp1 tcp1r tcp4 tcp4r udp_full udp64}
 OPENVPN=${OPENVPN:-openvpn}
 TINCD=${TINCD:-tincd}
 SKIPPED=()    # "setup: why" for setups not measured
 OUT=${OUT:-bench/results/tunnel-$(date +%Y%m%d-%H%M%S).json}
 PROFILE=${PROFILE:-}
 PROFILE_TEST=${PROFILE_TEST:-tcp1}
+PROFILE_PIDS=""
 OFFLOAD=${TAPIR_OFFLOAD:-}
 unset TAPIR_OFFLOAD TAPIR_WORKERS # tapird gets them as flags only, so the JSON says what it ran
 
@@ -176,7 +182,8 @@ iperf()
 	PIDS+=("$spid")
 	for ((i = 0; i < 50; i++)); do listening "$port" && break; sleep 0.1; done
 	if [ "$test" = profile ]; then
-		perf record -q -g -o "$TMP/perf.data" -p "$(IFS=,; echo "${DAEMONS[*]}")" \
+		PROFILE_PIDS=$(IFS=,; echo "${DAEMONS[*]}")
+		perf record -q -g -o "$TMP/perf.data" -p "$PROFILE_PIDS" \
 			-- sleep "$DURATION" >"$TMP/perf.log" 2>&1 &
 		perf_pid=$!
 		PIDS+=("$perf_pid")
@@ -242,16 +249,32 @@ ping_rtt() # SETUP DST
 	say "  $1 ping: avg ${R[$1.ping_avg_ms]:-?} ms"
 }
 
-measure() # SETUP DST: every test of one setup, each on a fresh iperf3 port
+wants() { [[ " $TESTS " == *" $1 "* ]]; } # TEST: is it in TESTS?
+
+# full_payload SETUP: sets R[SETUP.udp_full_payload_bytes] to UDP_LEN, or less where the
+# setup's MTU is smaller (tapir-tap's 1400): with more than MTU - 28 bytes every datagram
+# would go as two IP fragments, twice the packets and none of them coalescible.
+full_payload()
+{
+	local len=$UDP_LEN mtu=${R[$1.mtu]:-}
+	if [ -n "$mtu" ] && [ $((mtu - 28)) -lt "$len" ]; then
+		len=$((mtu - 28))
+	fi
+	R[$1.udp_full_payload_bytes]=$len
+}
+
+measure() # SETUP DST: every test of one setup (of TESTS), each on a fresh iperf3 port
 {
 	local s=$1 dst=$2
-	ping_rtt "$s" "$dst"
-	tcp "$s" tcp1 "$dst" $((PORT += 1))
-	tcp "$s" tcp1r "$dst" $((PORT += 1)) -R
-	tcp "$s" tcp4 "$dst" $((PORT += 1)) -P 4
-	tcp "$s" tcp4r "$dst" $((PORT += 1)) -P 4 -R
-	udp "$s" udp_full "$dst" $((PORT += 1)) "$UDP_LEN"
-	udp "$s" udp64 "$dst" $((PORT += 1)) 64
+	wants ping && ping_rtt "$s" "$dst"
+	wants tcp1 && tcp "$s" tcp1 "$dst" $((PORT += 1))
+	wants tcp1r && tcp "$s" tcp1r "$dst" $((PORT += 1)) -R
+	wants tcp4 && tcp "$s" tcp4 "$dst" $((PORT += 1)) -P 4
+	wants tcp4r && tcp "$s" tcp4r "$dst" $((PORT += 1)) -P 4 -R
+	wants udp_full && full_payload "$s" &&
+		udp "$s" udp_full "$dst" $((PORT += 1)) "${R[$s.udp_full_payload_bytes]}"
+	wants udp64 && udp "$s" udp64 "$dst" $((PORT += 1)) 64
+	return 0
 }
 
 # ---------------------------------------------------------------- setups
@@ -511,9 +534,10 @@ table()
 	row "TCP 1 stream reverse, Gbit/s" tcp1r_gbps %.2f
 	row "TCP 4 streams, Gbit/s" tcp4_gbps %.2f
 	row "TCP 4 streams reverse, Gbit/s" tcp4r_gbps %.2f
-	row "UDP ${UDP_LEN} B payload, Mbit/s recv" udp_full_mbps %.0f
-	row "UDP ${UDP_LEN} B payload, kpps recv" udp_full_kpps %.1f
-	row "UDP ${UDP_LEN} B payload, loss %" udp_full_loss_pct %.1f
+	row "UDP full-size payload, bytes" udp_full_payload_bytes %.0f
+	row "UDP full-size, Mbit/s recv" udp_full_mbps %.0f
+	row "UDP full-size, kpps recv" udp_full_kpps %.1f
+	row "UDP full-size, loss %" udp_full_loss_pct %.1f
 	row "UDP 64 B payload, Mbit/s recv" udp64_mbps %.1f
 	row "UDP 64 B payload, kpps recv" udp64_kpps %.1f
 	row "UDP 64 B payload, loss %" udp64_loss_pct %.1f
@@ -584,11 +608,15 @@ if [ -n "$PROFILE" ] && [ -s "$TMP/perf.data" ]; then
 		echo "($(jq '(.end.sum_received // .end.sum).bits_per_second / 1e9' "$TMP/tapir-profile.json" 2>/dev/null) Gbit/s under perf); samples by object:"
 		perf report -i "$TMP/perf.data" --no-children --sort dso --stdio 2>/dev/null |
 			grep -E '^ +[0-9]' | head -8
+		echo "samples by daemon (pid $PROFILE_PIDS: the first is in ns1, the sending side):"
+		perf report -i "$TMP/perf.data" --no-children --sort pid --stdio 2>/dev/null |
+			grep -E '^ +[0-9]' | head -4
 		echo "top symbols (flat, no children):"
 		perf report -i "$TMP/perf.data" --no-children --sort dso,sym --stdio \
 			--percent-limit 0.5 2>/dev/null | grep -E '^ +[0-9]' | head -30
 	} >"$PROFILE" || say "perf report failed"
 	say "profile: $PROFILE"
+	[ -z "${PROFILE_DATA:-}" ] || cp "$TMP/perf.data" "$PROFILE_DATA"
 fi
 
 for s in veth tapir wireguard-go tapir-tap openvpn-tap tinc-switch; do

@@ -429,26 +429,50 @@ static int split_gso(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t
 	return (int)nsegs;
 }
 
-/* GSO_NONE: one packet; complete its checksum the way skb_checksum_help does. */
+/* GSO_NONE: where NEEDS_CSUM puts the checksum must lie inside the packet. */
+static bool is_single_valid(const struct virtio_net_hdr *vh, size_t len)
+{
+	size_t start = vh->csum_start, field = start + vh->csum_offset;
+
+	if (len == 0 || (vh->gso_type & VIRTIO_NET_HDR_GSO_ECN))
+		return false;
+	return !(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM) || (start < len && field + 2 <= len);
+}
+
+/* Completes the checksum of a valid GSO_NONE packet the way skb_checksum_help does. */
+static void complete_single(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len)
+{
+	size_t start = vh->csum_start;
+	uint16_t csum;
+
+	if (!(vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM))
+		return;
+	/* the field holds the pseudo-header sum, so it is summed along */
+	csum = tapir_csum_fold(tapir_csum_add(0, pkt + start, len - start));
+	put16(pkt + start + vh->csum_offset, csum ? csum : 0xffff);
+}
+
+/* GSO_NONE: one packet, copied, its checksum completed. */
 static int copy_single(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len,
 		       const struct split_out *o)
 {
-	size_t start = vh->csum_start, field = start + vh->csum_offset;
-	bool needs_csum = vh->flags & VIRTIO_NET_HDR_F_NEEDS_CSUM;
-	uint16_t csum;
-
-	if (len == 0 || (needs_csum && (start >= len || field + 2 > len)))
+	if (!is_single_valid(vh, len))
 		return -EINVAL;
 	if (o->max < 1 || len > o->cap)
 		return -EMSGSIZE;
 	memcpy(o->bufs[0], pkt, len);
 	o->lens[0] = len;
-	if (needs_csum) {
-		/* the field holds the pseudo-header sum, so it is summed along */
-		csum = tapir_csum_fold(tapir_csum_add(0, o->bufs[0] + start, len - start));
-		put16(o->bufs[0] + field, csum ? csum : 0xffff);
-	}
+	complete_single(vh, o->bufs[0], len);
 	return 1;
+}
+
+int tapir_offload_complete(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len)
+{
+	if ((vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) != VIRTIO_NET_HDR_GSO_NONE ||
+	    vh->hdr_len > len || len > TAPIR_OFFLOAD_MAX_PACKET_BYTES || !is_single_valid(vh, len))
+		return -EINVAL;
+	complete_single(vh, pkt, len);
+	return 0;
 }
 
 size_t tapir_offload_max_segments(void)
@@ -468,7 +492,7 @@ int tapir_offload_split(const struct virtio_net_hdr *vh, const uint8_t *pkt, siz
 		return -EINVAL;
 	switch (vh->gso_type & ~VIRTIO_NET_HDR_GSO_ECN) {
 	case VIRTIO_NET_HDR_GSO_NONE:
-		return has_ecn ? -EINVAL : copy_single(vh, pkt, len, &o);
+		return copy_single(vh, pkt, len, &o);
 	case VIRTIO_NET_HDR_GSO_TCPV4:
 		return split_gso(vh, pkt, len, &o, 4, PROTO_TCP);
 	case VIRTIO_NET_HDR_GSO_TCPV6:

@@ -81,6 +81,14 @@ size_t tapir_offload_max_segments(void);
 int tapir_offload_split(const struct virtio_net_hdr *vh, const uint8_t *pkt, size_t len, size_t mtu,
 			uint8_t *const *out, size_t *out_lens, size_t max_out, size_t out_cap);
 
+/*
+ * GSO_NONE in place: completes the checksum of the TUN read @pkt (@len bytes, described by
+ * @vh) when NEEDS_CSUM asks for it, exactly as tapir_offload_split would in its copy, and
+ * leaves every other byte alone. Returns 0, or -EINVAL when @vh is not GSO_NONE or does not
+ * describe @pkt (the checksum field outside it, ECN, an empty packet).
+ */
+int tapir_offload_complete(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len);
+
 /* offload.c: coalescing (receive side) */
 
 enum tapir_gro_flags {

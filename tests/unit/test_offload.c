@@ -525,6 +525,56 @@ static void test_needs_csum(void **state)
 	assert_memory_equal(segs[0], orig, len);
 }
 
+/* tapir_offload_complete: the same bytes as the copy tapir_offload_split makes, in place */
+static void test_complete_inplace(void **state)
+{
+	static const struct {
+		int family;
+		uint8_t proto;
+		size_t payload, start, offset;
+	} cases[] = {{4, 17, 1392, 20, 6}, {6, 17, 1, 40, 6}, {4, 6, 1001, 20, 16}};
+	static uint8_t copy[PKT_CAP];
+	struct virtio_net_hdr vh;
+	size_t len;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct spec sp = base_spec(cases[i].family, cases[i].proto);
+
+		sp.payload = cases[i].payload;
+		len = build(&sp, orig, CSUM_PARTIAL);
+		vh = (struct virtio_net_hdr){.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM,
+					     .csum_start = (uint16_t)cases[i].start,
+					     .csum_offset = (uint16_t)cases[i].offset};
+		assert_int_equal(
+		    tapir_offload_split(&vh, orig, len, 1500, segs, seg_lens, 1, SEG_CAP), 1);
+		memcpy(copy, orig, len);
+		assert_int_equal(tapir_offload_complete(&vh, copy, len), 0);
+		assert_memory_equal(copy, segs[0], len);
+		assert_true(
+		    naive_l4_ok(copy, len, cases[i].family, cases[i].proto, cases[i].start));
+	}
+	/* without NEEDS_CSUM nothing changes */
+	memcpy(copy, orig, len);
+	vh.flags = 0;
+	assert_int_equal(tapir_offload_complete(&vh, copy, len), 0);
+	assert_memory_equal(copy, orig, len);
+	/* refused, and the packet left alone: a GSO type, ECN, the field outside, empty */
+	vh.flags = VIRTIO_NET_HDR_F_NEEDS_CSUM;
+	vh.gso_type = VIRTIO_NET_HDR_GSO_TCPV4;
+	assert_int_equal(tapir_offload_complete(&vh, copy, len), -EINVAL);
+	vh.gso_type = VIRTIO_NET_HDR_GSO_NONE | VIRTIO_NET_HDR_GSO_ECN;
+	assert_int_equal(tapir_offload_complete(&vh, copy, len), -EINVAL);
+	vh.gso_type = VIRTIO_NET_HDR_GSO_NONE;
+	vh.csum_offset = (uint16_t)(len - vh.csum_start - 1);
+	assert_int_equal(tapir_offload_complete(&vh, copy, len), -EINVAL);
+	vh.csum_start = (uint16_t)len;
+	vh.csum_offset = 0;
+	assert_int_equal(tapir_offload_complete(&vh, copy, len), -EINVAL);
+	assert_int_equal(tapir_offload_complete(&vh, copy, 0), -EINVAL);
+	assert_memory_equal(copy, orig, len);
+}
+
 /* ---- malformed input ---- */
 
 enum mutation {
@@ -1455,6 +1505,7 @@ int main(void)
 	    cmocka_unit_test(test_gro_size_mismatch), cmocka_unit_test(test_gro_field_mismatch),
 	    cmocka_unit_test(test_gro_passthrough),   cmocka_unit_test(test_gro_udp),
 	    cmocka_unit_test(test_gro_limits),	      cmocka_unit_test(test_roundtrip_random),
+	    cmocka_unit_test(test_complete_inplace),
 	};
 
 	setup_segs();
