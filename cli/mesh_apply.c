@@ -85,7 +85,10 @@ static int send_set(struct tapir_mesh_agent *a, char *body, size_t len)
 {
 	int r = len ? tapir_uapi_set(a->opts->ifname, body, len) : 0;
 
-	if (r < 0)
+	/* no daemon on the socket: mesh.c's loop sets tapird up again once one answers */
+	if (tapir_mesh_is_tapird_gone(r))
+		a->needs_setup = true;
+	if (r < 0 && !a->is_tapird_down)
 		tapir_mesh_say(a, "cannot configure %s: %s", a->opts->ifname, strerror(-r));
 	free(body);
 	return r;
@@ -434,6 +437,8 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	t[1] = now_ms();
 	if (r == 0)
 		r = live_peers(a, &peers, &n_peers);
+	if (tapir_mesh_is_tapird_gone(r))
+		a->needs_setup = true;
 	t[2] = now_ms();
 	if (r == 0 && !(f = open_memstream(&body, &len)))
 		r = -ENOMEM;
