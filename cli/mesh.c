@@ -477,28 +477,27 @@ static int setup_again(struct tapir_mesh_agent *a, bool *is_watching)
 }
 
 /*
- * Runs setup_again() when the socket changed or a call failed for lack of a daemon. While no
- * tapird answers, one line says so and the attempts back off; the lease is kept (the agent is
- * alive, and the other hosts keep this one as a peer), and so is everything else.
+ * Every TAPIRD_CHECK_MS: runs setup_again() when the socket changed (a daemon came back: at
+ * once), or a call failed for lack of a daemon (then with backoff, in *retry_at). While no
+ * tapird answers, one line says so; the lease is kept (the agent is alive, and the other
+ * hosts keep this one as a peer), and so is everything else.
  */
-static void check_tapird(struct tapir_mesh_agent *a, bool *is_watching, int64_t *next_check,
+static void check_tapird(struct tapir_mesh_agent *a, bool *is_watching, int64_t *retry_at,
 			 long *retry_ms)
 {
+	int64_t now = tapir_cli_now_ms();
 	int r;
 
 	if (sock_changed(a))
 		a->needs_setup = true;
-	if (!a->needs_setup) {
-		*next_check = tapir_cli_now_ms() + TAPIRD_CHECK_MS;
+	else if (!a->needs_setup || now < *retry_at)
 		return;
-	}
 	r = setup_again(a, is_watching);
 	if (r == 0) {
 		tapir_mesh_say(a, "tapird on %s %s: key, port, address and peers set again",
 			       a->opts->ifname, a->is_tapird_down ? "is back" : "was restarted");
 		a->is_tapird_down = false;
 		*retry_ms = RETRY_MIN_MS;
-		*next_check = tapir_cli_now_ms() + TAPIRD_CHECK_MS;
 		return;
 	}
 	if (!a->is_tapird_down)
@@ -508,7 +507,7 @@ static void check_tapird(struct tapir_mesh_agent *a, bool *is_watching, int64_t 
 			       a->opts->ifname, strerror(-r));
 	a->is_tapird_down = true;
 	a->needs_setup = true;
-	*next_check = tapir_cli_now_ms() + backoff(retry_ms);
+	*retry_at = now + backoff(retry_ms);
 }
 
 /*
@@ -520,7 +519,7 @@ static void check_tapird(struct tapir_mesh_agent *a, bool *is_watching, int64_t 
 static int run(struct tapir_mesh_agent *a, int notify_fd)
 {
 	int64_t next_keepalive = tapir_cli_now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
-	int64_t next_check = tapir_cli_now_ms() + TAPIRD_CHECK_MS;
+	int64_t next_check = tapir_cli_now_ms() + TAPIRD_CHECK_MS, tapird_retry_at = 0;
 	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
 	long tapird_retry_ms = RETRY_MIN_MS;
 	bool is_watching = false, is_ready = false;
@@ -543,8 +542,10 @@ static int run(struct tapir_mesh_agent *a, int notify_fd)
 		/* a certificate can expire while its record sits unchanged: no event tells us */
 		if (a->next_expiry && (uint64_t)time(NULL) > a->next_expiry)
 			tapir_mesh_expire(a, (uint64_t)time(NULL));
-		if (tapir_cli_now_ms() >= next_check)
-			check_tapird(a, &is_watching, &next_check, &tapird_retry_ms);
+		if (tapir_cli_now_ms() >= next_check) {
+			check_tapird(a, &is_watching, &tapird_retry_at, &tapird_retry_ms);
+			next_check = tapir_cli_now_ms() + TAPIRD_CHECK_MS;
+		}
 		if (!is_watching) {
 			if (tapir_mesh_resync(a, &rev) < 0 ||
 			    tapir_etcd_watch_start(a->e, a->net_prefix, rev + 1) < 0) {
