@@ -9,10 +9,10 @@
 #   then: the .deb exists, is named for meson.build's version, and dpkg-deb -c lists tapir,
 #   tapird, the three man pages, tapir@.service, tapir-mesh@.service, the sysusers.d file and
 #   the bash, zsh and fish completions; lintian --fail-on error passes on it; the maintainer
-#   scripts parse (sh -n); the postinst, run with every user tool replaced by a recorder on PATH, creates the user
-#   once through systemd-sysusers (or adduser/useradd without it) and not when it exists; the
-#   postrm removes it on purge only; the packaged sysusers.d file makes the user tapir in a
-#   scratch root (systemd-sysusers --root);
+#   scripts parse (sh -n); the postinst, run with every user tool replaced by a recorder on
+#   PATH, creates the user once through systemd-sysusers (or adduser/useradd without it) and
+#   not when it exists; the postrm removes it on purge only; the packaged sysusers.d file
+#   makes the user tapir in a scratch root (systemd-sysusers --root);
 #   dpkg --root=$T/root --force-script-chrootless -i, then --purge: a real install and purge
 #   by dpkg into a throw-away root (the maintainer scripts honour DPKG_ROOT), with wrappers
 #   that refuse any user tool call aimed at this system.
