@@ -454,8 +454,9 @@ static bool sock_changed(struct tapir_mesh_agent *a)
 /*
  * tapird was restarted (or a call found nobody on its socket): the local setup again (key,
  * port, address, MTU, route), then the peers, by the resync's diff against what the new
- * daemon has. The lease is the loop's business and is kept meanwhile. *is_watching is
- * cleared when only the store failed, so the loop's own resync retries with its backoff.
+ * daemon has. The lease is the loop's business and is kept meanwhile. When only the store
+ * failed, the peers known so far go back from memory (the data plane runs without etcd) and
+ * *is_watching is cleared, so the loop's own resync retries with its backoff.
  */
 static int setup_again(struct tapir_mesh_agent *a, bool *is_watching)
 {
@@ -470,6 +471,10 @@ static int setup_again(struct tapir_mesh_agent *a, bool *is_watching)
 	if (tapir_mesh_resync(a, &rev) < 0) {
 		if (a->needs_setup)
 			return -ECONNREFUSED; /* the daemon went again */
+		/* etcd did not answer: the peers known so far, until the loop's resync */
+		r = tapir_mesh_reapply(a);
+		if (r < 0)
+			return r;
 		tapir_etcd_watch_stop(a->e);
 		*is_watching = false;
 	}

@@ -73,6 +73,11 @@ void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *
 /* Brings tapird's mesh peers in line with the store; *rev_out: the revision read. */
 int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out);
 /*
+ * Sets every peer the agent last applied again, from memory, in one UAPI set: for a tapird
+ * restarted while etcd cannot be read (the resync follows once it can).
+ */
+int tapir_mesh_reapply(struct tapir_mesh_agent *a);
+/*
  * Removes every peer whose certificate expired by @now (s since the epoch) while its record sat
  * unchanged in etcd, counting each as ignored; then sets next_expiry again.
  */

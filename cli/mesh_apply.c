@@ -507,6 +507,35 @@ out:
 	return r;
 }
 
+int tapir_mesh_reapply(struct tapir_mesh_agent *a)
+{
+	uint32_t n_subnets = tapir_mesh_n_subnets(a->net);
+	struct tapir_mesh_host h;
+	size_t len = 0, n = 0;
+	char *body = NULL;
+	FILE *f = open_memstream(&body, &len);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < n_subnets; s++) {
+		if (!a->slots[s].is_present)
+			continue;
+		memset(&h, 0, sizeof(h));
+		memcpy(h.public_key, a->slots[s].public_key, 32);
+		memcpy(h.endpoint, a->slots[s].endpoint, sizeof(h.endpoint));
+		h.subnet = s;
+		append_peer(f, a, &h);
+		n++;
+	}
+	fclose(f);
+	r = send_set(a, body, len);
+	if (r == 0)
+		tapir_mesh_say(a, "etcd unreachable: set the %zu peers known before back on %s", n,
+			       a->opts->ifname);
+	return r;
+}
+
 void tapir_mesh_expire(struct tapir_mesh_agent *a, uint64_t now)
 {
 	uint32_t n = tapir_mesh_n_subnets(a->net);

@@ -9,6 +9,8 @@
 #      interface with no peers and no address: within 5 s the agent has put its address and
 #      every peer back (it stats the UAPI socket every second and resyncs by diff), pings go
 #      both ways, the record and subnet are unchanged, and hosts 1 and 2 never dropped host 3;
+#  (b2) the same with etcd stopped: the agent sets the peers it knew back from memory, and
+#      resyncs when etcd returns;
 #  (c) tapird stopped for longer than the TTL: the agent logs it once and keeps its lease, so
 #      hosts 1 and 2 keep host 3 as a peer; a bare tapird (no key at all) started then gets the
 #      host's key back from the agent, not a new one (the certificate binds it), and its peers;
@@ -25,7 +27,7 @@ set -eu
 . "$(dirname "$0")/mesh-lib.sh"
 mesh_require python3
 
-plan 22
+plan 25
 
 NET=t7017
 IF3="tm$$3"
@@ -90,17 +92,23 @@ back_in_order() # host 3 has both peers, its overlay address and the overlay rou
 		ip -n "tapir-$$-3" route show 10.51.0.0/16 | grep -q "dev $IF3"
 }
 
+up3() # tapir up FILE --foreground for host 3, as tapir@.service runs it; UP_PID
+{
+	pretty "tapir-$$-3" "tapir up $T/$IF3.conf --foreground   (as tapir@.service does)"
+	(exec ip netns exec "tapir-$$-3" env --default-signal TAPIRD="$IMPL" LOG_LEVEL=verbose \
+		"$CLI" up "$T/$IF3.conf" --foreground >>"$T/up3.log" 2>&1 </dev/null) &
+	UP_PID=$!
+	track_pid "$UP_PID"
+	wait_for "tapir up to bring $IF3 up" 15 \
+		sh -c "ip netns exec tapir-$$-3 wg show $IF3 >/dev/null 2>&1" || diag_file "$T/up3.log"
+}
+resyncs3() { grep -c "resynced at revision" "$T/agent3.log" || true; }
+
 # ---------------------------------------------------------------- (b) tapird SIGKILLed, restarted
 
 signal_child KILL "${DAEMON_PID[$IF3]}"
 wait_for "tapird 3 to die" 5 dead "${DAEMON_PID[$IF3]}"
-pretty "tapir-$$-3" "tapir up $T/$IF3.conf --foreground   (as tapir@.service does)"
-(exec ip netns exec "tapir-$$-3" env --default-signal TAPIRD="$IMPL" LOG_LEVEL=verbose \
-	"$CLI" up "$T/$IF3.conf" --foreground >>"$T/up3.log" 2>&1 </dev/null) &
-UP_PID=$!
-track_pid "$UP_PID"
-wait_for "tapir up to bring $IF3 up" 15 sh -c "ip netns exec tapir-$$-3 wg show $IF3 >/dev/null 2>&1" ||
-	diag_file "$T/up3.log"
+up3
 start=${EPOCHREALTIME/./}
 # The agent compares the socket's inode and ctime every second (TAPIRD_CHECK_MS) and then sets
 # the key, port, address and peers in a few UAPI and netlink calls plus one etcd range: about
@@ -117,6 +125,24 @@ check "host 3 reaches hosts 1 and 2, and they reach it" matrix 3 1 2
 check_eq "hosts 1 and 2 never dropped host 3" 0 removals3
 check "and still have it as a peer" peer_of_all "$pub3" 1 2
 check "agent 3 logged the restart" grep -qE "tapird on $IF3 (was restarted|is back)" "$T/agent3.log"
+
+# ---------------------------------------------------------------- (b2) the same with etcd down
+
+
+signal_child TERM "$ETCD_PID"
+wait_for "etcd to stop" 10 dead "$ETCD_PID"
+signal_child TERM "$UP_PID"
+wait_for "tapir up 3 to stop" 10 dead "$UP_PID"
+up3
+check "etcd down, tapird restarted: within 5 s host 3 has its peers (from the agent's memory)" \
+	wait_for "host 3 back in order" 5 back_in_order
+check "and pings go both ways" matrix 3 1 2
+before=$(resyncs3)
+etcd_run
+wait_for "etcd to answer" 20 ctl endpoint health
+resynced_and_kept() { [ "$(resyncs3)" -gt "$before" ] && peer_of_all "$pub3" 1 2; }
+check "etcd back: agent 3 resyncs, hosts 1 and 2 still have host 3" \
+	wait_for "agent 3 to resync" 10 resynced_and_kept
 
 # ---------------------------------------------------------------- (c) no tapird for over a TTL
 
