@@ -5,12 +5,16 @@
  * transaction that creates the key only if absent), writes this host's record, puts the
  * subnet's first address and one route for the overlay on the interface, then follows the
  * store: a watch whose events mesh_apply.c turns into single-peer UAPI sets, a resync whenever
- * the watch is lost, and a lease keepalive every third of the TTL. SIGTERM or SIGINT revokes
- * the lease, so every other host drops this one at once, and keeps the state file, so a
- * restart asks for the same subnet.
+ * the watch is lost, and a lease keepalive every third of the TTL. It also watches tapird: a
+ * daemon restarted (a new UAPI socket) or gone (a call finds nobody) is set up again within a
+ * second or two of answering, the lease kept meanwhile. Under a service manager it sends
+ * READY=1 after the first resync and STOPPING=1 on the way out. SIGTERM or SIGINT revokes the
+ * lease, so every other host drops this one at once, and keeps the state file, so a restart
+ * asks for the same subnet.
  *
- * The private key never leaves tapird and this process: it is read to derive the public key
- * and wiped; it is never written to etcd, a file or a log.
+ * The private key never leaves tapird and this process: the agent keeps it in locked memory,
+ * wiped on exit, only to give it back to a tapird restarted without it; it is never written
+ * to etcd, a file or a log.
  */
 #include "mesh_agent.h"
 
@@ -21,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -29,10 +34,12 @@
 #include "crypto.h"
 #include "encoding.h"
 #include "netlink.h"
+#include "notify.h"
 #include "uapi_client.h"
 
 enum {
 	POLL_MS = 250,
+	TAPIRD_CHECK_MS = 1000, /* how often the UAPI socket's identity is compared */
 	RETRY_MIN_MS = 250, /* etcd unreachable: retry after this, doubling up to RETRY_MAX_MS */
 	RETRY_MAX_MS = 5000,
 	RT_TABLE_MAIN_ID = 254,
@@ -87,25 +94,29 @@ static int check_mode(const struct tapir_mesh_agent *a, const char *daemon_mode)
 }
 
 /*
- * Reads tapird's mode, private key and port; refuses a daemon in the wrong mode, gives it a new
- * key if it has none and our port if it listens elsewhere, and in tap mode turns forwarding
- * off: every host is a peer of every other, so a relayed broadcast would come back around
- * (each hub relays the others' copies) without end. What is already right is not set again,
- * so a restarted agent does not disturb a running tapird.
+ * Reads tapird's mode, private key and port; refuses a daemon in the wrong mode, gives it our
+ * port if it listens elsewhere, and in tap mode turns forwarding off: every host is a peer of
+ * every other, so a relayed broadcast would come back around (each hub relays the others'
+ * copies) without end. The first time, a daemon without a key gets a new one; the key is kept
+ * from then on, and a restarted tapird that comes back without it (or with another) gets it
+ * back: our record, and a certificate, bind its public key. What is already right is not set
+ * again, so a restarted agent does not disturb a running tapird. @is_quiet: no line when no
+ * daemon answers (the loop logs that once).
  */
-static int prepare_tapird(struct tapir_mesh_agent *a, uint16_t port)
+static int prepare_tapird(struct tapir_mesh_agent *a, bool is_quiet)
 {
 	uint8_t priv[32] = {0};
 	char hex[TAPIR_KEY_HEX_LEN + 1], *reply = NULL, *body = NULL, mode[8] = "tun";
-	bool has_key = false, is_forwarding = false;
+	bool has_key = false, is_forwarding = false, is_key_wrong;
 	unsigned long old_port = 0;
 	size_t len = 0;
 	FILE *f;
 	int r = tapir_uapi_get(a->opts->ifname, true, &reply, &len);
 
 	if (r < 0) {
-		fprintf(stderr, "tapir mesh: no tapird answers on %s: %s\n", a->opts->ifname,
-			strerror(-r));
+		if (!is_quiet)
+			fprintf(stderr, "tapir mesh: no tapird answers on %s: %s\n",
+				a->opts->ifname, strerror(-r));
 		return r;
 	}
 	for (char *p = reply; p && *p; p = strchr(p, '\n') ? strchr(p, '\n') + 1 : NULL) {
@@ -120,21 +131,33 @@ static int prepare_tapird(struct tapir_mesh_agent *a, uint16_t port)
 	}
 	explicit_bzero(reply, len);
 	free(reply);
+	has_key = has_key && !tapir_is_zero_ct(priv, 32);
 	r = check_mode(a, mode);
 	if (r < 0) {
 		tapir_wipe(priv, sizeof(priv));
 		return r;
 	}
+	if (!a->has_private_key && has_key)
+		memcpy(a->private_key, priv, 32);
+	else if (!a->has_private_key)
+		tapir_x25519_generate(a->private_key);
+	is_key_wrong = !has_key || sodium_memcmp(priv, a->private_key, 32) != 0;
+	if (a->has_private_key && has_key && is_key_wrong)
+		tapir_mesh_say(a,
+			       "tapird on %s has another key than the one this host joined with: "
+			       "setting that one back (the host's record binds its public key)",
+			       a->opts->ifname);
+	a->has_private_key = true;
+	tapir_wipe(priv, sizeof(priv));
 	len = 0;
 	f = open_memstream(&body, &len);
-	if (f && (!has_key || tapir_is_zero_ct(priv, 32))) {
-		tapir_x25519_generate(priv);
-		tapir_key_to_hex(hex, priv);
+	if (f && is_key_wrong) {
+		tapir_key_to_hex(hex, a->private_key);
 		fprintf(f, "private_key=%s\n", hex);
 		explicit_bzero(hex, sizeof(hex));
 	}
-	if (f && old_port != port)
-		fprintf(f, "listen_port=%u\n", port);
+	if (f && old_port != a->port)
+		fprintf(f, "listen_port=%u\n", a->port);
 	if (f && a->net->is_tap && is_forwarding) {
 		tapir_mesh_say(a,
 			       "%s forwards frames between peers: turning that off (a full mesh "
@@ -144,12 +167,11 @@ static int prepare_tapird(struct tapir_mesh_agent *a, uint16_t port)
 	}
 	if (f)
 		fclose(f);
-	r = body ? tapir_uapi_set(a->opts->ifname, body, len) : -ENOMEM;
+	r = body ? (len ? tapir_uapi_set(a->opts->ifname, body, len) : 0) : -ENOMEM;
 	if (body)
 		explicit_bzero(body, len);
 	free(body);
-	tapir_x25519_public(a->self.public_key, priv);
-	tapir_wipe(priv, sizeof(priv));
+	tapir_x25519_public(a->self.public_key, a->private_key);
 	if (r < 0)
 		fprintf(stderr, "tapir mesh: cannot set the key and port of %s: %s\n",
 			a->opts->ifname, strerror(-r));
@@ -412,17 +434,107 @@ static long backoff(long *retry_ms)
 }
 
 /*
- * Until SIGTERM/SIGINT: keep the lease alive, keep our record, follow the watch. While etcd is
- * unreachable tapird keeps every peer it has; the agent retries with backoff and resyncs once
- * a call succeeds again.
+ * Whether the UAPI socket is another one than last time (or went away): a tapird that starts
+ * binds a new socket, so a new inode or ctime means a restarted daemon, with no peers and
+ * maybe no key, port or address. One stat(2): cheap enough to run every second.
  */
-static int run(struct tapir_mesh_agent *a)
+static bool sock_changed(struct tapir_mesh_agent *a)
 {
-	int64_t next_keepalive = tapir_cli_now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
-	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
-	bool is_watching = false;
+	struct stat st;
+	bool is_changed;
+
+	if (tapir_uapi_stat(a->opts->ifname, &st) < 0)
+		memset(&st, 0, sizeof(st));
+	is_changed = st.st_dev != a->sock_dev || st.st_ino != a->sock_ino ||
+		     st.st_ctim.tv_sec != a->sock_ctime.tv_sec ||
+		     st.st_ctim.tv_nsec != a->sock_ctime.tv_nsec;
+	a->sock_dev = st.st_dev;
+	a->sock_ino = st.st_ino;
+	a->sock_ctime = st.st_ctim;
+	return is_changed;
+}
+
+/*
+ * tapird was restarted (or a call found nobody on its socket): the local setup again (key,
+ * port, address, MTU, route), then the peers, by the resync's diff against what the new
+ * daemon has. The lease is the loop's business and is kept meanwhile. When only the store
+ * failed, the peers known so far go back from memory (the data plane runs without etcd) and
+ * *is_watching is cleared, so the loop's own resync retries with its backoff.
+ */
+static int setup_again(struct tapir_mesh_agent *a, bool *is_watching)
+{
+	int64_t rev;
+	int r = prepare_tapird(a, true);
+
+	if (r == 0)
+		r = configure_link(a);
+	if (r < 0)
+		return r;
+	a->needs_setup = false;
+	if (tapir_mesh_resync(a, &rev) < 0) {
+		if (a->needs_setup)
+			return -ECONNREFUSED; /* the daemon went again */
+		/* etcd did not answer: the peers known so far, until the loop's resync */
+		r = tapir_mesh_reapply(a);
+		if (r < 0)
+			return r;
+		tapir_etcd_watch_stop(a->e);
+		*is_watching = false;
+	}
+	return 0;
+}
+
+/*
+ * Every TAPIRD_CHECK_MS: runs setup_again() when the socket changed (a daemon came back: at
+ * once), or a call failed for lack of a daemon (then with backoff, in *retry_at). While no
+ * tapird answers, one line says so; the lease is kept (the agent is alive, and the other
+ * hosts keep this one as a peer), and so is everything else.
+ */
+static void check_tapird(struct tapir_mesh_agent *a, bool *is_watching, int64_t *retry_at,
+			 long *retry_ms)
+{
+	int64_t now = tapir_cli_now_ms();
 	int r;
 
+	if (sock_changed(a))
+		a->needs_setup = true;
+	else if (!a->needs_setup || now < *retry_at)
+		return;
+	r = setup_again(a, is_watching);
+	if (r == 0) {
+		tapir_mesh_say(a, "tapird on %s %s: key, port, address and peers set again",
+			       a->opts->ifname, a->is_tapird_down ? "is back" : "was restarted");
+		a->is_tapird_down = false;
+		*retry_ms = RETRY_MIN_MS;
+		return;
+	}
+	if (!a->is_tapird_down)
+		tapir_mesh_say(a,
+			       "tapird on %s does not answer (%s): keeping the lease, retrying "
+			       "until it is back",
+			       a->opts->ifname, strerror(-r));
+	a->is_tapird_down = true;
+	a->needs_setup = true;
+	*retry_at = now + backoff(retry_ms);
+}
+
+/*
+ * Until SIGTERM/SIGINT: keep the lease alive, keep our record, follow the watch, and watch
+ * tapird. While etcd is unreachable tapird keeps every peer it has; the agent retries with
+ * backoff and resyncs once a call succeeds again. READY=1 goes to the service manager once
+ * the first resync is done and the watch runs (sd_notify(3), Type=notify).
+ */
+static int run(struct tapir_mesh_agent *a, int notify_fd)
+{
+	int64_t next_keepalive = tapir_cli_now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
+	int64_t next_check = tapir_cli_now_ms() + TAPIRD_CHECK_MS, tapird_retry_at = 0;
+	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
+	long tapird_retry_ms = RETRY_MIN_MS;
+	bool is_watching = false, is_ready = false;
+	char status[128];
+	int r;
+
+	sock_changed(a); /* the daemon prepare_tapird() set up */
 	while (!tapir_cli_signal) {
 		if (tapir_cli_now_ms() >= next_keepalive) {
 			r = keepalive(a);
@@ -443,6 +555,10 @@ static int run(struct tapir_mesh_agent *a)
 		/* a certificate can expire while its record sits unchanged: no event tells us */
 		if (a->next_expiry && (uint64_t)time(NULL) > a->next_expiry)
 			tapir_mesh_expire(a, (uint64_t)time(NULL));
+		if (tapir_cli_now_ms() >= next_check) {
+			check_tapird(a, &is_watching, &tapird_retry_at, &tapird_retry_ms);
+			next_check = tapir_cli_now_ms() + TAPIRD_CHECK_MS;
+		}
 		if (!is_watching) {
 			if (tapir_mesh_resync(a, &rev) < 0 ||
 			    tapir_etcd_watch_start(a->e, a->net_prefix, rev + 1) < 0) {
@@ -452,11 +568,18 @@ static int run(struct tapir_mesh_agent *a)
 			retry_ms = RETRY_MIN_MS;
 			is_watching = true;
 		}
+		if (!is_ready) {
+			snprintf(status, sizeof(status), "READY=1\nSTATUS=joined %s on %s\n",
+				 a->net->name, a->opts->ifname);
+			tapir_notify_send(notify_fd, status);
+			is_ready = true;
+		}
 		if (tapir_etcd_watch_poll(a->e, POLL_MS, tapir_mesh_on_event, a) < 0) {
 			tapir_mesh_say(a, "watch ended, resyncing");
 			is_watching = false;
 		}
 	}
+	tapir_notify_send(notify_fd, "STOPPING=1\n");
 	return 0;
 }
 
@@ -464,12 +587,18 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 		    const struct tapir_mesh_join_opts *o)
 {
 	struct tapir_mesh_agent a = {.e = e, .net = net, .opts = o};
-	uint16_t port = o->port ? (uint16_t)o->port : net->port;
 	struct tapir_mesh_state st;
 	char subnet[TAPIR_MESH_CIDR_TEXT];
 	int64_t rev;
-	int r;
+	int r, notify_fd = -1;
 
+	/* before anything that may start a child: it would not speak for this process */
+	r = tapir_notify_open(&notify_fd);
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: NOTIFY_SOCKET: %s (not telling the service manager)\n",
+			strerror(-r));
+	a.port = o->port ? (uint16_t)o->port : net->port;
+	(void)sodium_mlock(a.private_key, sizeof(a.private_key));
 	tapir_cli_catch_signals();
 	signal(SIGPIPE, SIG_IGN);
 	tapir_mesh_prefix(a.prefix, net->name, "subnets/");
@@ -481,11 +610,9 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 				    "-._") != strlen(a.self.hostname))
 		a.self.hostname[0] = '\0';
 	a.slots = calloc(tapir_mesh_n_subnets(net), sizeof(*a.slots));
-	if (!a.slots)
-		return -ENOMEM;
-	r = prepare_tapird(&a, port);
+	r = a.slots ? prepare_tapird(&a, false) : -ENOMEM;
 	if (r == 0)
-		r = pick_endpoint(&a, port);
+		r = pick_endpoint(&a, a.port);
 	if (r == 0 && o->cert)
 		r = check_own_cert(&a);
 	if (r == 0) {
@@ -511,7 +638,7 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	if (r == 0)
 		r = save_state(&a);
 	if (r == 0)
-		r = run(&a);
+		r = run(&a, notify_fd);
 	tapir_etcd_watch_stop(e);
 	if (a.has_lease && tapir_etcd_lease_revoke(e, a.lease) == 0)
 		tapir_mesh_say(&a, "lease %llx revoked", (unsigned long long)a.lease);
@@ -526,5 +653,8 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	tapir_mesh_trust_clear(&a);
 	tapir_mesh_revoked_free(&a);
 	free(a.slots);
+	sodium_munlock(a.private_key, sizeof(a.private_key)); /* wipes it */
+	if (notify_fd >= 0)
+		close(notify_fd);
 	return r;
 }

@@ -6,7 +6,10 @@
 #ifndef TAPIR_MESH_AGENT_H
 #define TAPIR_MESH_AGENT_H
 
+#include <errno.h>
 #include <stdarg.h>
+#include <sys/types.h>
+#include <time.h>
 
 #include "mesh.h"
 
@@ -29,8 +32,21 @@ struct tapir_mesh_agent {
 	struct tapir_mesh_host self;		 /* our record; self.subnet valid once has_lease */
 	int64_t lease;
 	bool has_lease;
-	bool needs_rewrite;	       /* our record was changed or deleted by someone */
-	bool has_synced;	       /* a resync has completed (the first runs before acquire) */
+	bool needs_rewrite; /* our record was changed or deleted by someone */
+	bool has_synced;    /* a resync has completed (the first runs before acquire) */
+	/*
+	 * tapird: the private key this host joined with (kept so that a tapird restarted without
+	 * it gets it back: the record, and a certificate, bind its public key; wiped on exit),
+	 * the port, and the identity of the UAPI socket (a restarted tapird binds a new one).
+	 */
+	uint8_t private_key[32];
+	bool has_private_key;
+	uint16_t port;
+	bool needs_setup;    /* tapird restarted or failed a call: key, port, link, peers again */
+	bool is_tapird_down; /* the last attempt found no tapird (logged once) */
+	dev_t sock_dev;
+	ino_t sock_ino;
+	struct timespec sock_ctime;
 	struct tapir_mesh_slot *slots; /* owned; one per subnet number */
 	uint64_t next_expiry;	       /* no present slot's certificate expires before; 0: none */
 	uint64_t n_ignored, n_applied;
@@ -53,6 +69,12 @@ struct tapir_mesh_agent {
 	uint64_t n_rollbacks; /* verified lists older than one verified before */
 };
 
+/* A UAPI call's result that means no daemon listens on the socket (it died or was stopped). */
+static inline bool tapir_mesh_is_tapird_gone(int r)
+{
+	return r == -ENOENT || r == -ECONNREFUSED || r == -ECONNRESET || r == -EPIPE;
+}
+
 /* mesh_apply.c */
 __attribute__((format(printf, 2, 3))) void tapir_mesh_say(const struct tapir_mesh_agent *a,
 							  const char *fmt, ...);
@@ -60,6 +82,11 @@ __attribute__((format(printf, 2, 3))) void tapir_mesh_say(const struct tapir_mes
 void tapir_mesh_on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *kv);
 /* Brings tapird's mesh peers in line with the store; *rev_out: the revision read. */
 int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out);
+/*
+ * Sets every peer the agent last applied again, from memory, in one UAPI set: for a tapird
+ * restarted while etcd cannot be read (the resync follows once it can).
+ */
+int tapir_mesh_reapply(struct tapir_mesh_agent *a);
 /*
  * Removes every peer whose certificate expired by @now (s since the epoch) while its record sat
  * unchanged in etcd, counting each as ignored; then sets next_expiry again.

@@ -87,7 +87,10 @@ static int send_set(struct tapir_mesh_agent *a, char *body, size_t len)
 {
 	int r = len ? tapir_uapi_set(a->opts->ifname, body, len) : 0;
 
-	if (r < 0)
+	/* no daemon on the socket: mesh.c's loop sets tapird up again once one answers */
+	if (tapir_mesh_is_tapird_gone(r))
+		a->needs_setup = true;
+	if (r < 0 && !a->is_tapird_down)
 		tapir_mesh_say(a, "cannot configure %s: %s", a->opts->ifname, strerror(-r));
 	free(body);
 	return r;
@@ -467,6 +470,8 @@ int tapir_mesh_resync(struct tapir_mesh_agent *a, int64_t *rev_out)
 	t[1] = now_ms();
 	if (r == 0)
 		r = live_peers(a, &peers, &n_peers);
+	if (tapir_mesh_is_tapird_gone(r))
+		a->needs_setup = true;
 	t[2] = now_ms();
 	if (r == 0 && !(f = open_memstream(&body, &len)))
 		r = -ENOMEM;
@@ -532,6 +537,35 @@ out:
 	free(want);
 	/* the store's answer (megabytes at 10,000 hosts) went back to malloc: give it back */
 	malloc_trim(0);
+	return r;
+}
+
+int tapir_mesh_reapply(struct tapir_mesh_agent *a)
+{
+	uint32_t n_subnets = tapir_mesh_n_subnets(a->net);
+	struct tapir_mesh_host h;
+	size_t len = 0, n = 0;
+	char *body = NULL;
+	FILE *f = open_memstream(&body, &len);
+	int r;
+
+	if (!f)
+		return -ENOMEM;
+	for (uint32_t s = 0; s < n_subnets; s++) {
+		if (!a->slots[s].is_present)
+			continue;
+		memset(&h, 0, sizeof(h));
+		memcpy(h.public_key, a->slots[s].public_key, 32);
+		memcpy(h.endpoint, a->slots[s].endpoint, sizeof(h.endpoint));
+		h.subnet = s;
+		append_peer(f, a, &h);
+		n++;
+	}
+	fclose(f);
+	r = send_set(a, body, len);
+	if (r == 0)
+		tapir_mesh_say(a, "etcd unreachable: set the %zu peers known before back on %s", n,
+			       a->opts->ifname);
 	return r;
 }
 

@@ -69,6 +69,16 @@ static void set_timeouts(int fd)
 	(void)setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+int tapir_uapi_stat(const char *ifname, struct stat *st)
+{
+	struct sockaddr_un sun;
+	int r = sock_path(&sun, ifname);
+
+	if (r)
+		return r;
+	return stat(sun.sun_path, st) < 0 ? -errno : 0;
+}
+
 int tapir_uapi_connect(const char *ifname)
 {
 	struct sockaddr_un sun;

@@ -5,6 +5,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/stat.h>
 
 /* Connects to IFNAME's socket. Returns the fd or -errno (-ENOENT: no such interface). */
 int tapir_uapi_connect(const char *ifname);
@@ -20,6 +21,11 @@ int tapir_uapi_set(const char *ifname, const char *body, size_t len);
  * Returns 0, the daemon's negative errno, or -errno.
  */
 int tapir_uapi_get(const char *ifname, bool has_extensions, char **out, size_t *len_out);
+/*
+ * stat(2) of IFNAME's socket: a daemon that starts binds a new one (a new inode and ctime), so
+ * a change tells that the daemon was restarted. 0 or -errno (-ENOENT: no socket).
+ */
+int tapir_uapi_stat(const char *ifname, struct stat *st);
 /* Lists interface names with a socket, sorted. Caller frees each and the array. */
 int tapir_uapi_list(char ***names_out, size_t *n_out);
 /* Waits up to @timeout_ms for IFNAME's socket to answer. 0 or -ETIMEDOUT. */

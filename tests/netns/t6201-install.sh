@@ -13,20 +13,21 @@
 #   a copy of the source with another project() version --> tapir/tapird --version print it
 #                                          (a second compilation, of tapir and tapird only)
 #
-#   then, in both trees: tapir, tapird, tapir(8), tapird(8), tapir.conf(5), tapir@.service, the
+#   then, in both trees: tapir, tapird, tapir(8), tapird(8), tapir.conf(5), tapir@.service and
+#   tapir-mesh@.service, the
 #   sysusers.d file (which systemd-sysusers turns into the user tapir in a scratch root)
 #   (pointing at the installed tapir and tapird) and the bash, zsh and fish completions
 #   (zsh: vendor-completions for /usr, site-functions otherwise) are where they
 #   belong and nothing else is installed; the installed programs run; the man pages render
-#   without warnings (skipped without man); the completion parses and completes; the unit
-#   passes systemd-analyze verify (skipped without systemd-analyze).
+#   without warnings (skipped without man); the completion parses and completes; the units
+#   pass systemd-analyze verify (skipped without systemd-analyze).
 set -eu
 . "$(dirname "$0")/lib.sh"
 
 SRCDIR=${SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 require_cmds meson ninja make sed
 
-plan 18
+plan 19
 
 ROOT=$T/root
 ROOT2=$T/root2
@@ -70,17 +71,17 @@ man_page()
 	echo "$f"
 }
 
-# unit_in TREE PREFIX: where the unit belongs, as doc/meson.build decides: the distribution's
-# unit directory (pkg-config systemd) for /usr, PREFIX/lib/systemd/system otherwise. Fails if
-# it is not there.
+# unit_in TREE PREFIX [UNIT]: where UNIT (tapir@.service) belongs, as doc/meson.build decides:
+# the distribution's unit directory (pkg-config systemd) for /usr, PREFIX/lib/systemd/system
+# otherwise. Fails if it is not there.
 unit_in()
 {
-	local d=$2/lib/systemd/system
+	local d=$2/lib/systemd/system u=${3:-tapir@.service}
 	if [ "$2" = /usr ] && pkg-config --exists systemd 2>/dev/null; then
 		d=$(pkg-config --variable=systemdsystemunitdir systemd)
 	fi
-	echo "$1$d/tapir@.service"
-	[ -f "$1$d/tapir@.service" ]
+	echo "$1$d/$u"
+	[ -f "$1$d/$u" ]
 }
 
 # sysusers_in TREE PREFIX: where the sysusers.d file belongs (pkg-config systemd's sysusersdir
@@ -105,6 +106,7 @@ expected_files()
 	man_page "$p" 8 tapird
 	man_page "$p" 5 tapir.conf
 	unit_in "$1" "$2" || true
+	unit_in "$1" "$2" tapir-mesh@.service || true
 	sysusers_in "$1" "$2" || true
 	echo "$p/share/bash-completion/completions/tapir"
 	if [ "$2" = /usr ]; then
@@ -152,6 +154,12 @@ unit_points_at()
 		! grep -qx "Type=notify" "$unit" ||
 		! grep -qx "Environment=TAPIRD=$4/tapird" "$unit"; then
 		grep -E '^(Type|Exec|Environment)' "$unit"
+		return 1
+	fi
+	unit=$(unit_in "$1" "$2" tapir-mesh@.service) || { echo "no mesh unit"; return 1; }
+	if ! grep -q "^ExecStart=$3/tapir mesh join --network %i " "$unit" ||
+		! grep -qx "Type=notify" "$unit"; then
+		grep -E '^(Type|Exec)' "$unit"
 		return 1
 	fi
 }
@@ -279,13 +287,16 @@ check "bash completion parses (bash -n) and completes" \
 	completes "$ROOT/usr/share/bash-completion/completions/tapir"
 
 # verifies UNIT TREE: systemd-analyze verify on a copy whose /usr paths lead into TREE, since
-# verify insists that ExecStart exists (and --root would want a whole systemd tree).
+# verify insists that ExecStart exists (and --root would want a whole systemd tree). Both units
+# are copied: tapir-mesh@ requires tapir@, which verify loads from the same directory.
 verifies()
 {
-	local out rc=0
+	local out rc=0 u
 	mkdir -p "$T/unit"
-	sed "s|=/usr/|=$2/usr/|" "$1" >"$T/unit/tapir@.service"
-	out=$(systemd-analyze verify --man=no "$T/unit/tapir@.service" 2>&1) || rc=$?
+	for u in tapir@.service tapir-mesh@.service; do
+		sed "s|=/usr/|=$2/usr/|" "$(dirname "$1")/$u" >"$T/unit/$u"
+	done
+	out=$(cd "$T/unit" && systemd-analyze verify --man=no "./$(basename "$1")" 2>&1) || rc=$?
 	if [ "$rc" -ne 0 ] || [ -n "$out" ]; then
 		echo "exit status $rc: $out"
 		return 1
@@ -293,6 +304,9 @@ verifies()
 }
 if command -v systemd-analyze >/dev/null 2>&1; then
 	check "tapir@.service passes systemd-analyze verify" verifies "$(unit_in "$ROOT" /usr)" "$ROOT"
+	check "tapir-mesh@.service passes systemd-analyze verify" \
+		verifies "$(unit_in "$ROOT" /usr tapir-mesh@.service)" "$ROOT"
 else
 	skip_check "tapir@.service passes systemd-analyze verify" "systemd-analyze not installed"
+	skip_check "tapir-mesh@.service passes systemd-analyze verify" "systemd-analyze not installed"
 fi

@@ -7,12 +7,12 @@
 #   copy the tree (tracked and untracked files, no build directories) --> $T/src/tapir
 #   DEB_BUILD_OPTIONS="nocheck parallel=2" dpkg-buildpackage -us -uc -b   (bounded: 480 s)
 #   then: the .deb exists, is named for meson.build's version, and dpkg-deb -c lists tapir,
-#   tapird, the three man pages, tapir@.service, the sysusers.d file and the bash, zsh and fish
-#   completions; lintian --fail-on error passes on it; the maintainer scripts parse (sh -n);
-#   the postinst, run with every user tool replaced by a recorder on PATH, creates the user
-#   once through systemd-sysusers (or adduser/useradd without it) and not when it exists; the
-#   postrm removes it on purge only; the packaged sysusers.d file makes the user tapir in a
-#   scratch root (systemd-sysusers --root);
+#   tapird, the three man pages, tapir@.service, tapir-mesh@.service, the sysusers.d file and
+#   the bash, zsh and fish completions; lintian --fail-on error passes on it; the maintainer
+#   scripts parse (sh -n); the postinst, run with every user tool replaced by a recorder on
+#   PATH, creates the user once through systemd-sysusers (or adduser/useradd without it) and
+#   not when it exists; the postrm removes it on purge only; the packaged sysusers.d file
+#   makes the user tapir in a scratch root (systemd-sysusers --root);
 #   dpkg --root=$T/root --force-script-chrootless -i, then --purge: a real install and purge
 #   by dpkg into a throw-away root (the maintainer scripts honour DPKG_ROOT), with wrappers
 #   that refuse any user tool call aimed at this system.
@@ -82,8 +82,8 @@ check "dpkg-deb -c: tapir, tapird" in_deb /usr/bin/tapir /usr/sbin/tapird
 check "dpkg-deb -c: tapir(8), tapird(8), tapir.conf(5)" in_deb \
 	/usr/share/man/man8/tapir.8.gz /usr/share/man/man8/tapird.8.gz \
 	/usr/share/man/man5/tapir.conf.5.gz
-check "dpkg-deb -c: $UNITDIR/tapir@.service, $SYSUSERSDIR/tapir.conf" in_deb \
-	"$UNITDIR/tapir@.service" "$SYSUSERSDIR/tapir.conf"
+check "dpkg-deb -c: $UNITDIR/tapir@.service, tapir-mesh@.service, $SYSUSERSDIR/tapir.conf" \
+	in_deb "$UNITDIR/tapir@.service" "$UNITDIR/tapir-mesh@.service" "$SYSUSERSDIR/tapir.conf"
 check "dpkg-deb -c: bash, zsh and fish completions" in_deb \
 	/usr/share/bash-completion/completions/tapir /usr/share/zsh/vendor-completions/_tapir \
 	/usr/share/fish/vendor_completions.d/tapir.fish
