@@ -408,15 +408,42 @@ static long backoff(long *retry_ms)
 	return wait;
 }
 
+/* The watch ended: one line with the member and the reason; the endpoint is kept in @lost_on. */
+static void watch_lost(struct tapir_mesh_agent *a, char *lost_on, size_t max)
+{
+	snprintf(lost_on, max, "%s", tapir_etcd_watch_endpoint(a->e));
+	a->n_watch_lost++;
+	tapir_mesh_say(a, "watch on %s lost: %s; resyncing", lost_on, tapir_etcd_watch_why(a->e));
+}
+
+/* A new watch runs: if not where the last one was lost, that is a fail-over. */
+static void watch_started(struct tapir_mesh_agent *a, char *lost_on)
+{
+	const char *now_on = tapir_etcd_watch_endpoint(a->e);
+
+	if (lost_on[0] && strcmp(lost_on, now_on)) {
+		a->n_failovers++;
+		tapir_mesh_say(a, "watch moved from %s to %s (fail-over %llu)", lost_on, now_on,
+			       (unsigned long long)a->n_failovers);
+	}
+	lost_on[0] = '\0';
+}
+
 /*
  * Until SIGTERM/SIGINT: keep the lease alive, keep our record, follow the watch. While etcd is
  * unreachable tapird keeps every peer it has; the agent retries with backoff and resyncs once
  * a call succeeds again.
+ *
+ * The keepalive, every TTL/3 on the watch's member, is also the watch's liveness check: a
+ * member cut off from its cluster fails it (no leader, or its deadline), the call fails over,
+ * and the next poll ends the watch (etcd.c), which is then resynced and restarted on the member
+ * that answered. etcd itself ends the watch sooner when its member knows it has no leader.
  */
 static int run(struct tapir_mesh_agent *a)
 {
 	int64_t next_keepalive = tapir_cli_now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
 	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
+	char lost_on[TAPIR_MESH_KEY_MAX] = "";
 	bool is_watching = false;
 	int r;
 
@@ -443,9 +470,10 @@ static int run(struct tapir_mesh_agent *a)
 			}
 			retry_ms = RETRY_MIN_MS;
 			is_watching = true;
+			watch_started(a, lost_on);
 		}
 		if (tapir_etcd_watch_poll(a->e, POLL_MS, tapir_mesh_on_event, a) < 0) {
-			tapir_mesh_say(a, "watch ended, resyncing");
+			watch_lost(a, lost_on, sizeof(lost_on));
 			is_watching = false;
 		}
 	}
@@ -508,9 +536,10 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	tapir_mesh_say(
 	    &a,
 	    "stopped: %llu peer changes applied, %llu records ignored, %zu keys revoked, "
-	    "%llu revocations ignored",
+	    "%llu revocations ignored, %llu watches lost, %llu etcd fail-overs",
 	    (unsigned long long)a.n_applied, (unsigned long long)a.n_ignored, a.n_revoked,
-	    (unsigned long long)a.n_bad_revocations);
+	    (unsigned long long)a.n_bad_revocations, (unsigned long long)a.n_watch_lost,
+	    (unsigned long long)a.n_failovers);
 	tapir_mesh_revoked_free(&a);
 	free(a.slots);
 	return r;
