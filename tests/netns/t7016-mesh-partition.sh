@@ -7,7 +7,7 @@
 # silent, and its writes hang. Hosts 1 and 2 list member 1 first, so their watches sit on it.
 # Checks: a host that joins through member 2 during the partition is a peer of hosts 1 and 2
 # within BOUND_S; each of them logged one fail-over; after the partition heals every host has
-# exactly the others as peers. Then member 2, where their watches moved, is frozen (SIGSTOP):
+# exactly the others as peers. Then the member their watches moved to is frozen (SIGSTOP):
 # a host leaving is removed from hosts 1 and 2 within BOUND_S all the same. Traffic between
 # hosts 1 and 2 continues throughout.
 #
@@ -25,7 +25,7 @@ set -eu
 . "$(dirname "$0")/mesh-lib.sh"
 mesh_require nft curl
 
-plan 15
+plan 16
 
 NET=t7016
 # a keepalive that hangs on member 1 for its whole deadline (3 s) must not let the lease lapse
@@ -37,7 +37,7 @@ M3=http://192.0.2.103:2379
 
 mesh_start_cluster
 # a stopped member would not end on cleanup's TERM before its KILL: continue it first
-trap 'rc=$?; signal_child CONT "${MEMBER_PID[2]}" || true
+trap 'rc=$?; for m in 1 2 3; do signal_child CONT "${MEMBER_PID[$m]}" || true; done
 	for m in 1 2 3; do signal_child TERM "${MEMBER_PID[$m]}" || true; done; (exit $rc); cleanup' EXIT
 for n in 1 2 3; do add_host "$n"; done
 check "init through member 2" hx 1 "$CLI" mesh init --etcd "$M2" --network "$NET" \
@@ -99,26 +99,44 @@ check "after healing each host has exactly the two others as peers" all_have 1 2
 
 # ---------------------------------------------------------------- a member that stalls
 
-# Member 2, which hosts 1 and 2 moved to, is stopped (SIGSTOP): its kernel keeps the TCP
-# connections open and answers keepalive probes, but nothing comes and no "no leader" either.
-# Only the agents' own check (the keepalive) can tell. Host 3 leaves meanwhile; its agent
-# revokes its lease through member 3 once member 2 fails it.
-signal_child STOP "${MEMBER_PID[2]}"
+# The member that hosts 1 and 2 watch through (the agent's one lasting connection to a client
+# port) is stopped (SIGSTOP): its kernel keeps the TCP connections open and answers keepalive
+# probes, but nothing comes and no "no leader" either. Only the agents' own check (the
+# keepalive) can tell. Host 3 leaves meanwhile; its agent revokes its lease through another
+# member once the stopped one fails it.
+watch_member()
+{
+	local m
+	m=$(hx "$1" ss -Htn state established '( dport = :2379 )' |
+		sed -n 's/.*192\.0\.2\.10\([123]\):2379.*/\1/p' | sort -u)
+	[ "$(echo "$m" | wc -w)" -eq 1 ] && echo "$m"
+}
+S=""
+for ((i = 0; i < 50; i++)); do
+	S=$(watch_member 1) && [ "$S" = "$(watch_member 2)" ] && break
+	S=""
+	sleep 0.1
+done
+check "hosts 1 and 2 watch through one member" test -n "$S"
+S=${S:-2}
+diag "hosts 1 and 2 watch through member $S: stopping it"
+signal_child STOP "${MEMBER_PID[$S]}"
 stopped=${EPOCHREALTIME/./}
-check "member 2 stopped: members 1 and 3 have a leader" \
-	wait_for "a leader among 1 and 3" 20 new_leader 2
+check "member $S stopped: the two others have a leader" \
+	wait_for "a leader among the others" 20 new_leader "$S"
 signal_child TERM "${AGENT_PID[3]}"
 wait_for "agent 3 to exit" 15 dead "${AGENT_PID[3]}" || true
 rc=0
 wait_for "host 3 gone" "$BOUND_S" peer_of_none "$pub3" 1 2 || rc=$?
 diag "host 3 gone from hosts 1 and 2 $(((${EPOCHREALTIME/./} - stopped) / 1000)) ms after" \
-	"member 2 stopped"
-check "host 3 leaving while member 2 stalls is removed from hosts 1 and 2 within $BOUND_S s" \
+	"member $S stopped"
+check "host 3 leaving while member $S stalls is removed from hosts 1 and 2 within $BOUND_S s" \
 	test "$rc" -eq 0
-moved_from_2() { [ "$(grep -c "watch moved from $M2 to" "$T/agent$1.log")" -eq 1 ]; }
-check "agents 1 and 2 each logged one fail-over from member 2" \
-	sh -c "$(declare -f moved_from_2); M2=$M2 T=$T; moved_from_2 1 && moved_from_2 2"
-signal_child CONT "${MEMBER_PID[2]}"
+MS=http://192.0.2.10$S:2379
+moved_from_s() { [ "$(grep -c "watch moved from $MS to" "$T/agent$1.log")" -eq 1 ]; }
+check "agents 1 and 2 each logged one fail-over from member $S" \
+	sh -c "$(declare -f moved_from_s); MS=$MS T=$T; moved_from_s 1 && moved_from_s 2"
+signal_child CONT "${MEMBER_PID[$S]}"
 check "and hosts 1 and 2 keep each other" all_have 1 2 1
 grep -h 'watch \(on\|moved\)' "$T/agent1.log" "$T/agent2.log" >"$T/moves" || true
 diag_file "$T/moves"
