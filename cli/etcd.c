@@ -313,6 +313,13 @@ out:
 	return r;
 }
 
+/* The first reason the running watch has to end is the one reported. */
+static void watch_ended(struct tapir_etcd *e, const char *why)
+{
+	if (!e->watch_why[0])
+		snprintf(e->watch_why, sizeof(e->watch_why), "%s", why);
+}
+
 /* POSTs @req (consumed) to @path with fail-over. On 0, *answer is a new reference. */
 static int call(struct tapir_etcd *e, const char *path, struct json_object *req,
 		struct json_object **answer)
@@ -324,6 +331,8 @@ static int call(struct tapir_etcd *e, const char *path, struct json_object *req,
 		size_t i = (e->current + k) % e->n_endpoints;
 
 		r = call_one(e, i, path, body, answer);
+		if (r == -EAGAIN && e->watch && i == e->watch_endpoint)
+			watch_ended(e, e->call_why); /* the watch goes too, at its next poll */
 		if (r != -EAGAIN) {
 			if (r == 0)
 				e->current = i;
@@ -633,12 +642,6 @@ const char *tapir_etcd_watch_endpoint(const struct tapir_etcd *e)
 const char *tapir_etcd_watch_why(const struct tapir_etcd *e)
 {
 	return e->watch_why[0] ? e->watch_why : "ended";
-}
-
-static void watch_ended(struct tapir_etcd *e, const char *why)
-{
-	if (!e->watch_why[0])
-		snprintf(e->watch_why, sizeof(e->watch_why), "%s", why);
 }
 
 /* Why a watch answer @o ends the watch (NULL: it does not); *result_out is its result. */
