@@ -36,6 +36,7 @@ enum {
 	RETRY_MIN_MS = 250, /* etcd unreachable: retry after this, doubling up to RETRY_MAX_MS */
 	RETRY_MAX_MS = 5000,
 	RT_TABLE_MAIN_ID = 254,
+	ENDPOINT_URL_MAX = 512, /* as etcd.c accepts them */
 };
 
 int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net)
@@ -443,7 +444,7 @@ static int run(struct tapir_mesh_agent *a)
 {
 	int64_t next_keepalive = tapir_cli_now_ms() + a->opts->ttl_s * 1000 / 3, rev = 0;
 	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
-	char lost_on[TAPIR_MESH_KEY_MAX] = "";
+	char lost_on[ENDPOINT_URL_MAX] = "";
 	bool is_watching = false;
 	int r;
 
