@@ -5,9 +5,17 @@
  * watch answers with one JSON object per line, {"result": {...}}. libcurl carries it (deadline,
  * TLS, client certificates), json-c parses it with a depth limit.
  *
- * Endpoint fail-over: a unary call goes to the current endpoint and, on a transport error or a
- * 5xx answer, to each of the others in turn; the first that answers becomes current. An answer
- * carrying a gRPC error is the caller's business and is not retried elsewhere.
+ * Endpoint fail-over: a unary call goes to the current endpoint and, on a transport error, a
+ * 5xx answer or a gRPC UNAVAILABLE error, to each of the others in turn; the first that answers
+ * becomes current. Any other gRPC error is the caller's business and is not retried elsewhere.
+ *
+ * A member cut off from the others (partitioned, alive, its client port reachable) would keep a
+ * watch open and silent, and let writes hang until their deadline. So every request asks for a
+ * leader (gRPC metadata "hasleader: true", which the gateway takes from the HTTP header
+ * Grpc-Metadata-Hasleader): such a member answers UNAVAILABLE "no leader" at once and cancels the
+ * watch when it loses its leader (checked against Debian's etcd 3.4.23, doc/mesh-design.md
+ * section 6). And a watch whose member failed a unary call (the current endpoint moved away from
+ * it) is ended by the next poll, so the caller resyncs through a member that answers.
  *
  * It must not interpret keys or values (mesh.c does) and never logs values.
  */
@@ -26,6 +34,8 @@ enum {
 	CONNECT_TIMEOUT_MS = 1000,
 	ANSWER_MAX_BYTES = 64 * 1024 * 1024,
 	WATCH_LINE_MAX_BYTES = 16 * 1024 * 1024,
+	WATCH_WHY_MAX_BYTES = 160,
+	GRPC_UNAVAILABLE = 14,
 	ENDPOINTS_MAX = 16,
 	JSON_DEPTH_MAX = 16,
 	TCP_KEEPIDLE_S = 5,
@@ -43,12 +53,28 @@ struct tapir_etcd {
 	size_t n_endpoints, current;
 	struct tapir_etcd_opts tls;
 	char local_ip[64];
-	CURLM *multi;	   /* the watch */
-	CURL *watch;	   /* NULL: no watch running */
-	struct buf wbuf;   /* watch bytes not yet split into lines */
-	char *watch_body;  /* owned while the watch runs */
-	bool is_watch_bad; /* a line was too long: end the watch */
+	CURLM *multi;			     /* the watch */
+	CURL *watch;			     /* NULL: no watch running */
+	struct curl_slist *watch_headers;    /* owned while the watch runs */
+	size_t watch_endpoint;		     /* the endpoint the last watch ran on */
+	struct buf wbuf;		     /* watch bytes not yet split into lines */
+	char *watch_body;		     /* owned while the watch runs */
+	char watch_why[WATCH_WHY_MAX_BYTES]; /* why the last watch ended */
+	char call_why[WATCH_WHY_MAX_BYTES];  /* why the last unary call failed over */
 };
+
+static const char HASLEADER_HEADER[] = "Grpc-Metadata-Hasleader: true";
+
+/* The request headers: JSON, and "serve only with a leader". Caller frees the list. */
+static struct curl_slist *new_headers(void)
+{
+	struct curl_slist *h = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *more = h ? curl_slist_append(h, HASLEADER_HEADER) : NULL;
+
+	if (!more)
+		curl_slist_free_all(h);
+	return more;
+}
 
 static size_t on_data(char *ptr, size_t size, size_t n, void *arg)
 {
@@ -183,17 +209,47 @@ static struct json_object *parse_json(const char *s, size_t len)
 	return o;
 }
 
-/* Reports a gRPC error answer ({"error": "...", "code": N}) as -EREMOTEIO. */
-static int check_error(struct json_object *answer, const char *path)
+/*
+ * The gRPC error an answer carries: a unary one is {"error": "...", "code": N}, a streamed one
+ * {"error": {"grpc_code": N, "message": "..."}}. Returns its message (borrowed from @answer)
+ * and sets *code_out, or NULL when there is none.
+ */
+static const char *grpc_error(struct json_object *answer, int *code_out)
 {
-	struct json_object *msg;
+	struct json_object *err, *f;
 
-	if (!json_object_object_get_ex(answer, "error", &msg))
+	if (!json_object_is_type(answer, json_type_object) ||
+	    !json_object_object_get_ex(answer, "error", &err))
+		return NULL;
+	*code_out = 0;
+	if (json_object_is_type(err, json_type_object)) {
+		if (json_object_object_get_ex(err, "grpc_code", &f))
+			*code_out = json_object_get_int(f);
+		if (json_object_object_get_ex(err, "message", &f))
+			err = f;
+	} else if (json_object_object_get_ex(answer, "code", &f)) {
+		*code_out = json_object_get_int(f);
+	}
+	return json_object_get_string(err);
+}
+
+/*
+ * Reports a gRPC error answer: UNAVAILABLE (no leader, shutting down) as -EAGAIN, for another
+ * member may serve it; any other as -EREMOTEIO.
+ */
+static int check_error(struct tapir_etcd *e, struct json_object *answer, const char *url,
+		       const char *path)
+{
+	int code = 0;
+	const char *msg = grpc_error(answer, &code);
+
+	if (!msg)
 		return 0;
-	if (json_object_is_type(msg, json_type_object))
-		json_object_object_get_ex(msg, "message", &msg);
-	fprintf(stderr, "tapir mesh: etcd %s: %.200s\n", path, json_object_get_string(msg));
-	return -EREMOTEIO;
+	fprintf(stderr, "tapir mesh: etcd %s%s: %.200s\n", url, path, msg);
+	if (code != GRPC_UNAVAILABLE)
+		return -EREMOTEIO;
+	snprintf(e->call_why, sizeof(e->call_why), "%s failed there: %.100s", path, msg);
+	return -EAGAIN;
 }
 
 /* One try on endpoint @i. -EAGAIN: transport failure, try another endpoint. */
@@ -201,13 +257,14 @@ static int call_one(struct tapir_etcd *e, size_t i, const char *path, const char
 		    struct json_object **answer)
 {
 	struct buf b = {.max = ANSWER_MAX_BYTES};
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	struct curl_slist *headers = new_headers();
 	CURL *c = new_request(e, i, path, body, headers, &b);
 	long status = 0;
 	char *ip = NULL;
 	CURLcode cr;
 	int r = 0;
 
+	*answer = NULL;
 	if (!c || !headers) {
 		r = -ENOMEM;
 		goto out;
@@ -215,32 +272,52 @@ static int call_one(struct tapir_etcd *e, size_t i, const char *path, const char
 	curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, (long)CALL_TIMEOUT_MS);
 	cr = curl_easy_perform(c);
 	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
-	if (cr != CURLE_OK || status >= 500 || status == 0) {
+	if (cr != CURLE_OK || status == 0) {
 		fprintf(stderr, "tapir mesh: etcd %s: %s\n", e->endpoints[i],
-			cr != CURLE_OK ? curl_easy_strerror(cr) : "server error");
+			curl_easy_strerror(cr));
+		snprintf(e->call_why, sizeof(e->call_why), "%s failed there: %s", path,
+			 curl_easy_strerror(cr));
+		r = -EAGAIN;
+		goto out;
+	}
+	*answer = b.data ? parse_json(b.data, b.len) : NULL;
+	if (status >= 500) {
+		/* the gateway's answer names the gRPC error, "no leader" for one */
+		if (!*answer || check_error(e, *answer, e->endpoints[i], path) == 0) {
+			fprintf(stderr, "tapir mesh: etcd %s: server error (HTTP %ld)\n",
+				e->endpoints[i], status);
+			snprintf(e->call_why, sizeof(e->call_why), "%s failed there: HTTP %ld",
+				 path, status);
+		}
 		r = -EAGAIN;
 		goto out;
 	}
 	if (curl_easy_getinfo(c, CURLINFO_LOCAL_IP, &ip) == CURLE_OK && ip)
 		snprintf(e->local_ip, sizeof(e->local_ip), "%s", ip);
-	*answer = b.data ? parse_json(b.data, b.len) : NULL;
 	if (!*answer) {
 		fprintf(stderr, "tapir mesh: etcd %s%s: malformed answer (HTTP %ld)\n",
 			e->endpoints[i], path, status);
 		r = -EPROTO;
 		goto out;
 	}
-	r = check_error(*answer, path);
-	if (r < 0) {
+	r = check_error(e, *answer, e->endpoints[i], path);
+out:
+	if (r < 0 && *answer) {
 		json_object_put(*answer);
 		*answer = NULL;
 	}
-out:
 	if (c)
 		curl_easy_cleanup(c);
 	curl_slist_free_all(headers);
 	free(b.data);
 	return r;
+}
+
+/* The first reason the running watch has to end is the one reported. */
+static void watch_ended(struct tapir_etcd *e, const char *why)
+{
+	if (!e->watch_why[0])
+		snprintf(e->watch_why, sizeof(e->watch_why), "%s", why);
 }
 
 /* POSTs @req (consumed) to @path with fail-over. On 0, *answer is a new reference. */
@@ -254,6 +331,8 @@ static int call(struct tapir_etcd *e, const char *path, struct json_object *req,
 		size_t i = (e->current + k) % e->n_endpoints;
 
 		r = call_one(e, i, path, body, answer);
+		if (r == -EAGAIN && e->watch && i == e->watch_endpoint)
+			watch_ended(e, e->call_why); /* the watch goes too, at its next poll */
 		if (r != -EAGAIN) {
 			if (r == 0)
 				e->current = i;
@@ -524,8 +603,14 @@ int tapir_etcd_watch_start(struct tapir_etcd *e, const char *prefix, int64_t fro
 		return -ENOMEM;
 	e->wbuf.max = WATCH_LINE_MAX_BYTES;
 	e->wbuf.len = 0;
-	e->is_watch_bad = false;
-	e->watch = new_request(e, e->current, "/v3/watch", e->watch_body, NULL, &e->wbuf);
+	e->watch_why[0] = '\0';
+	e->watch_endpoint = e->current;
+	/* no leader behind the member: etcd ends the watch with an error instead of going silent */
+	e->watch_headers = curl_slist_append(NULL, HASLEADER_HEADER);
+	if (!e->watch_headers)
+		return -ENOMEM;
+	e->watch =
+	    new_request(e, e->current, "/v3/watch", e->watch_body, e->watch_headers, &e->wbuf);
 	if (!e->watch)
 		return -ENOMEM;
 	/* no total deadline: a watch lasts; TCP keepalive notices a dead server instead */
@@ -543,19 +628,53 @@ void tapir_etcd_watch_stop(struct tapir_etcd *e)
 		curl_easy_cleanup(e->watch);
 		e->watch = NULL;
 	}
+	curl_slist_free_all(e->watch_headers);
+	e->watch_headers = NULL;
 	free(e->watch_body);
 	e->watch_body = NULL;
 }
 
-/* One line of the watch stream. -EPIPE: the watch is over (cancelled, compacted, error). */
-static int watch_line(const char *line, size_t len, tapir_etcd_event_fn fn, void *ctx)
+const char *tapir_etcd_watch_endpoint(const struct tapir_etcd *e)
 {
-	struct json_object *o = parse_json(line, len), *result, *events, *f;
+	return e->endpoints[e->watch_endpoint];
+}
+
+const char *tapir_etcd_watch_why(const struct tapir_etcd *e)
+{
+	return e->watch_why[0] ? e->watch_why : "ended";
+}
+
+/* Why a watch answer @o ends the watch (NULL: it does not); *result_out is its result. */
+static const char *watch_end_reason(struct json_object *o, struct json_object **result_out)
+{
+	struct json_object *f;
+	const char *msg;
+	int code;
+
+	if (!o)
+		return "malformed answer";
+	msg = grpc_error(o, &code);
+	if (msg)
+		return msg; /* "etcdserver: no leader" from a member cut off from the others */
+	if (!json_object_object_get_ex(o, "result", result_out))
+		return "malformed answer";
+	if (get_i64(*result_out, "compact_revision"))
+		return "compacted";
+	if (json_object_object_get_ex(*result_out, "canceled", &f) && json_object_get_boolean(f))
+		return "cancelled by etcd";
+	return NULL;
+}
+
+/* One line of the watch stream. -EPIPE: the watch is over (cancelled, compacted, error). */
+static int watch_line(struct tapir_etcd *e, const char *line, size_t len, tapir_etcd_event_fn fn,
+		      void *ctx)
+{
+	struct json_object *o = parse_json(line, len), *result = NULL, *events;
+	const char *why = watch_end_reason(o, &result);
 	int r = 0;
 
-	if (!o || !json_object_object_get_ex(o, "result", &result) ||
-	    get_i64(result, "compact_revision") ||
-	    (json_object_object_get_ex(result, "canceled", &f) && json_object_get_boolean(f))) {
+	if (why) {
+		watch_ended(e, why);
 		json_object_put(o);
 		return -EPIPE;
 	}
@@ -569,6 +688,7 @@ static int watch_line(const char *line, size_t len, tapir_etcd_event_fn fn, void
 					 !strcmp(json_object_get_string(type), "DELETE");
 
 			if (!json_object_object_get_ex(ev, "kv", &kv) || parse_kv(kv, &one) < 0) {
+				watch_ended(e, "malformed event");
 				r = -EPIPE;
 				break;
 			}
@@ -589,6 +709,12 @@ int tapir_etcd_watch_poll(struct tapir_etcd *e, int timeout_ms, tapir_etcd_event
 
 	if (!e->watch)
 		return -EPIPE;
+	if (e->current != e->watch_endpoint) {
+		/* a unary call failed on the watch's member and went elsewhere */
+		watch_ended(e, e->call_why);
+		tapir_etcd_watch_stop(e);
+		return -EPIPE;
+	}
 	if (!e->wbuf.data)
 		e->wbuf.data = calloc(1, 1);
 	if (!e->wbuf.data)
@@ -598,16 +724,21 @@ int tapir_etcd_watch_poll(struct tapir_etcd *e, int timeout_ms, tapir_etcd_event
 	while (r == 0 && (nl = memchr(e->wbuf.data + start, '\n', e->wbuf.len - start))) {
 		size_t len = (size_t)(nl - (e->wbuf.data + start));
 
-		r = watch_line(e->wbuf.data + start, len, fn, ctx);
+		r = watch_line(e, e->wbuf.data + start, len, fn, ctx);
 		start += len + 1;
 	}
 	if (start) {
 		memmove(e->wbuf.data, e->wbuf.data + start, e->wbuf.len - start);
 		e->wbuf.len -= start;
 	}
-	while ((msg = curl_multi_info_read(e->multi, &left)))
-		if (msg->msg == CURLMSG_DONE)
+	while ((msg = curl_multi_info_read(e->multi, &left))) {
+		if (msg->msg == CURLMSG_DONE) {
+			watch_ended(e, msg->data.result == CURLE_OK
+					   ? "the member closed it"
+					   : curl_easy_strerror(msg->data.result));
 			r = -EPIPE;
+		}
+	}
 	if (r < 0)
 		tapir_etcd_watch_stop(e);
 	return r;

@@ -60,10 +60,13 @@ int tapir_etcd_lease_revoke(struct tapir_etcd *e, int64_t id);
 int tapir_etcd_watch_start(struct tapir_etcd *e, const char *prefix, int64_t from);
 /*
  * Waits up to @timeout_ms for watch data and calls @fn for each event received. Returns 0, or
- * -EPIPE when the watch ended (disconnect, compaction, cancel, bad answer): the caller resyncs
- * and starts a new watch.
+ * -EPIPE when the watch ended (disconnect, compaction, cancel, bad answer, its member lost its
+ * leader or failed a unary call): the caller resyncs and starts a new watch.
  */
 int tapir_etcd_watch_poll(struct tapir_etcd *e, int timeout_ms, tapir_etcd_event_fn fn, void *ctx);
 void tapir_etcd_watch_stop(struct tapir_etcd *e);
+/* The endpoint the last watch ran on, and why it ended ("no leader", "compacted", ...). */
+const char *tapir_etcd_watch_endpoint(const struct tapir_etcd *e);
+const char *tapir_etcd_watch_why(const struct tapir_etcd *e);
 
 #endif

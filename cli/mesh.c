@@ -43,6 +43,7 @@ enum {
 	RETRY_MIN_MS = 250, /* etcd unreachable: retry after this, doubling up to RETRY_MAX_MS */
 	RETRY_MAX_MS = 5000,
 	RT_TABLE_MAIN_ID = 254,
+	ENDPOINT_URL_MAX = 512, /* as etcd.c accepts them */
 };
 
 int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net)
@@ -518,11 +519,37 @@ static void check_tapird(struct tapir_mesh_agent *a, bool *is_watching, int64_t 
 	*retry_at = now + backoff(retry_ms);
 }
 
+/* The watch ended: one line with the member and the reason; the endpoint is kept in @lost_on. */
+static void watch_lost(struct tapir_mesh_agent *a, char *lost_on, size_t max)
+{
+	snprintf(lost_on, max, "%s", tapir_etcd_watch_endpoint(a->e));
+	a->n_watch_lost++;
+	tapir_mesh_say(a, "watch on %s lost: %s; resyncing", lost_on, tapir_etcd_watch_why(a->e));
+}
+
+/* A new watch runs: if not where the last one was lost, that is a fail-over. */
+static void watch_started(struct tapir_mesh_agent *a, char *lost_on)
+{
+	const char *now_on = tapir_etcd_watch_endpoint(a->e);
+
+	if (lost_on[0] && strcmp(lost_on, now_on)) {
+		a->n_failovers++;
+		tapir_mesh_say(a, "watch moved from %s to %s (fail-over %llu)", lost_on, now_on,
+			       (unsigned long long)a->n_failovers);
+	}
+	lost_on[0] = '\0';
+}
+
 /*
  * Until SIGTERM/SIGINT: keep the lease alive, keep our record, follow the watch, and watch
  * tapird. While etcd is unreachable tapird keeps every peer it has; the agent retries with
  * backoff and resyncs once a call succeeds again. READY=1 goes to the service manager once
  * the first resync is done and the watch runs (sd_notify(3), Type=notify).
+ *
+ * The keepalive, every TTL/3 on the watch's member, is also the watch's liveness check: a
+ * member cut off from its cluster fails it (no leader, or its deadline), the call fails over,
+ * and the next poll ends the watch (etcd.c), which is then resynced and restarted on the member
+ * that answered. etcd itself ends the watch sooner when its member knows it has no leader.
  */
 static int run(struct tapir_mesh_agent *a, int notify_fd)
 {
@@ -531,7 +558,7 @@ static int run(struct tapir_mesh_agent *a, int notify_fd)
 	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
 	long tapird_retry_ms = RETRY_MIN_MS;
 	bool is_watching = false, is_ready = false;
-	char status[128];
+	char status[128], lost_on[ENDPOINT_URL_MAX] = "";
 	int r;
 
 	sock_changed(a); /* the daemon prepare_tapird() set up */
@@ -567,6 +594,7 @@ static int run(struct tapir_mesh_agent *a, int notify_fd)
 			}
 			retry_ms = RETRY_MIN_MS;
 			is_watching = true;
+			watch_started(a, lost_on);
 		}
 		if (!is_ready) {
 			snprintf(status, sizeof(status), "READY=1\nSTATUS=joined %s on %s\n",
@@ -575,7 +603,7 @@ static int run(struct tapir_mesh_agent *a, int notify_fd)
 			is_ready = true;
 		}
 		if (tapir_etcd_watch_poll(a->e, POLL_MS, tapir_mesh_on_event, a) < 0) {
-			tapir_mesh_say(a, "watch ended, resyncing");
+			watch_lost(a, lost_on, sizeof(lost_on));
 			is_watching = false;
 		}
 	}
@@ -646,10 +674,11 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 	    &a,
 	    "stopped: %llu peer changes applied, %llu records ignored, %zu keys revoked, "
 	    "%llu revocations ignored, revocation list serial %llu, %llu rollbacks ignored, "
-	    "%llu records held",
+	    "%llu records held, %llu watches lost, %llu etcd fail-overs",
 	    (unsigned long long)a.n_applied, (unsigned long long)a.n_ignored, a.n_revoked,
 	    (unsigned long long)a.n_bad_revocations, (unsigned long long)a.revlist_serial,
-	    (unsigned long long)a.n_rollbacks, (unsigned long long)a.n_held);
+	    (unsigned long long)a.n_rollbacks, (unsigned long long)a.n_held,
+	    (unsigned long long)a.n_watch_lost, (unsigned long long)a.n_failovers);
 	tapir_mesh_trust_clear(&a);
 	tapir_mesh_revoked_free(&a);
 	free(a.slots);

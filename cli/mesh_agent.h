@@ -50,6 +50,8 @@ struct tapir_mesh_agent {
 	struct tapir_mesh_slot *slots; /* owned; one per subnet number */
 	uint64_t next_expiry;	       /* no present slot's certificate expires before; 0: none */
 	uint64_t n_ignored, n_applied;
+	uint64_t n_watch_lost; /* watches that ended and were resynced */
+	uint64_t n_failovers;  /* of those, the ones restarted on another etcd member */
 	/*
 	 * Keys the admin revoked, verified (mesh_revoke.c): sorted, owned, at most
 	 * TAPIR_MESH_REVOKED_MAX. Kept across resyncs and, in STATE_DIR/NAME.revoked, restarts:

@@ -42,5 +42,5 @@ check "a host that joins after the outage becomes a peer of both" \
 	wait_for "host 3 everywhere" 15 all_have 1 2 3 2
 check "the three ping" matrix 1 2 3
 check "the agents reconnected through a resync" \
-	sh -c "grep -q 'watch ended, resyncing' $T/agent1.log &&
+	sh -c "grep -q 'watch on .* lost: .*; resyncing' $T/agent1.log &&
 		[ \$(grep -c 'resynced at revision' $T/agent1.log) -ge 2 ]"

@@ -60,5 +60,5 @@ check "converged: hosts 1, 2 and 4 have 2 peers each" wait_for "2 peers each" 5 
 check "and ping" matrix 1 2 4
 check "the agents survived and reconnected through a resync" \
 	sh -c "kill -0 ${AGENT_PID[1]} && kill -0 ${AGENT_PID[2]} &&
-		grep -q 'watch ended, resyncing' $T/agent1.log &&
+		grep -q 'watch on .* lost: .*; resyncing' $T/agent1.log &&
 		[ \$(grep -c 'resynced at revision' $T/agent1.log) -ge 2 ]"
