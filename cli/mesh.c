@@ -43,7 +43,6 @@ enum {
 	RETRY_MIN_MS = 250, /* etcd unreachable: retry after this, doubling up to RETRY_MAX_MS */
 	RETRY_MAX_MS = 5000,
 	RT_TABLE_MAIN_ID = 254,
-	ENDPOINT_URL_MAX = 512, /* as etcd.c accepts them */
 };
 
 int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net)
@@ -519,25 +518,27 @@ static void check_tapird(struct tapir_mesh_agent *a, bool *is_watching, int64_t 
 	*retry_at = now + backoff(retry_ms);
 }
 
-/* The watch ended: one line with the member and the reason; the endpoint is kept in @lost_on. */
-static void watch_lost(struct tapir_mesh_agent *a, char *lost_on, size_t max)
+/* The watch ended: one line with the member and the reason; the member is kept. */
+static void watch_lost(struct tapir_mesh_agent *a)
 {
-	snprintf(lost_on, max, "%s", tapir_etcd_watch_endpoint(a->e));
+	a->watch_lost_on = tapir_etcd_watch_endpoint(a->e); /* owned by a->e, as long as it */
 	a->n_watch_lost++;
-	tapir_mesh_say(a, "watch on %s lost: %s; resyncing", lost_on, tapir_etcd_watch_why(a->e));
+	tapir_mesh_say(a, "watch on %s lost: %s; resyncing", a->watch_lost_on,
+		       tapir_etcd_watch_why(a->e));
 }
 
 /* A new watch runs: if not where the last one was lost, that is a fail-over. */
-static void watch_started(struct tapir_mesh_agent *a, char *lost_on)
+static void watch_started(struct tapir_mesh_agent *a)
 {
+	const char *lost_on = a->watch_lost_on;
 	const char *now_on = tapir_etcd_watch_endpoint(a->e);
 
-	if (lost_on[0] && strcmp(lost_on, now_on)) {
+	if (lost_on && strcmp(lost_on, now_on)) {
 		a->n_failovers++;
 		tapir_mesh_say(a, "watch moved from %s to %s (fail-over %llu)", lost_on, now_on,
 			       (unsigned long long)a->n_failovers);
 	}
-	lost_on[0] = '\0';
+	a->watch_lost_on = NULL;
 }
 
 /*
@@ -558,7 +559,7 @@ static int run(struct tapir_mesh_agent *a, int notify_fd)
 	long retry_ms = RETRY_MIN_MS, keepalive_retry_ms = RETRY_MIN_MS;
 	long tapird_retry_ms = RETRY_MIN_MS;
 	bool is_watching = false, is_ready = false;
-	char status[128], lost_on[ENDPOINT_URL_MAX] = "";
+	char status[128];
 	int r;
 
 	sock_changed(a); /* the daemon prepare_tapird() set up */
@@ -594,7 +595,7 @@ static int run(struct tapir_mesh_agent *a, int notify_fd)
 			}
 			retry_ms = RETRY_MIN_MS;
 			is_watching = true;
-			watch_started(a, lost_on);
+			watch_started(a);
 		}
 		if (!is_ready) {
 			snprintf(status, sizeof(status), "READY=1\nSTATUS=joined %s on %s\n",
@@ -603,7 +604,7 @@ static int run(struct tapir_mesh_agent *a, int notify_fd)
 			is_ready = true;
 		}
 		if (tapir_etcd_watch_poll(a->e, POLL_MS, tapir_mesh_on_event, a) < 0) {
-			watch_lost(a, lost_on, sizeof(lost_on));
+			watch_lost(a);
 			is_watching = false;
 		}
 	}

@@ -52,6 +52,8 @@ struct tapir_mesh_agent {
 	uint64_t n_ignored, n_applied;
 	uint64_t n_watch_lost; /* watches that ended and were resynced */
 	uint64_t n_failovers;  /* of those, the ones restarted on another etcd member */
+	/* the etcd endpoint the last watch ended on (tapir_etcd_watch_endpoint's), NULL: none */
+	const char *watch_lost_on;
 	/*
 	 * Keys the admin revoked, verified (mesh_revoke.c): sorted, owned, at most
 	 * TAPIR_MESH_REVOKED_MAX. Kept across resyncs and, in STATE_DIR/NAME.revoked, restarts:
