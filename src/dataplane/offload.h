@@ -89,13 +89,13 @@ int tapir_offload_split(const struct virtio_net_hdr *vh, const uint8_t *pkt, siz
  */
 int tapir_offload_complete(const struct virtio_net_hdr *vh, uint8_t *pkt, size_t len);
 
-/* offload.c: coalescing (receive side) */
+/* gro.c: coalescing (receive side) */
 
 enum tapir_gro_flags {
 	TAPIR_GRO_UDP = 1u << 0, /* also coalesce UDP (needs a kernel that accepts UDP_L4) */
 };
 
-/* One pending packet or super-packet. Internal to offload.c; here only for the size. */
+/* One pending packet or super-packet. Internal to gro.c; here only for the size. */
 struct tapir_gro_item {
 	uint32_t len;
 	uint32_t next_seq;  /* TCP: sequence number the next segment must carry */
@@ -103,7 +103,7 @@ struct tapir_gro_item {
 	uint16_t gso_size;  /* payload bytes of every segment but the last */
 	uint16_t nsegs;
 	uint16_t next_id; /* IPv4: ID the next segment must carry */
-	uint8_t kind;	  /* enum gro_kind in offload.c */
+	uint8_t kind;	  /* enum gro_kind in gro.c */
 	uint8_t l3_len;
 	uint8_t l4_len;
 	bool is_open; /* may take more segments */

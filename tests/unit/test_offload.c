@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: MIT
 /*
- * Unit tests for src/dataplane/offload.c. Super-packets are built here the way the kernel
+ * Unit tests for src/dataplane/offload.c and gro.c. Super-packets are built here the way the kernel
  * hands them to a TUN reader (lengths of the whole packet, checksum field seeded with the
  * pseudo-header sum), split, and every segment is checked field by field against the
  * original, with checksums verified by a deliberately naive byte-pair implementation. GRO is
