@@ -21,6 +21,8 @@
  */
 #include "etcd.h"
 
+#include "etcd_parse.h"
+
 #include <curl/curl.h>
 #include <errno.h>
 #include <json-c/json.h>
@@ -34,10 +36,8 @@ enum {
 	CONNECT_TIMEOUT_MS = 1000,
 	ANSWER_MAX_BYTES = 64 * 1024 * 1024,
 	WATCH_LINE_MAX_BYTES = 16 * 1024 * 1024,
-	WATCH_WHY_MAX_BYTES = 160,
-	GRPC_UNAVAILABLE = 14,
+	WATCH_WHY_MAX_BYTES = TAPIR_ETCD_WHY_MAX_BYTES,
 	ENDPOINTS_MAX = 16,
-	JSON_DEPTH_MAX = 16,
 	TCP_KEEPIDLE_S = 5,
 	TCP_KEEPINTVL_S = 2,
 	URL_MAX_BYTES = 512,
@@ -192,47 +192,6 @@ static CURL *new_request(struct tapir_etcd *e, size_t i, const char *path, const
 	return c;
 }
 
-static struct json_object *parse_json(const char *s, size_t len)
-{
-	struct json_tokener *tok = json_tokener_new_ex(JSON_DEPTH_MAX);
-	struct json_object *o;
-
-	if (!tok)
-		return NULL;
-	o = json_tokener_parse_ex(tok, s, (int)len);
-	if (o &&
-	    (json_tokener_get_error(tok) != json_tokener_success || tok->char_offset != (int)len)) {
-		json_object_put(o);
-		o = NULL;
-	}
-	json_tokener_free(tok);
-	return o;
-}
-
-/*
- * The gRPC error an answer carries: a unary one is {"error": "...", "code": N}, a streamed one
- * {"error": {"grpc_code": N, "message": "..."}}. Returns its message (borrowed from @answer)
- * and sets *code_out, or NULL when there is none.
- */
-static const char *grpc_error(struct json_object *answer, int *code_out)
-{
-	struct json_object *err, *f;
-
-	if (!json_object_is_type(answer, json_type_object) ||
-	    !json_object_object_get_ex(answer, "error", &err))
-		return NULL;
-	*code_out = 0;
-	if (json_object_is_type(err, json_type_object)) {
-		if (json_object_object_get_ex(err, "grpc_code", &f))
-			*code_out = json_object_get_int(f);
-		if (json_object_object_get_ex(err, "message", &f))
-			err = f;
-	} else if (json_object_object_get_ex(answer, "code", &f)) {
-		*code_out = json_object_get_int(f);
-	}
-	return json_object_get_string(err);
-}
-
 /*
  * Reports a gRPC error answer: UNAVAILABLE (no leader, shutting down) as -EAGAIN, for another
  * member may serve it; any other as -EREMOTEIO.
@@ -241,12 +200,12 @@ static int check_error(struct tapir_etcd *e, struct json_object *answer, const c
 		       const char *path)
 {
 	int code = 0;
-	const char *msg = grpc_error(answer, &code);
+	const char *msg = tapir_etcd_grpc_error(answer, &code);
 
 	if (!msg)
 		return 0;
 	fprintf(stderr, "tapir mesh: etcd %s%s: %.200s\n", url, path, msg);
-	if (code != GRPC_UNAVAILABLE)
+	if (tapir_etcd_grpc_errno(code) != -EAGAIN)
 		return -EREMOTEIO;
 	snprintf(e->call_why, sizeof(e->call_why), "%s failed there: %.100s", path, msg);
 	return -EAGAIN;
@@ -280,7 +239,8 @@ static int call_one(struct tapir_etcd *e, size_t i, const char *path, const char
 		r = -EAGAIN;
 		goto out;
 	}
-	*answer = b.data ? parse_json(b.data, b.len) : NULL;
+	if (b.data)
+		tapir_etcd_json_parse(b.data, b.len, answer);
 	if (status >= 500) {
 		/* the gateway's answer names the gRPC error, "no leader" for one */
 		if (!*answer || check_error(e, *answer, e->endpoints[i], path) == 0) {
@@ -359,68 +319,6 @@ static struct json_object *b64(const char *data, size_t len)
 	return o;
 }
 
-/* Decodes base64 field @name of @o into a new NUL-terminated string ("" when absent). */
-static int unb64(struct json_object *o, const char *name, char **out, size_t *len_out)
-{
-	struct json_object *f;
-	const char *s = "";
-	size_t slen, len = 0;
-	char *bin;
-
-	if (json_object_object_get_ex(o, name, &f))
-		s = json_object_get_string(f);
-	slen = strlen(s);
-	bin = malloc(slen / 4 * 3 + 4);
-	if (!bin)
-		return -ENOMEM;
-	if (sodium_base642bin((unsigned char *)bin, slen / 4 * 3 + 3, s, slen, NULL, &len, NULL,
-			      sodium_base64_VARIANT_ORIGINAL)) {
-		free(bin);
-		return -EPROTO;
-	}
-	bin[len] = '\0';
-	*out = bin;
-	*len_out = len;
-	return 0;
-}
-
-static int64_t get_i64(struct json_object *o, const char *name)
-{
-	struct json_object *f;
-
-	/* json-c parses a string-typed field as an integer too, as the gateway writes them */
-	return json_object_object_get_ex(o, name, &f) ? json_object_get_int64(f) : 0;
-}
-
-static int parse_kv(struct json_object *o, struct tapir_etcd_kv *kv)
-{
-	int r;
-
-	memset(kv, 0, sizeof(*kv));
-	if (!json_object_is_type(o, json_type_object))
-		return -EPROTO;
-	r = unb64(o, "key", &kv->key, &kv->key_len);
-	if (r == 0)
-		r = unb64(o, "value", &kv->value, &kv->value_len);
-	kv->create_revision = get_i64(o, "create_revision");
-	kv->mod_revision = get_i64(o, "mod_revision");
-	kv->lease = get_i64(o, "lease");
-	return r;
-}
-
-static void kv_free(struct tapir_etcd_kv *kv)
-{
-	free(kv->key);
-	free(kv->value);
-}
-
-void tapir_etcd_kvs_free(struct tapir_etcd_kv *kvs, size_t n)
-{
-	for (size_t i = 0; kvs && i < n; i++)
-		kv_free(&kvs[i]);
-	free(kvs);
-}
-
 /* The end of the range of keys starting with @key: @key with its last byte incremented. */
 static struct json_object *prefix_end(const char *key)
 {
@@ -457,31 +355,14 @@ static struct json_object *key_request(const char *key, bool is_prefix)
 int tapir_etcd_range(struct tapir_etcd *e, const char *key, bool is_prefix,
 		     struct tapir_etcd_kv **kvs_out, size_t *n_out, int64_t *revision_out)
 {
-	struct json_object *answer, *kvs, *header;
-	struct tapir_etcd_kv *out = NULL;
-	size_t n = 0;
+	struct json_object *answer;
 	int r = call(e, "/v3/kv/range", key_request(key, is_prefix), &answer);
 
 	if (r < 0)
 		return r;
-	if (json_object_object_get_ex(answer, "header", &header) && revision_out)
-		*revision_out = get_i64(header, "revision");
-	if (json_object_object_get_ex(answer, "kvs", &kvs) &&
-	    json_object_is_type(kvs, json_type_array)) {
-		n = json_object_array_length(kvs);
-		out = calloc(n ? n : 1, sizeof(*out));
-		r = out ? 0 : -ENOMEM;
-		for (size_t i = 0; r == 0 && i < n; i++)
-			r = parse_kv(json_object_array_get_idx(kvs, i), &out[i]);
-	}
+	r = tapir_etcd_range_decode(answer, kvs_out, n_out, revision_out);
 	json_object_put(answer);
-	if (r < 0) {
-		tapir_etcd_kvs_free(out, n);
-		return r;
-	}
-	*kvs_out = out;
-	*n_out = n;
-	return 0;
+	return r;
 }
 
 static struct json_object *put_request(const char *key, const char *value, int64_t lease)
@@ -510,7 +391,7 @@ int tapir_etcd_put_if(struct tapir_etcd *e, const char *key, const char *value, 
 {
 	struct json_object *req = json_object_new_object(), *cmp = json_object_new_object();
 	struct json_object *cmps = json_object_new_array(), *ops = json_object_new_array();
-	struct json_object *op = json_object_new_object(), *answer, *ok;
+	struct json_object *op = json_object_new_object(), *answer;
 	int r;
 
 	json_object_object_add(cmp, "key", b64(key, strlen(key)));
@@ -527,10 +408,9 @@ int tapir_etcd_put_if(struct tapir_etcd *e, const char *key, const char *value, 
 	r = call(e, "/v3/kv/txn", req, &answer);
 	if (r < 0)
 		return r;
-	*is_done_out =
-	    json_object_object_get_ex(answer, "succeeded", &ok) && json_object_get_boolean(ok);
+	r = tapir_etcd_txn_decode(answer, is_done_out);
 	json_object_put(answer);
-	return 0;
+	return r;
 }
 
 int tapir_etcd_delete(struct tapir_etcd *e, const char *key)
@@ -558,23 +438,21 @@ int tapir_etcd_lease_grant(struct tapir_etcd *e, int ttl_s, int64_t *id_out)
 
 	if (r < 0)
 		return r;
-	*id_out = get_i64(answer, "ID");
+	r = tapir_etcd_lease_grant_decode(answer, id_out);
 	json_object_put(answer);
-	return *id_out ? 0 : -EPROTO;
+	return r;
 }
 
 int tapir_etcd_lease_keepalive(struct tapir_etcd *e, int64_t id, int64_t *ttl_out)
 {
-	struct json_object *answer, *result;
+	struct json_object *answer;
 	int r = call(e, "/v3/lease/keepalive", lease_request("ID", id), &answer);
 
 	if (r < 0)
 		return r;
-	/* a stream of one: {"result": {"ID": ..., "TTL": ...}}, no TTL once the lease is gone */
-	*ttl_out =
-	    json_object_object_get_ex(answer, "result", &result) ? get_i64(result, "TTL") : 0;
+	r = tapir_etcd_lease_keepalive_decode(answer, ttl_out);
 	json_object_put(answer);
-	return 0;
+	return r;
 }
 
 int tapir_etcd_lease_revoke(struct tapir_etcd *e, int64_t id)
@@ -644,68 +522,11 @@ const char *tapir_etcd_watch_why(const struct tapir_etcd *e)
 	return e->watch_why[0] ? e->watch_why : "ended";
 }
 
-/* Why a watch answer @o ends the watch (NULL: it does not); *result_out is its result. */
-static const char *watch_end_reason(struct json_object *o, struct json_object **result_out)
-{
-	struct json_object *f;
-	const char *msg;
-	int code;
-
-	if (!o)
-		return "malformed answer";
-	msg = grpc_error(o, &code);
-	if (msg)
-		return msg; /* "etcdserver: no leader" from a member cut off from the others */
-	if (!json_object_object_get_ex(o, "result", result_out))
-		return "malformed answer";
-	if (get_i64(*result_out, "compact_revision"))
-		return "compacted";
-	if (json_object_object_get_ex(*result_out, "canceled", &f) && json_object_get_boolean(f))
-		return "cancelled by etcd";
-	return NULL;
-}
-
-/* One line of the watch stream. -EPIPE: the watch is over (cancelled, compacted, error). */
-static int watch_line(struct tapir_etcd *e, const char *line, size_t len, tapir_etcd_event_fn fn,
-		      void *ctx)
-{
-	struct json_object *o = parse_json(line, len), *result = NULL, *events;
-	const char *why = watch_end_reason(o, &result);
-	int r = 0;
-
-	if (why) {
-		watch_ended(e, why);
-		json_object_put(o);
-		return -EPIPE;
-	}
-	if (json_object_object_get_ex(result, "events", &events)) {
-		size_t n = json_object_array_length(events);
-
-		for (size_t i = 0; r == 0 && i < n; i++) {
-			struct json_object *ev = json_object_array_get_idx(events, i), *kv, *type;
-			struct tapir_etcd_kv one;
-			bool is_delete = json_object_object_get_ex(ev, "type", &type) &&
-					 !strcmp(json_object_get_string(type), "DELETE");
-
-			if (!json_object_object_get_ex(ev, "kv", &kv) || parse_kv(kv, &one) < 0) {
-				watch_ended(e, "malformed event");
-				r = -EPIPE;
-				break;
-			}
-			fn(ctx, is_delete, &one);
-			kv_free(&one);
-		}
-	}
-	json_object_put(o);
-	return r;
-}
-
 int tapir_etcd_watch_poll(struct tapir_etcd *e, int timeout_ms, tapir_etcd_event_fn fn, void *ctx)
 {
-	int running = 0, left = 0, r = 0;
-	size_t start = 0;
+	char why[WATCH_WHY_MAX_BYTES];
+	int running = 0, left = 0, r;
 	CURLMsg *msg;
-	char *nl;
 
 	if (!e->watch)
 		return -EPIPE;
@@ -721,16 +542,9 @@ int tapir_etcd_watch_poll(struct tapir_etcd *e, int timeout_ms, tapir_etcd_event
 		return -ENOMEM;
 	curl_multi_poll(e->multi, NULL, 0, timeout_ms, NULL);
 	curl_multi_perform(e->multi, &running);
-	while (r == 0 && (nl = memchr(e->wbuf.data + start, '\n', e->wbuf.len - start))) {
-		size_t len = (size_t)(nl - (e->wbuf.data + start));
-
-		r = watch_line(e, e->wbuf.data + start, len, fn, ctx);
-		start += len + 1;
-	}
-	if (start) {
-		memmove(e->wbuf.data, e->wbuf.data + start, e->wbuf.len - start);
-		e->wbuf.len -= start;
-	}
+	r = tapir_etcd_watch_feed(e->wbuf.data, &e->wbuf.len, fn, ctx, why, sizeof(why));
+	if (r < 0)
+		watch_ended(e, why);
 	while ((msg = curl_multi_info_read(e->multi, &left))) {
 		if (msg->msg == CURLMSG_DONE) {
 			watch_ended(e, msg->data.result == CURLE_OK
