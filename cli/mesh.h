@@ -69,6 +69,8 @@ struct tapir_mesh_revocation {
 	uint8_t public_key[32];
 	uint64_t revoked_at; /* seconds since the epoch, for the logs */
 };
+/* tapir_mesh_key_find() reads the key at the start of each entry */
+_Static_assert(offsetof(struct tapir_mesh_revocation, public_key) == 0, "key first");
 
 /*
  * The network's revocation list (mesh_revlist.c): every key the admin revoked, in one signed
@@ -108,6 +110,15 @@ uint32_t tapir_mesh_subnet_addr(const struct tapir_mesh_net *net, uint32_t subne
 void tapir_mesh_subnet_text(char out[TAPIR_MESH_CIDR_TEXT], const struct tapir_mesh_net *net,
 			    uint32_t subnet);
 void tapir_mesh_prefix(char out[TAPIR_MESH_KEY_MAX], const char *name, const char *what);
+/* Big-endian @n-byte integers (n <= 8) of the signed certificate and list formats. */
+void tapir_mesh_put_be(uint8_t *p, uint64_t v, size_t n);
+uint64_t tapir_mesh_get_be(const uint8_t *p, size_t n);
+/*
+ * Binary search of @n elements of @stride bytes at @base, sorted by the 32-byte key each starts
+ * with: the index of @key, or of where it would go; *is_found says which.
+ */
+size_t tapir_mesh_key_find(const void *base, size_t n, size_t stride, const uint8_t key[32],
+			   bool *is_found);
 void tapir_mesh_subnet_key(char out[TAPIR_MESH_KEY_MAX], const struct tapir_mesh_net *net,
 			   uint32_t subnet);
 /* Parses ".../subnets/A.B.C.D-LEN" into a subnet number of @net; -EINVAL otherwise. */

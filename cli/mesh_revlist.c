@@ -35,21 +35,6 @@ enum {
 
 _Static_assert(TAPIR_MESH_REVLIST_TEXT_MAX >= (MAX_BYTES + 2) / 3 * 4 + 1, "list text size");
 
-static void put_be(uint8_t *p, uint64_t v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
-}
-
-static uint64_t get_be(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-
-	for (size_t i = 0; i < n; i++)
-		v = v << 8 | p[i];
-	return v;
-}
-
 void tapir_mesh_revlist_key(char out[TAPIR_MESH_KEY_MAX], const char *name)
 {
 	tapir_mesh_prefix(out, name, "revocations");
@@ -64,23 +49,7 @@ void tapir_mesh_revlist_free(struct tapir_mesh_revlist *l)
 /* Index of @key in @l, or of where it would go; *is_found says which. */
 static size_t find(const struct tapir_mesh_revlist *l, const uint8_t key[32], bool *is_found)
 {
-	size_t lo = 0, hi = l->n;
-
-	*is_found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(l->keys[mid].public_key, key, 32);
-
-		if (c == 0) {
-			*is_found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return tapir_mesh_key_find(l->keys, l->n, sizeof(*l->keys), key, is_found);
 }
 
 bool tapir_mesh_revlist_has(const struct tapir_mesh_revlist *l, const uint8_t key[32])
@@ -147,13 +116,13 @@ char *tapir_mesh_revlist_sign(const struct tapir_mesh_revlist *l, const uint8_t 
 	bin[n++] = (uint8_t)name_len;
 	memcpy(bin + n, network, name_len);
 	n += name_len;
-	put_be(bin + n, l->serial, 8);
-	put_be(bin + n + 8, l->issued_at, 8);
-	put_be(bin + n + 16, l->n, 4);
+	tapir_mesh_put_be(bin + n, l->serial, 8);
+	tapir_mesh_put_be(bin + n + 8, l->issued_at, 8);
+	tapir_mesh_put_be(bin + n + 16, l->n, 4);
 	n += FIELDS_BYTES;
 	for (size_t i = 0; i < l->n; i++, n += ENTRY_BYTES) {
 		memcpy(bin + n, l->keys[i].public_key, 32);
-		put_be(bin + n + 32, l->keys[i].revoked_at, 8);
+		tapir_mesh_put_be(bin + n + 32, l->keys[i].revoked_at, 8);
 	}
 	msg = message(bin, n, &msg_len);
 	if (!msg || crypto_sign_detached(bin + n, NULL, msg, msg_len, admin_sk))
@@ -186,9 +155,9 @@ static int parse(const uint8_t *bin, size_t len, const char *network, struct tap
 		*why = "the revocation list is for another network";
 		return -EINVAL;
 	}
-	l->serial = get_be(bin + n, 8);
-	l->issued_at = get_be(bin + n + 8, 8);
-	count = (size_t)get_be(bin + n + 16, 4);
+	l->serial = tapir_mesh_get_be(bin + n, 8);
+	l->issued_at = tapir_mesh_get_be(bin + n + 8, 8);
+	count = (size_t)tapir_mesh_get_be(bin + n + 16, 4);
 	n += FIELDS_BYTES;
 	if (count > TAPIR_MESH_REVLIST_MAX || len != n + count * ENTRY_BYTES + crypto_sign_BYTES)
 		return -EINVAL;
@@ -202,7 +171,7 @@ static int parse(const uint8_t *bin, size_t len, const char *network, struct tap
 		if (i && memcmp(bin + n - ENTRY_BYTES, bin + n, 32) >= 0)
 			return -EINVAL;
 		memcpy(l->keys[i].public_key, bin + n, 32);
-		l->keys[i].revoked_at = get_be(bin + n + 32, 8);
+		l->keys[i].revoked_at = tapir_mesh_get_be(bin + n + 32, 8);
 	}
 	l->n = l->cap = count;
 	*body_len = n;

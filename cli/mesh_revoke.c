@@ -42,23 +42,7 @@ enum {
 /* Index of @key in the sorted set, or of where it would go; *is_found says which. */
 static size_t find(const struct tapir_mesh_agent *a, const uint8_t key[32], bool *is_found)
 {
-	size_t lo = 0, hi = a->n_revoked;
-
-	*is_found = false;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = memcmp(a->revoked[mid], key, 32);
-
-		if (c == 0) {
-			*is_found = true;
-			return mid;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo;
+	return tapir_mesh_key_find(a->revoked, a->n_revoked, sizeof(*a->revoked), key, is_found);
 }
 
 bool tapir_mesh_is_revoked(const struct tapir_mesh_agent *a, const uint8_t key[32])

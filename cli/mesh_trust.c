@@ -51,19 +51,42 @@ _Static_assert(sizeof(CERT_DOMAIN) == sizeof(CERT_DOMAIN_V2), "one domain length
 _Static_assert(TAPIR_MESH_REVOCATION_TEXT >= (REVOKE_BYTES + 2) / 3 * 4 + 1,
 	       "revocation text size");
 
-static void put_be(uint8_t *p, uint64_t v, size_t n)
+void tapir_mesh_put_be(uint8_t *p, uint64_t v, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
 		p[i] = (uint8_t)(v >> (8 * (n - 1 - i)));
 }
 
-static uint64_t get_be(const uint8_t *p, size_t n)
+uint64_t tapir_mesh_get_be(const uint8_t *p, size_t n)
 {
 	uint64_t v = 0;
 
 	for (size_t i = 0; i < n; i++)
 		v = v << 8 | p[i];
 	return v;
+}
+
+size_t tapir_mesh_key_find(const void *base, size_t n, size_t stride, const uint8_t key[32],
+			   bool *is_found)
+{
+	const uint8_t *b = base;
+	size_t lo = 0, hi = n;
+
+	*is_found = false;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = memcmp(b + mid * stride, key, 32);
+
+		if (c == 0) {
+			*is_found = true;
+			return mid;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
 }
 
 /* The signed bytes; a certificate with a serial is version 2 and signs it too. */
@@ -79,13 +102,13 @@ static size_t message(uint8_t out[MESSAGE_MAX], const char *network, const uint8
 	n += name_len;
 	memcpy(out + n, key, 32);
 	n += 32;
-	put_be(out + n, c->subnet_addr, 4);
+	tapir_mesh_put_be(out + n, c->subnet_addr, 4);
 	n += 4;
 	out[n++] = c->subnet_len;
-	put_be(out + n, c->not_after, 8);
+	tapir_mesh_put_be(out + n, c->not_after, 8);
 	n += 8;
 	if (c->revlist_serial) {
-		put_be(out + n, c->revlist_serial, 8);
+		tapir_mesh_put_be(out + n, c->revlist_serial, 8);
 		n += 8;
 	}
 	return n;
@@ -99,11 +122,11 @@ int tapir_mesh_cert_sign(char out[TAPIR_MESH_CERT_TEXT], const uint8_t admin_sk[
 	size_t len = message(msg, network, key, c), n = 14;
 
 	cert[0] = c->revlist_serial ? CERT_VERSION_2 : CERT_VERSION;
-	put_be(cert + 1, c->subnet_addr, 4);
+	tapir_mesh_put_be(cert + 1, c->subnet_addr, 4);
 	cert[5] = c->subnet_len;
-	put_be(cert + 6, c->not_after, 8);
+	tapir_mesh_put_be(cert + 6, c->not_after, 8);
 	if (c->revlist_serial) {
-		put_be(cert + 14, c->revlist_serial, 8);
+		tapir_mesh_put_be(cert + 14, c->revlist_serial, 8);
 		n += 8;
 	}
 	if (crypto_sign_detached(cert + n, NULL, msg, len, admin_sk))
@@ -125,12 +148,12 @@ int tapir_mesh_cert_decode(const char *text, struct tapir_mesh_cert *c, uint8_t 
 	if (!(len == CERT_BYTES && cert[0] == CERT_VERSION) &&
 	    !(len == CERT_BYTES_2 && cert[0] == CERT_VERSION_2))
 		return -EINVAL;
-	c->subnet_addr = (uint32_t)get_be(cert + 1, 4);
+	c->subnet_addr = (uint32_t)tapir_mesh_get_be(cert + 1, 4);
 	c->subnet_len = cert[5];
-	c->not_after = get_be(cert + 6, 8);
+	c->not_after = tapir_mesh_get_be(cert + 6, 8);
 	c->revlist_serial = 0;
 	if (cert[0] == CERT_VERSION_2) {
-		c->revlist_serial = get_be(cert + 14, 8);
+		c->revlist_serial = tapir_mesh_get_be(cert + 14, 8);
 		n += 8;
 		/* 0 is written as version 1: one certificate, one encoding */
 		if (!c->revlist_serial)
@@ -187,7 +210,7 @@ static size_t revoke_message(uint8_t out[REVOKE_MESSAGE_MAX], const char *networ
 	n += name_len;
 	memcpy(out + n, rv->public_key, 32);
 	n += 32;
-	put_be(out + n, rv->revoked_at, 8);
+	tapir_mesh_put_be(out + n, rv->revoked_at, 8);
 	return n + 8;
 }
 
@@ -202,7 +225,7 @@ int tapir_mesh_revocation_sign(char out[TAPIR_MESH_REVOCATION_TEXT], const uint8
 	len = revoke_message(msg, network, &rv);
 	bin[0] = REVOKE_VERSION;
 	memcpy(bin + 1, key, 32);
-	put_be(bin + 33, revoked_at, 8);
+	tapir_mesh_put_be(bin + 33, revoked_at, 8);
 	if (crypto_sign_detached(bin + 41, NULL, msg, len, admin_sk))
 		return -EINVAL;
 	sodium_bin2base64(out, TAPIR_MESH_REVOCATION_TEXT, bin, sizeof(bin),
@@ -223,7 +246,7 @@ int tapir_mesh_revocation_decode(const char *text, size_t len, struct tapir_mesh
 	    bin_len != REVOKE_BYTES || bin[0] != REVOKE_VERSION)
 		return -EINVAL;
 	memcpy(rv->public_key, bin + 1, 32);
-	rv->revoked_at = get_be(bin + 33, 8);
+	rv->revoked_at = tapir_mesh_get_be(bin + 33, 8);
 	memcpy(sig, bin + 41, crypto_sign_BYTES);
 	return 0;
 }
