@@ -498,6 +498,36 @@ uapi()
 	timeout 10 socat -t 2 - "UNIX-CONNECT:$(sock_of "$1")"
 }
 
+# notify_receiver NS ADDR OUT SECONDS: collect the datagrams sent to ADDR (@abstract or a path;
+# NS "" = this namespace) into OUT, one per line with newlines shown as '|', for at most SECONDS
+# (a stand-in for systemd's NOTIFY_SOCKET); waits until it is bound. Its PID is RECEIVER_PID.
+notify_receiver()
+{
+	local ns=$1 addr=$2 out=$3 secs=$4
+	local run=()
+	[ -z "$ns" ] || run=(ip netns exec "$ns")
+	: >"$out"
+	"${run[@]}" python3 - "$addr" "$out" "$secs" <<'EOP' &
+import socket, sys, time
+addr, out, secs = sys.argv[1], sys.argv[2], float(sys.argv[3])
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
+open(out + ".bound", "w").close()
+end = time.monotonic() + secs
+while time.monotonic() < end:
+    s.settimeout(max(0.1, end - time.monotonic()))
+    try:
+        data = s.recv(4096)
+    except socket.timeout:
+        break
+    with open(out, "a") as f:
+        f.write(data.decode(errors="replace").replace("\n", "|") + "\n")
+EOP
+	RECEIVER_PID=$!
+	track_pid "$RECEIVER_PID"
+	wait_for "the notify receiver" 10 test -e "$out.bound"
+}
+
 # random_pubkeys N: N random public keys, base64, one per line (od + awk: no process per key).
 random_pubkeys()
 {

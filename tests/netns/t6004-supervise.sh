@@ -66,33 +66,9 @@ PublicKey = $(pub_of a)
 AllowedIPs = 10.69.0.1/32
 EOC
 
-# receiver NS ADDR OUT: collect the datagrams sent to ADDR (@abstract or a path) in NS into
-# OUT, one per line with newlines shown as '|', for at most 60 s; waits until it is bound.
-receiver()
-{
-	local ns=$1 addr=$2 out=$3 pid
-	: >"$out"
-	ip netns exec "$ns" python3 - "$addr" "$out" <<'EOP' &
-import os, socket, sys, time
-addr, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind("\0" + addr[1:] if addr.startswith("@") else addr)
-open(out + ".bound", "w").close()
-end = time.monotonic() + 60
-while time.monotonic() < end:
-    s.settimeout(max(0.1, end - time.monotonic()))
-    try:
-        data = s.recv(4096)
-    except socket.timeout:
-        break
-    with open(out, "a") as f:
-        f.write(data.decode(errors="replace").replace("\n", "|") + "\n")
-EOP
-	pid=$!
-	track_pid "$pid"
-	RECEIVER_PID=$pid
-	wait_for "the notify receiver" 10 test -e "$out.bound"
-}
+# receiver NS ADDR OUT: the notify datagrams to ADDR (@abstract or a path) in NS in OUT
+# (lib.sh), for at most 60 s.
+receiver() { notify_receiver "$1" "$2" "$3" 60; }
 
 got() { grep -q "$2" "$1"; }
 

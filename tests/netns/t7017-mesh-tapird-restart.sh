@@ -32,30 +32,8 @@ plan 25
 NET=t7017
 IF3="tm$$3"
 
-# receiver PATH OUT: collect the datagrams sent to the socket PATH into OUT, one per line with
-# newlines shown as '|', for at most 300 s; waits until it is bound.
-receiver()
-{
-	: >"$2"
-	python3 - "$1" "$2" <<'EOP' &
-import socket, sys, time
-addr, out = sys.argv[1], sys.argv[2]
-s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-s.bind(addr)
-open(out + ".bound", "w").close()
-end = time.monotonic() + 300
-while time.monotonic() < end:
-    s.settimeout(max(0.1, end - time.monotonic()))
-    try:
-        data = s.recv(4096)
-    except socket.timeout:
-        break
-    with open(out, "a") as f:
-        f.write(data.decode(errors="replace").replace("\n", "|") + "\n")
-EOP
-	track_pid "$!"
-	wait_for "the notify receiver" 10 test -e "$2.bound"
-}
+# receiver PATH OUT: the notify datagrams to PATH in OUT (lib.sh), for at most 300 s.
+receiver() { notify_receiver "" "$1" "$2" 300; }
 got() { grep -q "$2" "$1"; }
 
 mesh_start_etcd
