@@ -71,16 +71,17 @@ mesh_start_etcd()
 		bail_out "etcd did not start: $(tail -5 "$T/etcd.log")"
 }
 
+# add_host N [IMPL]: host N on the hub bridge (192.0.2.N), with IMPL (default $IMPL) as tmPIDN.
 add_host()
 {
-	local n=$1
+	local n=$1 impl=${2:-$IMPL}
 	add_ns "$n"
 	ip link add "h$n" netns "tapir-$$-$n" type veth peer name "u$n" netns "$HUB"
 	ip -n "$HUB" link set "u$n" master mbr
 	ip -n "$HUB" link set "u$n" up
 	ip -n "tapir-$$-$n" addr add "192.0.2.$n/24" dev "h$n"
 	ip -n "tapir-$$-$n" link set "h$n" up
-	start_daemon "tapir-$$-$n" "$IMPL" "tm$$$n"
+	start_daemon "tapir-$$-$n" "$impl" "tm$$$n"
 }
 
 # agent_start N [ARGS...]: the agent of host N in the background, its log in $T/agentN.log

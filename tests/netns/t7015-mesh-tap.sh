@@ -39,19 +39,7 @@ mesh_start_etcd
 # tapird in tap mode, started through lib.sh's start_daemon (exec keeps the PID)
 printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
 chmod +x "$T/tapird-tap"
-# add_tap_host N: mesh-lib.sh's add_host with a tap daemon
-add_tap_host()
-{
-	local n=$1
-	add_ns "$n"
-	ip link add "h$n" netns "tapir-$$-$n" type veth peer name "u$n" netns "$HUB"
-	ip -n "$HUB" link set "u$n" master mbr
-	ip -n "$HUB" link set "u$n" up
-	ip -n "tapir-$$-$n" addr add "192.0.2.$n/24" dev "h$n"
-	ip -n "tapir-$$-$n" link set "h$n" up
-	start_daemon "tapir-$$-$n" "$T/tapird-tap" "tm$$$n"
-}
-for n in 1 2 3; do add_tap_host "$n"; done
+for n in 1 2 3; do add_host "$n" "$T/tapird-tap"; done
 add_host 4
 
 get_ext() { printf 'get=tapir\n\n' | uapi "tm$$$1"; }
