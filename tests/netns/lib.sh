@@ -40,6 +40,9 @@ NS3="tapir-$$-3"
 TAP_PLANNED=-1
 TAP_N=0
 TAP_FAILED=0
+# every "not ok" line with its diagnostics, repeated after the daemon logs on failure: CI shows
+# only the tail of a failed test's output, and the logs would push the failed check out of it
+TAP_RECAP=()
 T=""
 CREATED_NS=()
 TRACKED_PIDS=()
@@ -54,6 +57,13 @@ diag()
 	while IFS= read -r line; do
 		printf '# %s\n' "$line"
 	done <<<"$*"
+}
+
+# diag_keep TEXT: diag, and repeated in the recap of a failed test (timings a bound is about)
+diag_keep()
+{
+	diag "$@"
+	TAP_RECAP+=("$(diag "$@")")
 }
 
 diag_file()
@@ -82,6 +92,7 @@ not_ok()
 	TAP_N=$((TAP_N + 1))
 	TAP_FAILED=$((TAP_FAILED + 1))
 	echo "not ok $TAP_N - $1"
+	TAP_RECAP+=("# not ok $TAP_N - $1")
 }
 
 skip_all()
@@ -114,6 +125,7 @@ check()
 		not_ok "$desc"
 		diag "command: $* (exit status $rc)"
 		diag_file "$out"
+		TAP_RECAP+=("$(diag "command: $* (exit status $rc)"; tail -n 15 "$out" | sed 's/^/#   /')")
 	fi
 	rm -f "$out"
 }
@@ -711,6 +723,17 @@ sanitizer_reports()
 		"$T"/*.log 2>/dev/null | head -n 60
 }
 
+# recap: the failed checks again, and the diagnostic lines of the test itself (host N
+# joined after ... ms), after the logs
+recap()
+{
+	local line
+	echo "# ---- recap: $TAP_FAILED failed of $TAP_N checks run (plan $TAP_PLANNED)"
+	for line in "${TAP_RECAP[@]}"; do
+		printf '%s\n' "$line"
+	done
+}
+
 cleanup()
 {
 	local rc=$? pid ns ifn i pids=() left=()
@@ -725,6 +748,7 @@ cleanup()
 		if [ "$rc" -ne 0 ] || [ "$TAP_FAILED" -ne 0 ]; then
 			# on stderr: meson --print-errorlogs shows it in CI's output
 			[ -n "$T" ] && dump_logs >&2
+			recap >&2
 		fi
 	fi
 
@@ -794,6 +818,7 @@ on_err()
 	local text
 	text=$(sed -n "${1}p" "$0" 2>/dev/null | sed 's/^[[:space:]]*//')
 	echo "# $0 line $1 failed: ${text:-$2}"
+	TAP_RECAP+=("# $0 line $1 failed: ${text:-$2}")
 }
 
 # install_wg_shim: put a `wg` first in PATH that bounds every wg(8) call (a daemon that

@@ -20,6 +20,11 @@
 # checks every election timeout (1 s); should that not happen, the agent's next keepalive (at
 # most TTL/3 away) fails on member 1 within its deadline (3 s) and the watch is moved with it.
 # So TTL/3 + 3 s + 1 s for the resync and the UAPI sets: 8 s with TTL 10.
+# STALL_BOUND_S, from host 3's agent exiting (its lease revoked) to hosts 1 and 2 no longer
+# having host 3: the agents watching through the stopped member notice at their next
+# keepalive's deadline, at most TTL/3 + 3 s after the stop (which came first), and resync
+# through another member: BOUND_S on an idle machine (6.6 s from the stop was seen there with
+# two busy loops); CI runs two tests at once on 2 CPUs, so 3 s more.
 set -eu
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/mesh-lib.sh"
@@ -31,6 +36,7 @@ NET=t7016
 # a keepalive that hangs on member 1 for its whole deadline (3 s) must not let the lease lapse
 TTL=10
 BOUND_S=8
+STALL_BOUND_S=11
 M1=http://192.0.2.101:2379
 M2=http://192.0.2.102:2379
 M3=http://192.0.2.103:2379
@@ -79,7 +85,7 @@ joined=${EPOCHREALTIME/./}
 pub3=$(pub 3)
 rc=0
 wait_for "host 3 on hosts 1 and 2" "$BOUND_S" peer_of_all "$pub3" 1 2 || rc=$?
-diag "host 3 joined through member 2; on hosts 1 and 2 $(((${EPOCHREALTIME/./} - joined) / 1000))" \
+diag_keep "host 3 joined through member 2; on hosts 1 and 2 $(((${EPOCHREALTIME/./} - joined) / 1000))" \
 	"ms later (bound $BOUND_S s)"
 check "a host joining through the majority is a peer of hosts 1 and 2 within $BOUND_S s" \
 	test "$rc" -eq 0
@@ -124,7 +130,7 @@ S=${S:-2}
 MS=http://192.0.2.10$S:2379
 moves_from_s() { grep -c "watch moved from $MS to" "$T/agent$1.log" || true; }
 before1=$(moves_from_s 1) before2=$(moves_from_s 2)
-diag "host 1 watches through member $S, host 2 through member ${S2:-?}: stopping member $S"
+diag_keep "host 1 watches through member $S, host 2 through member ${S2:-?}: stopping member $S"
 signal_child STOP "${MEMBER_PID[$S]}"
 stopped=${EPOCHREALTIME/./}
 check "member $S stopped: the two others have a leader" \
@@ -132,10 +138,10 @@ check "member $S stopped: the two others have a leader" \
 signal_child TERM "${AGENT_PID[3]}"
 wait_for "agent 3 to exit" 15 dead "${AGENT_PID[3]}" || true
 rc=0
-wait_for "host 3 gone" "$BOUND_S" peer_of_none "$pub3" 1 2 || rc=$?
-diag "host 3 gone from hosts 1 and 2 $(((${EPOCHREALTIME/./} - stopped) / 1000)) ms after" \
+wait_for "host 3 gone" "$STALL_BOUND_S" peer_of_none "$pub3" 1 2 || rc=$?
+diag_keep "host 3 gone from hosts 1 and 2 $(((${EPOCHREALTIME/./} - stopped) / 1000)) ms after" \
 	"member $S stopped"
-check "host 3 leaving while member $S stalls is removed from hosts 1 and 2 within $BOUND_S s" \
+check "host 3 leaving while member $S stalls is removed from hosts 1 and 2 within $STALL_BOUND_S s" \
 	test "$rc" -eq 0
 # moved_once N BEFORE ON: agent N, which watched through member ON, moved away from member S
 # once since (and not at all if it was elsewhere)
@@ -157,6 +163,6 @@ signal_child INT "$PINGER" || true
 wait "$PINGER" || true
 sent=$(sed -n 's/^\([0-9]*\) packets transmitted.*/\1/p' "$T/ping12")
 got=$(sed -n 's/.* \([0-9]*\) received.*/\1/p' "$T/ping12")
-diag "host 1 -> host 2 throughout: ${got:-?} of ${sent:-?} pings answered"
+diag_keep "host 1 -> host 2 throughout: ${got:-?} of ${sent:-?} pings answered"
 check "traffic between hosts 1 and 2 continued throughout (at most 2 % lost)" \
 	test -n "$sent" -a -n "$got" -a "${sent:-0}" -gt 100 -a $((${got:-0} * 100)) -ge $((${sent:-1} * 98))
