@@ -94,6 +94,20 @@ int tapir_cli_find_tapird(char *out, size_t size)
 	return tapir_cli_find_in_path("tapird", out, size) ? 0 : -ENOENT;
 }
 
+int tapir_cli_write_sysctl(const char *path, unsigned value)
+{
+	FILE *f = fopen(path, "we");
+	int r = 0;
+
+	if (!f)
+		return -errno;
+	if (fprintf(f, "%u\n", value) < 0)
+		r = -EIO;
+	if (fclose(f) && !r)
+		r = -errno;
+	return r;
+}
+
 int tapir_cli_wait_child(pid_t pid, int *status)
 {
 	while (waitpid(pid, status, 0) < 0) {

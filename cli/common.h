@@ -41,6 +41,8 @@ bool tapir_cli_find_in_path(const char *name, char *out, size_t size);
  * binary, else tapird from $PATH. -ENOENT if none, -ENAMETOOLONG if it does not fit.
  */
 int tapir_cli_find_tapird(char *out, size_t size);
+/* Writes @value and a newline to the sysctl file @path: 0 or -errno. */
+int tapir_cli_write_sysctl(const char *path, unsigned value);
 /* waitpid(@pid, @status, 0), again after a signal handler ran: 0 or -errno. */
 int tapir_cli_wait_child(pid_t pid, int *status);
 /* "[#] " and the formatted text on stdout, flushed: a step a demo takes, as wg-quick echoes. */

@@ -203,9 +203,35 @@ static int pick_endpoint(struct tapir_mesh_agent *a, uint16_t port)
 }
 
 /*
+ * tap: a host's containers (the CNI bridge on its subnet, README "Many hosts") sit behind the
+ * host, not on the segment, so another host's ARP for one of them must be answered by this
+ * host: proxy ARP on the TAP. The kernel answers only for addresses it routes through another
+ * interface (the bridge's subnet; never another host's, which it routes through the TAP) and
+ * only where forwarding is on (the CNI bridge plugin turns it on). proxy_delay 0: at once, not
+ * after up to 0.8 s. Without it the hosts still reach each other, so a failure only warns.
+ */
+static void tap_proxy_arp(struct tapir_mesh_agent *a)
+{
+	char arp[80], delay[80];
+	int r;
+
+	snprintf(arp, sizeof(arp), "/proc/sys/net/ipv4/conf/%s/proxy_arp", a->opts->ifname);
+	snprintf(delay, sizeof(delay), "/proc/sys/net/ipv4/neigh/%s/proxy_delay", a->opts->ifname);
+	r = tapir_cli_write_sysctl(arp, 1);
+	if (r == 0)
+		r = tapir_cli_write_sysctl(delay, 0);
+	if (r < 0)
+		tapir_mesh_say(a,
+			       "cannot turn on proxy ARP on %s: %s (containers behind this "
+			       "host are out of the other hosts' reach)",
+			       a->opts->ifname, strerror(-r));
+}
+
+/*
  * tun: address FIRST/32, MTU, up, and a route for the overlay CIDR through the interface.
  * tap: FIRST with the CIDR's prefix, since the hosts share one Ethernet segment; the kernel's
- * prefix route for that address is the overlay route (ARP finds each host), so none is added.
+ * prefix route for that address is the overlay route (ARP finds each host), so none is added;
+ * proxy ARP for the containers behind this host (tap_proxy_arp).
  * The MTU leaves room for the frame headers (tapir_mesh_link_mtu).
  */
 static int configure_link(struct tapir_mesh_agent *a)
@@ -235,6 +261,8 @@ static int configure_link(struct tapir_mesh_agent *a)
 	if (r < 0)
 		fprintf(stderr, "tapir mesh: cannot configure %s: %s\n", a->opts->ifname,
 			strerror(-r));
+	else if (a->net->is_tap)
+		tap_proxy_arp(a);
 	return r;
 }
 

@@ -125,7 +125,6 @@ int tapir_up_record(struct tapir_up *qk, const struct tapir_up_action *a);
 int tapir_up_load_state(struct tapir_up *qk, char **config_out);
 /* The thing to undo is already gone: not a failure of the undo. */
 bool tapir_up_is_gone(int r);
-int tapir_up_write_sysctl(const char *path, unsigned value);
 /* Undoes every recorded change, newest first. */
 void tapir_up_undo_all(struct tapir_up *qk);
 

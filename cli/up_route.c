@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "netlink.h"
 #include "nft.h"
 #include "uapi_client.h"
@@ -106,7 +107,7 @@ static int set_src_valid_mark(struct tapir_up *qk)
 	if (act.old_value == 1)
 		return 0;
 	tapir_up_say("sysctl -q net.ipv4.conf.all.src_valid_mark=1");
-	r = tapir_up_write_sysctl(SRC_VALID_MARK, 1);
+	r = tapir_cli_write_sysctl(SRC_VALID_MARK, 1);
 	return r ? r : tapir_up_record(qk, &act);
 }
 

@@ -21,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "netlink.h"
 #include "nft.h"
 
@@ -209,20 +210,6 @@ bool tapir_up_is_gone(int r)
 	return r == -ENOENT || r == -ESRCH || r == -ENODEV || r == -EADDRNOTAVAIL;
 }
 
-int tapir_up_write_sysctl(const char *path, unsigned value)
-{
-	FILE *f = fopen(path, "we");
-	int r = 0;
-
-	if (!f)
-		return -errno;
-	if (fprintf(f, "%u\n", value) < 0)
-		r = -EIO;
-	if (fclose(f) && !r)
-		r = -errno;
-	return r;
-}
-
 static void undo(struct tapir_up *qk, const struct tapir_up_action *a)
 {
 	char p[INET6_ADDRSTRLEN + 4];
@@ -253,7 +240,7 @@ static void undo(struct tapir_up *qk, const struct tapir_up_action *a)
 		break;
 	case ACT_SYSCTL:
 		tapir_up_say("sysctl -q net.ipv4.conf.all.src_valid_mark=%u", a->old_value);
-		r = tapir_up_write_sysctl(SRC_VALID_MARK, a->old_value);
+		r = tapir_cli_write_sysctl(SRC_VALID_MARK, a->old_value);
 		break;
 	case ACT_DNS:
 		r = tapir_up_undo_dns(qk);

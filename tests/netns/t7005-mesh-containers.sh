@@ -6,10 +6,17 @@
 # veth with an address from the subnet and a default route via the gateway, forwarding on.
 # Checks: container to container both ways, container to the other host; with forwarding off
 # on the far host, its container is out of reach (the path goes through it).
+# Then the same on a tap network (hosts 3 and 4, tapird --mode tap): the hosts share one
+# Ethernet segment, so a host ARPs for the other host's container on it and that host answers
+# by proxy ARP, which its agent turned on. Checks: proxy ARP on; containers reach each other
+# both ways; with proxy ARP off on host 4 and host 3's neighbours flushed, container 4 is out
+# of reach.
 #
 #   c1 (tapir-$$-5)        tapir-$$-1                tapir-$$-9        tapir-$$-2        c2 (tapir-$$-6)
 #   10.80.S1.10 --veth-- cni0 10.80.S1.1/24          etcd, bridge      cni0 10.80.S2.1/24 --veth-- 10.80.S2.10
 #                        tm$$1 10.80.S1.1/32 ======= mbr ============= tm$$2 10.80.S2.1/32
+#   c3 (tapir-$$-7), c4 (tapir-$$-8): as c1, c2 behind hosts 3 and 4, whose TAPs hold
+#   10.81.S.1/16 (one segment; MTU 1403)
 set -eu
 . "$(dirname "$0")/lib.sh"
 
@@ -18,7 +25,7 @@ CLI=$(dirname "$IMPL")/tapir
 require_cmds etcd etcdctl
 "$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
 
-plan 5
+plan 10
 
 NET=t7005
 . "$(dirname "$0")/mesh-lib.sh"
@@ -60,3 +67,31 @@ check "container 1 reaches host 2's overlay address" cping 5 "$(addr_of 2)"
 nx 2 sysctl -qw net.ipv4.ip_forward=0
 check_fails "with forwarding off on host 2, container 2 is out of reach" cping 5 "$c2"
 nx 2 sysctl -qw net.ipv4.ip_forward=1
+
+# ---------------------------------------------------------------- a tap network
+
+NET=t7005tap
+printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
+chmod +x "$T/tapird-tap"
+for n in 3 4; do add_host "$n" "$T/tapird-tap"; done
+check "init a tap network" hx 3 "$CLI" mesh init --etcd "$ETCD" --network "$NET" --mode tap \
+	--cidr 10.81.0.0/16 --keepalive 0
+for n in 3 4; do join "$n"; done
+# proxy_arp_state: proxy_arp and proxy_delay of the TAPs of hosts 3 and 4, on one line
+proxy_arp_state()
+{
+	local h
+	for h in 3 4; do
+		nx "$h" sysctl -n "net.ipv4.conf.tm$$$h.proxy_arp" "net.ipv4.neigh.tm$$$h.proxy_delay"
+	done | tr '\n' ' ' | sed 's/ $//'
+}
+check_eq "the agents turned proxy ARP on, with no delay, on the TAPs" "1 0 1 0" proxy_arp_state
+container 3
+container 4
+c3=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s3/subnet.env")
+c4=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s4/subnet.env")
+check "tap: container 3 reaches container 4 ($c3 -> $c4)" cping 7 "$c4"
+check "tap: container 4 reaches container 3" cping 8 "$c3"
+nx 4 sysctl -qw "net.ipv4.conf.tm$$4.proxy_arp=0"
+ipx 3 neigh flush dev "tm$$3"
+check_fails "tap: with proxy ARP off on host 4, container 4 is out of reach" cping 7 "$c4"
