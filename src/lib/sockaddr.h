@@ -63,6 +63,20 @@ static inline bool tapir_sockaddr_equal(const union tapir_sockaddr *a,
 	       a->in6.sin6_scope_id == b->in6.sin6_scope_id;
 }
 
+/* The wildcard address of @family (AF_INET6, else AF_INET) with @port, to bind to; its length. */
+static inline socklen_t tapir_sockaddr_any(union tapir_sockaddr *a, int family, uint16_t port)
+{
+	memset(a, 0, sizeof(*a));
+	if (family == AF_INET6) {
+		a->in6.sin6_family = AF_INET6;
+		a->in6.sin6_port = htons(port);
+		return sizeof(a->in6);
+	}
+	a->in.sin_family = AF_INET;
+	a->in.sin_port = htons(port);
+	return sizeof(a->in);
+}
+
 /* sockaddr.c */
 
 /*

@@ -32,17 +32,9 @@ int tapir_tcpsock_listen_family(int family, uint16_t port, uint32_t fwmark)
 	fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return -errno;
-	memset(&addr, 0, sizeof(addr));
-	if (family == AF_INET6) {
+	alen = tapir_sockaddr_any(&addr, family, port);
+	if (family == AF_INET6) /* dual-stack: one socket takes IPv4 as mapped addresses too */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		addr.in6.sin6_family = AF_INET6;
-		addr.in6.sin6_port = htons(port);
-		alen = sizeof(addr.in6);
-	} else {
-		addr.in.sin_family = AF_INET;
-		addr.in.sin_port = htons(port);
-		alen = sizeof(addr.in);
-	}
 	/* a restarted daemon must not wait for TIME_WAIT connections of its predecessor */
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
 	if (fwmark && setsockopt(fd, SOL_SOCKET, SO_MARK, &fwmark, sizeof(fwmark)) < 0)

@@ -48,17 +48,9 @@ int tapir_udp_open_socket(int family, uint16_t port, uint32_t fwmark)
 		close(fd);
 		return ret;
 	}
-	memset(&addr, 0, sizeof(addr));
-	if (family == AF_INET6) {
+	alen = tapir_sockaddr_any(&addr, family, port);
+	if (family == AF_INET6) /* dual-stack: one socket takes IPv4 as mapped addresses too */
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &zero, sizeof(zero));
-		addr.in6.sin6_family = AF_INET6;
-		addr.in6.sin6_port = htons(port);
-		alen = sizeof(addr.in6);
-	} else {
-		addr.in.sin_family = AF_INET;
-		addr.in.sin_port = htons(port);
-		alen = sizeof(addr.in);
-	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one)) < 0)
 		goto err;
 	set_buffers(fd);
