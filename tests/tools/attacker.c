@@ -46,6 +46,7 @@
 #include <unistd.h>
 
 #include "crypto.h"
+#include "sockaddr.h"
 #include "encoding.h"
 #include "messages.h"
 
@@ -71,13 +72,6 @@ enum msg_class { CLASS_MALFORMED, CLASS_HANDSHAKE, CLASS_DATA, NCLASSES };
 /* Reply counters: index = message type 1-4, 0 = anything else. */
 enum { NREPLY_TYPES = 5 };
 
-union addr {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-	struct sockaddr_storage ss;
-};
-
 struct record {
 	size_t off, len;
 };
@@ -92,7 +86,7 @@ struct capture {
 };
 
 struct options {
-	union addr target, range_base;
+	union tapir_sockaddr target, range_base;
 	unsigned int range_prefix;
 	bool has_range, has_pubkey;
 	uint8_t pubkey[32];
@@ -349,58 +343,19 @@ static const struct kind *find_kind(const char *name)
 	return NULL;
 }
 
-/* "1.2.3.4:5" or "[::1]:5". Returns 0 or -1. */
-static int parse_addr(const char *text, union addr *out)
+/* "1.2.3.4:5" or "[::1]:5" (tapird's parser, lib/sockaddr.c). Returns 0 or -1. */
+static int parse_addr(const char *text, union tapir_sockaddr *out)
 {
-	char host[64];
-	const char *colon, *port_text;
-	size_t hlen;
-	char *end;
-	unsigned long port;
-
-	memset(out, 0, sizeof(*out));
-	if (text[0] == '[') {
-		colon = strstr(text, "]:");
-		if (!colon)
-			return -1;
-		hlen = (size_t)(colon - text - 1);
-		port_text = colon + 2;
-		text++;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon)
-			return -1;
-		hlen = (size_t)(colon - text);
-		port_text = colon + 1;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
-	memcpy(host, text, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtoul(port_text, &end, 10);
-	if (errno || *end || end == port_text || port == 0 || port > 65535)
-		return -1;
-	if (inet_pton(AF_INET, host, &out->in.sin_addr) == 1) {
-		out->in.sin_family = AF_INET;
-		out->in.sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) == 1) {
-		out->in6.sin6_family = AF_INET6;
-		out->in6.sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	return -1;
+	return tapir_sockaddr_parse(out, text, strlen(text)) == 0 ? 0 : -1;
 }
 
-static socklen_t addr_len(const union addr *a)
+static socklen_t addr_len(const union tapir_sockaddr *a)
 {
 	return a->sa.sa_family == AF_INET ? sizeof(a->in) : sizeof(a->in6);
 }
 
 /* The address bytes of @a (4 or 16, network order) and their count. */
-static uint8_t *addr_bytes(union addr *a, size_t *n)
+static uint8_t *addr_bytes(union tapir_sockaddr *a, size_t *n)
 {
 	if (a->sa.sa_family == AF_INET) {
 		*n = 4;
@@ -411,7 +366,7 @@ static uint8_t *addr_bytes(union addr *a, size_t *n)
 }
 
 /* "ADDR/PREFIX": the base address (host bits cleared) and the prefix length. */
-static int parse_range(const char *text, union addr *base, unsigned int *prefix)
+static int parse_range(const char *text, union tapir_sockaddr *base, unsigned int *prefix)
 {
 	char host[64];
 	const char *slash = strchr(text, '/');
@@ -648,7 +603,7 @@ static int load_capture(const char *path, struct capture *cap)
 }
 
 /* One socket bound to @src (or unbound when NULL), connected to the target. */
-static int open_source(struct attacker *a, const union addr *src)
+static int open_source(struct attacker *a, const union tapir_sockaddr *src)
 {
 	int fd = socket(a->opt.target.sa.sa_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
@@ -685,7 +640,7 @@ static int open_sources(struct attacker *a)
 	if (!a->fds || !a->pfds)
 		return -1;
 	for (unsigned int k = 0; k < n; k++) {
-		union addr src = a->opt.range_base;
+		union tapir_sockaddr src = a->opt.range_base;
 		uint8_t *b = addr_bytes(&src, &nbytes);
 		uint8_t buf[16];
 		unsigned int carry = k;

@@ -39,6 +39,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sockaddr.h"
+
 enum {
 	MAX_DATAGRAM_BYTES = 65535,
 	MAX_QUEUED_PACKETS = 16384, /* per direction; beyond it a datagram is lost (overflow) */
@@ -53,13 +55,6 @@ enum {
 enum direction { TO_FORWARD, TO_CLIENT, NDIRECTIONS };
 
 static const char *const direction_names[NDIRECTIONS] = {"to_forward", "to_client"};
-
-union addr {
-	struct sockaddr sa;
-	struct sockaddr_in in;
-	struct sockaddr_in6 in6;
-	struct sockaddr_storage ss;
-};
 
 struct counters {
 	uint64_t received, forwarded, bytes_forwarded, dropped, corrupted, duplicated, reordered;
@@ -83,7 +78,7 @@ struct flow {
 };
 
 struct options {
-	union addr listen, forward;
+	union tapir_sockaddr listen, forward;
 	double drop, reorder, duplicate, corrupt; /* percent */
 	unsigned int delay_ms, duration_s;
 	uint64_t seed;
@@ -93,7 +88,7 @@ struct options {
 struct relay {
 	struct options opt;
 	int listen_fd, forward_fd, signal_fd, record_fd;
-	union addr client;
+	union tapir_sockaddr client;
 	socklen_t client_len;
 	bool has_client;
 	uint64_t no_client; /* datagrams from the forward side before any client spoke */
@@ -128,52 +123,13 @@ static bool chance(struct relay *r, double percent)
 	return (double)(rng_next(&r->rng) >> 11) * 0x1.0p-53 * 100.0 < percent;
 }
 
-/* "1.2.3.4:5" or "[::1]:5" into @out. Returns 0 or -1. */
-static int parse_addr(const char *text, union addr *out)
+/* "1.2.3.4:5" or "[::1]:5" into @out (tapird's parser, lib/sockaddr.c). Returns 0 or -1. */
+static int parse_addr(const char *text, union tapir_sockaddr *out)
 {
-	char host[64];
-	const char *colon, *port_text;
-	size_t hlen;
-	char *end;
-	unsigned long port;
-
-	memset(out, 0, sizeof(*out));
-	if (text[0] == '[') {
-		colon = strstr(text, "]:");
-		if (!colon)
-			return -1;
-		hlen = (size_t)(colon - text - 1);
-		port_text = colon + 2;
-		text++;
-	} else {
-		colon = strrchr(text, ':');
-		if (!colon)
-			return -1;
-		hlen = (size_t)(colon - text);
-		port_text = colon + 1;
-	}
-	if (hlen == 0 || hlen >= sizeof(host))
-		return -1;
-	memcpy(host, text, hlen);
-	host[hlen] = '\0';
-	errno = 0;
-	port = strtoul(port_text, &end, 10);
-	if (errno || *end || end == port_text || port == 0 || port > 65535)
-		return -1;
-	if (inet_pton(AF_INET, host, &out->in.sin_addr) == 1) {
-		out->in.sin_family = AF_INET;
-		out->in.sin_port = htons((uint16_t)port);
-		return 0;
-	}
-	if (inet_pton(AF_INET6, host, &out->in6.sin6_addr) == 1) {
-		out->in6.sin6_family = AF_INET6;
-		out->in6.sin6_port = htons((uint16_t)port);
-		return 0;
-	}
-	return -1;
+	return tapir_sockaddr_parse(out, text, strlen(text)) == 0 ? 0 : -1;
 }
 
-static socklen_t addr_len(const union addr *a)
+static socklen_t addr_len(const union tapir_sockaddr *a)
 {
 	return a->sa.sa_family == AF_INET ? sizeof(a->in) : sizeof(a->in6);
 }
@@ -516,21 +472,10 @@ static void impair_one(struct relay *r, enum direction d, size_t len, uint64_t n
 	}
 }
 
-static bool same_addr(const union addr *a, const union addr *b)
-{
-	if (a->sa.sa_family != b->sa.sa_family)
-		return false;
-	if (a->sa.sa_family == AF_INET)
-		return a->in.sin_port == b->in.sin_port &&
-		       a->in.sin_addr.s_addr == b->in.sin_addr.s_addr;
-	return a->in6.sin6_port == b->in6.sin6_port &&
-	       !memcmp(&a->in6.sin6_addr, &b->in6.sin6_addr, sizeof(a->in6.sin6_addr));
-}
-
 static void drain_listen(struct relay *r)
 {
 	for (int i = 0; i < DRAIN_BATCH; i++) {
-		union addr from;
+		union tapir_sockaddr from;
 		socklen_t flen = sizeof(from);
 		ssize_t n =
 		    recvfrom(r->listen_fd, r->buf, sizeof(r->buf), MSG_DONTWAIT, &from.sa, &flen);
@@ -538,7 +483,7 @@ static void drain_listen(struct relay *r)
 		if (n < 0)
 			return;
 		/* the client is whoever spoke last (it may roam) */
-		if (!r->has_client || !same_addr(&from, &r->client)) {
+		if (!r->has_client || !tapir_sockaddr_equal(&from, &r->client)) {
 			r->client = from;
 			r->client_len = flen;
 			r->has_client = true;
