@@ -352,15 +352,115 @@ static struct json_object *key_request(const char *key, bool is_prefix)
 
 /* ---------------------------------------------------------------- calls */
 
+/*
+ * One page of the keys under @prefix from @from (@from_len bytes) on, at most @limit of them,
+ * at @revision (0: the current one). Appends them to *all (*n_all of them, *cap allocated).
+ */
+static int range_page(struct tapir_etcd *e, const char *prefix, const char *from, size_t from_len,
+		      unsigned limit, int64_t *revision, struct tapir_etcd_kv **all, size_t *n_all,
+		      size_t *cap, bool *more)
+{
+	struct json_object *req = json_object_new_object(), *answer;
+	struct tapir_etcd_kv *kvs = NULL;
+	size_t n = 0;
+	int64_t rev;
+	int r;
+
+	json_object_object_add(req, "key", b64(from, from_len));
+	json_object_object_add(req, "range_end", prefix_end(prefix));
+	json_object_object_add(req, "limit", json_object_new_int64(limit));
+	if (*revision)
+		json_object_object_add(req, "revision", json_object_new_int64(*revision));
+	r = call(e, "/v3/kv/range", req, &answer);
+	if (r < 0)
+		return r;
+	r = tapir_etcd_range_decode(answer, &kvs, &n, &rev, more);
+	json_object_put(answer);
+	if (r < 0)
+		return r;
+	if (*n_all + n > *cap) {
+		size_t want = (*n_all + n) * 2;
+		struct tapir_etcd_kv *p = realloc(*all, want * sizeof(*p));
+
+		if (!p) {
+			tapir_etcd_kvs_free(kvs, n);
+			return -ENOMEM;
+		}
+		*all = p;
+		*cap = want;
+	}
+	if (n)
+		memcpy(*all + *n_all, kvs, n * sizeof(*kvs));
+	*n_all += n;
+	free(kvs); /* the keys and values now belong to *all */
+	if (!*revision)
+		*revision = rev;
+	if (*more && n == 0)
+		return -EPROTO; /* "more" with nothing: no way on */
+	return 0;
+}
+
+/*
+ * Every key under @prefix, in pages of e->page_keys, all at the revision of the first page, so
+ * that together they are one snapshot, as a single range would be, while no answer grows with
+ * the store. The next page starts right after the last key (that key and a zero byte). A
+ * compaction past that revision between two pages fails the read (etcd's error), and the
+ * caller retries it whole, as after any failed call.
+ */
+static int range_prefix(struct tapir_etcd *e, const char *prefix, struct tapir_etcd_kv **kvs_out,
+			size_t *n_out, int64_t *revision_out)
+{
+	unsigned limit = e->tls.page_keys ? e->tls.page_keys : TAPIR_ETCD_PAGE_KEYS;
+	struct tapir_etcd_kv *all = NULL;
+	size_t n = 0, cap = 0, from_len = strlen(prefix);
+	char *from = strdup(prefix);
+	int64_t revision = 0;
+	bool more = true;
+	int r = from ? 0 : -ENOMEM;
+
+	while (r == 0 && more) {
+		r = range_page(e, prefix, from, from_len, limit, &revision, &all, &n, &cap, &more);
+		if (r == 0 && more) {
+			const struct tapir_etcd_kv *last = &all[n - 1];
+			char *next = malloc(last->key_len + 1);
+
+			if (!next) {
+				r = -ENOMEM;
+				break;
+			}
+			memcpy(next, last->key, last->key_len);
+			next[last->key_len] = '\0';
+			free(from);
+			from = next;
+			from_len = last->key_len + 1;
+		}
+	}
+	free(from);
+	if (r < 0) {
+		tapir_etcd_kvs_free(all, n);
+		return r;
+	}
+	if (!all && !(all = calloc(1, sizeof(*all))))
+		return -ENOMEM;
+	*kvs_out = all;
+	*n_out = n;
+	if (revision_out)
+		*revision_out = revision;
+	return 0;
+}
+
 int tapir_etcd_range(struct tapir_etcd *e, const char *key, bool is_prefix,
 		     struct tapir_etcd_kv **kvs_out, size_t *n_out, int64_t *revision_out)
 {
 	struct json_object *answer;
-	int r = call(e, "/v3/kv/range", key_request(key, is_prefix), &answer);
+	int r;
 
+	if (is_prefix)
+		return range_prefix(e, key, kvs_out, n_out, revision_out);
+	r = call(e, "/v3/kv/range", key_request(key, false), &answer);
 	if (r < 0)
 		return r;
-	r = tapir_etcd_range_decode(answer, kvs_out, n_out, revision_out);
+	r = tapir_etcd_range_decode(answer, kvs_out, n_out, revision_out, NULL);
 	json_object_put(answer);
 	return r;
 }

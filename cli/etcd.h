@@ -19,7 +19,11 @@ struct tapir_etcd_opts {
 	const char *cacert;    /* NULL: the system's CAs */
 	const char *cert;      /* client certificate (PEM) or NULL */
 	const char *key;       /* its private key (PEM) or NULL */
+	unsigned page_keys;    /* keys per range request of a prefix; 0: TAPIR_ETCD_PAGE_KEYS */
 };
+
+/* Keys per range request by default: each answer stays well under a MiB of JSON. */
+enum { TAPIR_ETCD_PAGE_KEYS = 500 };
 
 /* One key-value pair; key and value are NUL-terminated copies (the NUL is not counted). */
 struct tapir_etcd_kv {

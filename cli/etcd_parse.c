@@ -204,11 +204,12 @@ static int parse_kv(struct json_object *o, struct tapir_etcd_kv *kv)
 /* ---------------------------------------------------------------- unary answers */
 
 int tapir_etcd_range_decode(struct json_object *answer, struct tapir_etcd_kv **kvs_out,
-			    size_t *n_out, int64_t *revision_out)
+			    size_t *n_out, int64_t *revision_out, bool *more_out)
 {
 	struct json_object *kvs, *header;
 	struct tapir_etcd_kv *out = NULL;
 	int64_t revision;
+	bool more;
 	size_t n = 0;
 	int r =
 	    is_object(answer) ? get_typed(answer, "header", json_type_object, &header) : -EPROTO;
@@ -217,6 +218,8 @@ int tapir_etcd_range_decode(struct json_object *answer, struct tapir_etcd_kv **k
 		r = get_u63(header, "revision", &revision);
 	if (r == 0)
 		r = get_typed(answer, "kvs", json_type_array, &kvs);
+	if (r == 0)
+		r = get_bool(answer, "more", &more);
 	if (r < 0)
 		return r;
 	if (kvs) {
@@ -233,6 +236,8 @@ int tapir_etcd_range_decode(struct json_object *answer, struct tapir_etcd_kv **k
 	}
 	if (revision_out)
 		*revision_out = revision;
+	if (more_out)
+		*more_out = more;
 	*kvs_out = out;
 	*n_out = n;
 	return 0;
@@ -275,13 +280,13 @@ static int parse_unary(const char *buf, size_t len, struct json_object **out)
 }
 
 int tapir_etcd_parse_range(const char *buf, size_t len, struct tapir_etcd_kv **kvs_out,
-			   size_t *n_out, int64_t *revision_out)
+			   size_t *n_out, int64_t *revision_out, bool *more_out)
 {
 	struct json_object *answer;
 	int r = parse_unary(buf, len, &answer);
 
 	if (r == 0)
-		r = tapir_etcd_range_decode(answer, kvs_out, n_out, revision_out);
+		r = tapir_etcd_range_decode(answer, kvs_out, n_out, revision_out, more_out);
 	json_object_put(answer);
 	return r;
 }

@@ -36,9 +36,12 @@ const char *tapir_etcd_grpc_error(struct json_object *answer, int *code_out);
  */
 int tapir_etcd_grpc_errno(int code);
 
-/* Decoders of a unary answer with no gRPC error; -EPROTO when it is not of the right shape. */
+/*
+ * Decoders of a unary answer with no gRPC error; -EPROTO when it is not of the right shape.
+ * Range: *more_out (unless NULL) says that a limited range left keys out.
+ */
 int tapir_etcd_range_decode(struct json_object *answer, struct tapir_etcd_kv **kvs_out,
-			    size_t *n_out, int64_t *revision_out);
+			    size_t *n_out, int64_t *revision_out, bool *more_out);
 int tapir_etcd_txn_decode(struct json_object *answer, bool *is_done_out);
 int tapir_etcd_lease_grant_decode(struct json_object *answer, int64_t *id_out);
 /* *ttl_out is 0 when the lease no longer exists. */
@@ -49,7 +52,7 @@ int tapir_etcd_lease_keepalive_decode(struct json_object *answer, int64_t *ttl_o
  * error, as tapir_etcd_grpc_errno), or what the decoder returns.
  */
 int tapir_etcd_parse_range(const char *buf, size_t len, struct tapir_etcd_kv **kvs_out,
-			   size_t *n_out, int64_t *revision_out);
+			   size_t *n_out, int64_t *revision_out, bool *more_out);
 int tapir_etcd_parse_txn(const char *buf, size_t len, bool *is_done_out);
 int tapir_etcd_parse_lease_grant(const char *buf, size_t len, int64_t *id_out);
 int tapir_etcd_parse_lease_keepalive(const char *buf, size_t len, int64_t *ttl_out);

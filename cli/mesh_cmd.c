@@ -37,6 +37,7 @@ enum {
 	TTL_MIN_S = 2,
 	TTL_MAX_S = 3600,
 	STATE_DIR_MAX = 256, /* mesh_state.c builds paths of at most 512 bytes */
+	PAGE_SIZE_MAX = 100000,
 };
 
 static const char USAGE[] =
@@ -58,7 +59,8 @@ static const char USAGE[] =
     "       tapir mesh cni    [--state-dir DIR] [--bridge NAME] [--name NAME] [--data-dir DIR]\n"
     "       tapir mesh demo   (as root: etcd and 3 hosts in namespaces, then removed)\n"
     "init takes --admin-pub KEY and join --admin-pub KEY --cert-file FILE for a signed network.\n"
-    "Every command that talks to etcd takes --cacert FILE --cert FILE --key FILE for TLS.\n"
+    "Every command that talks to etcd takes --cacert FILE --cert FILE --key FILE for TLS, and\n"
+    "--page-size N: the network is read N keys per request (default 500; at one revision).\n"
     "\n"
     "An overlay network kept in etcd under /tapir/networks/NAME/. init writes the network\n"
     "(mode tun, subnet length 24, port 51820, MTU 1420, keepalive 25 s unless given). join\n"
@@ -108,7 +110,7 @@ struct args {
 	const char *network, *cidr, *ifname, *endpoint, *state_dir;
 	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
 	const char *trace_apply, *mode, *list_file;
-	long subnet_len, port, mtu, keepalive, ttl, days, seconds, revocation_serial;
+	long subnet_len, port, mtu, keepalive, ttl, days, seconds, revocation_serial, page_size;
 	bool is_force, needs_network;
 };
 
@@ -164,6 +166,7 @@ static const struct option OPTIONS[] = {
     {"mode", required_argument, NULL, 'O'},
     {"list", required_argument, NULL, 'L'},
     {"revocation-serial", required_argument, NULL, 'V'},
+    {"page-size", required_argument, NULL, 'G'},
     {"force", no_argument, NULL, 'f'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
@@ -186,6 +189,7 @@ static int number_option(struct args *a, int c, const char *arg)
 	    {'D', "days", 1, 36500, offsetof(struct args, days)},
 	    {'T', "seconds", 1, 36500L * 86400, offsetof(struct args, seconds)},
 	    {'V', "revocation-serial", 0, 1L << 53, offsetof(struct args, revocation_serial)},
+	    {'G', "page-size", 1, PAGE_SIZE_MAX, offsetof(struct args, page_size)},
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -275,6 +279,7 @@ static int open_etcd(struct args *a, struct tapir_etcd **e)
 
 	if (!a->etcd.endpoints)
 		return usage_error("--etcd URL[,URL...] is missing");
+	a->etcd.page_keys = (unsigned)a->page_size;
 	r = tapir_etcd_open(e, &a->etcd);
 	if (r == -EINVAL)
 		return usage_error("--etcd `%s': expected http:// or https:// URLs, at most 16",

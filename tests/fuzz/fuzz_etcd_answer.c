@@ -30,7 +30,7 @@ static void range(const char *s, size_t size)
 	int64_t rev = 0;
 	size_t n = 0, events = 0;
 
-	if (tapir_etcd_parse_range(s, size, &kvs, &n, &rev) < 0) {
+	if (tapir_etcd_parse_range(s, size, &kvs, &n, &rev, NULL) < 0) {
 		if (kvs)
 			abort();
 		return;

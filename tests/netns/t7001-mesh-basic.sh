@@ -8,7 +8,8 @@
 # agent is SIGKILLed stays until its 5 s TTL runs out, then goes from every peer list; a host
 # that leaves goes at once; an agent restarted after SIGTERM gets its old subnet back (the
 # state file), although a lower subnet is free, and one restarted at once after SIGKILL takes
-# its record over from its old lease; status lists hosts and which are peers here.
+# its record over from its old lease; status lists hosts and which are peers here. Host 4's
+# agent and one status read the store in pages of 1 and 2 keys.
 #
 #   tapir-$$-1 .. tapir-$$-4 (hosts)                  tapir-$$-9 (hub)
 #   +---------------------------------+              +-------------------------------+
@@ -57,14 +58,17 @@ check "no private key in etcd" \
 
 # ---------------------------------------------------------------- a 4th host
 
-join 4
+# host 4 reads the store one key per request (paged ranges at one revision): it must still
+# find the config and all three records
+join 4 --page-size 1
 start=${EPOCHREALTIME/./}
-check "host 4 is a peer of hosts 1-3 within 5 s" wait_for "host 4 everywhere" 5 all_have 1 2 3 3
+check "host 4 (--page-size 1) and hosts 1-3 are each other's peers within 5 s" \
+	wait_for "host 4 everywhere" 5 all_have 1 2 3 4 3
 diag "host 4 was a peer everywhere after $(((${EPOCHREALTIME/./} - start) / 1000)) ms"
 check "hosts 1-3 reach host 4 and back" matrix 1 2 3 4
-check "status lists 4 hosts, 3 of them peers here" \
+check "status (--page-size 2) lists 4 hosts, 3 of them peers here" \
 	sh -c "ip netns exec tapir-$$-1 '$CLI' mesh status --etcd $ETCD --network $NET \
-		--interface tm$$1 >'$T/status' && grep -q '^4 hosts, 0 records ignored' '$T/status' &&
+		--page-size 2 --interface tm$$1 >'$T/status' && grep -q '^4 hosts, 0 records ignored' '$T/status' &&
 		[ \$(grep -c 'peer here' '$T/status') -eq 3 ] && grep -q 'this host' '$T/status'"
 diag_file "$T/status"
 

@@ -45,7 +45,7 @@ static void on_event(void *ctx, bool is_delete, const struct tapir_etcd_kv *kv)
 
 static int range(const char *json, struct tapir_etcd_kv **kvs, size_t *n, int64_t *rev)
 {
-	return tapir_etcd_parse_range(json, strlen(json), kvs, n, rev);
+	return tapir_etcd_parse_range(json, strlen(json), kvs, n, rev, NULL);
 }
 
 static int watch_line(const char *json, struct seen *s, char *why, size_t why_size)
@@ -101,6 +101,34 @@ static void test_range(void **state)
 	tapir_etcd_kvs_free(kvs, n);
 }
 
+/* A limited range says whether keys were left out ("more", absent when false). */
+static void test_range_more(void **state)
+{
+	static const char page[] = "{" HEADER ",\"kvs\":[{\"key\":\"YQ==\",\"mod_revision\":"
+				   "\"3\"}],\"more\":true,\"count\":\"3\"}";
+	struct tapir_etcd_kv *kvs = NULL;
+	int64_t rev = -1;
+	bool more = false;
+	size_t n = 0;
+
+	(void)state;
+	assert_int_equal(tapir_etcd_parse_range(page, strlen(page), &kvs, &n, &rev, &more), 0);
+	assert_true(more);
+	assert_int_equal(n, 1);
+	assert_string_equal(kvs[0].key, "a");
+	tapir_etcd_kvs_free(kvs, n);
+	assert_int_equal(
+	    tapir_etcd_parse_range("{" HEADER "}", strlen("{" HEADER "}"), &kvs, &n, &rev, &more),
+	    0);
+	assert_false(more);
+	tapir_etcd_kvs_free(kvs, n);
+	/* "more" of another type is malformed */
+	assert_int_equal(tapir_etcd_parse_range("{" HEADER ",\"more\":\"true\"}",
+						strlen("{" HEADER ",\"more\":\"true\"}"), &kvs, &n,
+						&rev, &more),
+			 -EPROTO);
+}
+
 static void test_range_bad(void **state)
 {
 	static const char *const bad[] = {
@@ -139,7 +167,7 @@ static void test_range_bad(void **state)
 		int r;
 
 		kvs = NULL;
-		r = tapir_etcd_parse_range(bad[i], strlen(bad[i]) + extra[i], &kvs, &n, &rev);
+		r = tapir_etcd_parse_range(bad[i], strlen(bad[i]) + extra[i], &kvs, &n, &rev, NULL);
 		if (r != -EPROTO)
 			fail_msg("bad range answer %zu: %d, not -EPROTO: %s", i, r, bad[i]);
 		assert_null(kvs);
@@ -199,7 +227,7 @@ static void test_depth(void **state)
 	for (int i = 0; i < TAPIR_ETCD_JSON_DEPTH_MAX - 2; i++)
 		deep[len++] = ']';
 	deep[len++] = '}';
-	assert_int_equal(tapir_etcd_parse_range(deep, len, &kvs, &n, &rev), 0);
+	assert_int_equal(tapir_etcd_parse_range(deep, len, &kvs, &n, &rev, NULL), 0);
 	tapir_etcd_kvs_free(kvs, n);
 	/* one level more than the limit */
 	len = (size_t)snprintf(deep, sizeof(deep), "{\"x\":");
@@ -209,7 +237,7 @@ static void test_depth(void **state)
 		deep[len++] = ']';
 	deep[len++] = '}';
 	kvs = NULL;
-	assert_int_equal(tapir_etcd_parse_range(deep, len, &kvs, &n, &rev), -EPROTO);
+	assert_int_equal(tapir_etcd_parse_range(deep, len, &kvs, &n, &rev, NULL), -EPROTO);
 	assert_null(kvs);
 }
 
@@ -304,7 +332,8 @@ static void test_grpc_errors(void **state)
 		const char *j = rows[i].json;
 
 		kvs = NULL;
-		assert_int_equal(tapir_etcd_parse_range(j, strlen(j), &kvs, &n, &v), rows[i].r);
+		assert_int_equal(tapir_etcd_parse_range(j, strlen(j), &kvs, &n, &v, NULL),
+				 rows[i].r);
 		assert_null(kvs);
 		assert_int_equal(tapir_etcd_parse_txn(j, strlen(j), &is_done), rows[i].r);
 		assert_int_equal(tapir_etcd_parse_lease_grant(j, strlen(j), &v), rows[i].r);
@@ -430,10 +459,11 @@ static void test_watch_feed(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-	    cmocka_unit_test(test_range),     cmocka_unit_test(test_range_bad),
-	    cmocka_unit_test(test_key_limit), cmocka_unit_test(test_depth),
-	    cmocka_unit_test(test_txn_lease), cmocka_unit_test(test_grpc_errors),
-	    cmocka_unit_test(test_watch),     cmocka_unit_test(test_watch_feed),
+	    cmocka_unit_test(test_range),	cmocka_unit_test(test_range_more),
+	    cmocka_unit_test(test_range_bad),	cmocka_unit_test(test_key_limit),
+	    cmocka_unit_test(test_depth),	cmocka_unit_test(test_txn_lease),
+	    cmocka_unit_test(test_grpc_errors), cmocka_unit_test(test_watch),
+	    cmocka_unit_test(test_watch_feed),
 	};
 
 	if (sodium_init() < 0)
