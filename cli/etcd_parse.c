@@ -209,7 +209,7 @@ int tapir_etcd_range_decode(struct json_object *answer, struct tapir_etcd_kv **k
 	struct json_object *kvs, *header;
 	struct tapir_etcd_kv *out = NULL;
 	int64_t revision;
-	bool more;
+	bool more = false;
 	size_t n = 0;
 	int r =
 	    is_object(answer) ? get_typed(answer, "header", json_type_object, &header) : -EPROTO;
