@@ -201,10 +201,20 @@ int tapir_mesh_revoke_key(struct tapir_etcd *e, const char *network, const uint8
 /* The serial of the newest list in etcd (@e may be NULL) or @list_file, verified; 0: none. */
 int tapir_mesh_revlist_serial_of(struct tapir_etcd *e, const char *network, const uint8_t sk[64],
 				 const char *list_file, uint64_t *serial);
-/* status: prints the list and the revoked keys; the verified ones go into @l (free it). */
+/* What status found of the revocation list in etcd. */
+struct tapir_mesh_revlist_status {
+	const char *state; /* "none", "unverified" (no admin key), "ignored" or "verified" */
+	char why[128];	   /* ignored: why */
+	uint64_t serial, issued_at;
+	size_t n_keys;
+};
+/*
+ * status: reads the list and the per-key entries, prints them on @text (unless NULL); the
+ * verified keys go into @l (free it), the ignored entries are counted in *n_bad.
+ */
 int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_net *net,
-				  const uint8_t *admin, struct tapir_mesh_revlist *l,
-				  size_t *n_bad);
+				  const uint8_t *admin, struct tapir_mesh_revlist *l, size_t *n_bad,
+				  struct tapir_mesh_revlist_status *st, FILE *text);
 
 /* mesh_state.c: the state file and subnet.env */
 struct tapir_mesh_state {

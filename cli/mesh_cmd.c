@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <sodium.h>
 #include <getopt.h>
+#include <json-c/json.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -49,7 +50,7 @@ static const char USAGE[] =
     "                         [--trace-apply FILE]\n"
     "       tapir mesh leave  --network NAME [--etcd URL[,URL...]] [--state-dir DIR]\n"
     "       tapir mesh status --etcd URL[,URL...] --network NAME [--interface IFNAME]\n"
-    "                         [--admin-pub KEY] [--state-dir DIR]\n"
+    "                         [--admin-pub KEY] [--state-dir DIR] [--json]\n"
     "       tapir mesh keygen --out FILE\n"
     "       tapir mesh sign   --admin-key FILE --network NAME --public-key KEY\n"
     "                         --subnet A.B.C.D/LEN [--days N | --seconds N]\n"
@@ -111,7 +112,7 @@ struct args {
 	const char *admin_key_file, *admin_pub, *public_key, *subnet, *cert_file, *out;
 	const char *trace_apply, *mode, *list_file;
 	long subnet_len, port, mtu, keepalive, ttl, days, seconds, revocation_serial, page_size;
-	bool is_force, needs_network;
+	bool is_force, is_json, needs_network;
 };
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
@@ -168,6 +169,7 @@ static const struct option OPTIONS[] = {
     {"revocation-serial", required_argument, NULL, 'V'},
     {"page-size", required_argument, NULL, 'G'},
     {"force", no_argument, NULL, 'f'},
+    {"json", no_argument, NULL, 'J'},
     {"help", no_argument, NULL, 'h'},
     {NULL, 0, NULL, 0},
 };
@@ -252,8 +254,8 @@ static int parse_args(struct args *a, int argc, char **argv)
 			return r;
 		if (r == 0 || string_option(a, c, optarg))
 			continue;
-		if (c == 'f') {
-			a->is_force = true;
+		if (c == 'f' || c == 'J') {
+			*(c == 'f' ? &a->is_force : &a->is_json) = true;
 			continue;
 		}
 		if (c == 'h') {
@@ -615,21 +617,103 @@ static const char *role(const struct tapir_mesh_host *h, const char *peers, cons
 	return strstr(peers, hex) ? "peer here" : "not a peer here";
 }
 
-/* status: the trust state the agent on this host wrote (DIR/NAME.trust), if any. */
-static void print_trust(const struct args *a)
+/* status: the trust state the agent on this host wrote (DIR/NAME.trust) into @line; 0 or -1. */
+static int read_trust(const struct args *a, char *line, size_t max)
 {
-	char path[STATE_DIR_MAX + TAPIR_MESH_NAME_MAX + 16], line[512];
+	char path[STATE_DIR_MAX + TAPIR_MESH_NAME_MAX + 16];
 
 	snprintf(path, sizeof(path), "%s/%s.trust", a->state_dir ? a->state_dir : DEFAULT_STATE_DIR,
 		 a->network);
-	if (read_line(path, line, sizeof(line)) == 0)
-		printf("agent here: %s\n", line);
+	return read_line(path, line, max) == 0 ? 0 : -1;
 }
 
+static void json_add(struct json_object *o, const char *name, struct json_object *v)
+{
+	json_object_object_add(o, name, v);
+}
+
+/* status: the agent's trust line, as text (@out NULL) or into @out. */
+static void status_agent(const struct args *a, struct json_object *out)
+{
+	char trust[512];
+	bool has_trust = read_trust(a, trust, sizeof(trust)) == 0;
+
+	if (!out && has_trust)
+		printf("agent here: %s\n", trust);
+	else if (out)
+		json_add(out, "agent", has_trust ? json_object_new_string(trust) : NULL);
+}
+
+static struct json_object *json_net(const struct tapir_mesh_net *net, const char *cidr)
+{
+	struct json_object *o = json_object_new_object();
+	char text[TAPIR_MESH_CIDR_TEXT + 4];
+
+	snprintf(text, sizeof(text), "%s/%u", cidr, net->cidr_len);
+	json_add(o, "name", json_object_new_string(net->name));
+	json_add(o, "cidr", json_object_new_string(text));
+	json_add(o, "subnet_len", json_object_new_int(net->subnet_len));
+	json_add(o, "mode", json_object_new_string(tapir_mesh_mode_name(net)));
+	json_add(o, "port", json_object_new_int(net->port));
+	json_add(o, "mtu", json_object_new_int(net->mtu));
+	json_add(o, "keepalive", json_object_new_int(net->keepalive_s));
+	return o;
+}
+
+static struct json_object *json_revocations(const struct tapir_mesh_revlist_status *st,
+					    const struct tapir_mesh_revlist *revoked)
+{
+	struct json_object *o = json_object_new_object(), *keys = json_object_new_array();
+	char b64[TAPIR_KEY_BASE64_LEN + 1];
+
+	json_add(o, "state", json_object_new_string(st->state));
+	if (!strcmp(st->state, "verified")) {
+		json_add(o, "serial", json_object_new_uint64(st->serial));
+		json_add(o, "issued_at", json_object_new_uint64(st->issued_at));
+	} else if (!strcmp(st->state, "ignored")) {
+		json_add(o, "why", json_object_new_string(st->why));
+	}
+	for (size_t i = 0; i < revoked->n; i++) {
+		struct json_object *k = json_object_new_object();
+
+		tapir_key_to_base64(b64, revoked->keys[i].public_key);
+		json_add(k, "public_key", json_object_new_string(b64));
+		json_add(k, "revoked_at", json_object_new_uint64(revoked->keys[i].revoked_at));
+		json_object_array_add(keys, k);
+	}
+	json_add(o, "revoked", keys);
+	return o;
+}
+
+static struct json_object *json_host(const struct tapir_mesh_host *h, const char *subnet,
+				     int64_t lease, const char *role_text)
+{
+	struct json_object *o = json_object_new_object();
+	char b64[TAPIR_KEY_BASE64_LEN + 1], hex[24];
+
+	tapir_key_to_base64(b64, h->public_key);
+	snprintf(hex, sizeof(hex), "%llx", (unsigned long long)lease);
+	json_add(o, "subnet", json_object_new_string(subnet));
+	json_add(o, "public_key", json_object_new_string(b64));
+	json_add(o, "endpoint", json_object_new_string(h->endpoint));
+	json_add(o, "lease", json_object_new_string(hex));
+	json_add(o, "hostname", h->hostname[0] ? json_object_new_string(h->hostname) : NULL);
+	json_add(o, "role", role_text[0] ? json_object_new_string(role_text) : NULL);
+	return o;
+}
+
+/*
+ * status: the network, its hosts (with --interface: whether each is a peer here), the
+ * revocation list and this host's agent. --json: the same as one object (tapir(8), MESH
+ * STATUS JSON); no text line then.
+ */
 static int cmd_status(struct args *a, struct tapir_etcd *e)
 {
 	char prefix[TAPIR_MESH_KEY_MAX], subnet[TAPIR_MESH_CIDR_TEXT], cidr[TAPIR_MESH_CIDR_TEXT];
 	char b64[TAPIR_KEY_BASE64_LEN + 1], *peers = NULL;
+	struct json_object *out = NULL, *hosts = NULL;
+	FILE *text = a->is_json ? NULL : stdout;
+	struct tapir_mesh_revlist_status st;
 	struct tapir_etcd_kv *kvs = NULL;
 	struct tapir_mesh_net net;
 	struct tapir_mesh_host h;
@@ -650,14 +734,22 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 		fprintf(stderr, "tapir mesh: no tapird answers on %s\n", a->ifname);
 	tapir_mesh_subnet_text(cidr, &net, 0);
 	*strchr(cidr, '/') = '\0';
-	printf("network %s: %s/%u, subnets /%u, mode %s, port %u, mtu %u, keepalive %u s\n",
-	       net.name, cidr, net.cidr_len, net.subnet_len, tapir_mesh_mode_name(&net), net.port,
-	       net.mtu, net.keepalive_s);
+	if (text)
+		printf("network %s: %s/%u, subnets /%u, mode %s, port %u, mtu %u, keepalive %u s\n",
+		       net.name, cidr, net.cidr_len, net.subnet_len, tapir_mesh_mode_name(&net),
+		       net.port, net.mtu, net.keepalive_s);
 	if (tapir_mesh_status_revocations(e, &net, a->admin_pub ? admin : NULL, &revoked,
-					  &n_bad_revocations) < 0) {
+					  &n_bad_revocations, &st, text) < 0) {
 		tapir_etcd_kvs_free(kvs, n);
 		free(peers);
 		return 1;
+	}
+	if (!text) {
+		out = json_object_new_object();
+		hosts = json_object_new_array();
+		json_add(out, "schema_version", json_object_new_int(1));
+		json_add(out, "network", json_net(&net, cidr));
+		json_add(out, "hosts", hosts);
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (tapir_mesh_key_subnet(&net, kvs[i].key, kvs[i].key_len, &s) < 0 ||
@@ -674,16 +766,33 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 			continue;
 		}
 		tapir_mesh_subnet_text(subnet, &net, s);
+		if (!text) {
+			json_object_array_add(
+			    hosts, json_host(&h, subnet, kvs[i].lease, role(&h, peers, self)));
+			continue;
+		}
 		tapir_key_to_base64(b64, h.public_key);
 		printf("  %-18s %s  %-22s lease %llx  %s  %s\n", subnet, b64, h.endpoint,
 		       (unsigned long long)kvs[i].lease, h.hostname[0] ? h.hostname : "-",
 		       role(&h, peers, self));
 	}
-	printf("%zu hosts, %zu records ignored\n", n - n_bad - n_refused, n_bad);
-	if (revoked.n || n_bad_revocations || n_refused)
-		printf("%zu keys revoked (%zu records of them refused), %zu revocations ignored\n",
-		       revoked.n, n_refused, n_bad_revocations);
-	print_trust(a);
+	if (text) {
+		printf("%zu hosts, %zu records ignored\n", n - n_bad - n_refused, n_bad);
+		if (revoked.n || n_bad_revocations || n_refused)
+			printf("%zu keys revoked (%zu records of them refused), %zu revocations "
+			       "ignored\n",
+			       revoked.n, n_refused, n_bad_revocations);
+		status_agent(a, NULL);
+	} else {
+		json_add(out, "records_ignored", json_object_new_uint64(n_bad));
+		json_add(out, "records_refused", json_object_new_uint64(n_refused));
+		json_add(out, "revocation_list", json_revocations(&st, &revoked));
+		json_add(out, "revocations_ignored", json_object_new_uint64(n_bad_revocations));
+		status_agent(a, out);
+		puts(json_object_to_json_string_ext(out, JSON_C_TO_STRING_PRETTY |
+							     JSON_C_TO_STRING_NOSLASHESCAPE));
+		json_object_put(out);
+	}
 	tapir_etcd_kvs_free(kvs, n);
 	tapir_mesh_revlist_free(&revoked);
 	free(peers);

@@ -276,9 +276,13 @@ int tapir_mesh_revoke_key(struct tapir_etcd *e, const char *network, const uint8
 
 /* ---------------------------------------------------------------- status */
 
-/* Per-key entries under revoked/ (older versions): listed, and merged into @l when verified. */
+/*
+ * Per-key entries under revoked/ (older versions): listed on @text (unless NULL), and merged
+ * into @l when verified.
+ */
 static int status_entries(struct tapir_etcd *e, const struct tapir_mesh_net *net,
-			  const uint8_t *admin, struct tapir_mesh_revlist *l, size_t *n_bad)
+			  const uint8_t *admin, struct tapir_mesh_revlist *l, size_t *n_bad,
+			  FILE *text)
 {
 	char prefix[TAPIR_MESH_KEY_MAX], b64[TAPIR_KEY_BASE64_LEN + 1];
 	struct tapir_etcd_kv *kvs = NULL;
@@ -297,7 +301,9 @@ static int status_entries(struct tapir_etcd *e, const struct tapir_mesh_net *net
 		}
 		tapir_key_to_base64(b64, named);
 		if (!admin) {
-			printf("  revoked %s  (not verified: no --admin-pub)\n", b64);
+			if (text)
+				fprintf(text, "  revoked %s  (not verified: no --admin-pub)\n",
+					b64);
 			continue;
 		}
 		if (tapir_mesh_revocation_verify(kvs[i].value, kvs[i].value_len, admin, net->name,
@@ -314,7 +320,8 @@ static int status_entries(struct tapir_etcd *e, const struct tapir_mesh_net *net
 }
 
 int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_net *net,
-				  const uint8_t *admin, struct tapir_mesh_revlist *l, size_t *n_bad)
+				  const uint8_t *admin, struct tapir_mesh_revlist *l, size_t *n_bad,
+				  struct tapir_mesh_revlist_status *st, FILE *text)
 {
 	char key[TAPIR_MESH_KEY_MAX], b64[TAPIR_KEY_BASE64_LEN + 1];
 	struct tapir_mesh_revlist got;
@@ -323,32 +330,47 @@ int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_
 	size_t n = 0;
 
 	memset(l, 0, sizeof(*l));
+	memset(st, 0, sizeof(*st));
 	*n_bad = 0;
 	tapir_mesh_revlist_key(key, net->name);
 	if (tapir_etcd_range(e, key, false, &kvs, &n, NULL) < 0)
 		return -1;
-	if (!n)
-		printf("revocation list: none in etcd\n");
-	else if (!admin)
-		printf("revocation list: in etcd, not verified (no --admin-pub)\n");
-	else if (tapir_mesh_revlist_verify(kvs[0].value, kvs[0].value_len, admin, net->name, &got,
-					   &why) < 0) {
-		printf("revocation list: ignored: %s\n", why);
+	if (!n) {
+		st->state = "none";
+	} else if (!admin) {
+		st->state = "unverified";
+	} else if (tapir_mesh_revlist_verify(kvs[0].value, kvs[0].value_len, admin, net->name, &got,
+					     &why) < 0) {
+		st->state = "ignored";
+		snprintf(st->why, sizeof(st->why), "%s", why);
 		(*n_bad)++;
 	} else {
-		printf("revocation list: serial %llu, %zu keys, issued at %llu\n",
-		       (unsigned long long)got.serial, got.n, (unsigned long long)got.issued_at);
+		st->state = "verified";
+		st->serial = got.serial;
+		st->issued_at = got.issued_at;
+		st->n_keys = got.n;
 		merge(l, &got);
 		tapir_mesh_revlist_free(&got);
 	}
 	tapir_etcd_kvs_free(kvs, n);
-	if (status_entries(e, net, admin, l, n_bad) < 0) {
+	if (text && !strcmp(st->state, "none"))
+		fprintf(text, "revocation list: none in etcd\n");
+	else if (text && !strcmp(st->state, "unverified"))
+		fprintf(text, "revocation list: in etcd, not verified (no --admin-pub)\n");
+	else if (text && !strcmp(st->state, "ignored"))
+		fprintf(text, "revocation list: ignored: %s\n", st->why);
+	else if (text)
+		fprintf(text, "revocation list: serial %llu, %zu keys, issued at %llu\n",
+			(unsigned long long)st->serial, st->n_keys,
+			(unsigned long long)st->issued_at);
+	if (status_entries(e, net, admin, l, n_bad, text) < 0) {
 		tapir_mesh_revlist_free(l);
 		return -1;
 	}
-	for (size_t i = 0; i < l->n; i++) {
+	for (size_t i = 0; text && i < l->n; i++) {
 		tapir_key_to_base64(b64, l->keys[i].public_key);
-		printf("  revoked %s  at %llu\n", b64, (unsigned long long)l->keys[i].revoked_at);
+		fprintf(text, "  revoked %s  at %llu\n", b64,
+			(unsigned long long)l->keys[i].revoked_at);
 	}
 	return 0;
 }

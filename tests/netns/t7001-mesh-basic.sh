@@ -22,7 +22,7 @@ set -eu
 . "$(dirname "$0")/mesh-lib.sh"
 mesh_require
 
-plan 33
+plan 34
 
 NET=t7001
 
@@ -71,6 +71,19 @@ check "status (--page-size 2) lists 4 hosts, 3 of them peers here" \
 		--page-size 2 --interface tm$$1 >'$T/status' && grep -q '^4 hosts, 0 records ignored' '$T/status' &&
 		[ \$(grep -c 'peer here' '$T/status') -eq 3 ] && grep -q 'this host' '$T/status'"
 diag_file "$T/status"
+status_json()
+{
+	hx 1 "$CLI" mesh status --etcd "$ETCD" --network "$NET" --interface "tm$$1" --json \
+		>"$T/status.json" &&
+		jq -e '.schema_version == 1 and .network.name == "t7001" and
+			.network.cidr == "10.42.0.0/16" and .network.mode == "tun" and
+			(.hosts | length) == 4 and .records_ignored == 0 and
+			([.hosts[].role] | sort) == ["peer here", "peer here", "peer here", "this host"] and
+			([.hosts[].subnet] | sort) == ([.hosts[].subnet] | unique) and
+			.revocation_list.state == "none" and .revocation_list.revoked == []' \
+			"$T/status.json" >/dev/null
+}
+check "status --json: the same 4 hosts and roles, as one object" status_json
 
 # ---------------------------------------------------------------- malformed records
 

@@ -25,7 +25,7 @@ CLI=$(dirname "$IMPL")/tapir
 [ -x "$CLI" ] || skip_all "no tapir CLI next to $IMPL"
 require_cmds etcd etcdctl
 
-plan 19
+plan 20
 
 NET=t7010
 R="/tapir/networks/$NET/revoked"
@@ -132,6 +132,16 @@ status_revoked()
 }
 check "status lists host 3's key as revoked, and hosts 1 and 2 only" status_revoked
 diag_file "$T/status"
+status_json_revoked()
+{
+	hx 1 "$CLI" mesh status --etcd "$ETCD" --network "$NET" --admin-pub "$ADMIN" --json \
+		>"$T/status.json" &&
+		jq -e --arg k "$pub3" '(.hosts | length) == 2 and .records_ignored == 0 and
+			(.hosts | map(.public_key) | index($k)) == null and
+			.revocation_list.state == "verified" and .revocation_list.serial >= 1 and
+			[.revocation_list.revoked[].public_key] == [$k]' "$T/status.json" >/dev/null
+}
+check "status --json: 2 hosts, host 3's key revoked by a verified list" status_json_revoked
 check "host 3's agent logs that it is revoked; 1 and 2 log the revocation" \
 	sh -c "grep -q 'this host is revoked' $T/agent3.log &&
 		grep -q 'key $pub3 revoked by the admin' $T/agent1.log &&
