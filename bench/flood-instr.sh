@@ -16,6 +16,8 @@
 #   sudo bash bench/flood-instr.sh OLD/tapird NEW/tapird OLD/tapird NEW/tapird
 #
 # Environment: DURATION=10 (seconds of flood; under valgrind a few kpps get through, enough).
+# SETUP=tapir-tap measures the TAP pair instead (its 1372-byte datagrams are 1417-byte
+# extension frames, padded to the same 1424: 1456 bytes a message as well).
 # Under valgrind the daemons run without their seccomp filter and privilege drop
 # (TAPIR_SECCOMP=0 TAPIR_PRIVDROP=0): callgrind writes its output file at exit.
 # Prerequisites: those of tunnel.sh, and valgrind.
@@ -34,6 +36,12 @@ PIDS=()
 
 DURATION=${DURATION:-10}
 MSG_BYTES=1456
+SETUP=${SETUP:-tapir}
+case $SETUP in
+tapir) IFP=tbt ;;
+tapir-tap) IFP=tbp ;;
+*) echo "SETUP=$SETUP: tapir or tapir-tap" >&2 && exit 2 ;;
+esac
 [ "$(id -u)" = 0 ] || die "run as root (network namespaces)"
 command -v valgrind >/dev/null || die "valgrind not installed (apt-get install valgrind)"
 [ $# -gt 0 ] || set -- build-rel/tapird
@@ -57,7 +65,7 @@ measure() # N TAPIRD
 	bin=$(realpath "$2") || die "$2: not found"
 	wrap="$TMP/tapird-$n"
 	mkdir -p "$TMP/$n"
-	# one output file per interface (tunnel.sh passes it last): tbt...a sends, tbt...b receives
+	# one output file per interface (tunnel.sh passes it last): $IFP...a sends, ...b receives
 	cat >"$wrap" <<EOF
 #!/bin/sh
 for a; do ifn=\$a; done
@@ -65,16 +73,19 @@ TAPIR_SECCOMP=0 TAPIR_PRIVDROP=0 exec valgrind -q --tool=callgrind \\
 	--toggle-collect=tapir_worker_main --callgrind-out-file=$TMP/$n/cg.\$ifn "$bin" "\$@"
 EOF
 	chmod 755 "$wrap"
-	DURATION=$DURATION TAPIRD=$wrap SETUPS=tapir TESTS=udp_full OUT="$TMP/$n.json" \
+	DURATION=$DURATION TAPIRD=$wrap SETUPS=$SETUP TESTS=udp_full OUT="$TMP/$n.json" \
 		bash bench/tunnel.sh >"$TMP/$n.log" 2>&1 &
 	bp=$!
 	PIDS+=("$bp")
 	# the last counters before tunnel.sh stops the daemons: poll until the flood is over
 	# (both counters unchanged for 1.5 s); tunnel.sh names its namespaces after its PID
 	while kill -0 "$bp" 2>/dev/null; do
-		a=$(counter "tapir-bench-$bp-1" "tbt${bp}a" 3)
-		b=$(counter "tapir-bench-$bp-2" "tbt${bp}b" 2)
-		if [ -n "$a" ] && [ "$a" -gt 0 ] && [ "$a" = "$tx" ] && [ "$b" = "$rx" ]; then
+		a=$(counter "tapir-bench-$bp-1" "$IFP${bp}a" 3)
+		b=$(counter "tapir-bench-$bp-2" "$IFP${bp}b" 2)
+		# a TAP pair exchanges a few frames (ARP, announcements) before the flood: wait for
+		# the flood's own packets first
+		if [ -n "$a" ] && [ "$a" -gt $((1000 * MSG_BYTES)) ] && [ "$a" = "$tx" ] &&
+			[ "$b" = "$rx" ]; then
 			same=$((same + 1))
 		else
 			same=0
@@ -86,7 +97,7 @@ EOF
 	done
 	wait "$bp" || die "tunnel.sh failed: $(tail -3 "$TMP/$n.log")"
 	PIDS=()
-	files=("$TMP/$n/cg.tbt${bp}a" "$TMP/$n/cg.tbt${bp}b")
+	files=("$TMP/$n/cg.$IFP${bp}a" "$TMP/$n/cg.$IFP${bp}b")
 	for f in "${files[@]}"; do
 		[ "$(instr "$f" 2>/dev/null)" -gt 0 ] 2>/dev/null || die "$2: no callgrind output $f"
 	done

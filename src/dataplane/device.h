@@ -163,7 +163,10 @@ struct tapir_worker {
 	struct tapir_pkt *scratch;     /* one more buffer: forwarding copies (receive path) */
 	uint8_t gro_ether[14];	       /* TAP: the Ethernet header of every frame pending in gro */
 	struct tapir_send_batch batch; /* the send batch being built */
-	struct tapir_pkt *held[TAPIR_SEND_MAX]; /* its copies from the device pool */
+	/* TAP: the source MAC and peer of the last frame learned in this receive batch (l2.c) */
+	uint8_t l2_learned_mac[6];
+	const struct tapir_peer *l2_learned_peer; /* NULL at the start of each receive batch */
+	struct tapir_pkt *held[TAPIR_SEND_MAX];	  /* its copies from the device pool */
 };
 
 struct tapir_device {

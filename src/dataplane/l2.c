@@ -165,23 +165,49 @@ static void flood(struct tapir_device *dev, struct tapir_worker *w, struct tapir
 }
 
 /*
+ * The switch decision for the last unicast destination of one batch from the local TAP: a
+ * batch is mostly one flow, and its frames share the decision's time (the batch's clock), so
+ * the next frame to that MAC skips the table lookup (SipHash, stripe lock) and the keypair
+ * check. Valid for one batch only, under the device read lock that keeps every peer alive; a
+ * MAC learned elsewhere meanwhile takes effect from the next batch, as if it came a batch later.
+ */
+struct switch_cache {
+	uint8_t mac[6];
+	struct tapir_peer *owner; /* NULL: nothing cached */
+	bool is_skipped;	  /* can_take_frames() said FRAME_SKIP */
+};
+
+/*
  * Switches one extension frame (header + Ethernet frame) that came from @from (NULL = the
  * local TAP). With @pkt (from the local TAP) the frame is that buffer: a unicast joins the
- * worker's send batch and is encrypted in place there.
+ * worker's send batch and is encrypted in place there. @cache: the batch's (or NULL).
  */
 static void switch_frame(struct tapir_device *dev, struct tapir_worker *w, struct tapir_peer *from,
-			 struct tapir_pkt *pkt, const uint8_t *frame, size_t len, uint64_t now)
+			 struct tapir_pkt *pkt, const uint8_t *frame, size_t len, uint64_t now,
+			 struct switch_cache *cache)
 {
 	const uint8_t *dst = frame + TAPIR_EXT_HEADER_LEN_BYTES;
 	struct tapir_peer *owner = NULL;
+	bool is_skipped;
 
-	if (!tapir_mac_is_multicast(dst))
-		owner = tapir_l2table_lookup(dev->l2table, dst, now, dev->mac_age_ns, NULL);
-	if (!owner) {
-		flood(dev, w, from, frame, len, now);
-		return;
+	if (cache && cache->owner && !memcmp(cache->mac, dst, 6)) {
+		owner = cache->owner;
+		is_skipped = cache->is_skipped;
+	} else {
+		if (!tapir_mac_is_multicast(dst))
+			owner = tapir_l2table_lookup(dev->l2table, dst, now, dev->mac_age_ns, NULL);
+		if (!owner) {
+			flood(dev, w, from, frame, len, now);
+			return;
+		}
+		is_skipped = owner == from || can_take_frames(dev, owner, now) == FRAME_SKIP;
+		if (cache) {
+			memcpy(cache->mac, dst, 6);
+			cache->owner = owner;
+			cache->is_skipped = is_skipped;
+		}
 	}
-	if (owner == from || can_take_frames(dev, owner, now) == FRAME_SKIP)
+	if (is_skipped)
 		return; /* never back to where it came from */
 	if (pkt)
 		tapir_send_batch_add(dev, w, owner, pkt);
@@ -192,6 +218,7 @@ static void switch_frame(struct tapir_device *dev, struct tapir_worker *w, struc
 void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struct tapir_pkt **pkts,
 			 unsigned int n)
 {
+	struct switch_cache cache = {.owner = NULL};
 	uint64_t now;
 
 	tapir_send_batch_begin(w);
@@ -208,7 +235,7 @@ void tapir_l2_send_batch(struct tapir_device *dev, struct tapir_worker *w, struc
 		pkt->off -= TAPIR_EXT_HEADER_LEN_BYTES;
 		tapir_ext_put_header(tapir_pkt_data(pkt), TAPIR_EXT_ETHERNET, pkt->len);
 		pkt->len += TAPIR_EXT_HEADER_LEN_BYTES;
-		switch_frame(dev, w, NULL, pkt, tapir_pkt_data(pkt), pkt->len, now);
+		switch_frame(dev, w, NULL, pkt, tapir_pkt_data(pkt), pkt->len, now, &cache);
 	}
 	tapir_send_batch_flush(dev, w);
 }
@@ -313,7 +340,7 @@ static int receive_ethernet(struct tapir_device *dev, struct tapir_worker *w,
 			    const struct tapir_ext_frame *f)
 {
 	const uint8_t *src = f->body + 6;
-	uint64_t now = tapir_now_ns();
+	uint64_t now = 0;
 	int ret;
 
 	if (!dev->is_tap) {
@@ -321,21 +348,33 @@ static int receive_ethernet(struct tapir_device *dev, struct tapir_worker *w,
 		tapir_device_count_drop(dev, TAPIR_DROP_L2_MISMATCH);
 		return 0;
 	}
-	if (tapir_mac_is_multicast(src) || tapir_mac_is_zero(src) || !is_pinned_ok(peer, src)) {
-		tapir_device_count_drop(dev, TAPIR_DROP_MAC_REJECTED);
-		return 0;
-	}
-	ret = tapir_l2table_learn(dev->l2table, src, peer, peer->id, now);
-	if (ret < 0) {
-		/* -EPERM: pinned to another peer, whose traffic it must not take */
-		tapir_device_count_drop(dev, ret == -EPERM ? TAPIR_DROP_MAC_RESERVED
-							   : TAPIR_DROP_MAC_REJECTED);
-		return 0;
+	/*
+	 * The same source from the same peer as the frame before in this batch (one flow, as a
+	 * rule) passed these checks and was learned then: pins change only under the device
+	 * write lock, and the entry's time is a batch older at most (tapir_receive_batch resets
+	 * this for each batch).
+	 */
+	if (w->l2_learned_peer != peer || memcmp(w->l2_learned_mac, src, 6)) {
+		if (tapir_mac_is_multicast(src) || tapir_mac_is_zero(src) ||
+		    !is_pinned_ok(peer, src)) {
+			tapir_device_count_drop(dev, TAPIR_DROP_MAC_REJECTED);
+			return 0;
+		}
+		now = tapir_now_ns();
+		ret = tapir_l2table_learn(dev->l2table, src, peer, peer->id, now);
+		if (ret < 0) {
+			/* -EPERM: pinned to another peer, whose traffic it must not take */
+			tapir_device_count_drop(dev, ret == -EPERM ? TAPIR_DROP_MAC_RESERVED
+								   : TAPIR_DROP_MAC_REJECTED);
+			return 0;
+		}
+		memcpy(w->l2_learned_mac, src, 6);
+		w->l2_learned_peer = peer;
 	}
 	write_frame(dev, w, f->body, f->body_len);
 	if (dev->is_forwarding)
 		switch_frame(dev, w, peer, NULL, frame, TAPIR_EXT_HEADER_LEN_BYTES + f->body_len,
-			     now);
+			     now ? now : tapir_now_ns(), NULL);
 	(void)frame_len;
 	return 0;
 }

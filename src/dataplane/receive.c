@@ -330,6 +330,7 @@ void tapir_receive_batch(struct tapir_device *dev, struct tapir_worker *w, uint8
 	uint64_t now = tapir_now_ns();
 	struct rx_seen seen = {0};
 
+	w->l2_learned_peer = NULL;
 	for (unsigned int i = 0; i < n; i++) {
 		switch (tapir_msg_classify(msgs[i], lens[i])) {
 		case TAPIR_MSG_INITIATION:
