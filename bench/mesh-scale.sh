@@ -149,6 +149,8 @@ HOST_PUB=$("$CLI" pubkey <"$TMP/host.key")
 
 cpu_s() { awk -v hz="$HZ" '{ printf "%.3f", ($14 + $15) / hz }' "/proc/$1/stat"; }
 rss_kib() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+# the peak: a resync's answers and their JSON trees come and go before RSS is read
+hwm_kib() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }
 delta() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 ms() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.1f", (b - a) / 1e6 }'; }
 # field NAME LINE: the value of NAME=... in a key=value line
@@ -255,11 +257,13 @@ round()
 	cold_trace=$(ms "$t0" "$(field trace_ns "$w")")
 	cold_uapi=$(ms "$t0" "$(field uapi_ns "$w")")
 	rss_a=$(rss_kib "$AGENT_PID")
+	hwm_a=$(hwm_kib "$AGENT_PID")
 	rss_t=$(rss_kib "$TAPIRD_PID")
 	cpu_cold=$(cpu_s "$AGENT_PID")
 	tcpu_cold=$(cpu_s "$TAPIRD_PID")
 	say "  cold start: resync done $cold_trace ms after start ($cold_uapi ms in get);" \
-		"CPU agent $cpu_cold s, tapird $tcpu_cold s; RSS agent $rss_a KiB, tapird $rss_t KiB"
+		"CPU agent $cpu_cold s, tapird $tcpu_cold s; RSS agent $rss_a KiB (peak $hwm_a KiB)," \
+		"tapird $rss_t KiB"
 	say "  $(grep 'learned the peers' "$log" | tail -1)"
 	# idle: what N peers cost tapird and the agent when nothing changes
 	cpu0=$(cpu_s "$AGENT_PID")
@@ -312,6 +316,7 @@ round()
 			sed 's/^tapir mesh: [^:]*: //')" \
 		--argjson cold_trace "$cold_trace" --argjson cold_uapi "$cold_uapi" \
 		--argjson cpu_cold "$cpu_cold" --argjson rss_a "$rss_a" --argjson rss_t "$rss_t" \
+		--argjson hwm_a "$hwm_a" \
 		--argjson churn "$churn" --argjson lat "$lat" --argjson cpu_churn "$cpu_churn" \
 		--argjson rss_a2 "$rss_a2" --argjson rss_t2 "$rss_t2" '{
 		hosts: $n,
@@ -325,7 +330,7 @@ round()
 			get_shows_all_after_start_ms: $cold_uapi, agent_cpu_s: $cpu_cold,
 			tapird_cpu_s: $tcpu_cold, idle_agent_cpu_pct: $idle_a,
 			idle_tapird_cpu_pct: $idle_t,
-			agent_rss_kib: $rss_a, tapird_rss_kib: $rss_t},
+			agent_rss_kib: $rss_a, agent_peak_rss_kib: $hwm_a, tapird_rss_kib: $rss_t},
 		churn: (if $churn == null then null else {generator: $churn, latency: $lat,
 			agent_cpu_s: $cpu_churn,
 			agent_cpu_ms_per_change: ($cpu_churn * 1000 / $churn.changes),
