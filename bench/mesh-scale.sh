@@ -250,6 +250,7 @@ round()
 	# cold start: a fresh tapird, the agent started with the N records in etcd
 	start_tapird
 	t0=$(ip netns exec "$NSE" "$LOAD" now)
+	resyncs0=$(grep -c 'resynced at revision' "$log" || true)
 	start_agent "$net" "$log" "$trace_b"
 	in_bg "$TMP/wait-$n" ip netns exec "$NSE" "$LOAD" wait "$IF" "$n" "$WAIT_S" "$trace_b" 0 0 ||
 		die "cold start: tapird never got $n peers: $(cat "$TMP/wait-$n"; tail -3 "$log")"
@@ -265,7 +266,16 @@ round()
 		"CPU agent $cpu_cold s, tapird $tcpu_cold s; RSS agent $rss_a KiB (peak $hwm_a KiB)," \
 		"tapird $rss_t KiB"
 	say "  $(grep 'learned the peers' "$log" | tail -1)"
-	# idle: what N peers cost tapird and the agent when nothing changes
+	# idle: what N peers cost tapird and the agent when nothing changes. The agent learns
+	# the peers before it publishes its own record and reads the store once more after
+	# (doc/mesh-design.md section 4, steps 3 and 7): idle begins after that second read.
+	for ((i = 0; i < WAIT_S * 10; i++)); do
+		[ "$(grep -c 'resynced at revision' "$log" || true)" -gt "$resyncs0" ] && break
+		sleep 0.1
+	done
+	[ "$(grep -c 'resynced at revision' "$log" || true)" -gt "$resyncs0" ] ||
+		die "cold start: the agent never resynced after joining"
+	say "  $(grep 'resynced at revision' "$log" | tail -1)"
 	cpu0=$(cpu_s "$AGENT_PID")
 	tcpu0=$(cpu_s "$TAPIRD_PID")
 	sleep "$IDLE_SECONDS"
