@@ -35,6 +35,7 @@ enum {
 	CALL_TIMEOUT_MS = 3000,
 	CONNECT_TIMEOUT_MS = 1000,
 	ANSWER_MAX_BYTES = 64 * 1024 * 1024,
+	RANGE_MAX_KEYS = 1 << 20, /* a paged read longer than this is malformed */
 	WATCH_LINE_MAX_BYTES = 16 * 1024 * 1024,
 	WATCH_WHY_MAX_BYTES = TAPIR_ETCD_WHY_MAX_BYTES,
 	ENDPOINTS_MAX = 16,
@@ -400,6 +401,14 @@ static int range_page(struct tapir_etcd *e, const char *prefix, const char *from
 	return 0;
 }
 
+/* Byte order of two keys, as etcd orders them. */
+static int key_cmp(const char *a, size_t a_len, const char *b, size_t b_len)
+{
+	int c = memcmp(a, b, a_len < b_len ? a_len : b_len);
+
+	return c ? c : (a_len > b_len) - (a_len < b_len);
+}
+
 /*
  * Every key under @prefix, in pages of e->page_keys, all at the revision of the first page, so
  * that together they are one snapshot, as a single range would be, while no answer grows with
@@ -422,8 +431,16 @@ static int range_prefix(struct tapir_etcd *e, const char *prefix, struct tapir_e
 		r = range_page(e, prefix, from, from_len, limit, &revision, &all, &n, &cap, &more);
 		if (r == 0 && more) {
 			const struct tapir_etcd_kv *last = &all[n - 1];
-			char *next = malloc(last->key_len + 1);
+			char *next;
 
+			/* each page must move on, and the whole stays bounded, whatever the server
+			 */
+			if (key_cmp(last->key, last->key_len, from, from_len) < 0 ||
+			    n > RANGE_MAX_KEYS) {
+				r = -EPROTO;
+				break;
+			}
+			next = malloc(last->key_len + 1);
 			if (!next) {
 				r = -ENOMEM;
 				break;
