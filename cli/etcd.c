@@ -433,8 +433,7 @@ static int range_prefix(struct tapir_etcd *e, const char *prefix, struct tapir_e
 			const struct tapir_etcd_kv *last = &all[n - 1];
 			char *next;
 
-			/* each page must move on, and the whole stays bounded, whatever the server
-			 */
+			/* whatever the server says: each page moves on, the whole is bounded */
 			if (key_cmp(last->key, last->key_len, from, from_len) < 0 ||
 			    n > RANGE_MAX_KEYS) {
 				r = -EPROTO;

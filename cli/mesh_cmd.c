@@ -722,14 +722,18 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	struct tapir_mesh_revlist revoked;
 	const char *why;
 	uint32_t s;
+	int r;
 
 	if (tapir_mesh_load_net(e, a->network, &net) < 0)
 		return 1;
 	if (a->admin_pub && tapir_key_from_base64(admin, a->admin_pub, strlen(a->admin_pub)) < 0)
 		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
 	tapir_mesh_prefix(prefix, a->network, "subnets/");
-	if (tapir_etcd_range(e, prefix, true, &kvs, &n, NULL) < 0)
+	r = tapir_etcd_range(e, prefix, true, &kvs, &n, NULL);
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", prefix, strerror(-r));
 		return 1;
+	}
 	if (a->ifname && !(peers = peers_of(a->ifname, self)))
 		fprintf(stderr, "tapir mesh: no tapird answers on %s\n", a->ifname);
 	tapir_mesh_subnet_text(cidr, &net, 0);

@@ -290,10 +290,14 @@ static int status_entries(struct tapir_etcd *e, const struct tapir_mesh_net *net
 	uint8_t named[32];
 	const char *why;
 	size_t n = 0;
+	int r;
 
 	tapir_mesh_prefix(prefix, net->name, "revoked/");
-	if (tapir_etcd_range(e, prefix, true, &kvs, &n, NULL) < 0)
+	r = tapir_etcd_range(e, prefix, true, &kvs, &n, NULL);
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", prefix, strerror(-r));
 		return -1;
+	}
 	for (size_t i = 0; i < n; i++) {
 		if (tapir_mesh_key_revoked(net->name, kvs[i].key, kvs[i].key_len, named) < 0) {
 			(*n_bad)++;
@@ -328,13 +332,17 @@ int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_
 	struct tapir_etcd_kv *kvs = NULL;
 	const char *why;
 	size_t n = 0;
+	int r;
 
 	memset(l, 0, sizeof(*l));
 	memset(st, 0, sizeof(*st));
 	*n_bad = 0;
 	tapir_mesh_revlist_key(key, net->name);
-	if (tapir_etcd_range(e, key, false, &kvs, &n, NULL) < 0)
+	r = tapir_etcd_range(e, key, false, &kvs, &n, NULL);
+	if (r < 0) {
+		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", key, strerror(-r));
 		return -1;
+	}
 	if (!n) {
 		st->state = "none";
 	} else if (!admin) {
