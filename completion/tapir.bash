@@ -170,7 +170,7 @@ _tapir_mesh()
 		return
 		;;
 	esac
-	local tls="--cacert --cert --key"
+	local tls="--cacert --cert --key --page-size"
 	case ${COMP_WORDS[2]} in
 	init)
 		_tapir_reply "$cur" --etcd --network --cidr --subnet-len --port --mtu --keepalive \
@@ -181,7 +181,7 @@ _tapir_mesh()
 			--admin-pub --cert-file --trace-apply $tls
 		;;
 	leave) _tapir_reply "$cur" --network --etcd --state-dir $tls ;;
-	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub --state-dir $tls ;;
+	status) _tapir_reply "$cur" --etcd --network --interface --admin-pub --state-dir --json $tls ;;
 	keygen) _tapir_reply "$cur" --out ;;
 	sign)
 		_tapir_reply "$cur" --admin-key --network --public-key --subnet --days --seconds \

@@ -171,6 +171,7 @@ for verb in init join leave status sign revoke
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l cacert -r -F
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l cert -r -F
     complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l key -r -F
+    complete -c tapir -n "__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from $verb" -l page-size -r -d 'keys per etcd read'
 end
 set -l msub '__fish_seen_subcommand_from mesh; and __fish_seen_subcommand_from'
 complete -c tapir -n "$msub init" -l cidr -r
@@ -186,6 +187,7 @@ complete -c tapir -n "$msub join" -l ttl -r
 complete -c tapir -n "$msub join" -l cert-file -r -F
 complete -c tapir -n "$msub join" -l trace-apply -r -F
 complete -c tapir -n "$msub join leave status cni" -l state-dir -r -F
+complete -c tapir -n "$msub status" -l json -d 'one JSON object'
 complete -c tapir -n "$msub keygen" -l out -r -F
 complete -c tapir -n "$msub sign revoke" -l admin-key -r -F
 complete -c tapir -n "$msub sign revoke" -l public-key -r
