@@ -7,7 +7,7 @@
 # one asked from), a page with "more" and no key, or a correct last page. Checks: `tapir mesh
 # status` ends within 10 s with status 1 and names the failed read for the two bad answers,
 # instead of asking again for ever; with the correct pages it lists the network; `--page-size`
-# is sent as the request's limit.
+# is sent as the request's limit, and one out of its range is refused before any request.
 #
 #   tapir-$$-1: lo 127.0.0.1, fake gateway on :2379 (its log: $T/gw.log), tapir mesh status
 set -eu
@@ -18,7 +18,7 @@ CLI=$(dirname "$IMPL")/tapir
 require_cmds python3
 "$CLI" mesh --help >/dev/null 2>&1 || skip_all "this tapir has no mesh command"
 
-plan 7
+plan 8
 
 add_ns 1
 ip -n "tapir-$$-1" link set lo up
@@ -91,6 +91,15 @@ status good --page-size 3
 check "correct pages: status lists the network" grep -q '^network hostile: 10.99.0.0/16' "$T/status"
 check "--page-size 3 is sent as the limit of the paged read" \
 	grep -q '"limit": 3' "$T/gw.log"
+
+bad_page_size()
+{
+	local rc=0
+	"$CLI" mesh status --etcd http://127.0.0.1:2379 --network hostile --page-size 0 \
+		>"$T/bad" 2>&1 || rc=$?
+	[ "$rc" -eq 2 ] && grep -q -- "--page-size: \`0' is not a number from 1 to" "$T/bad"
+}
+check "--page-size 0 is refused (exit 2), naming the option" bad_page_size
 
 status backwards
 check_eq "a page that does not move on: status exits 1 (not killed after 10 s)" 1 cat "$T/rc"
