@@ -45,6 +45,16 @@ enum {
 	RT_TABLE_MAIN_ID = 254,
 };
 
+int tapir_mesh_read(struct tapir_etcd *e, const char *key, bool is_prefix,
+		    struct tapir_etcd_kv **kvs, size_t *n)
+{
+	int r = tapir_etcd_range(e, key, is_prefix, kvs, n, NULL);
+
+	if (r < 0)
+		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", key, strerror(-r));
+	return r;
+}
+
 int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net)
 {
 	char key[TAPIR_MESH_KEY_MAX];
@@ -56,11 +66,9 @@ int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mes
 	memset(net, 0, sizeof(*net));
 	snprintf(net->name, sizeof(net->name), "%s", name);
 	tapir_mesh_prefix(key, name, "config");
-	r = tapir_etcd_range(e, key, false, &kvs, &n, NULL);
-	if (r < 0) {
-		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", key, strerror(-r));
+	r = tapir_mesh_read(e, key, false, &kvs, &n);
+	if (r < 0)
 		return r;
-	}
 	if (n != 1) {
 		fprintf(stderr, "tapir mesh: no network `%s' (run tapir mesh init first)\n", name);
 		r = -ENOENT;

@@ -152,6 +152,9 @@ int tapir_mesh_join(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 		    const struct tapir_mesh_join_opts *o);
 /* Reads the network config from etcd; prints why not. */
 int tapir_mesh_load_net(struct tapir_etcd *e, const char *name, struct tapir_mesh_net *net);
+/* A range of @key (a prefix with @is_prefix) for a command: on failure the line says why. */
+int tapir_mesh_read(struct tapir_etcd *e, const char *key, bool is_prefix,
+		    struct tapir_etcd_kv **kvs, size_t *n);
 
 /* mesh_trust.c: Ed25519 host certificates */
 int tapir_mesh_cert_sign(char out[TAPIR_MESH_CERT_TEXT], const uint8_t admin_sk[64],
@@ -202,12 +205,20 @@ int tapir_mesh_revoke_key(struct tapir_etcd *e, const char *network, const uint8
 int tapir_mesh_revlist_serial_of(struct tapir_etcd *e, const char *network, const uint8_t sk[64],
 				 const char *list_file, uint64_t *serial);
 /* What status found of the revocation list in etcd. */
+enum tapir_mesh_revlist_state {
+	TAPIR_REVLIST_NONE,
+	TAPIR_REVLIST_UNVERIFIED, /* no admin key to check it with */
+	TAPIR_REVLIST_IGNORED,
+	TAPIR_REVLIST_VERIFIED,
+};
 struct tapir_mesh_revlist_status {
-	const char *state; /* "none", "unverified" (no admin key), "ignored" or "verified" */
-	char why[128];	   /* ignored: why */
+	enum tapir_mesh_revlist_state state;
+	char why[128]; /* ignored: why */
 	uint64_t serial, issued_at;
 	size_t n_keys;
 };
+/* "none", "unverified", "ignored", "verified" (status --json). */
+const char *tapir_mesh_revlist_state_name(enum tapir_mesh_revlist_state s);
 /*
  * status: reads the list and the per-key entries, prints them on @text (unless NULL); the
  * verified keys go into @l (free it), the ignored entries are counted in *n_bad.

@@ -255,7 +255,10 @@ static int parse_args(struct args *a, int argc, char **argv)
 		if (r == 0 || string_option(a, c, optarg))
 			continue;
 		if (c == 'f' || c == 'J') {
-			*(c == 'f' ? &a->is_force : &a->is_json) = true;
+			if (c == 'f')
+				a->is_force = true;
+			else
+				a->is_json = true;
 			continue;
 		}
 		if (c == 'h') {
@@ -666,11 +669,11 @@ static struct json_object *json_revocations(const struct tapir_mesh_revlist_stat
 	struct json_object *o = json_object_new_object(), *keys = json_object_new_array();
 	char b64[TAPIR_KEY_BASE64_LEN + 1];
 
-	json_add(o, "state", json_object_new_string(st->state));
-	if (!strcmp(st->state, "verified")) {
+	json_add(o, "state", json_object_new_string(tapir_mesh_revlist_state_name(st->state)));
+	if (st->state == TAPIR_REVLIST_VERIFIED) {
 		json_add(o, "serial", json_object_new_uint64(st->serial));
 		json_add(o, "issued_at", json_object_new_uint64(st->issued_at));
-	} else if (!strcmp(st->state, "ignored")) {
+	} else if (st->state == TAPIR_REVLIST_IGNORED) {
 		json_add(o, "why", json_object_new_string(st->why));
 	}
 	for (size_t i = 0; i < revoked->n; i++) {
@@ -704,8 +707,8 @@ static struct json_object *json_host(const struct tapir_mesh_host *h, const char
 
 /*
  * status: the network, its hosts (with --interface: whether each is a peer here), the
- * revocation list and this host's agent. --json: the same as one object (tapir(8), MESH
- * STATUS JSON); no text line then.
+ * revocation list and this host's agent. --json: the same as one object (tapir(8), JSON
+ * OUTPUT); no text line then.
  */
 static int cmd_status(struct args *a, struct tapir_etcd *e)
 {
@@ -722,18 +725,14 @@ static int cmd_status(struct args *a, struct tapir_etcd *e)
 	struct tapir_mesh_revlist revoked;
 	const char *why;
 	uint32_t s;
-	int r;
 
 	if (tapir_mesh_load_net(e, a->network, &net) < 0)
 		return 1;
 	if (a->admin_pub && tapir_key_from_base64(admin, a->admin_pub, strlen(a->admin_pub)) < 0)
 		return usage_error("--admin-pub `%s' is not a base64 key", a->admin_pub);
 	tapir_mesh_prefix(prefix, a->network, "subnets/");
-	r = tapir_etcd_range(e, prefix, true, &kvs, &n, NULL);
-	if (r < 0) {
-		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", prefix, strerror(-r));
+	if (tapir_mesh_read(e, prefix, true, &kvs, &n) < 0)
 		return 1;
-	}
 	if (a->ifname && !(peers = peers_of(a->ifname, self)))
 		fprintf(stderr, "tapir mesh: no tapird answers on %s\n", a->ifname);
 	tapir_mesh_subnet_text(cidr, &net, 0);

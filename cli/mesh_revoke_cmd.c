@@ -129,10 +129,8 @@ static int current(struct tapir_etcd *e, const char *network, const uint8_t pk[3
 	*mod_rev = 0;
 	*has_any = false;
 	tapir_mesh_revlist_key(key, network);
-	if (e && (r = tapir_etcd_range(e, key, false, &kvs, &n, NULL)) < 0) {
-		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", key, strerror(-r));
+	if (e && (r = tapir_mesh_read(e, key, false, &kvs, &n)) < 0)
 		return r;
-	}
 	if (n == 1) {
 		*mod_rev = kvs[0].mod_revision;
 		*has_any = true;
@@ -290,14 +288,10 @@ static int status_entries(struct tapir_etcd *e, const struct tapir_mesh_net *net
 	uint8_t named[32];
 	const char *why;
 	size_t n = 0;
-	int r;
 
 	tapir_mesh_prefix(prefix, net->name, "revoked/");
-	r = tapir_etcd_range(e, prefix, true, &kvs, &n, NULL);
-	if (r < 0) {
-		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", prefix, strerror(-r));
+	if (tapir_mesh_read(e, prefix, true, &kvs, &n) < 0)
 		return -1;
-	}
 	for (size_t i = 0; i < n; i++) {
 		if (tapir_mesh_key_revoked(net->name, kvs[i].key, kvs[i].key_len, named) < 0) {
 			(*n_bad)++;
@@ -323,6 +317,38 @@ static int status_entries(struct tapir_etcd *e, const struct tapir_mesh_net *net
 	return 0;
 }
 
+const char *tapir_mesh_revlist_state_name(enum tapir_mesh_revlist_state s)
+{
+	static const char *const names[] = {
+	    [TAPIR_REVLIST_NONE] = "none",
+	    [TAPIR_REVLIST_UNVERIFIED] = "unverified",
+	    [TAPIR_REVLIST_IGNORED] = "ignored",
+	    [TAPIR_REVLIST_VERIFIED] = "verified",
+	};
+
+	return names[s];
+}
+
+static void print_revlist_status(FILE *text, const struct tapir_mesh_revlist_status *st)
+{
+	switch (st->state) {
+	case TAPIR_REVLIST_NONE:
+		fprintf(text, "revocation list: none in etcd\n");
+		break;
+	case TAPIR_REVLIST_UNVERIFIED:
+		fprintf(text, "revocation list: in etcd, not verified (no --admin-pub)\n");
+		break;
+	case TAPIR_REVLIST_IGNORED:
+		fprintf(text, "revocation list: ignored: %s\n", st->why);
+		break;
+	case TAPIR_REVLIST_VERIFIED:
+		fprintf(text, "revocation list: serial %llu, %zu keys, issued at %llu\n",
+			(unsigned long long)st->serial, st->n_keys,
+			(unsigned long long)st->issued_at);
+		break;
+	}
+}
+
 int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_net *net,
 				  const uint8_t *admin, struct tapir_mesh_revlist *l, size_t *n_bad,
 				  struct tapir_mesh_revlist_status *st, FILE *text)
@@ -332,28 +358,24 @@ int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_
 	struct tapir_etcd_kv *kvs = NULL;
 	const char *why;
 	size_t n = 0;
-	int r;
 
 	memset(l, 0, sizeof(*l));
 	memset(st, 0, sizeof(*st));
 	*n_bad = 0;
 	tapir_mesh_revlist_key(key, net->name);
-	r = tapir_etcd_range(e, key, false, &kvs, &n, NULL);
-	if (r < 0) {
-		fprintf(stderr, "tapir mesh: cannot read %s: %s\n", key, strerror(-r));
+	if (tapir_mesh_read(e, key, false, &kvs, &n) < 0)
 		return -1;
-	}
 	if (!n) {
-		st->state = "none";
+		st->state = TAPIR_REVLIST_NONE;
 	} else if (!admin) {
-		st->state = "unverified";
+		st->state = TAPIR_REVLIST_UNVERIFIED;
 	} else if (tapir_mesh_revlist_verify(kvs[0].value, kvs[0].value_len, admin, net->name, &got,
 					     &why) < 0) {
-		st->state = "ignored";
+		st->state = TAPIR_REVLIST_IGNORED;
 		snprintf(st->why, sizeof(st->why), "%s", why);
 		(*n_bad)++;
 	} else {
-		st->state = "verified";
+		st->state = TAPIR_REVLIST_VERIFIED;
 		st->serial = got.serial;
 		st->issued_at = got.issued_at;
 		st->n_keys = got.n;
@@ -361,16 +383,8 @@ int tapir_mesh_status_revocations(struct tapir_etcd *e, const struct tapir_mesh_
 		tapir_mesh_revlist_free(&got);
 	}
 	tapir_etcd_kvs_free(kvs, n);
-	if (text && !strcmp(st->state, "none"))
-		fprintf(text, "revocation list: none in etcd\n");
-	else if (text && !strcmp(st->state, "unverified"))
-		fprintf(text, "revocation list: in etcd, not verified (no --admin-pub)\n");
-	else if (text && !strcmp(st->state, "ignored"))
-		fprintf(text, "revocation list: ignored: %s\n", st->why);
-	else if (text)
-		fprintf(text, "revocation list: serial %llu, %zu keys, issued at %llu\n",
-			(unsigned long long)st->serial, st->n_keys,
-			(unsigned long long)st->issued_at);
+	if (text)
+		print_revlist_status(text, st);
 	if (status_entries(e, net, admin, l, n_bad, text) < 0) {
 		tapir_mesh_revlist_free(l);
 		return -1;
