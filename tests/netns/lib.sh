@@ -663,6 +663,17 @@ peer_compression()
 
 # ---------------------------------------------------------------- TAP topologies
 
+# tap_daemon: prints the path of a wrapper that runs $IMPL --mode tap (written once), for
+# start_daemon (its exec keeps the PID)
+tap_daemon()
+{
+	if [ ! -x "$T/tapird-tap" ]; then
+		printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
+		chmod +x "$T/tapird-tap"
+	fi
+	echo "$T/tapird-tap"
+}
+
 # setup_tap_hosts: three hosts (ns 1-3) on an underlay bridge in ns 7 (192.0.2.N/24 on hN),
 # each running $IMPL --mode tap as tt$$N inside a bridge br0 together with a veth to a "VM"
 # (ns N+3, interface vm, 10.80.0.N/24 and fd80::N/64, MTU 1400 like the TAP). Keys h1-h3.
@@ -672,9 +683,7 @@ ipx() { local n=$1; shift; ip -n "tapir-$$-$n" "$@"; }
 setup_tap_hosts()
 {
 	local n vm l
-	# tapird in tap mode, started through lib.sh's start_daemon (exec keeps the PID)
-	printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
-	chmod +x "$T/tapird-tap"
+	tap_daemon >/dev/null
 
 	for n in 1 2 3 4 5 6 7; do add_ns $n; done
 	ipx 7 link add ubr type bridge

@@ -36,9 +36,8 @@ add_ns 3
 keygen h
 keygen a
 keygen x
-printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
-chmod +x "$T/tapird-tap"
-start_daemon "$NS1" "$T/tapird-tap" "$IFH"
+TAPD=$(tap_daemon)
+start_daemon "$NS1" "$TAPD" "$IFH"
 start_daemon "$NS2" "$IMPL" "$IFA"
 ip1 link add br0 type bridge
 ip1 link set "$IFH" master br0

@@ -19,8 +19,7 @@ plan $((${#configs[@]} * 10))
 
 require_cmds iperf3 nc
 require_tapird_extension "TAP mode"
-printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
-chmod +x "$T/tapird-tap"
+TAPD=$(tap_daemon)
 setup_underlay
 keygen a
 keygen b
@@ -41,8 +40,8 @@ for cfg in "${configs[@]}"; do
 	IFA=${IFA:0:13}
 	IFB=${IFB:0:13}
 	export TAPIR_OFFLOAD=$cfg
-	start_daemon "$NS1" "$T/tapird-tap" "$IFA"
-	start_daemon "$NS2" "$T/tapird-tap" "$IFB"
+	start_daemon "$NS1" "$TAPD" "$IFA"
+	start_daemon "$NS2" "$TAPD" "$IFB"
 	unset TAPIR_OFFLOAD
 	n1 wg set "$IFA" private-key "$(key_of a)" listen-port 51831 \
 		peer "$(pub_of b)" endpoint 192.0.2.2:51832

@@ -20,13 +20,12 @@ SIZE=$((16 * 1024 * 1024))
 IFA="tq$$a"
 IFB="tq$$b"
 setup_underlay
-printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
-chmod +x "$T/tapird-tap"
+TAPD=$(tap_daemon)
 keygen a
 keygen b
 block_underlay_udp "$NS1" "$NS2"
-start_daemon "$NS1" "$T/tapird-tap" "$IFA"
-start_daemon "$NS2" "$T/tapird-tap" "$IFB"
+start_daemon "$NS1" "$TAPD" "$IFA"
+start_daemon "$NS2" "$TAPD" "$IFB"
 n1 "$TAPIR" set "$IFA" private-key "$(key_of a)" listen-port 51841 \
 	peer "$(pub_of b)" endpoint tcp://192.0.2.2:51842 compression lz4
 n2 "$TAPIR" set "$IFB" private-key "$(key_of b)" listen-port 51842 tcp-listen on \

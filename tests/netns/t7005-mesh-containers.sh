@@ -57,8 +57,10 @@ container()
 }
 container 1
 container 2
-c1=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s1/subnet.env")
-c2=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s2/subnet.env")
+# container_addr N: the address container() gave the container behind host N
+container_addr() { sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s$1/subnet.env"; }
+c1=$(container_addr 1)
+c2=$(container_addr 2)
 cping() { ip netns exec "tapir-$$-$1" timeout 10 ping -c 2 -i 0.3 -W 2 "$2"; }
 # creach C ADDR: container C reaches ADDR within 12 s. The first packet between two hosts may
 # meet their first handshake crossing one from the other side (in tap mode a TAP coming up
@@ -84,9 +86,8 @@ nx 2 sysctl -qw net.ipv4.ip_forward=1
 # ---------------------------------------------------------------- a tap network
 
 NET=t7005tap
-printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
-chmod +x "$T/tapird-tap"
-for n in 3 4; do add_host "$n" "$T/tapird-tap"; done
+TAPD=$(tap_daemon)
+for n in 3 4; do add_host "$n" "$TAPD"; done
 check "init a tap network" hx 3 "$CLI" mesh init --etcd "$ETCD" --network "$NET" --mode tap \
 	--cidr 10.81.0.0/16 --keepalive 0
 for n in 3 4; do join "$n"; done
@@ -101,8 +102,8 @@ proxy_arp_state()
 check_eq "the agents turned proxy ARP on, with no delay, on the TAPs" "1 0 1 0" proxy_arp_state
 container 3
 container 4
-c3=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s3/subnet.env")
-c4=$(sed -n 's/^SUBNET=\(.*\)\.1\/.*/\1.10/p' "$T/s4/subnet.env")
+c3=$(container_addr 3)
+c4=$(container_addr 4)
 check "tap: container 3 reaches container 4 ($c3 -> $c4)" creach 7 "$c4"
 check "tap: container 4 reaches container 3" cping 8 "$c3"
 nx 4 sysctl -qw "net.ipv4.conf.tm$$4.proxy_arp=0"

@@ -36,10 +36,8 @@ NET=t7015
 . "$(dirname "$0")/mesh-lib.sh"
 
 mesh_start_etcd
-# tapird in tap mode, started through lib.sh's start_daemon (exec keeps the PID)
-printf '#!/bin/sh\nexec "%s" --mode tap "$@"\n' "$IMPL" >"$T/tapird-tap"
-chmod +x "$T/tapird-tap"
-for n in 1 2 3; do add_host "$n" "$T/tapird-tap"; done
+TAPD=$(tap_daemon)
+for n in 1 2 3; do add_host "$n" "$TAPD"; done
 add_host 4
 
 get_ext() { printf 'get=tapir\n\n' | uapi "tm$$$1"; }
